@@ -1,0 +1,256 @@
+"""Activation registry: each activation knows the properties initializers rely on.
+
+An :class:`Activation` wraps a tensor function ``f`` together with the facts about it that
+initializers and diagnostics need: whether it is odd, bounded and increasing, its supremum
+``sup |f|`` and its slope at zero ``f'(0)``.  The odd-sigmoid family of arXiv 2509.23085
+(odd, bounded, strictly increasing) and the implicit-network activations of arXiv 2206.08558
+(Gaussian, sine) are all here.
+
+>>> from specinit import activations
+>>> act = activations.get("tanh")
+>>> act.odd, act.bounded, act.sup, act.slope0
+(True, True, 1.0, 1.0)
+>>> activations.get("erf").scaled(2.0).slope0  # f(2x) has slope 2 f'(0)
+2.2567583341910256
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Callable, Union
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["Activation", "ActivationModule", "available", "get", "ActivationLike"]
+
+TensorFn = Callable[[Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A pointwise non-linearity ``f`` with the properties initializers use.
+
+    ``sup`` is ``sup_x |f(x)|`` (``math.inf`` when unbounded); ``slope0`` is ``f'(0)``.
+    ``params`` records the parameters the activation was built with (e.g. ``omega0``), so it
+    can be rebuilt by :func:`get` and written into experiment configs.
+    """
+
+    name: str
+    fn: TensorFn = field(repr=False)
+    odd: bool
+    bounded: bool
+    increasing: bool
+    sup: float
+    slope0: float
+    params: tuple[tuple[str, float], ...] = ()
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.fn(x)
+
+    @property
+    def is_odd_sigmoid(self) -> bool:
+        """Odd, bounded and strictly increasing: the class of arXiv 2509.23085."""
+        return self.odd and self.bounded and self.increasing
+
+    def scaled(self, k: float) -> "Activation":
+        """The activation ``x ↦ f(k x)``; slope at zero becomes ``k f'(0)``, the supremum is kept."""
+        k = float(k)
+        if not math.isfinite(k) or k <= 0:
+            raise ValueError(f"activation scale k must be a positive finite number, got {k}")
+        if k == 1.0:
+            return self
+        base = self.fn
+        params = dict(self.params)
+        params["k"] = params.get("k", 1.0) * k
+        return replace(
+            self,
+            fn=lambda x: base(k * x),
+            slope0=k * self.slope0,
+            params=tuple(sorted(params.items())),
+        )
+
+    def module(self) -> "ActivationModule":
+        """This activation as a ``torch.nn.Module``."""
+        return ActivationModule(self)
+
+    def describe(self) -> str:
+        """Name with parameters, e.g. ``sine(omega0=30)``."""
+        if not self.params:
+            return self.name
+        inner = ", ".join(f"{k}={v:g}" for k, v in self.params)
+        return f"{self.name}({inner})"
+
+
+class ActivationModule(nn.Module):
+    """``nn.Module`` wrapper around an :class:`Activation` (keeps the properties reachable)."""
+
+    def __init__(self, activation: Activation) -> None:
+        super().__init__()
+        self.activation = activation
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.activation.fn(x)
+
+    def extra_repr(self) -> str:
+        return self.activation.describe()
+
+
+def _gaussian(sigma: float) -> TensorFn:
+    # Gaussian activation exp(-x²/(2σ²)) of Ramasinghe & Lucey (2021), used in arXiv 2206.08558.
+    return lambda x: torch.exp(-(x * x) / (2.0 * sigma * sigma))
+
+
+def _sine(omega0: float) -> TensorFn:
+    # SIREN's sin(ω0 x) (Sitzmann et al. 2020, arXiv 2006.09661).
+    return lambda x: torch.sin(omega0 * x)
+
+
+def _isru(x: Tensor) -> Tensor:
+    return x * torch.rsqrt(1.0 + x * x)
+
+
+INV_SQRT_PI_2 = 2.0 / math.sqrt(math.pi)  # erf'(0)
+
+_Builder = Callable[..., TensorFn]
+
+
+@dataclass(frozen=True)
+class _Spec:
+    build: _Builder
+    odd: bool
+    bounded: bool
+    increasing: bool
+    sup: Callable[..., float]
+    slope0: Callable[..., float]
+    defaults: dict[str, float] = field(default_factory=dict)
+
+
+def _const(value: float) -> Callable[..., float]:
+    return lambda **_: value
+
+
+_REGISTRY: dict[str, _Spec] = {
+    "relu": _Spec(lambda: torch.relu, False, False, False, _const(math.inf), _const(0.5)),
+    "leaky_relu": _Spec(
+        lambda negative_slope: (lambda x: nn.functional.leaky_relu(x, negative_slope)),
+        False, False, True, _const(math.inf),
+        lambda negative_slope: 0.5 * (1.0 + negative_slope),
+        {"negative_slope": 0.01},
+    ),
+    "gelu": _Spec(lambda: nn.functional.gelu, False, False, False, _const(math.inf), _const(0.5)),
+    "silu": _Spec(lambda: nn.functional.silu, False, False, False, _const(math.inf), _const(0.5)),
+    "sigmoid": _Spec(lambda: torch.sigmoid, False, True, True, _const(1.0), _const(0.25)),
+    "sine": _Spec(
+        _sine, True, True, False, _const(1.0), lambda omega0: omega0, {"omega0": 30.0}
+    ),
+    "gaussian": _Spec(
+        _gaussian, False, True, False, _const(1.0), _const(0.0), {"sigma": 0.1}
+    ),
+    # The odd-sigmoid family (arXiv 2509.23085): odd, bounded, strictly increasing.
+    "tanh": _Spec(lambda: torch.tanh, True, True, True, _const(1.0), _const(1.0)),
+    "arctan": _Spec(lambda: torch.atan, True, True, True, _const(math.pi / 2), _const(1.0)),
+    "softsign": _Spec(
+        lambda: nn.functional.softsign, True, True, True, _const(1.0), _const(1.0)
+    ),
+    "erf": _Spec(lambda: torch.erf, True, True, True, _const(1.0), _const(INV_SQRT_PI_2)),
+    "isru": _Spec(lambda: _isru, True, True, True, _const(1.0), _const(1.0)),
+    "tanh_half": _Spec(
+        lambda: (lambda x: torch.tanh(0.5 * x)), True, True, True, _const(1.0), _const(0.5)
+    ),
+}
+_ALIASES = {"swish": "silu", "sin": "sine", "siren": "sine", "atan": "arctan"}
+
+ActivationLike = Union[str, Activation, TensorFn]
+
+
+def available() -> list[str]:
+    """Names accepted by :func:`get` (aliases not included)."""
+    return sorted(_REGISTRY)
+
+
+def get(activation: ActivationLike, *, k: float = 1.0, **params: float) -> Activation:
+    """Look up an activation by name, or wrap a user callable.
+
+    ``k`` returns the scaled activation ``f(k x)``.  Named parameters: ``omega0`` for ``sine``
+    (default 30, SIREN), ``sigma`` for ``gaussian`` (default 0.1), ``negative_slope`` for
+    ``leaky_relu``.  A user callable's properties are measured numerically on a grid (see
+    :func:`from_callable`).
+    """
+    if isinstance(activation, Activation):
+        if params:
+            raise ValueError(
+                f"parameters {sorted(params)} cannot be applied to an already built activation "
+                f"{activation.describe()!r}; pass its name instead"
+            )
+        return activation.scaled(k)
+    if isinstance(activation, str):
+        name = _ALIASES.get(activation.lower(), activation.lower())
+        if name not in _REGISTRY:
+            raise ValueError(
+                f"unknown activation {activation!r}; available: {', '.join(available())} "
+                "(or pass a callable)"
+            )
+        spec = _REGISTRY[name]
+        unknown = set(params) - set(spec.defaults)
+        if unknown:
+            allowed = ", ".join(spec.defaults) or "none"
+            raise ValueError(
+                f"activation {name!r} takes no parameter(s) {sorted(unknown)}; allowed: {allowed}"
+            )
+        values = {**spec.defaults, **{key: float(v) for key, v in params.items()}}
+        for key, value in values.items():
+            if not math.isfinite(value) or (key != "negative_slope" and value <= 0):
+                raise ValueError(f"activation parameter {key}={value} must be positive and finite")
+        act = Activation(
+            name=name,
+            fn=spec.build(**values),
+            odd=spec.odd,
+            bounded=spec.bounded,
+            increasing=spec.increasing,
+            sup=spec.sup(**values),
+            slope0=spec.slope0(**values),
+            params=tuple(sorted(values.items())),
+        )
+        return act.scaled(k)
+    if callable(activation):
+        if params:
+            raise ValueError("named parameters apply only to registry activations")
+        return from_callable(activation).scaled(k)
+    raise TypeError(
+        f"activation must be a name, an Activation or a callable, got {type(activation).__name__}"
+    )
+
+
+def from_callable(fn: TensorFn, name: str | None = None, *, span: float = 50.0) -> Activation:
+    """Wrap a user callable, measuring its properties numerically in float64.
+
+    Oddness and monotonicity are checked on a grid over ``[-span, span]``; boundedness by
+    the growth of ``max |f|`` over intervals of radius span/10, span and 10·span (a bounded
+    function's growth shrinks, an unbounded one's does not); ``f'(0)`` by a central
+    difference.  Build an :class:`Activation` yourself to state the properties exactly.
+    """
+    x = torch.linspace(-span, span, 20001, dtype=torch.float64)
+    with torch.no_grad():
+        y = fn(x)
+        if not isinstance(y, Tensor) or y.shape != x.shape:
+            raise ValueError("a user activation must map a tensor to a tensor of the same shape")
+        if not torch.isfinite(y).all():
+            raise ValueError(f"a user activation returned NaN or inf on [-{span}, {span}]")
+        peaks = [float(fn(r * x / span).abs().max()) for r in (span / 10, span, 10 * span)]
+        h = torch.tensor([-1e-4, 1e-4], dtype=torch.float64)
+        d0 = fn(h).diff()[0] / 2e-4
+    scale = max(peaks[1], 1e-12)
+    odd = bool(torch.allclose(y, -y.flip(0), atol=1e-9 * scale, rtol=1e-7))
+    increasing = bool((y.diff() > 0).all())
+    bounded = peaks[2] - peaks[1] <= 0.5 * (peaks[1] - peaks[0]) + 1e-9 * scale
+    return Activation(
+        name=name or getattr(fn, "__name__", "custom"),
+        fn=fn,
+        odd=odd,
+        bounded=bounded,
+        increasing=increasing,
+        sup=peaks[2] if bounded else math.inf,
+        slope0=float(d0),
+    )

@@ -1,0 +1,212 @@
+"""The ``init_`` dispatcher: apply an initialization method to every layer of a model.
+
+Two kinds of methods are registered here:
+
+* **layer methods** – a ``torch.nn.init``-shaped function ``fn(weight, *, index, n_layers,
+  generator, **options)`` applied to the weight of every ``Linear`` / ``Conv`` layer in
+  registration order (``index`` 0 is the first layer, so SIREN can treat it differently),
+  followed by a bias rule;
+* **model methods** – a function ``fn(model, *, data, targets, generator, **options)`` that
+  initializes the whole model at once (data-driven methods such as SWIM or pre-training).
+
+Bias rule of layer methods (``bias=`` option, default ``"zeros"``): ``"zeros"`` sets every
+bias to 0 (the convention of Xavier, He and Tanh-Init); ``"uniform"`` draws
+``U(-1/√fan_in, 1/√fan_in)`` (PyTorch's default, kept by SIREN); a float sets a constant.
+Normalization layers are reset to weight 1, bias 0; parameter-free modules are skipped; any
+other module that owns parameters is an error, never silently left as it was.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "init_",
+    "methods",
+    "register_layer_method",
+    "register_model_method",
+    "as_generator",
+    "supported_layers",
+    "fan_in_out",
+]
+
+SUPPORTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm)
+
+
+@dataclass(frozen=True)
+class _Method:
+    name: str
+    kind: str  # "layer" or "model"
+    fn: Callable[..., Any]
+    required: tuple[str, ...]
+    allowed: tuple[str, ...] | None  # None: the function takes **options
+    needs_data: bool
+    summary: str
+
+
+_METHODS: dict[str, _Method] = {}
+
+
+def _register(name: str, kind: str, fn: Callable[..., Any], needs_data: bool) -> None:
+    if name in _METHODS:
+        raise ValueError(f"initialization method {name!r} is already registered")
+    signature = inspect.signature(fn)
+    skip = {"weight", "model", "index", "n_layers", "generator", "data", "targets"}
+    required = tuple(
+        p.name
+        for p in signature.parameters.values()
+        if p.default is inspect.Parameter.empty
+        and p.kind is p.KEYWORD_ONLY
+        and p.name not in skip
+    )
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    allowed = None if takes_any else tuple(
+        p.name for p in signature.parameters.values()
+        if p.kind is p.KEYWORD_ONLY and p.name not in skip
+    )
+    summary = (inspect.getdoc(fn) or "").split("\n", 1)[0]
+    _METHODS[name] = _Method(name, kind, fn, required, allowed, needs_data, summary)
+
+
+def register_layer_method(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register ``fn(weight, *, index, n_layers, generator, **options)`` as ``name``."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _register(name, "layer", fn, needs_data=False)
+        return fn
+
+    return decorate
+
+
+def register_model_method(
+    name: str, *, needs_data: bool = True
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register ``fn(model, *, data, targets, generator, **options)`` as ``name``."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _register(name, "model", fn, needs_data=needs_data)
+        return fn
+
+    return decorate
+
+
+def methods() -> dict[str, str]:
+    """Registered method names with their one-line summaries."""
+    return {name: m.summary for name, m in sorted(_METHODS.items())}
+
+
+def as_generator(generator: torch.Generator | int | None) -> torch.Generator | None:
+    """Accept a ``torch.Generator``, an integer seed, or ``None`` (PyTorch's global RNG)."""
+    if generator is None or isinstance(generator, torch.Generator):
+        return generator
+    if isinstance(generator, int) and not isinstance(generator, bool):
+        return torch.Generator().manual_seed(generator)
+    raise TypeError(f"generator must be a torch.Generator, an int seed or None, got {generator!r}")
+
+
+def fan_in_out(weight: Tensor) -> tuple[int, int]:
+    """Fan-in and fan-out of a Linear ``(out, in)`` or Conv ``(out, in, *kernel)`` weight."""
+    if weight.dim() < 2:
+        raise ValueError(
+            f"fan-in/fan-out need a weight with at least 2 dimensions, got shape {tuple(weight.shape)}"
+        )
+    receptive = math.prod(weight.shape[2:]) if weight.dim() > 2 else 1
+    return weight.shape[1] * receptive, weight.shape[0] * receptive
+
+
+def supported_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The ``(name, module)`` pairs ``init_`` initializes, in order; errors on unsupported ones."""
+    layers: list[tuple[str, nn.Module]] = []
+    for name, module in model.named_modules():
+        own = list(module.parameters(recurse=False))
+        if isinstance(module, SUPPORTED):
+            layers.append((name or type(module).__name__, module))
+        elif own and not isinstance(module, NORMS):
+            raise TypeError(
+                f"layer {name or '<root>'!r} ({type(module).__name__}) has parameters but is not "
+                f"supported; supported layers: {', '.join(t.__name__ for t in SUPPORTED)} "
+                "(normalization layers are reset)"
+            )
+    if not layers:
+        raise TypeError(
+            f"{type(model).__name__} has no supported layers "
+            f"({', '.join(t.__name__ for t in SUPPORTED)}) to initialize"
+        )
+    return layers
+
+
+def _norm_layers(model: nn.Module) -> Iterator[nn.Module]:
+    return (m for m in model.modules() if isinstance(m, NORMS))
+
+
+@torch.no_grad()
+def _init_bias(bias: Tensor, weight: Tensor, rule: Any, generator: torch.Generator | None) -> None:
+    if rule == "zeros":
+        bias.zero_()
+    elif rule == "uniform":
+        bound = 1.0 / math.sqrt(fan_in_out(weight)[0])
+        bias.uniform_(-bound, bound, generator=generator)
+    elif isinstance(rule, (int, float)) and not isinstance(rule, bool) and math.isfinite(rule):
+        bias.fill_(float(rule))
+    else:
+        raise ValueError(f"bias rule must be 'zeros', 'uniform' or a finite number, got {rule!r}")
+
+
+def init_(
+    model: nn.Module,
+    method: str,
+    *,
+    data: Tensor | None = None,
+    targets: Tensor | None = None,
+    generator: torch.Generator | int | None = None,
+    **options: Any,
+) -> nn.Module:
+    """Initialize every supported layer of ``model`` in place with ``method``; returns ``model``.
+
+    >>> import specinit, torch
+    >>> net = specinit.models.mlp(1, [64, 64], 1, "tanh")
+    >>> _ = specinit.init_(net, "xavier_normal", generator=0)
+    """
+    if method not in _METHODS:
+        raise ValueError(
+            f"unknown initialization method {method!r}; available: {', '.join(sorted(_METHODS))}"
+        )
+    spec = _METHODS[method]
+    missing = [name for name in spec.required if name not in options]
+    if missing:
+        raise TypeError(f"method {method!r} needs option(s): {', '.join(missing)}")
+    allowed = None if spec.allowed is None else set(spec.allowed) | (
+        {"bias"} if spec.kind == "layer" else set()
+    )
+    unknown = sorted(set(options) - allowed) if allowed is not None else []
+    if unknown:
+        raise TypeError(
+            f"method {method!r} takes no option(s) {unknown}; its options: "
+            f"{', '.join(sorted(allowed)) or 'none'}"
+        )
+    gen = as_generator(generator)
+    if spec.kind == "model":
+        if spec.needs_data and data is None:
+            raise ValueError(f"method {method!r} is data-driven: pass data= (and targets=)")
+        spec.fn(model, data=data, targets=targets, generator=gen, **options)
+        return model
+    if data is not None or targets is not None:
+        raise ValueError(f"method {method!r} does not use data; drop data=/targets=")
+    bias_rule = options.pop("bias", "zeros")
+    layers = supported_layers(model)
+    with torch.no_grad():
+        for index, (_, layer) in enumerate(layers):
+            spec.fn(layer.weight, index=index, n_layers=len(layers), generator=gen, **options)
+            if layer.bias is not None:
+                _init_bias(layer.bias, layer.weight, bias_rule, gen)
+        for norm in _norm_layers(model):
+            norm.reset_parameters()
+    return model
+
