@@ -11,7 +11,7 @@ initializers and diagnostics need: whether it is odd, bounded and increasing, it
 >>> act.odd, act.bounded, act.sup, act.slope0
 (True, True, 1.0, 1.0)
 >>> activations.get("erf").scaled(2.0).slope0  # f(2x) has slope 2 f'(0)
-2.2567583341910256
+2.256758334191025
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Callable, Union
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Activation", "ActivationModule", "available", "get", "ActivationLike"]
+__all__ = ["Activation", "ActivationModule", "available", "get", "from_callable", "ActivationLike"]
 
 TensorFn = Callable[[Tensor], Tensor]
 
@@ -56,7 +56,7 @@ class Activation:
 
     def scaled(self, k: float) -> "Activation":
         """The activation ``x ↦ f(k x)``; slope at zero becomes ``k f'(0)``, the supremum is kept."""
-        k = float(k)
+        k = _as_float(k, "activation scale k")
         if not math.isfinite(k) or k <= 0:
             raise ValueError(f"activation scale k must be a positive finite number, got {k}")
         if k == 1.0:
@@ -111,7 +111,7 @@ def _isru(x: Tensor) -> Tensor:
     return x * torch.rsqrt(1.0 + x * x)
 
 
-INV_SQRT_PI_2 = 2.0 / math.sqrt(math.pi)  # erf'(0)
+TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)  # erf'(0)
 
 _Builder = Callable[..., TensorFn]
 
@@ -125,6 +125,9 @@ class _Spec:
     sup: Callable[..., float]
     slope0: Callable[..., float]
     defaults: dict[str, float] = field(default_factory=dict)
+    # Open interval of valid values per parameter (default (0, inf)); the declared properties
+    # (e.g. leaky ReLU strictly increasing) hold on it.
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def _const(value: float) -> Callable[..., float]:
@@ -138,6 +141,7 @@ _REGISTRY: dict[str, _Spec] = {
         False, False, True, _const(math.inf),
         lambda negative_slope: 0.5 * (1.0 + negative_slope),
         {"negative_slope": 0.01},
+        {"negative_slope": (0.0, 1.0)},
     ),
     "gelu": _Spec(lambda: nn.functional.gelu, False, False, False, _const(math.inf), _const(0.5)),
     "silu": _Spec(lambda: nn.functional.silu, False, False, False, _const(math.inf), _const(0.5)),
@@ -154,7 +158,7 @@ _REGISTRY: dict[str, _Spec] = {
     "softsign": _Spec(
         lambda: nn.functional.softsign, True, True, True, _const(1.0), _const(1.0)
     ),
-    "erf": _Spec(lambda: torch.erf, True, True, True, _const(1.0), _const(INV_SQRT_PI_2)),
+    "erf": _Spec(lambda: torch.erf, True, True, True, _const(1.0), _const(TWO_OVER_SQRT_PI)),
     "isru": _Spec(lambda: _isru, True, True, True, _const(1.0), _const(1.0)),
     "tanh_half": _Spec(
         lambda: (lambda x: torch.tanh(0.5 * x)), True, True, True, _const(1.0), _const(0.5)
@@ -171,7 +175,7 @@ def available() -> list[str]:
 
 
 def get(activation: ActivationLike, *, k: float = 1.0, **params: float) -> Activation:
-    """Look up an activation by name, or wrap a user callable.
+    """Look up an activation by name (``"tanh"``, ``"sine(omega0=10)"``) or wrap a callable.
 
     ``k`` returns the scaled activation ``f(k x)``.  Named parameters: ``omega0`` for ``sine``
     (default 30, SIREN), ``sigma`` for ``gaussian`` (default 0.1), ``negative_slope`` for
@@ -186,7 +190,10 @@ def get(activation: ActivationLike, *, k: float = 1.0, **params: float) -> Activ
             )
         return activation.scaled(k)
     if isinstance(activation, str):
-        name = _ALIASES.get(activation.lower(), activation.lower())
+        name, parsed = _parse(activation)
+        k *= parsed.pop("k", 1.0)
+        params = {**parsed, **params}
+        name = _ALIASES.get(name, name)
         if name not in _REGISTRY:
             raise ValueError(
                 f"unknown activation {activation!r}; available: {', '.join(available())} "
@@ -199,10 +206,13 @@ def get(activation: ActivationLike, *, k: float = 1.0, **params: float) -> Activ
             raise ValueError(
                 f"activation {name!r} takes no parameter(s) {sorted(unknown)}; allowed: {allowed}"
             )
-        values = {**spec.defaults, **{key: float(v) for key, v in params.items()}}
+        values = {**spec.defaults, **{key: _as_float(v, key) for key, v in params.items()}}
         for key, value in values.items():
-            if not math.isfinite(value) or (key != "negative_slope" and value <= 0):
-                raise ValueError(f"activation parameter {key}={value} must be positive and finite")
+            lo, hi = spec.ranges.get(key, (0.0, math.inf))
+            if not lo < value < hi:
+                raise ValueError(
+                    f"activation parameter {key}={value} of {name!r} must lie in ({lo:g}, {hi:g})"
+                )
         act = Activation(
             name=name,
             fn=spec.build(**values),
@@ -223,12 +233,58 @@ def get(activation: ActivationLike, *, k: float = 1.0, **params: float) -> Activ
     )
 
 
+def _as_float(value: object, name: str) -> float:
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a number, got {value!r}") from exc
+
+
+def _strictly_increasing(y: Tensor, tol: float) -> bool:
+    """Increasing on the grid, where equal neighbours are allowed only as float saturation.
+
+    ``tanh`` rounds to exactly 1 beyond x ≈ 19 in float64, but it approaches that plateau in
+    steps of at most an ulp; a genuinely flat piece (ReLU's left half, hardtanh's ends) lies
+    next to steps much larger than ``tol``.
+    """
+    d = y.diff()
+    if (d < 0).any() or not (d > 0).any():
+        return False
+    # A grid point just short of a kink makes one tiny step, so look three steps either way.
+    near_big = nn.functional.max_pool1d((d > tol).double()[None, None], 7, 1, 3)[0, 0] > 0
+    return not bool(((d == 0) & near_big).any())
+
+
+def _parse(text: str) -> tuple[str, dict[str, float]]:
+    """Split ``"name(key=value, ...)"`` (the form :meth:`Activation.describe` writes)."""
+    text = text.strip().lower()
+    if "(" not in text:
+        return text, {}
+    name, _, inner = text.partition("(")
+    if not inner.endswith(")"):
+        raise ValueError(f"cannot parse activation {text!r}; expected name(key=value, ...)")
+    params: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in inner[:-1].split(","))):
+        key, eq, value = item.partition("=")
+        try:
+            params[key.strip()] = float(value)
+        except ValueError:
+            eq = ""
+        if not eq:
+            raise ValueError(f"cannot parse {item!r} in activation {text!r}; expected key=number")
+    return name.strip(), params
+
+
 def from_callable(fn: TensorFn, name: str | None = None, *, span: float = 50.0) -> Activation:
     """Wrap a user callable, measuring its properties numerically in float64.
 
-    Oddness and monotonicity are checked on a grid over ``[-span, span]``; boundedness by
-    the growth of ``max |f|`` over intervals of radius span/10, span and 10·span (a bounded
-    function's growth shrinks, an unbounded one's does not); ``f'(0)`` by a central
+    Oddness and monotonicity are checked on a grid over ``[-span, span]`` (monotonicity up to
+    float saturation, so ``torch.tanh`` counts as strictly increasing); boundedness by the
+    growth of ``max |f|`` over intervals of radius span/10, span and 10·span (a bounded
+    function's growth shrinks, an unbounded one's does not), and ``sup`` is then ``max |f|``
+    on the widest interval (a lower estimate, e.g. 1.5688 for arctan); ``f'(0)`` by a central
     difference.  Build an :class:`Activation` yourself to state the properties exactly.
     """
     x = torch.linspace(-span, span, 20001, dtype=torch.float64)
@@ -243,7 +299,7 @@ def from_callable(fn: TensorFn, name: str | None = None, *, span: float = 50.0) 
         d0 = fn(h).diff()[0] / 2e-4
     scale = max(peaks[1], 1e-12)
     odd = bool(torch.allclose(y, -y.flip(0), atol=1e-9 * scale, rtol=1e-7))
-    increasing = bool((y.diff() > 0).all())
+    increasing = _strictly_increasing(y, 1e-9 * scale)
     bounded = peaks[2] - peaks[1] <= 0.5 * (peaks[1] - peaks[0]) + 1e-9 * scale
     return Activation(
         name=name or getattr(fn, "__name__", "custom"),

@@ -1,6 +1,7 @@
 """Initializers: one module per family, all in the ``torch.nn.init`` call shape."""
 
-from specinit.initializers import classic  # noqa: F401  (registers the classical methods)
+from specinit.initializers import bandwidth, classic  # noqa: F401  (register their methods)
+from specinit.initializers.bandwidth import pretrain_signal_
 from specinit.initializers.classic import (
     gaussian_small_,
     kaiming_normal_,
@@ -35,4 +36,5 @@ __all__ = [
     "trunc_normal_",
     "siren_",
     "gaussian_small_",
+    "pretrain_signal_",
 ]

@@ -9,9 +9,10 @@ Two kinds of methods are registered here:
 * **model methods** – a function ``fn(model, *, data, targets, generator, **options)`` that
   initializes the whole model at once (data-driven methods such as SWIM or pre-training).
 
-Bias rule of layer methods (``bias=`` option, default ``"zeros"``): ``"zeros"`` sets every
-bias to 0 (the convention of Xavier, He and Tanh-Init); ``"uniform"`` draws
-``U(-1/√fan_in, 1/√fan_in)`` (PyTorch's default, kept by SIREN); a float sets a constant.
+Bias rule of layer methods (``bias=`` option; the default is chosen at registration and is
+``"zeros"`` unless stated): ``"zeros"`` sets every bias to 0 (the convention of Xavier, He and
+Tanh-Init); ``"uniform"`` draws ``U(-1/√fan_in, 1/√fan_in)`` (PyTorch's default, kept by SIREN);
+a float sets a constant.  The rule is checked before any parameter is touched.
 Normalization layers are reset to weight 1, bias 0; parameter-free modules are skipped; any
 other module that owns parameters is an error, never silently left as it was.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
@@ -34,10 +36,15 @@ __all__ = [
     "as_generator",
     "supported_layers",
     "fan_in_out",
+    "fill_random_",
 ]
 
 SUPPORTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm)
+NORMS = (
+    nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm,
+    nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
+    nn.LayerNorm, nn.GroupNorm, nn.RMSNorm,
+)
 
 
 @dataclass(frozen=True)
@@ -49,37 +56,45 @@ class _Method:
     allowed: tuple[str, ...] | None  # None: the function takes **options
     needs_data: bool
     summary: str
+    default_bias: Any = "zeros"  # layer methods only
 
 
 _METHODS: dict[str, _Method] = {}
 
 
-def _register(name: str, kind: str, fn: Callable[..., Any], needs_data: bool) -> None:
+def _register(
+    name: str, kind: str, fn: Callable[..., Any], needs_data: bool, default_bias: Any = "zeros"
+) -> None:
     if name in _METHODS:
         raise ValueError(f"initialization method {name!r} is already registered")
-    signature = inspect.signature(fn)
-    skip = {"weight", "model", "index", "n_layers", "generator", "data", "targets"}
-    required = tuple(
-        p.name
-        for p in signature.parameters.values()
-        if p.default is inspect.Parameter.empty
-        and p.kind is p.KEYWORD_ONLY
-        and p.name not in skip
-    )
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
-    allowed = None if takes_any else tuple(
-        p.name for p in signature.parameters.values()
-        if p.kind is p.KEYWORD_ONLY and p.name not in skip
-    )
+    if kind == "layer":
+        _check_bias_rule(default_bias)
+    params = list(inspect.signature(fn).parameters.values())
+    skip = {"index", "n_layers", "generator", "data", "targets"}
+    # Options: every parameter after the weight/model one that can be passed by keyword.
+    options = [
+        p for p in params[1:]
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in skip
+    ]
+    required = tuple(p.name for p in options if p.default is inspect.Parameter.empty)
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
+    allowed = None if takes_any else tuple(p.name for p in options)
     summary = (inspect.getdoc(fn) or "").split("\n", 1)[0]
-    _METHODS[name] = _Method(name, kind, fn, required, allowed, needs_data, summary)
+    _METHODS[name] = _Method(
+        name, kind, fn, required, allowed, needs_data, summary, default_bias
+    )
 
 
-def register_layer_method(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator: register ``fn(weight, *, index, n_layers, generator, **options)`` as ``name``."""
+def register_layer_method(
+    name: str, *, bias: Any = "zeros"
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: register ``fn(weight, *, index, n_layers, generator, **options)`` as ``name``.
+
+    ``bias`` is the method's default bias rule (``"zeros"``, ``"uniform"`` or a number).
+    """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _register(name, "layer", fn, needs_data=False)
+        _register(name, "layer", fn, needs_data=False, default_bias=bias)
         return fn
 
     return decorate
@@ -106,8 +121,8 @@ def as_generator(generator: torch.Generator | int | None) -> torch.Generator | N
     """Accept a ``torch.Generator``, an integer seed, or ``None`` (PyTorch's global RNG)."""
     if generator is None or isinstance(generator, torch.Generator):
         return generator
-    if isinstance(generator, int) and not isinstance(generator, bool):
-        return torch.Generator().manual_seed(generator)
+    if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
+        return torch.Generator().manual_seed(int(generator))
     raise TypeError(f"generator must be a torch.Generator, an int seed or None, got {generator!r}")
 
 
@@ -118,7 +133,32 @@ def fan_in_out(weight: Tensor) -> tuple[int, int]:
             f"fan-in/fan-out need a weight with at least 2 dimensions, got shape {tuple(weight.shape)}"
         )
     receptive = math.prod(weight.shape[2:]) if weight.dim() > 2 else 1
-    return weight.shape[1] * receptive, weight.shape[0] * receptive
+    fan_in, fan_out = weight.shape[1] * receptive, weight.shape[0] * receptive
+    if fan_in == 0 or fan_out == 0:
+        raise ValueError(f"weight of shape {tuple(weight.shape)} has a zero fan-in or fan-out")
+    return fan_in, fan_out
+
+
+def fill_random_(
+    tensor: Tensor,
+    draw: Callable[[Tensor, torch.Generator | None], Tensor],
+    generator: torch.Generator | int | None,
+    *,
+    dtype: torch.dtype | None = None,
+) -> Tensor:
+    """Fill ``tensor`` in place with ``draw(buffer, generator)``; returns ``tensor``.
+
+    ``buffer`` is an empty tensor of ``tensor``'s shape on the generator's device (the
+    tensor's own device when ``generator`` is None), in ``dtype`` (default: the tensor's dtype,
+    at least float32).  So a seeded CPU generator initializes CUDA weights too, with the same
+    values as on CPU, and half-precision weights get float32 draws rounded once.
+    """
+    gen = as_generator(generator)
+    device = tensor.device if gen is None else gen.device
+    work = dtype or torch.promote_types(tensor.dtype, torch.float32)
+    with torch.no_grad():
+        buffer = torch.empty(tensor.shape, dtype=work, device=device)
+        return tensor.copy_(draw(buffer, gen))
 
 
 def supported_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -146,17 +186,21 @@ def _norm_layers(model: nn.Module) -> Iterator[nn.Module]:
     return (m for m in model.modules() if isinstance(m, NORMS))
 
 
+def _check_bias_rule(rule: Any) -> None:
+    is_number = isinstance(rule, numbers.Real) and not isinstance(rule, bool)
+    if not (rule in ("zeros", "uniform") or (is_number and math.isfinite(rule))):
+        raise ValueError(f"bias rule must be 'zeros', 'uniform' or a finite number, got {rule!r}")
+
+
 @torch.no_grad()
 def _init_bias(bias: Tensor, weight: Tensor, rule: Any, generator: torch.Generator | None) -> None:
     if rule == "zeros":
         bias.zero_()
     elif rule == "uniform":
         bound = 1.0 / math.sqrt(fan_in_out(weight)[0])
-        bias.uniform_(-bound, bound, generator=generator)
-    elif isinstance(rule, (int, float)) and not isinstance(rule, bool) and math.isfinite(rule):
-        bias.fill_(float(rule))
+        fill_random_(bias, lambda buf, gen: buf.uniform_(-bound, bound, generator=gen), generator)
     else:
-        raise ValueError(f"bias rule must be 'zeros', 'uniform' or a finite number, got {rule!r}")
+        bias.fill_(float(rule))
 
 
 def init_(
@@ -199,7 +243,8 @@ def init_(
         return model
     if data is not None or targets is not None:
         raise ValueError(f"method {method!r} does not use data; drop data=/targets=")
-    bias_rule = options.pop("bias", "zeros")
+    bias_rule = options.pop("bias", spec.default_bias)
+    _check_bias_rule(bias_rule)
     layers = supported_layers(model)
     with torch.no_grad():
         for index, (_, layer) in enumerate(layers):

@@ -1,0 +1,87 @@
+"""The ``specinit`` command line: reproduce experiments, list methods, measure a spectrum."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from specinit import experiments
+from specinit.initializers import methods as init_methods
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="specinit")
+def main() -> None:
+    """specinit — how a neural network starts: initializers and spectral measurements."""
+
+
+def _write_index(out: Path, reports: list[experiments.RunReport]) -> Path:
+    lines = ["# specinit reproduction report", ""]
+    lines += ["| experiment | findings that hold | seconds | folder |", "|---|---|---|---|"]
+    for rep in reports:
+        held = sum(f.holds for f in rep.findings)
+        rel = os.path.relpath(rep.path, out)
+        lines.append(f"| {rep.name} | {held}/{len(rep.findings)} | {rep.seconds:.0f} | [{rel}]({rel}/report.md) |")
+    for rep in reports:
+        lines += ["", f"## {rep.name}", ""]
+        for f in rep.findings:
+            lines.append(f"- **{'holds' if f.holds else 'does NOT hold'}**: {f.claim} — {f.evidence}")
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@main.command()
+@click.argument("experiment", required=False)
+@click.option("--list", "list_", is_flag=True, help="List the experiments and exit.")
+@click.option("--quick", is_flag=True, help="Small config that finishes in about a minute.")
+@click.option("--seeds", type=click.IntRange(min=1), default=None, help="Run seeds 0..N-1.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default runs/<experiment>[-quick]).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder with mnist/ and fashion-mnist/ (else $SPECINIT_DATA, else ../shared/data).")
+@click.option("--progress/--no-progress", default=True, help="Show progress bars.")
+def reproduce(experiment: str | None, list_: bool, quick: bool, seeds: int | None,
+              out: Path | None, data_dir: Path | None, progress: bool) -> None:
+    """Run EXPERIMENT (or 'all') and write results.json, CSV tables, PNG figures and report.md.
+
+    An interrupted run resumes: finished units in the output folder are kept and skipped.
+    """
+    if list_:
+        for name in experiments.names():
+            exp = experiments.get(name)
+            click.echo(f"{name:16s} {exp.title}  [{exp.source}]")
+        return
+    if experiment is None:
+        raise click.UsageError("name an experiment (see --list) or 'all'")
+    if data_dir is not None:
+        os.environ["SPECINIT_DATA"] = str(data_dir)
+    names = experiments.names() if experiment == "all" else [experiment]
+    if experiment != "all" and experiment not in experiments.names():
+        raise click.BadParameter(
+            f"unknown experiment {experiment!r}; known: {', '.join(experiments.names())}, all",
+            param_hint="EXPERIMENT",
+        )
+    suffix = "-quick" if quick else ""
+    root = out if out is not None else Path("runs") / f"{experiment}{suffix}"
+    reports = []
+    for name in names:
+        folder = root / name if experiment == "all" else root
+        rep = experiments.run(name, quick=quick, seeds=seeds, out=folder, progress=progress)
+        reports.append(rep)
+        held = sum(f.holds for f in rep.findings)
+        click.echo(f"{name}: {held}/{len(rep.findings)} findings hold; "
+                   f"{rep.skipped} unit(s) reused; report: {rep.path / 'report.md'}")
+        for f in rep.findings:
+            click.echo(f"  [{'ok' if f.holds else 'NO'}] {f.claim}: {f.evidence}")
+    if experiment == "all":
+        click.echo(f"index: {_write_index(root, reports)}")
+
+
+@main.command("methods")
+def list_methods() -> None:
+    """List the initialization methods ``specinit.init_`` accepts."""
+    for name, summary in init_methods().items():
+        click.echo(f"{name:18s} {summary}")

@@ -1,0 +1,9 @@
+"""Experiments that reproduce the papers' claims, registered by id for ``specinit reproduce``.
+
+Each module is thin: it composes library functions and registers an :class:`Experiment`.
+"""
+
+from specinit.experiments import bandwidth_1d, inr_depth, spectral_bias  # noqa: F401  (register)
+from specinit.experiments.base import Experiment, RunReport, get, names, run
+
+__all__ = ["Experiment", "RunReport", "get", "names", "run"]

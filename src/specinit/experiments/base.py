@@ -1,0 +1,196 @@
+"""The experiment registry and the resumable runner behind ``specinit reproduce``.
+
+An experiment is data, not a class tree: a default and a quick config, a function listing
+its units (one case × seed each), a function running one unit, and a function turning the
+finished units into tables, figures and findings.  The runner owns everything else: the run
+folder, skipping finished units, progress, ``results.json``, the CSV tables and the report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from specinit.results import Finding, RunDir, environment
+
+__all__ = [
+    "Experiment",
+    "Unit",
+    "Summary",
+    "RunReport",
+    "register",
+    "get",
+    "names",
+    "run",
+    "seeds_units",
+]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One independent piece of an experiment (a case and a seed)."""
+
+    key: str
+    params: Mapping[str, Any]
+
+
+@dataclass
+class Summary:
+    """What an experiment shows people: tables (Markdown), figures and checked findings."""
+
+    tables: list[tuple[str, str]] = field(default_factory=list)
+    figures: list[tuple[str, str]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A registered experiment: configs plus the three functions the runner calls."""
+
+    name: str
+    title: str
+    source: str
+    default: Any
+    quick: Any
+    units: Callable[[Any], list[Unit]]
+    run_unit: Callable[[Any, Unit], tuple[dict[str, Any], dict[str, np.ndarray]]]
+    summarize: Callable[[Any, list[dict[str, Any]], dict[str, dict[str, np.ndarray]], RunDir], Summary]
+
+    def config(self, *, quick: bool = False, seeds: int | None = None) -> Any:
+        """The quick or default config, with ``seeds`` replaced by ``range(seeds)`` if given."""
+        cfg = self.quick if quick else self.default
+        if seeds is not None:
+            if seeds < 1:
+                raise ValueError(f"--seeds must be at least 1, got {seeds}")
+            cfg = dataclasses.replace(cfg, seeds=tuple(range(seeds)))
+        return cfg
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """Where a run wrote its results and what it found."""
+
+    name: str
+    path: Path
+    rows: list[dict[str, Any]]
+    findings: list[Finding]
+    seconds: float
+    skipped: int
+
+
+_REGISTRY: dict[str, Experiment] = {}
+
+
+def register(experiment: Experiment) -> Experiment:
+    """Add an experiment to the registry (its name must be new)."""
+    if experiment.name in _REGISTRY:
+        raise ValueError(f"experiment {experiment.name!r} is already registered")
+    _REGISTRY[experiment.name] = experiment
+    return experiment
+
+
+def get(name: str) -> Experiment:
+    """The registered experiment ``name``; a clear error lists the known ones."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown experiment {name!r}; known: {', '.join(names())}")
+    return _REGISTRY[name]
+
+
+def names() -> list[str]:
+    return list(_REGISTRY)
+
+
+def _report_markdown(exp: Experiment, cfg: Any, summary: Summary, seconds: float) -> str:
+    lines = [f"# {exp.title}", "", f"Source: {exp.source}.", ""]
+    lines += ["## Findings", ""]
+    for finding in summary.findings:
+        mark = "holds" if finding.holds else "does NOT hold"
+        lines.append(f"- **{mark}**: {finding.claim} — {finding.evidence}")
+    for caption, table in summary.tables:
+        lines += ["", f"## {caption}", "", table]
+    for caption, filename in summary.figures:
+        lines += ["", f"### {caption}", "", f"![{caption}]({filename})"]
+    lines += ["", "## Config", "", "```", *_config_lines(cfg), "```", ""]
+    lines.append(f"Ran in {seconds:.1f} s (this invocation; finished units are reused).")
+    return "\n".join(lines) + "\n"
+
+
+def _config_lines(cfg: Any) -> list[str]:
+    return [f"{f.name} = {getattr(cfg, f.name)!r}" for f in dataclasses.fields(cfg)]
+
+
+def run(
+    name: str,
+    *,
+    quick: bool = False,
+    seeds: int | None = None,
+    out: str | Path | None = None,
+    progress: bool = True,
+    config: Any = None,
+) -> RunReport:
+    """Run (or resume) experiment ``name`` into ``out`` and write its results and report."""
+    exp = get(name)
+    cfg = config if config is not None else exp.config(quick=quick, seeds=seeds)
+    out = Path(out) if out is not None else Path("runs") / (f"{name}-quick" if quick else name)
+    run_dir = RunDir(out, {"experiment": name, "config": cfg})
+    units = exp.units(cfg)
+    keys = [u.key for u in units]
+    if len(set(keys)) != len(keys):
+        raise RuntimeError(f"experiment {name!r} produced duplicate unit keys")
+    start = time.perf_counter()
+    todo = [u for u in units if not run_dir.has(u.key)]
+    bar = tqdm(todo, desc=name, unit="unit", disable=not progress, dynamic_ncols=True)
+    previous_denormal = torch.set_flush_denormal(True)  # Gaussian activations make denormals
+    try:
+        for unit in bar:
+            bar.set_postfix_str(unit.key, refresh=False)
+            unit_start = time.perf_counter()
+            row, arrays = exp.run_unit(cfg, unit)
+            row = {"unit": unit.key, **row, "seconds": round(time.perf_counter() - unit_start, 3)}
+            run_dir.save_unit(unit.key, row, arrays)
+    finally:
+        torch.set_flush_denormal(previous_denormal)
+        bar.close()
+    rows, arrays = [], {}
+    for key in keys:
+        row, arr = run_dir.load_unit(key)
+        rows.append(row)
+        arrays[key] = arr
+    run_dir.write_table("results", rows)
+    summary = exp.summarize(cfg, rows, arrays, run_dir)
+    seconds = time.perf_counter() - start
+    run_dir.write_results(
+        {
+            "experiment": name,
+            "title": exp.title,
+            "source": exp.source,
+            "config_hash": run_dir.hash,
+            "config": cfg,
+            "seeds": list(getattr(cfg, "seeds", ())),
+            "environment": environment(),
+            "metrics": summary.metrics,
+            "findings": summary.findings,
+            "rows": rows,
+            "seconds": seconds,
+        }
+    )
+    (run_dir.path / "report.md").write_text(_report_markdown(exp, cfg, summary, seconds))
+    return RunReport(name, run_dir.path, rows, summary.findings, seconds, len(units) - len(todo))
+
+
+def seeds_units(cases: Sequence[Mapping[str, Any]], seeds: Sequence[int]) -> list[Unit]:
+    """Units for every case × seed, keyed ``k1=v1,k2=v2,seed=s``."""
+    units = []
+    for case in cases:
+        for seed in seeds:
+            key = ",".join(f"{k}={v}" for k, v in case.items()) + f",seed={seed}"
+            units.append(Unit(key, {**case, "seed": seed}))
+    return units

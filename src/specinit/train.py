@@ -1,0 +1,421 @@
+"""A small, seeded training loop with callbacks, a progress bar and divergence detection.
+
+:func:`train` runs SGD or Adam on ``(x, y)`` for a number of steps or epochs, full-batch or
+with mini-batches shuffled by a ``torch.Generator(seed)``; the same seed and the same initial
+model give bit-identical losses and weights.  Callbacks (e.g.
+:class:`specinit.spectrum.FrequencyTracker`) see a :class:`TrainState` once before training
+(step 0) and after every optimizer step.
+
+>>> import torch
+>>> model = torch.nn.Linear(1, 1)
+>>> x = torch.linspace(-1, 1, 32).unsqueeze(1)
+>>> result = train(model, x, 2 * x, lr=0.5, steps=200, progress=False)
+>>> result.final_loss < 1e-6
+True
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from specinit._checks import as_tensor, check_positive, check_same_length
+
+__all__ = [
+    "TrainState",
+    "TrainResult",
+    "TrainingDiverged",
+    "train",
+    "evaluate_loss",
+    "accuracy",
+    "module_mode",
+    "LOSSES",
+    "OPTIMIZERS",
+]
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+Loss = Union[str, LossFn]
+Callback = Callable[["TrainState"], Any]
+
+#: Records kept in ``TrainResult.history`` when ``eval_every`` is not given (at most about this many).
+MAX_DEFAULT_RECORDS = 100
+
+
+@dataclass
+class TrainState:
+    """What a callback sees: ``step`` (0 before training, then 1, 2, ...), the ``epoch`` the step
+    belongs to (0 before training), the ``model`` and the step's mini-batch ``loss`` (computed
+    before the update; NaN at step 0, before any batch was seen)."""
+
+    step: int
+    epoch: int
+    model: nn.Module
+    loss: float
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of :func:`train`.
+
+    ``losses[i]`` is the mini-batch loss of step ``i + 1``; ``history`` holds the periodic
+    records (keys ``step``, ``epoch``, ``train_loss`` — the mean batch loss since the previous
+    record — plus, for ``"cross_entropy"``, ``train_accuracy``, the running accuracy of those
+    batches in train mode; and ``val_loss`` / ``val_accuracy`` when validation data is given,
+    evaluated in eval mode).
+    """
+
+    losses: np.ndarray
+    steps: int
+    final_loss: float
+    seconds: float
+    history: dict[str, list] = field(default_factory=dict)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the model keeps the last weights with a finite loss."""
+
+
+def _mse(pred: Tensor, target: Tensor) -> Tensor:
+    if pred.shape != target.shape:
+        if pred.numel() != target.numel():
+            raise ValueError(
+                f"mse: model output shape {tuple(pred.shape)} does not match target shape "
+                f"{tuple(target.shape)}"
+            )
+        target = target.reshape(pred.shape)  # e.g. y of shape (n,) against outputs (n, 1)
+    return F.mse_loss(pred, target)
+
+
+#: Loss names understood by :func:`train` (any ``callable(pred, target) -> scalar`` also works).
+LOSSES: dict[str, LossFn] = {"mse": _mse, "cross_entropy": F.cross_entropy}
+
+#: Optimizer names understood by :func:`train`.
+OPTIMIZERS = ("sgd", "adam")
+
+
+@contextmanager
+def module_mode(model: nn.Module, training: bool) -> Iterator[nn.Module]:
+    """Put ``model`` (all submodules) in train or eval mode; restore every submodule's own mode after."""
+    saved = [(module, module.training) for module in model.modules()]
+    model.train(training)
+    try:
+        yield model
+    finally:
+        for module, flag in saved:
+            module.training = flag
+
+
+def train(
+    model: nn.Module,
+    x: Any,
+    y: Any,
+    *,
+    loss: Loss = "mse",
+    optimizer: str = "sgd",
+    lr: float = 1e-3,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    steps: int | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    callbacks: Sequence[Callback] = (),
+    x_val: Any = None,
+    y_val: Any = None,
+    eval_every: int | None = None,
+    progress: bool = True,
+    desc: str | None = None,
+    tol: float | None = None,
+) -> TrainResult:
+    """Train ``model`` on ``(x, y)`` in place and return the loss curve and history.
+
+    Args:
+        model: any ``nn.Module`` with trainable parameters; data is moved to its device and
+            floating data cast to its dtype.  It is in train mode during training and every
+            submodule's mode is restored afterwards.
+        x, y: tensors or arrays with the same number of rows, finite.  For ``"cross_entropy"``
+            ``y`` holds integer class labels (cast to int64).
+        loss: ``"mse"``, ``"cross_entropy"`` or ``callable(pred, target) -> scalar tensor``
+            (assumed to average over the batch).
+        optimizer: ``"sgd"`` (with ``momentum``) or ``"adam"``; ``lr`` > 0, ``weight_decay`` ≥ 0.
+        steps, epochs: exactly one; an epoch is ``ceil(len(x) / batch_size)`` steps, so a
+            full-batch step is one epoch.
+        batch_size: mini-batch size (default: full batch); batches are reshuffled every epoch
+            with ``torch.Generator().manual_seed(seed)``.
+        seed: seeds the shuffling and, inside a forked RNG (the caller's global state is
+            untouched), the global generator used by dropout and similar layers.
+        callbacks: called with a :class:`TrainState` at step 0 and after every step.
+        x_val, y_val: optional validation data evaluated (eval mode, no grad) at each record.
+        eval_every: record the history every this many steps; default once per epoch, thinned
+            to at most about ``MAX_DEFAULT_RECORDS`` records.  The last step is always recorded.
+        progress: show a tqdm bar on stderr with the rate and the current loss.
+        desc: label of the progress bar.
+        tol: stop as soon as a step's loss is below ``tol``.
+
+    Raises:
+        TrainingDiverged: when the loss becomes NaN/inf (the step and the value are named).
+    """
+    loss_fn, loss_name = _resolve_loss(loss)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model has no trainable parameters")
+    device, dtype = params[0].device, params[0].dtype
+    x, y = _prepare(x, y, loss_name, device, dtype, "x", "y")
+    val = _prepare_validation(x_val, y_val, loss_name, device, dtype)
+    n = x.shape[0]
+    size = n if batch_size is None else min(_positive_int(batch_size, "batch_size"), n)
+    per_epoch = math.ceil(n / size)
+    total = _total_steps(steps, epochs, per_epoch)
+    record_every = _record_every(eval_every, per_epoch, total)
+    opt = _make_optimizer(optimizer, params, lr, momentum, weight_decay)
+    callbacks = _check_callbacks(callbacks)
+    if tol is not None:
+        check_positive(tol, "tol")
+    classify = loss_name == "cross_entropy"
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
+    shuffle = torch.Generator().manual_seed(int(seed))
+
+    losses = np.empty(total)
+    history: dict[str, list] = defaultdict(list)
+    since_loss, since_correct, since_seen, since_steps = 0.0, 0, 0, 0
+    done = 0
+    start = time.perf_counter()
+    bar = tqdm(total=total, desc=desc or "train", disable=not progress, file=sys.stderr,
+               unit="step", dynamic_ncols=True)
+    with bar, module_mode(model, training=True), _seeded_global_rng(int(seed), device):
+        _notify(callbacks, TrainState(step=0, epoch=0, model=model, loss=math.nan))
+        for step, index in enumerate(_batches(n, size, total, shuffle), start=1):
+            xb, yb = (x, y) if index is None else (x[index], y[index])
+            opt.zero_grad(set_to_none=True)
+            pred = model(xb)
+            value = loss_fn(pred, yb)
+            if value.ndim != 0:
+                raise ValueError(f"loss must return a scalar, got shape {tuple(value.shape)}")
+            current = float(value.detach())
+            if not math.isfinite(current):
+                raise TrainingDiverged(
+                    f"training diverged at step {step}: {loss_name} loss is {current} "
+                    f"(optimizer={optimizer}, lr={lr:g}); the learning rate is probably too "
+                    f"large — try a smaller lr such as {lr / 10:g}"
+                )
+            value.backward()
+            opt.step()
+
+            losses[step - 1] = current
+            done = step
+            epoch = (step - 1) // per_epoch + 1
+            since_loss += current
+            since_steps += 1
+            if classify:
+                since_correct += int((pred.detach().argmax(dim=1) == yb).sum())
+                since_seen += yb.shape[0]
+            bar.set_postfix(loss=f"{current:.4g}", refresh=False)
+            bar.update()
+            _notify(callbacks, TrainState(step=step, epoch=epoch, model=model, loss=current))
+
+            stop = tol is not None and current < tol
+            if step % record_every == 0 or step == total or stop:
+                history["step"].append(step)
+                history["epoch"].append(epoch)
+                history["train_loss"].append(since_loss / since_steps)
+                if classify:
+                    history["train_accuracy"].append(since_correct / since_seen)
+                if val is not None:
+                    history["val_loss"].append(_mean_loss(model, *val, loss_fn, size))
+                    if classify:
+                        history["val_accuracy"].append(_accuracy(model, *val, size))
+                since_loss, since_correct, since_seen, since_steps = 0.0, 0, 0, 0
+            if stop:
+                break
+    return TrainResult(
+        losses=losses[:done],
+        steps=done,
+        final_loss=float(losses[done - 1]),
+        seconds=time.perf_counter() - start,
+        history=dict(history),
+    )
+
+
+def evaluate_loss(model: nn.Module, x: Any, y: Any, *, loss: Loss = "mse", batch_size: int = 1024) -> float:
+    """Mean loss of ``model`` over ``(x, y)``, in eval mode under ``torch.no_grad()`` (modes restored)."""
+    loss_fn, loss_name = _resolve_loss(loss)
+    device, dtype = _placement(model)
+    x, y = _prepare(x, y, loss_name, device, dtype, "x", "y")
+    return _mean_loss(model, x, y, loss_fn, _positive_int(batch_size, "batch_size"))
+
+
+def accuracy(model: nn.Module, x: Any, y: Any, *, batch_size: int = 1024) -> float:
+    """Fraction of rows where ``argmax`` of the model's ``(n, classes)`` output equals the label ``y``."""
+    device, dtype = _placement(model)
+    x, y = _prepare(x, y, "cross_entropy", device, dtype, "x", "y")
+    return _accuracy(model, x, y, _positive_int(batch_size, "batch_size"))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _resolve_loss(loss: Loss) -> tuple[LossFn, str]:
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)} or pass a callable")
+        return LOSSES[loss], loss
+    if callable(loss):
+        return loss, getattr(loss, "__name__", type(loss).__name__)
+    raise TypeError(f"loss must be a name or a callable(pred, target), got {type(loss).__name__}")
+
+
+def _placement(model: nn.Module) -> tuple[torch.device, torch.dtype]:
+    for tensor in model.parameters():
+        if tensor.is_floating_point():
+            return tensor.device, tensor.dtype
+    return torch.device("cpu"), torch.get_default_dtype()
+
+
+def _prepare(
+    x: Any, y: Any, loss_name: str, device: torch.device, dtype: torch.dtype, x_name: str, y_name: str
+) -> tuple[Tensor, Tensor]:
+    """Validate ``(x, y)`` and move them to the model's device (floats cast to its dtype)."""
+    x = as_tensor(x, x_name)
+    y = as_tensor(y, y_name)
+    check_same_length(x, y, x_name, y_name)
+    if x.is_floating_point():
+        x = x.to(dtype)
+    if loss_name == "cross_entropy":
+        if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+            raise TypeError(
+                f"cross_entropy needs integer class labels in {y_name} (int64), got dtype {y.dtype}; "
+                f"convert with {y_name}.long() if they are whole numbers"
+            )
+        if y.ndim != 1:
+            raise ValueError(f"cross_entropy labels {y_name} must be 1-D, got shape {tuple(y.shape)}")
+        if int(y.min()) < 0:
+            raise ValueError(f"class labels in {y_name} must be non-negative, found {int(y.min())}")
+        y = y.long()
+    elif loss_name == "mse" or y.is_floating_point():
+        y = y.to(dtype)
+    return x.to(device), y.to(device)
+
+
+def _prepare_validation(
+    x_val: Any, y_val: Any, loss_name: str, device: torch.device, dtype: torch.dtype
+) -> tuple[Tensor, Tensor] | None:
+    if x_val is None and y_val is None:
+        return None
+    if x_val is None or y_val is None:
+        raise ValueError("give both x_val and y_val, or neither")
+    return _prepare(x_val, y_val, loss_name, device, dtype, "x_val", "y_val")
+
+
+def _total_steps(steps: int | None, epochs: int | None, per_epoch: int) -> int:
+    if (steps is None) == (epochs is None):
+        raise ValueError("give exactly one of steps= or epochs=")
+    if steps is not None:
+        return _positive_int(steps, "steps")
+    return _positive_int(epochs, "epochs") * per_epoch
+
+
+def _record_every(eval_every: int | None, per_epoch: int, total: int) -> int:
+    if eval_every is not None:
+        return _positive_int(eval_every, "eval_every")
+    epochs = math.ceil(total / per_epoch)
+    return per_epoch * math.ceil(epochs / MAX_DEFAULT_RECORDS)
+
+
+def _make_optimizer(
+    name: str, params: list[Tensor], lr: float, momentum: float, weight_decay: float
+) -> torch.optim.Optimizer:
+    check_positive(lr, "lr")
+    check_positive(momentum, "momentum", allow_zero=True)
+    check_positive(weight_decay, "weight_decay", allow_zero=True)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if name == "adam":
+        if momentum != 0.0:
+            raise ValueError("momentum applies to optimizer='sgd' only (Adam has its own betas)")
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+def _check_callbacks(callbacks: Sequence[Callback]) -> list[Callback]:
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not callable(callback):
+            raise TypeError(f"callbacks must be callable, got {type(callback).__name__}")
+    return callbacks
+
+
+def _notify(callbacks: list[Callback], state: TrainState) -> None:
+    for callback in callbacks:
+        callback(state)
+
+
+def _batches(n: int, size: int, total: int, generator: torch.Generator) -> Iterator[Tensor | None]:
+    """``total`` batches of row indices, reshuffled each epoch; ``None`` means the full batch."""
+    produced = 0
+    while produced < total:
+        if size == n:
+            yield None
+            produced += 1
+            continue
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n, size):
+            if produced == total:
+                return
+            yield order[start : start + size]
+            produced += 1
+
+
+@contextmanager
+def _seeded_global_rng(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed the global RNGs of the CPU (and ``device`` if CUDA) inside a fork restored on exit."""
+    cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(seed)
+        for index in cuda:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+def _outputs(model: nn.Module, x: Tensor, batch_size: int) -> Iterator[tuple[slice, Tensor]]:
+    for start in range(0, x.shape[0], batch_size):
+        rows = slice(start, start + batch_size)
+        yield rows, model(x[rows])
+
+
+def _mean_loss(model: nn.Module, x: Tensor, y: Tensor, loss_fn: LossFn, batch_size: int) -> float:
+    total = 0.0
+    with module_mode(model, training=False), torch.no_grad():
+        for rows, pred in _outputs(model, x, batch_size):
+            total += float(loss_fn(pred, y[rows])) * pred.shape[0]
+    return total / x.shape[0]
+
+
+def _accuracy(model: nn.Module, x: Tensor, y: Tensor, batch_size: int) -> float:
+    correct = 0
+    with module_mode(model, training=False), torch.no_grad():
+        for rows, pred in _outputs(model, x, batch_size):
+            if pred.ndim != 2 or pred.shape[1] < 2:
+                raise ValueError(
+                    f"accuracy needs (n, classes) outputs with classes ≥ 2, got {tuple(pred.shape)}"
+                )
+            correct += int((pred.argmax(dim=1) == y[rows]).sum())
+    return correct / x.shape[0]
