@@ -67,7 +67,9 @@ LAWS = {
         kaiming_uniform_, {"gain": 0.5, "mode": "fan_out"}, None, _uniform(0.5 * math.sqrt(3 / 400))
     ),
     "kaiming_normal": (kaiming_normal_, {}, None, _normal(math.sqrt(2 / 500))),
-    "kaiming_normal_fan_out": (kaiming_normal_, {"mode": "fan_out"}, None, _normal(math.sqrt(2 / 400))),
+    "kaiming_normal_fan_out": (
+        kaiming_normal_, {"mode": "fan_out"}, None, _normal(math.sqrt(2 / 400))
+    ),
     "kaiming_normal_conv": (kaiming_normal_, {}, (64, 32, 3, 3), _normal(math.sqrt(2 / 288))),
     "lecun_uniform": (lecun_uniform_, {}, None, _uniform(math.sqrt(3 / 500))),
     "lecun_normal": (lecun_normal_, {}, None, _normal(math.sqrt(1 / 500))),
@@ -76,7 +78,8 @@ LAWS = {
     "siren_first": (siren_, {"first": True}, None, _uniform(1 / 500)),
     "siren_hidden": (siren_, {}, None, _uniform(math.sqrt(6 / 500) / 30)),
     "siren_hidden_omega5": (siren_, {"omega0": 5.0}, None, _uniform(math.sqrt(6 / 500) / 5)),
-    "gaussian_small": (gaussian_small_, {"std": 1e-3}, None, _normal(1e-3)),
+    "gaussian_small": (gaussian_small_, {"sigma": 0.1}, None, _normal(0.2 / math.sqrt(500))),
+    "gaussian_small_alpha": (gaussian_small_, {"sigma": 0.5, "alpha": 0.5}, None, _normal(0.25 / math.sqrt(500))),
 }
 
 
@@ -142,10 +145,8 @@ def test_orthogonal_is_haar_distributed() -> None:
     n = 6
     law = st.beta((n - 1) / 2, (n - 1) / 2, loc=-1, scale=2)
     ours = [float(orthogonal_(torch.empty(n, n), generator=s)[-1, -1]) for s in range(400)]
-    raw = [
-        float(torch.linalg.qr(torch.randn(n, n, generator=torch.Generator().manual_seed(s)))[0][-1, -1])
-        for s in range(400)
-    ]
+    gaussians = [torch.randn(n, n, generator=torch.Generator().manual_seed(s)) for s in range(400)]
+    raw = [float(torch.linalg.qr(a)[0][-1, -1]) for a in gaussians]
     assert st.kstest(ours, law.cdf).pvalue > P_MIN
     assert st.kstest(raw, law.cdf).pvalue < 1e-6
 
@@ -194,7 +195,7 @@ ALL_FUNCTIONS = [
     (trunc_normal_, {}),
     (siren_, {}),
     (siren_, {"first": True}),
-    (gaussian_small_, {"std": 0.01}),
+    (gaussian_small_, {"sigma": 0.1}),
 ]
 FN_IDS = [f"{fn.__name__}{'-' + '-'.join(kw) if kw else ''}" for fn, kw in ALL_FUNCTIONS]
 
@@ -237,10 +238,7 @@ def test_global_rng_is_used_only_without_generator() -> None:
     assert torch.equal(a, b)
 
 
-def test_no_fan_needed_for_gaussian_small_and_explicit_trunc_std() -> None:
-    assert float(gaussian_small_(torch.empty(1000), std=0.5, generator=0).std()) == pytest.approx(
-        0.5, rel=0.1
-    )
+def test_no_fan_needed_for_explicit_trunc_std() -> None:
     assert float(trunc_normal_(torch.empty(1000), std=0.5, generator=0).std()) == pytest.approx(
         0.5, rel=0.1
     )
@@ -262,7 +260,9 @@ def test_no_fan_needed_for_gaussian_small_and_explicit_trunc_std() -> None:
         (lambda: trunc_normal_(torch.empty(3, 5), std=0.0), ValueError, "std must be"),
         (lambda: trunc_normal_(torch.empty(3, 5), bound=-1.0), ValueError, "bound must be"),
         (lambda: trunc_normal_(torch.empty(3, 5), bound=math.inf), ValueError, "bound must be"),
-        (lambda: gaussian_small_(torch.empty(3, 5), std=-0.1), ValueError, "std must be"),
+        (lambda: gaussian_small_(torch.empty(3, 5), sigma=-0.1), ValueError, "sigma must be"),
+        (lambda: gaussian_small_(torch.empty(3, 5), sigma=0.1, alpha=0.0), ValueError, "alpha must be"),
+        (lambda: gaussian_small_(torch.empty(5), sigma=0.1), ValueError, "at least 2 dimensions"),
         (lambda: siren_(torch.empty(3, 5), omega0=0.0), ValueError, "omega0 must be"),
         (lambda: xavier_normal_(torch.empty(3, 5, dtype=torch.int64)), TypeError, "floating point"),
         (lambda: lecun_normal_([[1.0, 2.0]]), TypeError, "torch.Tensor"),
@@ -383,15 +383,17 @@ def test_default_matches_pytorch_reset_parameters_law() -> None:
 def test_siren_through_init_first_layer_differs() -> None:
     net = _mlp((2, 256, 256, 1))
     init_(net, "siren", omega0=10.0, generator=0)
-    first, hidden, last = _linears(net)
-    assert float(first.weight.abs().max()) <= 1 / 2
-    assert float(first.weight.abs().max()) > 0.99 / 2
+    first, hidden, _ = _linears(net)
+    w_first, w_hidden = first.weight.detach(), hidden.weight.detach()
+    b_hidden = hidden.bias.detach()
+    assert float(w_first.abs().max()) <= 1 / 2
+    assert float(w_first.abs().max()) > 0.99 / 2
     bound = math.sqrt(6 / 256) / 10
-    assert float(hidden.weight.abs().max()) <= bound
-    assert float(hidden.weight.abs().max()) > 0.99 * bound
+    assert float(w_hidden.abs().max()) <= bound
+    assert float(w_hidden.abs().max()) > 0.99 * bound
     # SIREN keeps PyTorch's uniform bias by default.
-    assert float(hidden.bias.abs().max()) <= 1 / math.sqrt(256)
-    assert not bool((hidden.bias == 0).all())
+    assert float(b_hidden.abs().max()) <= 1 / math.sqrt(256)
+    assert not bool((b_hidden == 0).all())
     init_(net, "siren", bias="zeros", generator=0)
     assert bool((hidden.bias == 0).all())
 
@@ -452,7 +454,7 @@ def test_supported_layers_order_and_names() -> None:
         ({"method": "lecun_normal", "gain": 2.0}, TypeError, "takes no option"),
         ({"method": "siren", "first": True}, TypeError, "takes no option"),
         ({"method": "default", "gain": 1.0}, TypeError, "takes no option"),
-        ({"method": "gaussian_small"}, TypeError, "needs option.*std"),
+        ({"method": "gaussian_small"}, TypeError, "needs option.*sigma"),
         ({"method": "xavier_normal", "data": torch.zeros(3, 3)}, ValueError, "does not use data"),
         ({"method": "xavier_normal", "targets": torch.zeros(3)}, ValueError, "does not use data"),
         ({"method": "xavier_normal", "generator": 1.5}, TypeError, "generator must be"),
@@ -466,9 +468,9 @@ def test_init_errors(kwargs, error, match) -> None:
 
 def test_gaussian_small_through_init() -> None:
     net = _mlp((400, 500, 1))
-    init_(net, "gaussian_small", std=1e-3, generator=0)
+    init_(net, "gaussian_small", sigma=0.1, generator=0)
     sample = net[0].weight.detach().flatten().numpy()
-    assert st.kstest(sample, _normal(1e-3).cdf).pvalue > P_MIN
+    assert st.kstest(sample, _normal(0.2 / math.sqrt(400)).cdf).pvalue > P_MIN
 
 
 def test_duplicate_registration_is_refused() -> None:

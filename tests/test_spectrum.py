@@ -22,7 +22,7 @@ from specinit.spectrum import (
     spectral_centroid,
     spectrum_1d,
 )
-from specinit.train import TrainState, train
+from specinit.training import TrainState, train
 
 TWO_PI = 2 * math.pi
 

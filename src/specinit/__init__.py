@@ -5,22 +5,46 @@ network's frequency content, trainability and generalization (arXiv 2511.02244,
 2503.10587, 2509.23085, 2206.08558).
 """
 
-from specinit import activations, data, models
-from specinit.initializers import *  # noqa: F401,F403  (the torch.nn.init-shaped functions)
-from specinit.initializers import __all__ as _init_all
-from specinit.spectrum import FrequencyTracker, Spectrum, spectrum_1d
-from specinit.train import TrainResult, train
-
 __version__ = "0.1.0"
 
+from specinit import activations, data, models  # noqa: E402
+from specinit.initializers import *  # noqa: E402,F401,F403  (the torch.nn.init-shaped functions)
+from specinit.initializers import __all__ as _init_all  # noqa: E402
+from specinit.spectrum import (  # noqa: E402
+    FrequencyTracker,
+    Spectrum,
+    energy_above,
+    lowest_fitting_frequency,
+    plot_spectrum,
+    spectral_centroid,
+    spectrum_1d,
+)
+from specinit.training import (  # noqa: E402
+    TrainingDiverged,
+    TrainResult,
+    TrainState,
+    accuracy,
+    train,
+    tune_lr,
+)
+
 __all__ = [
+    "__version__",
     "activations",
     "data",
     "models",
     "spectrum_1d",
     "Spectrum",
+    "energy_above",
+    "spectral_centroid",
+    "lowest_fitting_frequency",
+    "plot_spectrum",
     "FrequencyTracker",
     "train",
+    "tune_lr",
+    "accuracy",
     "TrainResult",
+    "TrainState",
+    "TrainingDiverged",
     *_init_all,
 ]

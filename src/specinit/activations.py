@@ -17,6 +17,7 @@ initializers and diagnostics need: whether it is odd, bounded and increasing, it
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field, replace
 from typing import Callable, Union
 
@@ -234,12 +235,9 @@ def get(activation: ActivationLike, *, k: float = 1.0, **params: float) -> Activ
 
 
 def _as_float(value: object, name: str) -> float:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}")
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a number, got {value!r}") from exc
+    return float(value)
 
 
 def _strictly_increasing(y: Tensor, tol: float) -> bool:

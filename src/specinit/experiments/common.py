@@ -19,7 +19,7 @@ import specinit
 from specinit.data import Sinusoids, grid_1d, sample_1d, sinusoids
 from specinit.models import coordinate_mlp
 from specinit.spectrum import Spectrum, lowest_fitting_frequency, spectrum_1d
-from specinit.train import tune_lr
+from specinit.training import tune_lr
 
 
 @dataclass(frozen=True)

@@ -24,18 +24,18 @@ from specinit.results import Finding, RunDir, markdown_table, summarize_rows
 
 @dataclass(frozen=True)
 class Config:
-    activations: tuple[str, ...] = ("relu", "gaussian(sigma=0.1)", "sine(omega0=10)")
+    activations: tuple[str, ...] = ("relu", "gaussian(sigma=0.1)", "sine(omega0=5)")
     depths: tuple[int, ...] = (1, 2, 4, 6)
     width: int = 128
     init: str = "xavier_normal"
     task: SparseTask = SparseTask()
     lrs: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)
-    steps: int = 2000
+    steps: int = 3000
     momentum: float = 0.9
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
-QUICK = Config(depths=(1, 6), lrs=(1e-3, 1e-2), steps=1000, seeds=(0,))
+QUICK = Config(depths=(1, 2, 6), lrs=(1e-3, 3e-3, 1e-2), steps=2000, seeds=(0,))
 
 
 def units(cfg: Config) -> list[Unit]:
@@ -109,8 +109,9 @@ def summarize(
     e = partial(mean_by, rows)
     findings = [
         Finding(
-            "ReLU networks interpolate smoothly at every depth (little energy above f_c after fitting)",
-            all(e("energy_above_final", activation=relu, depth=d) < 0.05 for d in cfg.depths),
+            "ReLU interpolations do not get rougher with depth (energy above f_c after fitting)",
+            e("energy_above_final", activation=relu, depth=deep)
+            <= max(e("energy_above_final", activation=relu, depth=shallow), 0.05),
             ", ".join(f"depth {d}: {e('energy_above_final', activation=relu, depth=d):.3f}" for d in cfg.depths),
         ),
         *[

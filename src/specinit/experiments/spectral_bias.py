@@ -20,28 +20,28 @@ from specinit.experiments.base import Experiment, Summary, Unit, register, seeds
 from specinit.experiments.common import build_net
 from specinit.results import Finding, RunDir, markdown_table, summarize_rows
 from specinit.spectrum import FrequencyTracker
-from specinit.train import train
+from specinit.training import train
 
 
 @dataclass(frozen=True)
 class Config:
-    activations: tuple[str, ...] = ("relu", "gaussian(sigma=0.1)", "sine(omega0=10)")
+    activations: tuple[str, ...] = ("relu", "gaussian(sigma=0.1)", "sine(omega0=5)")
     depth: int = 4
     width: int = 128
     init: str = "xavier_normal"
-    freqs: tuple[float, ...] = (1.0, 3.0, 5.0, 7.0, 9.0)
+    freqs: tuple[float, ...] = (1.0, 4.0, 8.0, 12.0, 16.0)
     lo: float = -1.0
     hi: float = 1.0
     n: int = 256  # dense samples on [lo, hi)
     optimizer: str = "adam"
     lr: float = 1e-3
-    steps: int = 3000
-    every: int = 25
+    steps: int = 5000
+    every: int = 10
     tol: float = 0.1  # a frequency has converged when its relative error drops below tol
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
-QUICK = Config(steps=1200, every=20, seeds=(0,))
+QUICK = Config(steps=2000, every=5, seeds=(0,))
 
 
 def _target(cfg: Config):

@@ -4,7 +4,7 @@ A *high-bandwidth* start fits a high-frequency sinusoid ``sin(2π f x)`` first; 
 *low-bandwidth* (DC) start fits a constant.  Whatever the network then learns from sparse
 samples, the frequencies it carries from its start and that the samples cannot see survive
 (Exp. 3b and A.3 of arXiv 2206.08558).  The pre-training is an ordinary seeded
-:func:`specinit.train.train` run on a dense grid, so it is reproducible.
+:func:`specinit.training.train` run on a dense grid, so it is reproducible.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def pretrain_signal_(
     Used as an initializer: the fitted weights are the start of later training.
     """
     from specinit.data import sample_1d
-    from specinit.train import train
+    from specinit.training import train
 
     x, y = sample_1d(signal, lo, hi, n=n)
     dtype = next(model.parameters()).dtype

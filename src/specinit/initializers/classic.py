@@ -41,7 +41,7 @@ __all__ = [
     "truncated_variance",
 ]
 
-Generator = torch.Generator | int | None
+GeneratorLike = torch.Generator | int | None
 
 RELU_GAIN = math.sqrt(2.0)  # He et al. 2015 (arXiv 1502.01852): Var W = 2 / fan for ReLU
 # nn.Linear / nn.Conv reset_parameters: kaiming_uniform_(a=√5), gain √(2/(1+a²)) = √(1/3), so
@@ -69,11 +69,13 @@ def _fans(tensor: Tensor) -> tuple[int, int]:
     return fan_in_out(tensor)
 
 
-def _uniform_(tensor: Tensor, bound: float, generator: Generator) -> Tensor:
-    return fill_random_(tensor, lambda buf, gen: buf.uniform_(-bound, bound, generator=gen), generator)
+def _uniform_(tensor: Tensor, bound: float, generator: GeneratorLike) -> Tensor:
+    return fill_random_(
+        tensor, lambda buf, gen: buf.uniform_(-bound, bound, generator=gen), generator
+    )
 
 
-def _normal_(tensor: Tensor, std: float, generator: Generator) -> Tensor:
+def _normal_(tensor: Tensor, std: float, generator: GeneratorLike) -> Tensor:
     return fill_random_(tensor, lambda buf, gen: buf.normal_(0.0, std, generator=gen), generator)
 
 
@@ -95,7 +97,7 @@ def _kaiming_std(tensor: Tensor, gain: float, mode: str) -> float:
 # Variance scaling: Glorot, He, LeCun.
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Generator = None) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: GeneratorLike = None) -> Tensor:
     """Glorot uniform: ``W ~ U(-a, a)``, ``a = gain · √(6 / (fan_in + fan_out))``.
 
     Glorot & Bengio 2010, "Understanding the difficulty of training deep feedforward neural
@@ -106,7 +108,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Generator = No
     return _uniform_(tensor, SQRT3 * _xavier_std(tensor, gain), generator)
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator = None) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: GeneratorLike = None) -> Tensor:
     """Glorot normal: ``W ~ N(0, σ²)``, ``σ = gain · √(2 / (fan_in + fan_out))``.
 
     Glorot & Bengio 2010, "Understanding the difficulty of training deep feedforward neural
@@ -118,7 +120,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator = Non
 
 
 def kaiming_uniform_(
-    tensor: Tensor, gain: float = RELU_GAIN, mode: str = "fan_in", generator: Generator = None
+    tensor: Tensor, gain: float = RELU_GAIN, mode: str = "fan_in", generator: GeneratorLike = None
 ) -> Tensor:
     """He uniform: ``W ~ U(-a, a)``, ``a = gain · √(3 / fan)``, ``fan`` = fan_in or fan_out.
 
@@ -131,7 +133,7 @@ def kaiming_uniform_(
 
 
 def kaiming_normal_(
-    tensor: Tensor, gain: float = RELU_GAIN, mode: str = "fan_in", generator: Generator = None
+    tensor: Tensor, gain: float = RELU_GAIN, mode: str = "fan_in", generator: GeneratorLike = None
 ) -> Tensor:
     """He normal: ``W ~ N(0, σ²)``, ``σ = gain / √fan``, ``fan`` = fan_in or fan_out.
 
@@ -142,7 +144,7 @@ def kaiming_normal_(
     return _normal_(tensor, _kaiming_std(tensor, gain, mode), generator)
 
 
-def lecun_uniform_(tensor: Tensor, generator: Generator = None) -> Tensor:
+def lecun_uniform_(tensor: Tensor, generator: GeneratorLike = None) -> Tensor:
     """LeCun uniform: ``W ~ U(-a, a)``, ``a = √(3 / fan_in)``, so ``Var W = 1 / fan_in``.
 
     LeCun, Bottou, Orr & Müller 1998, "Efficient BackProp" (Neural Networks: Tricks of the Trade).
@@ -152,7 +154,7 @@ def lecun_uniform_(tensor: Tensor, generator: Generator = None) -> Tensor:
     return kaiming_uniform_(tensor, gain=1.0, mode="fan_in", generator=generator)
 
 
-def lecun_normal_(tensor: Tensor, generator: Generator = None) -> Tensor:
+def lecun_normal_(tensor: Tensor, generator: GeneratorLike = None) -> Tensor:
     """LeCun normal: ``W ~ N(0, 1 / fan_in)``.
 
     LeCun, Bottou, Orr & Müller 1998, "Efficient BackProp" (Neural Networks: Tricks of the Trade).
@@ -166,7 +168,7 @@ def lecun_normal_(tensor: Tensor, generator: Generator = None) -> Tensor:
 # Orthogonal and truncated normal.
 
 
-def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator = None) -> Tensor:
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: GeneratorLike = None) -> Tensor:
     """Haar-random (semi-)orthogonal matrix times ``gain``, on ``W.reshape(rows, -1)``.
 
     ``A ~ N(0, 1)^{max×min}``, ``A = QR``, ``W = gain · Q · diag(sign(diag R))`` (transposed
@@ -203,7 +205,7 @@ def trunc_normal_(
     tensor: Tensor,
     std: float | None = None,
     bound: float = TRUNC_BOUND,
-    generator: Generator = None,
+    generator: GeneratorLike = None,
 ) -> Tensor:
     """Normal truncated at ``±b σ0`` whose variance *after* truncation is ``std²``.
 
@@ -226,6 +228,7 @@ def trunc_normal_(
 
     def draw(buf: Tensor, gen: torch.Generator | None) -> Tensor:
         v = buf.uniform_(-edge, edge, generator=gen)
+        # The clamp only guards erfinv(±1) = ±inf when erf(b/√2) rounds to 1 (large b).
         return torch.special.erfinv(v).mul_(math.sqrt(2.0) * sigma0).clamp_(-cut, cut)
 
     return fill_random_(tensor, draw, generator, dtype=torch.float64)
@@ -236,7 +239,10 @@ def trunc_normal_(
 
 
 def siren_(
-    tensor: Tensor, omega0: float = SIREN_OMEGA0, first: bool = False, generator: Generator = None
+    tensor: Tensor,
+    omega0: float = SIREN_OMEGA0,
+    first: bool = False,
+    generator: GeneratorLike = None,
 ) -> Tensor:
     """SIREN: first layer ``U(−1/fan_in, 1/fan_in)``, hidden ``U(−√(6/fan_in)/ω0, √(6/fan_in)/ω0)``.
 
@@ -251,21 +257,24 @@ def siren_(
     return _uniform_(tensor, bound, generator)
 
 
-def gaussian_small_(tensor: Tensor, std: float, generator: Generator = None) -> Tensor:
-    """Small-variance start for Gaussian-activation networks: ``W ~ N(0, std²)``.
+def gaussian_small_(
+    tensor: Tensor, sigma: float, alpha: float = 2.0, generator: GeneratorLike = None
+) -> Tensor:
+    """Small-variance start for Gaussian-activation networks: ``W ~ N(0, (α σ)² / fan_in)``.
 
-    With the activation ``exp(−z²/(2σ²))`` (Ramasinghe & Lucey, arXiv 2111.15135), the network's
-    frequency content grows with ``|w|/σ``; weights small enough that pre-activations stay within
-    ``σ`` give the smooth "low-bandwidth" start of arXiv 2206.08558 (Exp. 3d, App. A.3), while
-    Xavier weights give a high-bandwidth one.  The paper's numeric value did not survive, so
-    ``std`` has no default: since ``z = Σ w_i x_i`` has standard deviation ``≈ std · √fan_in ·
-    rms(x)``, ``std ≲ σ / (√fan_in · rms(x))`` keeps ``|z| ≲ σ``.  Any tensor shape is accepted.
+    With the activation ``exp(−z²/(2σ²))`` (Ramasinghe & Lucey, arXiv 2111.15135) the network's
+    frequency content grows with ``|z|/σ``.  Since ``z = Σ w_i x_i`` has standard deviation
+    ``α σ · rms(x)`` under this law, pre-activations stay within a few ``σ`` — the smooth
+    "low-bandwidth" start of arXiv 2206.08558 (Exp. 3d, App. A.3) — while Xavier weights put
+    them far outside and give a high-bandwidth one.  The paper's numeric value did not survive;
+    ``α = 2`` is ours (``bandwidth-1d`` measures it).
 
-    >>> w = gaussian_small_(torch.empty(64, 64), std=1e-3, generator=0)
+    >>> w = gaussian_small_(torch.empty(64, 64), sigma=0.1, generator=0)  # std = 0.2/8
     """
-    _check_weight(tensor)
-    check_positive(std, "std")
-    return _normal_(tensor, std, generator)
+    check_positive(sigma, "sigma")
+    check_positive(alpha, "alpha")
+    fan_in, _ = _fans(tensor)
+    return _normal_(tensor, alpha * sigma / math.sqrt(fan_in), generator)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,7 +313,8 @@ def _layer_method(
         derived = {name: rule(index, n_layers) for name, rule in from_index.items()}
         return fn(weight, generator=generator, **fixed, **derived, **opts)
 
-    method.__signature__ = inspect.Signature([*_LAYER_PARAMS, *options])  # type: ignore[attr-defined]
+    signature = inspect.Signature([*_LAYER_PARAMS, *options])
+    method.__signature__ = signature  # type: ignore[attr-defined]
     method.__doc__ = summary or inspect.getdoc(fn)
     method.__name__ = method.__qualname__ = fn.__name__.rstrip("_") + "_layer"
     return method

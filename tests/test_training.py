@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from specinit.train import (
+from specinit.training import (
     TrainingDiverged,
     TrainResult,
     TrainState,
@@ -28,9 +28,15 @@ def linear_data(n: int = 64, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]
     return x, x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.3
 
 
+def seeded(build, seed: int = 0):
+    """``build()`` with a fixed global seed inside a fork, so tests leave the global RNG alone."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return build()
+
+
 def linear_model(seed: int = 0) -> nn.Linear:
-    torch.manual_seed(seed)  # test fixture only: a fixed starting point
-    return nn.Linear(3, 1)
+    return seeded(lambda: nn.Linear(3, 1), seed)
 
 
 def blobs(n: int = 90, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -139,8 +145,7 @@ def test_modes_of_every_submodule_are_restored():
 def test_classification_history_and_helpers():
     x, y = blobs()
     xv, yv = blobs(30, seed=1)
-    torch.manual_seed(0)
-    model = nn.Linear(2, 3)
+    model = seeded(lambda: nn.Linear(2, 3))
     result = train(model, x, y, loss="cross_entropy", optimizer="adam", lr=0.05, epochs=6,
                    batch_size=30, x_val=xv, y_val=yv.numpy(), progress=False)
     history = result.history

@@ -39,6 +39,8 @@ __all__ = [
     "train",
     "evaluate_loss",
     "accuracy",
+    "tune_lr",
+    "LrSearch",
     "module_mode",
     "LOSSES",
     "OPTIMIZERS",
@@ -261,6 +263,48 @@ def accuracy(model: nn.Module, x: Any, y: Any, *, batch_size: int = 1024) -> flo
     device, dtype = _placement(model)
     x, y = _prepare(x, y, "cross_entropy", device, dtype, "x", "y")
     return _accuracy(model, x, y, _positive_int(batch_size, "batch_size"))
+
+
+@dataclass(frozen=True)
+class LrSearch:
+    """Outcome of :func:`tune_lr`: the best ``model`` (trained), its ``lr`` and :class:`TrainResult`,
+    and the final training loss of every learning rate tried (``inf`` where training diverged)."""
+
+    model: nn.Module
+    lr: float
+    result: TrainResult
+    final_losses: dict[float, float]
+
+
+def tune_lr(
+    make_model: Callable[[], nn.Module], x: Any, y: Any, lrs: Sequence[float], **train_kwargs: Any
+) -> LrSearch:
+    """Train a fresh ``make_model()`` with each learning rate; keep the lowest final training loss.
+
+    The selection looks at training loss only — never at held-out data — so every network in a
+    comparison gets the same tuning budget and no test information leaks into it.  A learning
+    rate whose run diverges counts as ``inf``; if all diverge, the last :class:`TrainingDiverged`
+    is raised.
+    """
+    if not lrs:
+        raise ValueError("tune_lr needs at least one learning rate")
+    best: tuple[float, nn.Module, TrainResult, float] | None = None
+    losses: dict[float, float] = {}
+    failure: TrainingDiverged | None = None
+    for lr in lrs:
+        model = make_model()
+        try:
+            result = train(model, x, y, lr=lr, **train_kwargs)
+        except TrainingDiverged as exc:
+            losses[float(lr)], failure = math.inf, exc
+            continue
+        losses[float(lr)] = result.final_loss
+        if best is None or result.final_loss < best[3]:
+            best = (float(lr), model, result, result.final_loss)
+    if best is None:
+        assert failure is not None
+        raise failure
+    return LrSearch(model=best[1], lr=best[0], result=best[2], final_losses=losses)
 
 
 # --------------------------------------------------------------------------- helpers
