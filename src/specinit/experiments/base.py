@@ -140,8 +140,8 @@ def run(
     exp = get(name)
     cfg = config if config is not None else exp.config(quick=quick, seeds=seeds)
     out = Path(out) if out is not None else Path("runs") / (f"{name}-quick" if quick else name)
+    units = exp.units(cfg)  # validates the config before anything is written
     run_dir = RunDir(out, {"experiment": name, "config": cfg})
-    units = exp.units(cfg)
     keys = [u.key for u in units]
     if len(set(keys)) != len(keys):
         raise RuntimeError(f"experiment {name!r} produced duplicate unit keys")

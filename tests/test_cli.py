@@ -1,0 +1,41 @@
+import json
+import re
+
+from click.testing import CliRunner
+
+from specinit.cli import main
+
+
+def test_list_names_every_experiment():
+    result = CliRunner().invoke(main, ["reproduce", "--list"])
+    assert result.exit_code == 0
+    for name in ("inr-depth", "spectral-bias", "bandwidth-1d"):
+        assert name in result.output
+
+
+def test_unknown_experiment_is_a_usage_error():
+    result = CliRunner().invoke(main, ["reproduce", "nope"])
+    assert result.exit_code == 2 and "unknown experiment 'nope'" in result.output
+    result = CliRunner().invoke(main, ["reproduce"])
+    assert result.exit_code == 2 and "name an experiment" in result.output
+
+
+def test_methods_lists_initializers():
+    result = CliRunner().invoke(main, ["methods"])
+    assert result.exit_code == 0
+    assert re.search(r"^xavier_normal\s", result.output, re.M)
+    assert re.search(r"^high_frequency\s", result.output, re.M)
+
+
+def test_quick_spectral_bias_run_writes_results_and_resumes(tmp_path):
+    args = ["reproduce", "spectral-bias", "--quick", "--out", str(tmp_path), "--no-progress"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert "3/3 findings hold" in first.output, first.output
+    assert "0 unit(s) reused" in first.output
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert len(results["rows"]) == 3 and results["config"]["steps"] > 0
+    assert (tmp_path / "convergence_heatmaps.png").stat().st_size > 10_000
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0 and "3 unit(s) reused" in again.output
+
