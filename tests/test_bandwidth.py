@@ -43,3 +43,23 @@ def test_bad_options_are_refused():
         specinit.init_(_net(), "high_frequency", freq=-1.0)
     with pytest.raises(TypeError, match="needs option.*freq"):
         specinit.init_(_net(), "high_frequency")
+
+
+def test_start_depends_on_the_generator_not_on_previous_weights():
+    torch.manual_seed(1)
+    a = specinit.init_(coordinate_mlp(1, 32, 2), "high_frequency", freq=3.0, steps=10, generator=7)
+    torch.manual_seed(2)
+    b = specinit.init_(coordinate_mlp(1, 32, 2), "high_frequency", freq=3.0, steps=10, generator=7)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_data_is_refused_and_interval_checked():
+    with pytest.raises(ValueError, match="does not use data"):
+        specinit.init_(_net(), "dc", data=torch.zeros(3, 1))
+    with pytest.raises(ValueError, match="lo < hi"):
+        specinit.init_(_net(), "high_frequency", freq=1.0, lo=1.0, hi=-1.0)
+    with pytest.raises(TypeError, match="takes no option"):
+        specinit.init_(_net(), "dc", freq=1.0)
+    with pytest.raises(ValueError, match="no parameters"):
+        specinit.pretrain_signal_(torch.nn.Identity(), torch.sin)

@@ -117,10 +117,14 @@ def test_grid_errors():
         D.grid_1d(0, float("inf"), n=3)
     with pytest.raises(ValueError, match="step"):
         D.grid_1d(0, 1, step=-0.1)
-    with pytest.raises(ValueError, match="n must be >= 2"):
+    with pytest.raises(ValueError, match="n must be an integer >= 2"):
         D.grid_1d(0, 1, n=1, endpoint=True)
-    with pytest.raises(TypeError, match="n must be an int"):
+    with pytest.raises(TypeError, match="n must be an integer"):
         D.grid_1d(0, 1, n=2.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="step must be a real number"):
+        D.grid_1d(0, 1, step="0.1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="lo must be a real number"):
+        D.grid_1d(None, 1, n=3)  # type: ignore[arg-type]
 
 
 def test_sample_1d_without_noise_is_the_function_on_the_grid():
@@ -227,6 +231,23 @@ def test_train_val_split_partitions_and_stratifies():
         D.train_val_split(x, y, 0.001, seed=0)
 
 
+def test_stratified_split_never_moves_a_whole_class_to_validation():
+    y = torch.tensor([0] * 10 + [1])
+    x = torch.arange(11)
+    for seed in range(5):
+        _, y_tr, _, y_va = D.train_val_split(x, y, 0.5, seed=seed)
+        assert _counts(y_tr, 2) == [4, 1] and _counts(y_va, 2) == [6, 0]  # round(5.5) = 6 held out
+    # a singleton class in a large fraction: it stays in train, the others still split
+    y = torch.tensor([0] * 4 + [1] * 4 + [2])
+    _, y_tr, _, y_va = D.train_val_split(torch.arange(9), y, 0.9, seed=0)
+    assert _counts(y_tr, 3) == [1, 1, 1] and _counts(y_va, 3) == [3, 3, 0]
+    with pytest.raises(ValueError, match="keeps one sample of each class .* no validation samples"):
+        D.train_val_split(torch.arange(3), torch.tensor([0, 1, 2]), 0.5, seed=0)
+    # unstratified splits are not constrained
+    plain = D.train_val_split(torch.arange(3), torch.tensor([0, 1, 2]), 0.5, seed=0, stratify=False)
+    assert len(plain[2]) == 2
+
+
 def test_split_validates_lengths():
     with pytest.raises(ValueError, match="x_train and y_train"):
         D.Split(torch.zeros(3, 2), torch.zeros(2), torch.zeros(1, 2), torch.zeros(1))
@@ -277,6 +298,15 @@ def test_mnist_limits_are_balanced_and_deterministic():
     again = D.mnist(flatten=True, limit_train=100, limit_test=55, seed=3)
     assert torch.equal(small.x_train, again.x_train) and torch.equal(small.y_test, again.y_test)
     assert not torch.equal(small.x_train, D.mnist(flatten=True, limit_train=100, seed=4).x_train)
+    # the test subset depends on (seed, limit_test) only, not on limit_train
+    for limit_train in (25, 300):  # 25: a remainder draw that shifts a shared generator
+        other = D.mnist(flatten=True, limit_train=limit_train, limit_test=55, seed=3)
+        assert torch.equal(other.x_test, small.x_test) and torch.equal(other.y_test, small.y_test)
+    reseeded = D.mnist(flatten=True, limit_train=10, limit_test=55, seed=4)
+    assert not torch.equal(reseeded.x_test, small.x_test)
+    generator = torch.Generator().manual_seed(3)  # a generator seed works like the int seed
+    assert torch.equal(D.mnist(flatten=True, limit_train=100, limit_test=55, seed=generator).x_test,
+                       small.x_test)
     # each subset image is one of the full set's images, with that image's label
     # integer fingerprints, exact in float64 (784 · 255 · 2^20 < 2^53)
     weights = torch.randint(1, 2**20, (784,), generator=torch.Generator().manual_seed(0)).double()

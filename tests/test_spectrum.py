@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
+import io
 import math
-
-import matplotlib
-
-matplotlib.use("Agg")
 
 import numpy as np
 import pytest
@@ -102,7 +99,10 @@ def test_multi_output_function():
 def test_module_input_keeps_its_mode(training):
     model = nn.Sequential(nn.Linear(1, 16), nn.Tanh(), nn.Linear(16, 2)).double()
     model.train(training)
+    modes: list[bool] = []
+    model[1].register_forward_hook(lambda module, args, out: modes.append(module.training))
     spec = spectrum_1d(model, -1.0, 1.0, n=64)  # float64 inferred from the parameters
+    assert modes == [False]  # evaluated in eval mode
     assert model.training is training and all(m.training is training for m in model.modules())
     assert spec.amplitude.shape == (2, 33)
     with torch.no_grad():
@@ -110,11 +110,26 @@ def test_module_input_keeps_its_mode(training):
     np.testing.assert_allclose(spec.at(0.0), expected.numpy(), rtol=1e-10)
 
 
-def test_module_with_dropout_in_training_mode_warns():
-    model = nn.Sequential(nn.Linear(1, 8), nn.Dropout(0.5), nn.Linear(8, 1))
-    with pytest.warns(UserWarning, match="training mode.*Dropout.*model.eval"):
-        spectrum_1d(model, 0.0, 1.0, n=16)
-    assert model.training
+def test_module_in_training_mode_is_evaluated_in_eval_mode(recwarn):
+    """Batch norm keeps its running statistics, dropout draws no noise, the modes come back."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        layers = [nn.Linear(1, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Dropout(0.5), nn.Linear(8, 1)]
+        model = nn.Sequential(*layers)
+    model.train()
+    model[3].eval()  # a submodule with its own mode
+    stats = {name: b.clone() for name, b in model.named_buffers()}
+    first = spectrum_1d(model, 0.0, 1.0, n=32)
+    second = spectrum_1d(model, 0.0, 1.0, n=32, batch_size=5)
+    for name, buffer in model.named_buffers():
+        assert torch.equal(buffer, stats[name]), name  # running_mean/var, num_batches_tracked
+    np.testing.assert_allclose(first.amplitude, second.amplitude, rtol=1e-5, atol=1e-7)
+    assert [m.training for m in model.modules()] == [True, True, True, True, False, True]
+    model.eval()
+    with torch.no_grad():
+        expected = model(torch.arange(32.0)[:, None] / 32).squeeze(1)
+    assert first.at(0.0) == pytest.approx(abs(float(expected.mean())), rel=1e-5)
+    assert not recwarn.list
 
 
 def test_numpy_callable_and_batching():
@@ -170,7 +185,10 @@ def test_lowest_fitting_frequency():
         ({"lo": 1.0, "hi": 1.0}, ValueError, "lo < hi"),
         ({"lo": 2.0, "hi": 1.0}, ValueError, "lo < hi"),
         ({"n": 3}, ValueError, "at least 4"),
-        ({"n": 8.5}, ValueError, "n must be a positive integer"),
+        ({"n": 8.5}, TypeError, "n must be an integer, got 8.5"),
+        ({"n": True}, TypeError, "n must be an integer, got True"),
+        ({"lo": "0"}, TypeError, "lo must be a real number"),
+        ({"hi": float("inf")}, ValueError, "hi must be finite"),
         ({"window": "blackman"}, ValueError, "unknown window 'blackman'"),
         ({"window": "tukey", "taper": 0.0}, ValueError, "taper"),
         ({"pad": -1.0}, ValueError, "pad"),
@@ -191,6 +209,20 @@ def test_at_rejects_frequencies_beyond_nyquist():
     assert isinstance(spec.at(5.0), float)
     with pytest.raises(ValueError, match="Nyquist"):
         spec.at(9.0)
+    with pytest.raises(ValueError, match="Nyquist"):
+        spec.at(8.4)  # within half a bin of the last bin, but above Nyquist
+
+
+@pytest.mark.parametrize("n, pad, lo, hi", [(5, 0.0, 0.0, 1.0), (7, 0.0, -1.0, 1.0), (6, 0.5, 0.0, 1.0)])
+def test_nyquist_of_odd_transform_lengths(n, pad, lo, hi):
+    """An odd transform length has no bin at Nyquist; the property still reports n / (2 (hi − lo))."""
+    spec = spectrum_1d(lambda x: torch.sin(TWO_PI * x), lo, hi, n=n, pad=pad)
+    assert (n + round(pad * n)) % 2 == 1
+    assert spec.nyquist == n / (2 * (hi - lo))
+    assert spec.freqs[-1] == pytest.approx(spec.nyquist - spec.resolution / 2)
+    assert spec.at(spec.nyquist) == spec.amplitude[-1]  # the nearest bin is the last one
+    even = spectrum_1d(lambda x: torch.sin(TWO_PI * x), 0.0, 1.0, n=8)
+    assert even.nyquist == even.freqs[-1] == 4.0
 
 
 # --------------------------------------------------------------------------- tracker
@@ -241,6 +273,20 @@ def test_tracker_bad_input():
         FrequencyTracker(torch.zeros(10), 0.0, 1.0, n=64)
     with pytest.raises(ValueError, match="no records"):
         FrequencyTracker(target_fn, 0.0, 1.0, n=64).plot()
+    with pytest.raises(ValueError, match=r"freqs \[3.0, 3.2\] all snap to the bin at 3 \(bin spacing 1\)"):
+        FrequencyTracker(target_fn, 0.0, 1.0, n=64, freqs=[8.0, 3.0, 3.2])
+
+
+def test_tracker_keeps_the_requested_order():
+    tracker = FrequencyTracker(target_fn, 0.0, 1.0, n=64, freqs=[8.1, 2.9])
+    np.testing.assert_array_equal(tracker.freqs, [8.0, 3.0])
+    model = Scaled(lambda x: 2 * torch.sin(TWO_PI * 3 * x))  # only the 3-cycle component
+    tracker(TrainState(step=0, epoch=0, model=model, loss=0.0))
+    with torch.no_grad():
+        model.t.fill_(1.0)
+    tracker(TrainState(step=1, epoch=0, model=model, loss=0.0))
+    # columns follow freqs: 8 is never learnt (error 1), 3 is learnt exactly at t = 1
+    np.testing.assert_allclose(tracker.errors, [[1.0, 1.0], [1.0, 0.0]], atol=1e-6)
 
 
 def test_tracker_measures_in_eval_mode_and_restores_it():
@@ -265,14 +311,9 @@ def test_tracker_during_training_and_plot():
     assert ax.get_title() == "convergence" and ax.get_xlabel() == "step"
     assert [t.get_text() for t in ax.get_yticklabels()] == ["3", "8"]
     np.testing.assert_allclose(ax.collections[0].get_array().reshape(2, -1), np.clip(errors.T, 0, 1))
-    import matplotlib.pyplot as plt
-
-    plt.close(ax.figure)
 
 
 def test_plot_spectrum_lines_and_legend():
-    import matplotlib.pyplot as plt
-
     single = spectrum_1d(two_tones, 0.0, 1.0, n=64)
     multi = spectrum_1d(lambda x: torch.cat([x, x * x], 1), 0.0, 1.0, n=64)
     ax = plot_spectrum([("tones", single), ("poly", multi)], cutoff=5.0)
@@ -280,9 +321,25 @@ def test_plot_spectrum_lines_and_legend():
     assert labels == ["tones", "poly[0]", "poly[1]", "cutoff"]
     assert ax.get_yscale() == "log"
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), single.amplitude)
-    plt.close(ax.figure)
     ax = plot_spectrum(single, log=False)
     assert ax.get_yscale() == "linear" and ax.get_legend() is None
-    plt.close(ax.figure)
     with pytest.raises(TypeError, match="Spectrum"):
         plot_spectrum([("bad", np.zeros(3))])
+
+
+def test_plots_use_the_object_api_without_pyplot_or_a_backend_switch():
+    """New axes live on a plain ``Figure`` (not registered with pyplot); the backend is untouched."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    backend = matplotlib.rcParams._get_backend_or_none()
+    open_figures = plt.get_fignums()
+    ax = plot_spectrum(spectrum_1d(torch.sin, 0.0, 1.0, n=16))
+    tracker = FrequencyTracker(lambda x: torch.sin(TWO_PI * x), 0.0, 1.0, n=16)
+    tracker(TrainState(step=0, epoch=0, model=nn.Linear(1, 1), loss=0.0))
+    heat = tracker.plot()
+    assert type(ax.figure) is Figure and type(heat.figure) is Figure and ax.figure is not heat.figure
+    assert plt.get_fignums() == open_figures  # pyplot's global figure list is untouched
+    assert matplotlib.rcParams._get_backend_or_none() == backend
+    ax.figure.savefig(io.BytesIO(), format="png")  # renders without any GUI backend

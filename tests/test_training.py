@@ -11,7 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from specinit._util import module_mode as util_module_mode
 from specinit.training import (
+    LrSearch,
     TrainingDiverged,
     TrainResult,
     TrainState,
@@ -19,6 +21,7 @@ from specinit.training import (
     evaluate_loss,
     module_mode,
     train,
+    tune_lr,
 )
 
 
@@ -53,7 +56,7 @@ def test_linear_model_converges():
     result = train(model, x, y, lr=0.1, steps=300, progress=False)
     assert isinstance(result, TrainResult)
     assert result.steps == 300 and result.losses.shape == (300,)
-    assert result.final_loss == result.losses[-1]
+    assert result.final_loss == pytest.approx(evaluate_loss(model, x, y), rel=1e-6)
     assert result.losses[-1] < result.losses[0] / 100
     torch.testing.assert_close(model.weight.detach(), torch.tensor([[1.0, -2.0, 0.5]]), atol=1e-3, rtol=0)
     assert result.seconds > 0
@@ -81,6 +84,25 @@ def test_divergence_raises_with_step_and_advice():
         train(model, x, 1e3 * y, lr=1e3, steps=200, progress=False)
     assert not model.training  # mode restored on the way out
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_diverged_model_holds_the_weights_that_gave_the_non_finite_loss():
+    """Nothing is rolled back: the weights are those after the last step that had a finite loss."""
+    x, y = linear_data()
+    model = linear_model()
+    seen: list[tuple[int, dict[str, torch.Tensor]]] = []
+
+    def snapshot(state: TrainState) -> None:
+        seen.append((state.step, copy.deepcopy(state.model.state_dict())))
+
+    with pytest.raises(TrainingDiverged, match=r"at step (\d+)") as info:
+        train(model, x, 1e3 * y, lr=1e3, steps=200, callbacks=[snapshot], progress=False)
+    step, weights = seen[-1]  # the callback ran after the last applied update
+    assert f"at step {step + 1}:" in str(info.value)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, weights[name])
+    with torch.no_grad():
+        assert not math.isfinite(F.mse_loss(model(x), 1e3 * y).item())  # these weights diverge
 
 
 def test_callbacks_see_step_zero_then_every_step():
@@ -171,7 +193,7 @@ def test_default_history_is_thinned_and_eval_every_is_honoured():
 def test_tol_stops_early_and_custom_loss():
     x, y = linear_data()
     result = train(linear_model(), x, y, lr=0.1, steps=1000, tol=1e-3, progress=False)
-    assert result.steps < 1000 and result.final_loss < 1e-3
+    assert result.steps < 1000 and result.losses[-1] < 1e-3 and result.final_loss < 1e-3
     assert np.all(result.losses[:-1] >= 1e-3)
     l1 = train(linear_model(), x, y, loss=lambda p, t: (p - t).abs().mean(), lr=0.05, steps=50,
                progress=False)
@@ -211,9 +233,13 @@ def test_progress_bar_reports_rate_and_loss(capsys):
         ({"lr": -1.0}, ValueError, "lr must be a finite positive"),
         ({"steps": None}, ValueError, "exactly one of steps= or epochs="),
         ({"epochs": 2}, ValueError, "exactly one of steps= or epochs="),
-        ({"steps": 0}, ValueError, "steps must be a positive integer"),
-        ({"steps": None, "epochs": -1}, ValueError, "epochs must be a positive integer"),
-        ({"batch_size": 0}, ValueError, "batch_size must be a positive integer"),
+        ({"steps": 0}, ValueError, "steps must be an integer >= 1, got 0"),
+        ({"steps": 2.0}, TypeError, "steps must be an integer, got 2.0"),
+        ({"steps": True}, TypeError, "steps must be an integer, got True"),
+        ({"steps": None, "epochs": -1}, ValueError, "epochs must be an integer >= 1"),
+        ({"batch_size": 0}, ValueError, "batch_size must be an integer >= 1"),
+        ({"lr": "0.1"}, TypeError, "lr must be a real number"),
+        ({"lr": True}, TypeError, "lr must be a real number"),
         ({"x_val": torch.zeros(4, 3)}, ValueError, "both x_val and y_val"),
         ({"callbacks": [1]}, TypeError, "callbacks must be callable"),
         ({"tol": -1.0}, ValueError, "tol"),
@@ -236,3 +262,74 @@ def test_bad_classification_labels_and_parameterless_model():
               progress=False)
     with pytest.raises(ValueError, match="no trainable parameters"):
         train(nn.Tanh(), x, x, steps=1, progress=False)
+
+
+def test_labels_beyond_the_model_outputs_are_named():
+    x, y = blobs(9)  # labels 0..2
+    message = r"y holds class label 2 but the model has 2 outputs \(labels must lie in 0..1\)"
+    with pytest.raises(ValueError, match=message):
+        train(nn.Linear(2, 2), x, y, loss="cross_entropy", steps=1, progress=False)
+    with pytest.raises(ValueError, match="y_val holds class label 5 but the model has 3 outputs"):
+        train(nn.Linear(2, 3), x, y, loss="cross_entropy", x_val=x[:2], y_val=torch.tensor([0, 5]),
+              steps=1, progress=False)
+    with pytest.raises(ValueError, match="y holds class label 2 but the model has 2 outputs"):
+        evaluate_loss(nn.Linear(2, 2), x, y, loss="cross_entropy")
+    with pytest.raises(ValueError, match=r"needs \(n, classes\) model outputs, got shape \(9,\)"):
+        train(nn.Sequential(nn.Linear(2, 1), nn.Flatten(0)), x, y, loss="cross_entropy", steps=1,
+              progress=False)
+
+
+# --------------------------------------------------------------------------- final loss
+
+
+def test_final_loss_is_the_full_training_loss_of_the_final_weights():
+    x, y = linear_data(50)
+    model = seeded(lambda: nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.3), nn.Linear(8, 1)))
+    result = train(model, x, y, lr=0.05, epochs=3, batch_size=16, progress=False)
+    # losses[-1] is one mini-batch before the last update, with dropout; final_loss is not
+    assert result.final_loss == pytest.approx(evaluate_loss(model, x, y), rel=1e-6)
+    assert result.final_loss != pytest.approx(result.losses[-1], rel=1e-3)
+    assert model.training and model[1].training  # modes restored after the final evaluation
+
+
+def test_non_finite_final_loss_counts_as_divergence():
+    """A last update that blows the weights up is caught though every step's loss was finite."""
+    x, y = linear_data(8)
+    model = linear_model()
+    with pytest.raises(TrainingDiverged, match=r"after the last step \(1\): mse loss is (inf|nan)"):
+        train(model, x, y, lr=1e30, steps=1, progress=False)
+
+
+# --------------------------------------------------------------------------- tune_lr
+
+
+def test_tune_lr_selects_on_the_loss_after_training():
+    """With one full-batch step every run's step loss is the same (same initial model), so only
+    the loss of the final weights can tell the learning rates apart."""
+    x, y = linear_data()
+    search = tune_lr(linear_model, x, y, [1e-4, 0.1, 1e-2], steps=1, progress=False)
+    assert isinstance(search, LrSearch) and search.lr == 0.1
+    assert list(search.final_losses) == [1e-4, 0.1, 1e-2]
+    assert search.final_losses[0.1] < search.final_losses[1e-2] < search.final_losses[1e-4]
+    assert search.result.final_loss == search.final_losses[0.1]
+    assert search.final_losses[0.1] == pytest.approx(evaluate_loss(search.model, x, y), rel=1e-6)
+    # the returned model is the one trained with the chosen lr
+    reference = linear_model()
+    train(reference, x, y, lr=0.1, steps=1, progress=False)
+    torch.testing.assert_close(search.model.weight, reference.weight, rtol=0, atol=0)
+
+
+def test_tune_lr_skips_diverging_rates_and_raises_when_all_diverge():
+    x, y = linear_data()
+    options = dict(steps=200, progress=False)
+    search = tune_lr(linear_model, x, 1e3 * y, [1e3, 1e-2, 1e-3], **options)
+    assert search.final_losses[1e3] == math.inf
+    assert search.lr == 1e-2 and math.isfinite(search.final_losses[1e-2])
+    with pytest.raises(TrainingDiverged, match=r"lr=10000\)"):  # the last failure is re-raised
+        tune_lr(linear_model, x, 1e3 * y, [1e3, 1e4], **options)
+    with pytest.raises(ValueError, match="at least one learning rate"):
+        tune_lr(linear_model, x, y, [], **options)
+
+
+def test_module_mode_lives_in_util_and_is_re_exported():
+    assert module_mode is util_module_mode

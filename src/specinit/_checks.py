@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -43,9 +45,41 @@ def check_same_length(x: Tensor, y: Tensor, x_name: str = "x", y_name: str = "y"
         )
 
 
+def _real(value: Any, name: str) -> float:
+    """``value`` as a float if it is a real number (not a bool), else a TypeError naming ``name``.
+
+    Python and NumPy scalars count, as do 0-d arrays and tensors of a real, non-bool dtype.
+    """
+    number = value.item() if isinstance(value, (np.ndarray, Tensor)) and value.ndim == 0 else value
+    if not isinstance(number, (bool, np.bool_)) and isinstance(number, numbers.Real):
+        return float(number)
+    raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+
+
 def check_positive(value: float, name: str, *, allow_zero: bool = False) -> None:
-    """Raise unless ``value`` is a finite positive (or non-negative) number."""
-    ok = np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    """Raise unless ``value`` is a finite positive (or non-negative) real number.
+
+    A bool or a non-number (string, ``None``, array) is a ``TypeError`` naming ``name``.
+    """
+    number = _real(value, name)
+    ok = math.isfinite(number) and (number >= 0 if allow_zero else number > 0)
     if not ok:
         kind = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{name} must be a finite {kind} number, got {value!r}")
+
+
+def check_float(value: Any, name: str) -> float:
+    """``value`` as a finite ``float``; TypeError for a bool or non-number, ValueError for NaN/inf."""
+    number = _real(value, name)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return number
+
+
+def check_int(value: Any, name: str, *, minimum: int = 1) -> int:
+    """``value`` as an ``int`` ``>= minimum``: TypeError for a bool or non-integer, else ValueError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)

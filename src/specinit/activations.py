@@ -17,16 +17,18 @@ initializers and diagnostics need: whether it is odd, bounded and increasing, it
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, field, replace
-from typing import Callable, Union
+from typing import Callable, TypeVar, Union
 
 import torch
 from torch import Tensor, nn
 
+from specinit._checks import check_float
+
 __all__ = ["Activation", "ActivationModule", "available", "get", "from_callable", "ActivationLike"]
 
 TensorFn = Callable[[Tensor], Tensor]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,9 @@ class Activation:
 
     ``sup`` is ``sup_x |f(x)|`` (``math.inf`` when unbounded); ``slope0`` is ``f'(0)``.
     ``params`` records the parameters the activation was built with (e.g. ``omega0``), so it
-    can be rebuilt by :func:`get` and written into experiment configs.
+    can be rebuilt by :func:`get` and written into experiment configs.  Registry activations
+    and their scaled versions use module-level functions or small callable classes as ``fn``,
+    so they compare equal when built alike and can be pickled (``torch.save`` of a model).
     """
 
     name: str
@@ -57,30 +61,30 @@ class Activation:
 
     def scaled(self, k: float) -> "Activation":
         """The activation ``x ↦ f(k x)``; slope at zero becomes ``k f'(0)``, the supremum is kept."""
-        k = _as_float(k, "activation scale k")
-        if not math.isfinite(k) or k <= 0:
+        k = check_float(k, "activation scale k")
+        if k <= 0:
             raise ValueError(f"activation scale k must be a positive finite number, got {k}")
         if k == 1.0:
             return self
-        base = self.fn
         params = dict(self.params)
         params["k"] = params.get("k", 1.0) * k
-        return replace(
-            self,
-            fn=lambda x: base(k * x),
-            slope0=k * self.slope0,
-            params=tuple(sorted(params.items())),
-        )
+        # f(k2 (k1 x)) is stored as f((k1 k2) x), the form get(describe()) rebuilds.
+        base = self.fn
+        fn = _Scaled(base.fn, base.k * k) if isinstance(base, _Scaled) else _Scaled(base, k)
+        return replace(self, fn=fn, slope0=k * self.slope0, params=tuple(sorted(params.items())))
 
     def module(self) -> "ActivationModule":
         """This activation as a ``torch.nn.Module``."""
         return ActivationModule(self)
 
     def describe(self) -> str:
-        """Name with parameters, e.g. ``sine(omega0=30)``."""
+        """Name with parameters, e.g. ``sine(omega0=30)``; ``get(a.describe())`` rebuilds ``a``.
+
+        Values are written with ``repr`` (shortest round-trip form), dropping a trailing ``.0``.
+        """
         if not self.params:
             return self.name
-        inner = ", ".join(f"{k}={v:g}" for k, v in self.params)
+        inner = ", ".join(f"{k}={_number(v)}" for k, v in self.params)
         return f"{self.name}({inner})"
 
 
@@ -98,18 +102,63 @@ class ActivationModule(nn.Module):
         return self.activation.describe()
 
 
-def _gaussian(sigma: float) -> TensorFn:
-    # Gaussian activation exp(-x²/(2σ²)) of Ramasinghe & Lucey (2021), used in arXiv 2206.08558.
-    return lambda x: torch.exp(-(x * x) / (2.0 * sigma * sigma))
+def _number(value: float) -> str:
+    """``repr(float(value))`` without a trailing ``.0``: ``30.0 → "30"``, ``0.1 → "0.1"``."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
-def _sine(omega0: float) -> TensorFn:
-    # SIREN's sin(ω0 x) (Sitzmann et al. 2020, arXiv 2006.09661).
-    return lambda x: torch.sin(omega0 * x)
+# Parametrised activation functions are small frozen dataclasses (not closures), so they pickle
+# and two built with the same parameters compare equal.
+
+
+@dataclass(frozen=True)
+class _Scaled:
+    """``x ↦ fn(k x)``."""
+
+    fn: TensorFn
+    k: float
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.fn(self.k * x)
+
+
+@dataclass(frozen=True)
+class _Gaussian:
+    """``exp(-x²/(2σ²))`` of Ramasinghe & Lucey (2021), used in arXiv 2206.08558."""
+
+    sigma: float
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return torch.exp(-(x * x) / (2.0 * self.sigma * self.sigma))
+
+
+@dataclass(frozen=True)
+class _Sine:
+    """SIREN's ``sin(ω0 x)`` (Sitzmann et al. 2020, arXiv 2006.09661)."""
+
+    omega0: float
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return torch.sin(self.omega0 * x)
+
+
+@dataclass(frozen=True)
+class _LeakyReLU:
+    """``max(x, a x)`` with ``negative_slope`` ``a``."""
+
+    negative_slope: float
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return nn.functional.leaky_relu(x, self.negative_slope)
 
 
 def _isru(x: Tensor) -> Tensor:
     return x * torch.rsqrt(1.0 + x * x)
+
+
+def _tanh_half(x: Tensor) -> Tensor:
+    return torch.tanh(0.5 * x)
 
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)  # erf'(0)
@@ -131,39 +180,38 @@ class _Spec:
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
-def _const(value: float) -> Callable[..., float]:
+def _const(value: _T) -> Callable[..., _T]:
+    """A builder that ignores its parameters, e.g. ``_const(torch.tanh)`` or ``_const(1.0)``."""
     return lambda **_: value
 
 
 _REGISTRY: dict[str, _Spec] = {
-    "relu": _Spec(lambda: torch.relu, False, False, False, _const(math.inf), _const(0.5)),
+    "relu": _Spec(_const(torch.relu), False, False, False, _const(math.inf), _const(0.5)),
     "leaky_relu": _Spec(
-        lambda negative_slope: (lambda x: nn.functional.leaky_relu(x, negative_slope)),
+        _LeakyReLU,
         False, False, True, _const(math.inf),
         lambda negative_slope: 0.5 * (1.0 + negative_slope),
         {"negative_slope": 0.01},
         {"negative_slope": (0.0, 1.0)},
     ),
-    "gelu": _Spec(lambda: nn.functional.gelu, False, False, False, _const(math.inf), _const(0.5)),
-    "silu": _Spec(lambda: nn.functional.silu, False, False, False, _const(math.inf), _const(0.5)),
-    "sigmoid": _Spec(lambda: torch.sigmoid, False, True, True, _const(1.0), _const(0.25)),
+    "gelu": _Spec(_const(nn.functional.gelu), False, False, False, _const(math.inf), _const(0.5)),
+    "silu": _Spec(_const(nn.functional.silu), False, False, False, _const(math.inf), _const(0.5)),
+    "sigmoid": _Spec(_const(torch.sigmoid), False, True, True, _const(1.0), _const(0.25)),
     "sine": _Spec(
-        _sine, True, True, False, _const(1.0), lambda omega0: omega0, {"omega0": 30.0}
+        _Sine, True, True, False, _const(1.0), lambda omega0: omega0, {"omega0": 30.0}
     ),
     "gaussian": _Spec(
-        _gaussian, False, True, False, _const(1.0), _const(0.0), {"sigma": 0.1}
+        _Gaussian, False, True, False, _const(1.0), _const(0.0), {"sigma": 0.1}
     ),
     # The odd-sigmoid family (arXiv 2509.23085): odd, bounded, strictly increasing.
-    "tanh": _Spec(lambda: torch.tanh, True, True, True, _const(1.0), _const(1.0)),
-    "arctan": _Spec(lambda: torch.atan, True, True, True, _const(math.pi / 2), _const(1.0)),
+    "tanh": _Spec(_const(torch.tanh), True, True, True, _const(1.0), _const(1.0)),
+    "arctan": _Spec(_const(torch.atan), True, True, True, _const(math.pi / 2), _const(1.0)),
     "softsign": _Spec(
-        lambda: nn.functional.softsign, True, True, True, _const(1.0), _const(1.0)
+        _const(nn.functional.softsign), True, True, True, _const(1.0), _const(1.0)
     ),
-    "erf": _Spec(lambda: torch.erf, True, True, True, _const(1.0), _const(TWO_OVER_SQRT_PI)),
-    "isru": _Spec(lambda: _isru, True, True, True, _const(1.0), _const(1.0)),
-    "tanh_half": _Spec(
-        lambda: (lambda x: torch.tanh(0.5 * x)), True, True, True, _const(1.0), _const(0.5)
-    ),
+    "erf": _Spec(_const(torch.erf), True, True, True, _const(1.0), _const(TWO_OVER_SQRT_PI)),
+    "isru": _Spec(_const(_isru), True, True, True, _const(1.0), _const(1.0)),
+    "tanh_half": _Spec(_const(_tanh_half), True, True, True, _const(1.0), _const(0.5)),
 }
 _ALIASES = {"swish": "silu", "sin": "sine", "siren": "sine", "atan": "arctan"}
 
@@ -207,7 +255,7 @@ def get(activation: ActivationLike, *, k: float = 1.0, **params: float) -> Activ
             raise ValueError(
                 f"activation {name!r} takes no parameter(s) {sorted(unknown)}; allowed: {allowed}"
             )
-        values = {**spec.defaults, **{key: _as_float(v, key) for key, v in params.items()}}
+        values = {**spec.defaults, **{key: check_float(v, key) for key, v in params.items()}}
         for key, value in values.items():
             lo, hi = spec.ranges.get(key, (0.0, math.inf))
             if not lo < value < hi:
@@ -232,12 +280,6 @@ def get(activation: ActivationLike, *, k: float = 1.0, **params: float) -> Activ
     raise TypeError(
         f"activation must be a name, an Activation or a callable, got {type(activation).__name__}"
     )
-
-
-def _as_float(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    return float(value)
 
 
 def _strictly_increasing(y: Tensor, tol: float) -> bool:

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from specinit._checks import as_tensor, check_positive, check_same_length
+from specinit._checks import as_tensor, check_float, check_int, check_positive, check_same_length
 
 __all__ = [
     # 1D signals
@@ -184,13 +184,10 @@ def random_sinusoids(n_components: int, max_freq: float, *, seed: Seed) -> Sinus
     its exact formula is not published, so this family is our choice (two components give
     four random frequencies and amplitudes, plus phases).
     """
-    if not isinstance(n_components, (int, np.integer)) or isinstance(n_components, bool):
-        raise TypeError(f"n_components must be an int, got {n_components!r}")
-    if n_components < 1:
-        raise ValueError(f"n_components must be >= 1, got {n_components}")
+    n_components = check_int(n_components, "n_components")
     check_positive(max_freq, "max_freq")
     g = _generator(seed)
-    draw = functools.partial(torch.rand, int(n_components), generator=g, dtype=torch.float64)
+    draw = functools.partial(torch.rand, n_components, generator=g, dtype=torch.float64)
     freqs = draw() * max_freq
     amplitudes = draw()
     phases = draw() * 2 * math.pi
@@ -199,14 +196,6 @@ def random_sinusoids(n_components: int, max_freq: float, *, seed: Seed) -> Sinus
         amplitudes=tuple(amplitudes.tolist()),
         phases=tuple(phases.tolist()),
     )
-
-
-def _count(value: object, name: str, minimum: int = 1) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def grid_1d(
@@ -228,21 +217,19 @@ def grid_1d(
     >>> grid_1d(0.0, 1.0, step=0.25).flatten().tolist()
     [0.0, 0.25, 0.5, 0.75]
     """
-    lo, hi = float(lo), float(hi)
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError(f"lo and hi must be finite, got lo={lo} and hi={hi}")
+    lo, hi = check_float(lo, "lo"), check_float(hi, "hi")
     if not hi > lo:
         raise ValueError(f"need lo < hi, got lo={lo} and hi={hi}")
     if (n is None) == (step is None):
         raise ValueError("give exactly one of n (number of points) and step (spacing)")
     if n is not None:
-        n = _count(n, "n", minimum=2 if endpoint else 1)
+        n = check_int(n, "n", minimum=2 if endpoint else 1)
         denominator = n - 1 if endpoint else n
         index = torch.arange(n, dtype=torch.float64)
         points = lo + (hi - lo) * index / denominator
     else:
+        check_positive(step, "step")
         spacing = float(step)  # type: ignore[arg-type]
-        check_positive(spacing, "step")
         ratio = (hi - lo) / spacing
         whole = round(ratio)
         on_grid = abs(ratio - whole) <= 1e-9 * max(1.0, ratio)
@@ -350,7 +337,7 @@ def _balanced_counts(counts: Tensor, n: int, g: torch.Generator) -> Tensor:
 
 def _balanced_indices(labels: Tensor, n: int, g: torch.Generator) -> Tensor:
     """Sorted indices of a class-balanced random subset of ``n`` samples (see balanced_subset)."""
-    n = _count(n, "n")
+    n = check_int(n, "n")
     classes, counts = _classes(labels)
     if n < classes.numel():
         raise ValueError(
@@ -384,12 +371,18 @@ def balanced_subset(
 
 
 def _split_counts(counts: Tensor, fraction: float) -> Tensor:
-    """Per-class held-out counts summing to ``round(fraction · N)`` (largest-remainder rounding)."""
+    """Per-class held-out counts: ``round(fraction · N)`` in all, by largest-remainder rounding.
+
+    A class never gives away all its samples (at most ``count − 1`` are held out); a rounding
+    unit that would empty a class goes to the next class by remainder instead, so the total
+    falls short of ``round(fraction · N)`` only when every class is down to one kept sample.
+    """
     quota = counts.double() * fraction
-    held = quota.floor().long()
+    held = quota.floor().long()  # <= count - 1 already, since fraction < 1
     missing = round(float(counts.sum()) * fraction) - int(held.sum())
     if missing > 0:
         order = torch.argsort(quota - held, descending=True, stable=True)
+        order = order[held[order] < counts[order] - 1]
         held[order[:missing]] += 1
     return held
 
@@ -405,8 +398,12 @@ def train_val_split(
     """Random split into ``(x_train, y_train, x_val, y_val)`` (the field order of :class:`Split`).
 
     ``round(val_fraction · N)`` samples go to validation. With ``stratify`` (``y`` must be
-    integer class labels) every class is split in the same proportion, up to rounding. Both
-    parts keep the original order; the same seed gives the same split.
+    integer class labels) every class is split in the same proportion, up to rounding, and
+    keeps at least one sample in the training part: a class is never moved whole into
+    validation (10 samples of class 0 and 1 of class 1 at 0.5 hold out 6 of class 0 and none of
+    class 1), so with many tiny classes validation can be smaller than ``round(val_fraction · N)``
+    (an error if it would be empty). Both parts keep the original order; the same seed gives
+    the same split.
     """
     xt, yt = as_tensor(x, "x"), as_tensor(y, "y")
     check_same_length(xt, yt, "x", "y")
@@ -424,6 +421,12 @@ def train_val_split(
         labels = _labels(yt)
         classes, counts = _classes(labels)
         held = _split_counts(counts, val_fraction)
+        if int(held.sum()) == 0:
+            raise ValueError(
+                f"a stratified split of {n_total} samples in {classes.numel()} classes keeps one "
+                "sample of each class for training and leaves no validation samples; use "
+                "stratify=False or more data"
+            )
         val_parts = []
         for cls, k in zip(classes.tolist(), held.tolist()):
             members = (labels == cls).nonzero().flatten()
@@ -702,9 +705,10 @@ def _load_dataset(
     arrays = [_load_file(dataset, folder, name) for name in IDX_FILES]
     _check_pair(arrays[0], arrays[1], folder)
     _check_pair(arrays[2], arrays[3], folder)
-    g = _generator(seed)
-    x_train, y_train = _part(arrays[0], arrays[1], limit_train, flatten, g)
-    x_test, y_test = _part(arrays[2], arrays[3], limit_test, flatten, g)
+    # Two sub-seeds drawn up front: the test subset depends on (seed, limit_test) only.
+    train_seed, test_seed = torch.randint(2**62, (2,), generator=_generator(seed)).tolist()
+    x_train, y_train = _part(arrays[0], arrays[1], limit_train, flatten, _generator(train_seed))
+    x_test, y_test = _part(arrays[2], arrays[3], limit_test, flatten, _generator(test_seed))
     return Split(x_train, y_train, x_test, y_test, num_classes=10, name=dataset)
 
 
@@ -720,7 +724,8 @@ def mnist(
 
     Images are float32 in [0, 1] with shape ``(N, 1, 28, 28)``, or ``(N, 784)`` with
     ``flatten=True``; labels are int64 in 0..9. ``limit_train`` / ``limit_test`` keep a
-    class-balanced random subset of that size (:func:`balanced_subset`, drawn from ``seed``).
+    class-balanced random subset of that size (:func:`balanced_subset`); each part draws from
+    its own sub-seed of ``seed``, so the test subset depends on ``(seed, limit_test)`` only.
     The files are found as described in :func:`data_dir` and checked against their SHA-256
     (once per process); nothing is downloaded.
     """

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import math
 import os
@@ -32,7 +33,16 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["RunDir", "Finding", "config_hash", "environment", "summarize_rows", "markdown_table"]
+__all__ = [
+    "RunDir",
+    "Finding",
+    "config_hash",
+    "environment",
+    "figure",
+    "summarize_rows",
+    "markdown_table",
+    "unit_filename",
+]
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,7 @@ def environment() -> dict[str, str]:
         "host": platform.node(),
         "cpus": str(os.cpu_count()),
         "torch_threads": str(torch.get_num_threads()),
+        "flush_denormal": "on during experiment runs (Gaussian activations underflow)",
     }
 
 
@@ -97,6 +108,20 @@ def _atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def unit_filename(key: str) -> str:
+    """A file-system-safe name for a unit key (readable, plus a hash so distinct keys never collide)."""
+    safe = "".join(c if c.isalnum() or c in "-_.=," else "_" for c in key)
+    return f"{safe}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
+def figure(nrows: int = 1, ncols: int = 1, *, width: float, height: float) -> tuple[Any, np.ndarray]:
+    """A matplotlib ``Figure`` and its 2D array of axes, without pyplot's global state."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
 class RunDir:
@@ -121,8 +146,7 @@ class RunDir:
             _atomic_write(stamp, payload.encode())
 
     def _unit_path(self, key: str, suffix: str) -> Path:
-        safe = "".join(c if c.isalnum() or c in "-_.=" else "_" for c in key)
-        return self.units / f"{safe}{suffix}"
+        return self.units / f"{unit_filename(key)}{suffix}"
 
     def has(self, key: str) -> bool:
         """Whether the unit ``key`` already finished (its row was written last, atomically)."""
@@ -131,9 +155,9 @@ class RunDir:
     def save_unit(self, key: str, row: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
         """Store a finished unit: arrays first, then the row that marks it complete."""
         if arrays:
-            with tempfile.NamedTemporaryFile(dir=self.units, suffix=".npz", delete=False) as tmp:
-                np.savez_compressed(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
-            os.replace(tmp.name, self._unit_path(key, ".npz"))
+            buffer = io.BytesIO()
+            np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+            _atomic_write(self._unit_path(key, ".npz"), buffer.getvalue())
         _atomic_write(self._unit_path(key, ".json"), json.dumps(_jsonable(row)).encode())
 
     def load_unit(self, key: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

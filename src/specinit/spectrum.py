@@ -23,8 +23,6 @@ The measurements of arXiv 2206.08558 ("How you start matters for generalization"
 from __future__ import annotations
 
 import itertools
-import math
-import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
@@ -34,8 +32,8 @@ import torch
 from scipy.signal import windows as _windows
 from torch import Tensor, nn
 
-from specinit._checks import as_tensor, check_positive
-from specinit.training import module_mode
+from specinit._checks import as_tensor, check_float, check_int, check_positive
+from specinit._util import module_mode
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -118,8 +116,12 @@ class Spectrum:
 
     @property
     def nyquist(self) -> float:
-        """The highest frequency on the grid, ``n / (2 (hi − lo))``."""
-        return float(self.freqs[-1])
+        """The Nyquist frequency of the samples, ``n / (2 (hi − lo))``.
+
+        It is the last bin when the transform length is even; for an odd length the last bin
+        lies half a bin below it.
+        """
+        return _nyquist(self.lo, self.hi, self.n)
 
     @property
     def resolution(self) -> float:
@@ -133,7 +135,7 @@ class Spectrum:
 
     def energy_above(self, cutoff: float) -> float:
         """Fraction of the non-DC energy ``Σ A²`` at frequencies ``> cutoff`` (0 if there is none)."""
-        cutoff = _finite_float(cutoff, "cutoff")
+        cutoff = check_float(cutoff, "cutoff")
         total = self._energy[1:].sum()
         if total == 0.0:
             return 0.0
@@ -156,7 +158,7 @@ class Spectrum:
         whose amplitude is below ``rel_threshold`` times the largest are round-off and dropped.
         Strongest first.
         """
-        k = _positive_int(k, "k")
+        k = check_int(k, "k")
         energy = self._energy.copy()
         energy[0] *= 4.0
         upper = np.append(energy[2:], -np.inf)
@@ -172,12 +174,7 @@ class Spectrum:
         A scalar ``f`` on a scalar function gives a ``float``; otherwise an array of shape
         ``(n_outputs?, len(f)?)``.
         """
-        query = np.asarray(f, dtype=np.float64)
-        if not np.all(np.isfinite(query)) or np.any(query < 0) or np.any(
-            query > self.nyquist + self.resolution / 2
-        ):
-            raise ValueError(f"frequencies must lie in [0, {self.nyquist:g}] (Nyquist), got {f!r}")
-        index = np.minimum(np.rint(query / self.resolution).astype(np.int64), self.freqs.size - 1)
+        index = _bin_index(f, self.resolution, self.freqs.size, self.nyquist, "frequencies")
         values = self.amplitude[..., index]
         return float(values) if np.ndim(values) == 0 else values
 
@@ -228,9 +225,8 @@ def spectrum_1d(
     Args:
         fn: an ``nn.Module`` or a callable on a ``(n, 1)`` float tensor returning a tensor or
             array of shape ``(n,)``, ``(n, 1)`` or ``(n, k)``.  It is called under
-            ``torch.no_grad()`` and a module's train/eval mode is left as it is: a module in
-            training mode that contains dropout or batch norm gives a random spectrum and
-            updates its running statistics (a warning says so) — call ``model.eval()`` first.
+            ``torch.no_grad()``; a module is evaluated in eval mode (no dropout noise, batch
+            norm uses and keeps its running statistics) and every submodule's mode is restored.
         lo, hi: the interval, ``lo < hi``.
         n: number of samples (≥ 4); the Nyquist frequency is ``n / (2 (hi − lo))``.
         window: sample weighting: ``"none"`` (rectangular), ``"hann"`` (periodic Hann) or
@@ -285,14 +281,15 @@ class FrequencyTracker:
         target: a callable (``nn.Module``, :class:`specinit.data` signal, ...) evaluated on the
             grid, or its values on the grid (tensor/array with ``n`` rows).
         lo, hi, n: the grid, as in :func:`spectrum_1d`.
-        freqs: frequencies to track, snapped to the nearest bin; default the target's
-            significant non-DC bins, where ``|F[y]| > rel_threshold · max |F[y]|``.
+        freqs: frequencies to track, in this order, each snapped to the nearest bin (two that
+            snap to the same bin are an error); default the target's significant non-DC bins,
+            where ``|F[y]| > rel_threshold · max |F[y]|``, ascending.
         rel_threshold: in ``(0, 1]``, the cut for the default ``freqs``.
         every: record when ``state.step % every == 0``.
         window: ``"none"``, ``"hann"`` or ``"tukey"`` (see :func:`spectrum_1d`).
 
-    Attributes: ``steps`` (recorded steps), ``freqs`` (tracked bin frequencies, ascending),
-    ``errors`` (array ``(n_records, n_freqs)``).
+    Attributes: ``steps`` (recorded steps), ``freqs`` (tracked bin frequencies, in the order
+    requested), ``errors`` (array ``(n_records, n_freqs)``, columns in the order of ``freqs``).
     """
 
     def __init__(
@@ -309,7 +306,7 @@ class FrequencyTracker:
         batch_size: int | None = None,
     ) -> None:
         self.lo, self.hi, self.n = _check_interval(lo, hi, n)
-        self.every = _positive_int(every, "every")
+        self.every = check_int(every, "every")
         self.window = window
         self.batch_size = batch_size
         self._weights = _window_weights(window, self.n, DEFAULT_TAPER)
@@ -324,7 +321,7 @@ class FrequencyTracker:
         if freqs is None:
             index = _significant_bins(magnitude, rel_threshold)
         else:
-            index = _nearest_bins(freqs, all_freqs, magnitude)
+            index = _requested_bins(freqs, all_freqs, magnitude, _nyquist(self.lo, self.hi, self.n))
         self._index = index
         self._target = coeffs[:, index]
         self._target_norm = magnitude[index]
@@ -341,11 +338,9 @@ class FrequencyTracker:
         return np.stack(self._errors)
 
     def relative_error(self, model: Function) -> np.ndarray:
-        """``|F[model](k) − F[y](k)| / |F[y](k)|`` at the tracked frequencies, now."""
-        context = module_mode(model, training=False) if isinstance(model, nn.Module) else nullcontext()
-        with context:
-            values = _sample(model, _grid(self.lo, self.hi, self.n), batch_size=self.batch_size,
-                             dtype=None, device=None, warn_training=False)
+        """``|F[model](k) − F[y](k)| / |F[y](k)|`` at the tracked frequencies, now (eval mode)."""
+        values = _sample(model, _grid(self.lo, self.hi, self.n), batch_size=self.batch_size,
+                         dtype=None, device=None)
         if values.shape[0] != self._target.shape[0]:
             raise ValueError(
                 f"model has {values.shape[0]} outputs but the target has {self._target.shape[0]}"
@@ -418,7 +413,7 @@ def plot_spectrum(
             name = label if spec.n_outputs == 1 else f"{label}[{i}]".lstrip()
             ax.plot(spec.freqs, amplitude, label=name or None)
     if cutoff is not None:
-        ax.axvline(_finite_float(cutoff, "cutoff"), color="k", linestyle="--", label="cutoff")
+        ax.axvline(check_float(cutoff, "cutoff"), color="k", linestyle="--", label="cutoff")
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("frequency (cycles per unit)")
@@ -432,33 +427,25 @@ def plot_spectrum(
 
 
 def _new_axes() -> "Axes":
-    import matplotlib.pyplot as plt  # lazy: importing specinit must not pick a backend
+    """Axes on a new ``Figure`` built with the object API: no pyplot state, no backend chosen."""
+    from matplotlib.figure import Figure  # lazy: importing specinit must not import matplotlib
 
-    _, ax = plt.subplots(figsize=(6.0, 3.5))
-    return ax
-
-
-def _finite_float(value: float, name: str) -> float:
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
-
-
-def _positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return Figure(figsize=(6.0, 3.5)).add_subplot()
 
 
 def _check_interval(lo: float, hi: float, n: int) -> tuple[float, float, int]:
-    lo, hi = _finite_float(lo, "lo"), _finite_float(hi, "hi")
+    lo, hi = check_float(lo, "lo"), check_float(hi, "hi")
     if lo >= hi:
         raise ValueError(f"need lo < hi, got lo={lo:g}, hi={hi:g}")
-    n = _positive_int(n, "n")
+    n = check_int(n, "n")
     if n < 4:
         raise ValueError(f"n must be at least 4 samples, got {n}")
     return lo, hi, n
+
+
+def _nyquist(lo: float, hi: float, n: int) -> float:
+    """Nyquist frequency ``n / (2 (hi − lo))`` of ``n`` samples spaced ``(hi − lo) / n``."""
+    return n / (2.0 * (hi - lo))
 
 
 def _grid(lo: float, hi: float, n: int) -> np.ndarray:
@@ -488,22 +475,6 @@ def _module_placement(fn: Function) -> tuple[torch.dtype | None, torch.device | 
     return None, None
 
 
-def _warn_if_stochastic(fn: Function) -> None:
-    if isinstance(fn, nn.Module):
-        stochastic = [
-            type(m).__name__
-            for m in fn.modules()
-            if m.training and isinstance(m, (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._NormBase))
-        ]
-        if stochastic:
-            warnings.warn(
-                f"model is in training mode and contains {', '.join(sorted(set(stochastic)))}: "
-                "the spectrum is random and batch-norm running statistics get updated; "
-                "call model.eval() first",
-                stacklevel=3,
-            )
-
-
 def _sample(
     fn: Function,
     grid: np.ndarray,
@@ -511,19 +482,17 @@ def _sample(
     batch_size: int | None,
     dtype: torch.dtype | None,
     device: torch.device | str | None,
-    warn_training: bool = True,
 ) -> np.ndarray:
-    """``fn`` on the grid as a float64 array of shape ``(n_outputs, n)``."""
+    """``fn`` on the grid as a float64 array of shape ``(n_outputs, n)``; a module in eval mode."""
     if not callable(fn):
         raise TypeError(f"fn must be an nn.Module or a callable, got {type(fn).__name__}")
-    if warn_training:
-        _warn_if_stochastic(fn)
     module_dtype, module_device = _module_placement(fn)
     dtype = dtype or module_dtype or torch.float32
     device = device if device is not None else (module_device or "cpu")
     x = torch.as_tensor(grid, dtype=dtype, device=device).unsqueeze(1)
-    step = x.shape[0] if batch_size is None else _positive_int(batch_size, "batch_size")
-    with torch.no_grad():
+    step = x.shape[0] if batch_size is None else check_int(batch_size, "batch_size")
+    mode = module_mode(fn, training=False) if isinstance(fn, nn.Module) else nullcontext()
+    with mode, torch.no_grad():
         chunks = [_as_values(fn(x[i : i + step]), x[i : i + step].shape[0], "fn output")
                   for i in range(0, x.shape[0], step)]
     return np.concatenate(chunks, axis=1)
@@ -561,14 +530,40 @@ def _significant_bins(magnitude: np.ndarray, rel_threshold: float) -> np.ndarray
     return 1 + np.flatnonzero(magnitude[1:] > rel_threshold * peak)
 
 
-def _nearest_bins(freqs: Sequence[float] | np.ndarray, all_freqs: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
+def _bin_index(
+    freqs: float | Sequence[float] | np.ndarray,
+    resolution: float,
+    n_bins: int,
+    nyquist: float,
+    name: str,
+) -> np.ndarray:
+    """Index of the bin nearest to each frequency; all must lie in ``[0, nyquist]``."""
+    query = np.asarray(freqs, dtype=np.float64)
+    tolerance = 1e-9 * resolution  # a Nyquist computed another way may differ by round-off
+    if not np.all(np.isfinite(query)) or np.any(query < 0) or np.any(query > nyquist + tolerance):
+        raise ValueError(f"{name} must lie in [0, {nyquist:g}] (Nyquist), got {freqs!r}")
+    return np.minimum(np.rint(query / resolution).astype(np.int64), n_bins - 1)
+
+
+def _requested_bins(
+    freqs: Sequence[float] | np.ndarray,
+    all_freqs: np.ndarray,
+    magnitude: np.ndarray,
+    nyquist: float,
+) -> np.ndarray:
+    """Bins of the requested ``freqs`` in their order; distinct, each holding target energy."""
     query = np.atleast_1d(np.asarray(freqs, dtype=np.float64))
-    resolution = all_freqs[1]
     if query.size == 0 or query.ndim != 1:
         raise ValueError("freqs must be a non-empty 1-D sequence of frequencies")
-    if not np.all(np.isfinite(query)) or np.any(query < 0) or np.any(query > all_freqs[-1] + resolution / 2):
-        raise ValueError(f"freqs must lie in [0, {all_freqs[-1]:g}] (the grid's Nyquist), got {query}")
-    index = np.unique(np.minimum(np.rint(query / resolution).astype(np.int64), all_freqs.size - 1))
+    index = _bin_index(query, all_freqs[1], all_freqs.size, nyquist, "freqs")
+    bins, counts = np.unique(index, return_counts=True)
+    if np.any(counts > 1):
+        clash = int(np.flatnonzero(counts > 1)[0])
+        same = query[index == bins[clash]]
+        raise ValueError(
+            f"freqs {same.tolist()} all snap to the bin at {all_freqs[bins[clash]]:g} (bin spacing "
+            f"{all_freqs[1]:g}); give one frequency per bin"
+        )
     empty = magnitude[index] <= NOISE_FLOOR * magnitude.max()
     if empty.any():
         raise ValueError(

@@ -30,7 +30,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from specinit._checks import as_tensor, check_positive, check_same_length
+from specinit._checks import as_tensor, check_int, check_positive, check_same_length
+from specinit._util import module_mode
 
 __all__ = [
     "TrainState",
@@ -70,11 +71,15 @@ class TrainState:
 class TrainResult:
     """Outcome of :func:`train`.
 
-    ``losses[i]`` is the mini-batch loss of step ``i + 1``; ``history`` holds the periodic
-    records (keys ``step``, ``epoch``, ``train_loss`` — the mean batch loss since the previous
-    record — plus, for ``"cross_entropy"``, ``train_accuracy``, the running accuracy of those
-    batches in train mode; and ``val_loss`` / ``val_accuracy`` when validation data is given,
-    evaluated in eval mode).
+    ``losses[i]`` is the mini-batch loss of step ``i + 1``, computed before that step's update
+    (in train mode).  ``final_loss`` is the mean loss of the *final* weights over the whole
+    training set, evaluated after the last update in eval mode under ``torch.no_grad()`` — the
+    training loss of the model that is returned, which ``losses[-1]`` is not.
+
+    ``history`` holds the periodic records (keys ``step``, ``epoch``, ``train_loss`` — the mean
+    batch loss since the previous record — plus, for ``"cross_entropy"``, ``train_accuracy``,
+    the running accuracy of those batches in train mode; and ``val_loss`` / ``val_accuracy``
+    when validation data is given, evaluated in eval mode).
     """
 
     losses: np.ndarray
@@ -85,7 +90,13 @@ class TrainResult:
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the model keeps the last weights with a finite loss."""
+    """The loss became NaN or infinite.
+
+    Nothing is rolled back: the model holds the weights that produced the non-finite loss (those
+    after the previous step's update, which may themselves be huge or non-finite); the update
+    that would have used the non-finite loss is not applied.  When the full training loss of the
+    final weights is the first non-finite value, the model holds the final weights.
+    """
 
 
 def _mse(pred: Tensor, target: Tensor) -> Tensor:
@@ -104,18 +115,6 @@ LOSSES: dict[str, LossFn] = {"mse": _mse, "cross_entropy": F.cross_entropy}
 
 #: Optimizer names understood by :func:`train`.
 OPTIMIZERS = ("sgd", "adam")
-
-
-@contextmanager
-def module_mode(model: nn.Module, training: bool) -> Iterator[nn.Module]:
-    """Put ``model`` (all submodules) in train or eval mode; restore every submodule's own mode after."""
-    saved = [(module, module.training) for module in model.modules()]
-    model.train(training)
-    try:
-        yield model
-    finally:
-        for module, flag in saved:
-            module.training = flag
 
 
 def train(
@@ -165,8 +164,15 @@ def train(
         desc: label of the progress bar.
         tol: stop as soon as a step's loss is below ``tol``.
 
+    Returns:
+        a :class:`TrainResult`; its ``final_loss`` is the full training loss of the final
+        weights (eval mode, no grad), not the last mini-batch loss.
+
     Raises:
-        TrainingDiverged: when the loss becomes NaN/inf (the step and the value are named).
+        TrainingDiverged: when a step's loss or the final training loss is NaN/inf (the step
+            and the value are named; see :class:`TrainingDiverged` for the model's weights).
+        ValueError: for ``"cross_entropy"``, when a label in ``y`` or ``y_val`` is not below
+            the number of model outputs (checked on the first forward pass).
     """
     loss_fn, loss_name = _resolve_loss(loss)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -176,7 +182,7 @@ def train(
     x, y = _prepare(x, y, loss_name, device, dtype, "x", "y")
     val = _prepare_validation(x_val, y_val, loss_name, device, dtype)
     n = x.shape[0]
-    size = n if batch_size is None else min(_positive_int(batch_size, "batch_size"), n)
+    size = n if batch_size is None else min(check_int(batch_size, "batch_size"), n)
     per_epoch = math.ceil(n / size)
     total = _total_steps(steps, epochs, per_epoch)
     record_every = _record_every(eval_every, per_epoch, total)
@@ -202,16 +208,16 @@ def train(
             xb, yb = (x, y) if index is None else (x[index], y[index])
             opt.zero_grad(set_to_none=True)
             pred = model(xb)
+            if classify and step == 1:
+                _check_labels(pred, y, "y")
+                if val is not None:
+                    _check_labels(pred, val[1], "y_val")
             value = loss_fn(pred, yb)
             if value.ndim != 0:
                 raise ValueError(f"loss must return a scalar, got shape {tuple(value.shape)}")
             current = float(value.detach())
             if not math.isfinite(current):
-                raise TrainingDiverged(
-                    f"training diverged at step {step}: {loss_name} loss is {current} "
-                    f"(optimizer={optimizer}, lr={lr:g}); the learning rate is probably too "
-                    f"large — try a smaller lr such as {lr / 10:g}"
-                )
+                raise _diverged(f"at step {step}", loss_name, current, optimizer, lr)
             value.backward()
             opt.step()
 
@@ -241,10 +247,13 @@ def train(
                 since_loss, since_correct, since_seen, since_steps = 0.0, 0, 0, 0
             if stop:
                 break
+    final_loss = _mean_loss(model, x, y, loss_fn, size)
+    if not math.isfinite(final_loss):
+        raise _diverged(f"after the last step ({done})", loss_name, final_loss, optimizer, lr)
     return TrainResult(
         losses=losses[:done],
         steps=done,
-        final_loss=float(losses[done - 1]),
+        final_loss=final_loss,
         seconds=time.perf_counter() - start,
         history=dict(history),
     )
@@ -255,14 +264,15 @@ def evaluate_loss(model: nn.Module, x: Any, y: Any, *, loss: Loss = "mse", batch
     loss_fn, loss_name = _resolve_loss(loss)
     device, dtype = _placement(model)
     x, y = _prepare(x, y, loss_name, device, dtype, "x", "y")
-    return _mean_loss(model, x, y, loss_fn, _positive_int(batch_size, "batch_size"))
+    labels = "y" if loss_name == "cross_entropy" else None
+    return _mean_loss(model, x, y, loss_fn, check_int(batch_size, "batch_size"), labels=labels)
 
 
 def accuracy(model: nn.Module, x: Any, y: Any, *, batch_size: int = 1024) -> float:
     """Fraction of rows where ``argmax`` of the model's ``(n, classes)`` output equals the label ``y``."""
     device, dtype = _placement(model)
     x, y = _prepare(x, y, "cross_entropy", device, dtype, "x", "y")
-    return _accuracy(model, x, y, _positive_int(batch_size, "batch_size"))
+    return _accuracy(model, x, y, check_int(batch_size, "batch_size"))
 
 
 @dataclass(frozen=True)
@@ -281,10 +291,11 @@ def tune_lr(
 ) -> LrSearch:
     """Train a fresh ``make_model()`` with each learning rate; keep the lowest final training loss.
 
-    The selection looks at training loss only — never at held-out data — so every network in a
-    comparison gets the same tuning budget and no test information leaks into it.  A learning
-    rate whose run diverges counts as ``inf``; if all diverge, the last :class:`TrainingDiverged`
-    is raised.
+    The final training loss is :attr:`TrainResult.final_loss`, the full-data loss of each run's
+    final weights.  The selection looks at training loss only — never at held-out data — so
+    every network in a comparison gets the same tuning budget and no test information leaks
+    into it.  A learning rate whose run diverges (a non-finite step or final loss) counts as ``inf``; if all diverge,
+    the last :class:`TrainingDiverged` is raised.  Ties keep the earlier learning rate.
     """
     if not lrs:
         raise ValueError("tune_lr needs at least one learning rate")
@@ -308,12 +319,6 @@ def tune_lr(
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _resolve_loss(loss: Loss) -> tuple[LossFn, str]:
@@ -372,13 +377,13 @@ def _total_steps(steps: int | None, epochs: int | None, per_epoch: int) -> int:
     if (steps is None) == (epochs is None):
         raise ValueError("give exactly one of steps= or epochs=")
     if steps is not None:
-        return _positive_int(steps, "steps")
-    return _positive_int(epochs, "epochs") * per_epoch
+        return check_int(steps, "steps")
+    return check_int(epochs, "epochs") * per_epoch
 
 
 def _record_every(eval_every: int | None, per_epoch: int, total: int) -> int:
     if eval_every is not None:
-        return _positive_int(eval_every, "eval_every")
+        return check_int(eval_every, "eval_every")
     epochs = math.ceil(total / per_epoch)
     return per_epoch * math.ceil(epochs / MAX_DEFAULT_RECORDS)
 
@@ -396,6 +401,28 @@ def _make_optimizer(
             raise ValueError("momentum applies to optimizer='sgd' only (Adam has its own betas)")
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+def _diverged(when: str, loss_name: str, value: float, optimizer: str, lr: float) -> TrainingDiverged:
+    return TrainingDiverged(
+        f"training diverged {when}: {loss_name} loss is {value} (optimizer={optimizer}, "
+        f"lr={lr:g}); the learning rate is probably too large — try a smaller lr such as "
+        f"{lr / 10:g}"
+    )
+
+
+def _check_labels(pred: Tensor, labels: Tensor, name: str) -> None:
+    """Cross-entropy needs ``(n, classes)`` outputs and every label in ``0 .. classes - 1``."""
+    if pred.ndim != 2:
+        raise ValueError(
+            f"cross_entropy needs (n, classes) model outputs, got shape {tuple(pred.shape)}"
+        )
+    top = int(labels.max())
+    if top >= pred.shape[1]:
+        raise ValueError(
+            f"{name} holds class label {top} but the model has {pred.shape[1]} outputs "
+            f"(labels must lie in 0..{pred.shape[1] - 1})"
+        )
 
 
 def _check_callbacks(callbacks: Sequence[Callback]) -> list[Callback]:
@@ -445,10 +472,24 @@ def _outputs(model: nn.Module, x: Tensor, batch_size: int) -> Iterator[tuple[sli
         yield rows, model(x[rows])
 
 
-def _mean_loss(model: nn.Module, x: Tensor, y: Tensor, loss_fn: LossFn, batch_size: int) -> float:
+def _mean_loss(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    loss_fn: LossFn,
+    batch_size: int,
+    labels: str | None = None,
+) -> float:
+    """Row-weighted mean of the batch losses in eval mode (no grad, modes restored).
+
+    ``labels``, when given, names ``y`` in the error raised if its class labels do not fit the
+    model's outputs (checked on the first batch).
+    """
     total = 0.0
     with module_mode(model, training=False), torch.no_grad():
         for rows, pred in _outputs(model, x, batch_size):
+            if labels is not None and rows.start == 0:
+                _check_labels(pred, y, labels)
             total += float(loss_fn(pred, y[rows])) * pred.shape[0]
     return total / x.shape[0]
 

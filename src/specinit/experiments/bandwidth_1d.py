@@ -16,11 +16,12 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+from torch import nn
 
 import specinit
 from specinit.experiments.base import Experiment, Summary, Unit, register, seeds_units
 from specinit.experiments.common import SparseTask, build_net, fit_and_measure, mean_by, plot_fits
-from specinit.results import Finding, RunDir, markdown_table, summarize_rows
+from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
 
 STARTS = ("relu-xavier", "relu-high-frequency", "gaussian-xavier", "gaussian-small")
 
@@ -53,7 +54,7 @@ def units(cfg: Config) -> list[Unit]:
     return seeds_units([{"start": s} for s in STARTS], cfg.seeds)
 
 
-def make_start(cfg: Config, start: str, seed: int):
+def make_start(cfg: Config, start: str, seed: int) -> nn.Module:
     """The network for one of the four starts (pre-training included)."""
     gaussian = f"gaussian(sigma={cfg.gaussian_sigma})"
     if start == "relu-xavier":
@@ -96,11 +97,6 @@ METRICS = ("train_mse", "test_mse", "energy_above_init", "energy_above_final", "
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     table = summarize_rows(rows, ("start",), METRICS)
     run.write_table("summary", table)
     first = {r["start"]: r["unit"] for r in rows if r["seed"] == cfg.seeds[0]}
@@ -110,18 +106,17 @@ def summarize(
         run.figure_path("fits"),
         columns=len(STARTS),
     )
-    fig, axes = plt.subplots(1, len(STARTS), figsize=(4 * len(STARTS), 3), sharey=True)
-    for ax, s in zip(axes, STARTS):
+    fig, axes = figure(1, len(STARTS), width=4 * len(STARTS), height=3)
+    for ax, s in zip(axes[0], STARTS):
         arr = arrays[first[s]]
         ax.semilogy(arr["freqs"], np.maximum(arr["amplitude_init"], 1e-8), lw=1, label="start")
         ax.semilogy(arr["freqs"], np.maximum(arr["amplitude_final"], 1e-8), lw=1, label="after fit")
         ax.axvline(cfg.task.cutoff, color="k", ls="--", lw=0.8)
         ax.set(title=s, xlabel="frequency (cycles/unit)", xlim=(0, 4 * cfg.task.cutoff))
-    axes[0].set_ylabel("amplitude")
-    axes[0].legend(fontsize=7)
+    axes[0, 0].set_ylabel("amplitude")
+    axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(run.figure_path("spectra"), dpi=110)
-    plt.close(fig)
 
     e = partial(mean_by, rows)
     findings = [

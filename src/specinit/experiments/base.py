@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from specinit.results import Finding, RunDir, environment
+from specinit.results import Finding, RunDir, environment, unit_filename
 
 __all__ = [
     "Experiment",
@@ -138,12 +138,16 @@ def run(
 ) -> RunReport:
     """Run (or resume) experiment ``name`` into ``out`` and write its results and report."""
     exp = get(name)
+    if config is not None and (quick or seeds is not None):
+        raise ValueError("pass either config= or quick=/seeds=, not both")
     cfg = config if config is not None else exp.config(quick=quick, seeds=seeds)
     out = Path(out) if out is not None else Path("runs") / (f"{name}-quick" if quick else name)
     units = exp.units(cfg)  # validates the config before anything is written
-    run_dir = RunDir(out, {"experiment": name, "config": cfg})
+    from specinit import __version__
+
+    run_dir = RunDir(out, {"experiment": name, "config": cfg, "specinit": __version__})
     keys = [u.key for u in units]
-    if len(set(keys)) != len(keys):
+    if len({unit_filename(k) for k in keys}) != len(keys):
         raise RuntimeError(f"experiment {name!r} produced duplicate unit keys")
     start = time.perf_counter()
     todo = [u for u in units if not run_dir.has(u.key)]

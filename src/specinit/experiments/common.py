@@ -18,6 +18,7 @@ from torch import Tensor, nn
 import specinit
 from specinit.data import Sinusoids, grid_1d, sample_1d, sinusoids
 from specinit.models import coordinate_mlp
+from specinit.results import figure
 from specinit.spectrum import Spectrum, lowest_fitting_frequency, spectrum_1d
 from specinit.training import tune_lr
 
@@ -51,7 +52,10 @@ class SparseTask:
         return grid_1d(self.lo, self.hi, n=self.grid)
 
     def spectrum(self, model: Callable[[Tensor], Tensor]) -> Spectrum:
-        return spectrum_1d(model, self.lo, self.hi, self.grid)
+        """The mollified spectrum on the data interval (the function is tapered to zero
+        outside it, eq. 1 of arXiv 2206.08558), so the jump between the interval's ends
+        does not leak into high frequencies."""
+        return spectrum_1d(model, self.lo, self.hi, self.grid, mollify=True)
 
 
 def build_net(
@@ -127,13 +131,8 @@ def plot_fits(
     columns: int,
 ) -> None:
     """A grid of fitted curves with the true signal and the training samples."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.4 * rows), squeeze=False)
+    fig, axes = figure(rows, columns, width=3.2 * columns, height=2.4 * rows)
     x, y = task.samples()
     grid = task.dense().reshape(-1)
     truth = task.target(grid).numpy()
@@ -148,4 +147,3 @@ def plot_fits(
     axes.flat[0].legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -19,7 +19,7 @@ import numpy as np
 from specinit.activations import get as get_activation
 from specinit.experiments.base import Experiment, Summary, Unit, register, seeds_units
 from specinit.experiments.common import SparseTask, build_net, fit_and_measure, mean_by, plot_fits
-from specinit.results import Finding, RunDir, markdown_table, summarize_rows
+from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,6 @@ METRICS = ("train_mse", "test_mse", "energy_above_init", "energy_above_final")
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     table = summarize_rows(rows, ("activation", "depth"), METRICS)
     run.write_table("summary", table)
     seed = cfg.seeds[0]
@@ -79,30 +74,28 @@ def summarize(
         columns=len(cfg.depths),
     )
 
-    fig, axes = plt.subplots(1, len(cfg.activations), figsize=(4 * len(cfg.activations), 3))
-    for ax, act in zip(np.atleast_1d(axes), cfg.activations):
+    fig, axes = figure(1, len(cfg.activations), width=4 * len(cfg.activations), height=3)
+    for ax, act in zip(axes[0], cfg.activations):
         for d in cfg.depths:
             arr = arrays[first[act, d]]
             ax.semilogy(arr["freqs"], np.maximum(arr["amplitude_init"], 1e-8), lw=1, label=f"depth {d}")
         ax.axvline(cfg.task.cutoff, color="k", ls="--", lw=0.8)
         ax.set(title=f"{act} at init", xlabel="frequency (cycles/unit)", xlim=(0, 8 * cfg.task.cutoff))
         ax.legend(fontsize=7)
-    np.atleast_1d(axes)[0].set_ylabel("amplitude")
+    axes[0, 0].set_ylabel("amplitude")
     fig.tight_layout()
     fig.savefig(run.figure_path("spectra_init"), dpi=110)
-    plt.close(fig)
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, axes = figure(1, 2, width=9, height=3.2)
     for act in cfg.activations:
-        for ax, metric in zip(axes, ("energy_above_init", "energy_above_final")):
+        for ax, metric in zip(axes[0], ("energy_above_init", "energy_above_final")):
             means = [mean_by(rows, metric, activation=act, depth=d) for d in cfg.depths]
             ax.plot(cfg.depths, means, "o-", label=act)
-            ax.set(xlabel="hidden layers", ylabel=f"energy fraction above f_c",
+            ax.set(xlabel="hidden layers", ylabel="energy fraction above f_c",
                    title="at init" if metric.endswith("init") else "after fitting", ylim=(-0.02, 1.02))
-    axes[0].legend(fontsize=7)
+    axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(run.figure_path("energy_vs_depth"), dpi=110)
-    plt.close(fig)
 
     relu, others = cfg.activations[0], cfg.activations[1:]
     shallow, deep = min(cfg.depths), max(cfg.depths)

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
-from specinit.data import sample_1d, sinusoids
+from specinit.data import Sinusoids, sample_1d, sinusoids
 from specinit.experiments.base import Experiment, Summary, Unit, register, seeds_units
 from specinit.experiments.common import build_net
-from specinit.results import Finding, RunDir, markdown_table, summarize_rows
+from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
 from specinit.spectrum import FrequencyTracker
 from specinit.training import train
 
@@ -44,7 +44,7 @@ class Config:
 QUICK = Config(steps=2000, every=5, seeds=(0,))
 
 
-def _target(cfg: Config):
+def _target(cfg: Config) -> Sinusoids:
     phases = tuple(0.7 * i for i in range(len(cfg.freqs)))
     return sinusoids(cfg.freqs, None, phases)
 
@@ -63,6 +63,7 @@ def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndar
         model, x, y, optimizer=cfg.optimizer, lr=cfg.lr, steps=cfg.steps, seed=seed,
         callbacks=[tracker], progress=False,
     )
+    # A frequency that never converged is censored at steps + every ("later than the run").
     converged = tracker.convergence_step(cfg.tol)
     reached = np.where(np.isnan(converged), cfg.steps + cfg.every, converged)
     rho = float(spearmanr(tracker.freqs, reached).statistic) if np.ptp(reached) > 0 else 0.0
@@ -71,7 +72,8 @@ def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndar
         "seed": seed,
         "final_mse": result.final_loss,
         "spearman_freq_vs_step": rho,
-        **{f"converged_at_f{f:g}": float(s) for f, s in zip(tracker.freqs, converged)},
+        "n_converged": int(np.isfinite(converged).sum()),
+        **{f"converged_at_f{f:g}": float(s) for f, s in zip(tracker.freqs, reached)},
     }
     return row, {"steps": np.asarray(tracker.steps), "freqs": tracker.freqs, "errors": tracker.errors}
 
@@ -79,18 +81,13 @@ def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndar
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     step_cols = [k for k in rows[0] if k.startswith("converged_at_f")]
-    metrics = ("final_mse", "spearman_freq_vs_step", *step_cols)
+    metrics = ("final_mse", "spearman_freq_vs_step", "n_converged", *step_cols)
     table = summarize_rows(rows, ("activation",), metrics)
     run.write_table("summary", table)
 
-    fig, axes = plt.subplots(1, len(cfg.activations), figsize=(4.2 * len(cfg.activations), 3.2))
-    for ax, act in zip(np.atleast_1d(axes), cfg.activations):
+    fig, axes = figure(1, len(cfg.activations), width=4.4 * len(cfg.activations), height=3.2)
+    for ax, act in zip(axes[0], cfg.activations):
         key = next(r["unit"] for r in rows if r["activation"] == act and r["seed"] == cfg.seeds[0])
         arr = arrays[key]
         image = ax.imshow(
@@ -99,9 +96,8 @@ def summarize(
         )
         ax.set_yticks(range(len(arr["freqs"])), [f"{f:g}" for f in arr["freqs"]])
         ax.set(title=act, xlabel="step", ylabel="frequency (cycles/unit)")
-    fig.colorbar(image, ax=axes, label="relative error |F[f]−F[y]|/|F[y]|")
+    fig.colorbar(image, ax=axes.ravel().tolist(), label="relative error |F[f]−F[y]|/|F[y]|")
     fig.savefig(run.figure_path("convergence_heatmaps"), dpi=110, bbox_inches="tight")
-    plt.close(fig)
 
     by_act = {r["activation"]: r for r in table}
     findings = [
@@ -112,12 +108,13 @@ def summarize(
             "steps to error < "
             f"{cfg.tol:g}: " + ", ".join(
                 f"f={c.removeprefix('converged_at_f')}: {by_act[act][c + '_mean']:.0f}" for c in step_cols
-            ) + " (nan = not within the run)",
+            ) + f" ({cfg.steps + cfg.every} = not converged within the run)",
         )
         for act in cfg.activations
     ]
     return Summary(
-        tables=[("Mean ± std over seeds (convergence steps: first record with error < tol)",
+        tables=[(f"Mean ± std over seeds (convergence step: first record with error < {cfg.tol:g}; "
+                 f"{cfg.steps + cfg.every} = not converged within the run)",
                  markdown_table(table, ("activation",), metrics))],
         figures=[("Per-frequency convergence (first seed)", "convergence_heatmaps.png")],
         findings=findings,

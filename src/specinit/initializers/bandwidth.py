@@ -1,14 +1,16 @@
 """Bandwidth-controlling starts: pre-train a network on a chosen 1D signal (arXiv 2206.08558).
 
-A *high-bandwidth* start fits a high-frequency sinusoid ``sin(2π f x)`` first; a
+A *high-bandwidth* start fits a high-frequency sinusoid ``A sin(2π f x)`` first; a
 *low-bandwidth* (DC) start fits a constant.  Whatever the network then learns from sparse
 samples, the frequencies it carries from its start and that the samples cannot see survive
-(Exp. 3b and A.3 of arXiv 2206.08558).  The pre-training is an ordinary seeded
-:func:`specinit.training.train` run on a dense grid, so it is reproducible.
+(Exp. 3b and A.3 of arXiv 2206.08558).  The network is first re-initialized with ``base``
+from the same generator, then pre-trained by a seeded :func:`specinit.train` run on a dense
+grid — so the start depends on the generator only, not on the model's previous weights.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Callable
 
@@ -16,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from specinit._checks import check_positive
-from specinit.initializers.registry import register_model_method
+from specinit.initializers.registry import init_, register_model_method
 
 __all__ = ["pretrain_signal_"]
 
@@ -33,75 +35,86 @@ def pretrain_signal_(
     optimizer: str = "adam",
     seed: int = 0,
     progress: bool = False,
-) -> float:
-    """Fit a 1D-input ``model`` to ``signal`` on ``n`` grid points of ``[lo, hi)``; returns the final MSE.
+) -> nn.Module:
+    """Fit a 1D-input ``model`` in place to ``signal`` on ``n`` points of ``[lo, hi)``; returns it.
 
-    Used as an initializer: the fitted weights are the start of later training.
+    Minimizes ``mean_j (f_θ(x_j) − signal(x_j))²`` with ``x_j = lo + j (hi − lo)/n`` — the
+    "pre-train on a signal" start of arXiv 2206.08558 (Exp 3b, A.3).
     """
     from specinit.data import sample_1d
     from specinit.training import train
 
+    params = list(model.parameters())
+    if not params:
+        raise ValueError(f"{type(model).__name__} has no parameters to pre-train")
     x, y = sample_1d(signal, lo, hi, n=n)
-    dtype = next(model.parameters()).dtype
-    result = train(
-        model, x.to(dtype), y.to(dtype), loss="mse", optimizer=optimizer, lr=lr, steps=steps,
-        seed=seed, progress=progress, desc="pre-training",
+    train(
+        model, x.to(params[0].dtype), y.to(params[0].dtype), loss="mse", optimizer=optimizer,
+        lr=lr, steps=steps, seed=seed, progress=progress, desc="pre-training",
     )
-    return result.final_loss
+    return model
 
 
-def _seed_of(generator: torch.Generator | None) -> int:
-    if generator is None:
-        return int(torch.randint(0, 2**31 - 1, ()).item())
-    return int(torch.randint(0, 2**31 - 1, (), generator=generator).item())
+def _register_pretrain(name: str, make_signal: Callable[..., Callable[[Tensor], Tensor]], summary: str) -> None:
+    """Register ``name`` as: re-initialize with ``base``, then pre-train on ``make_signal(**kw)``."""
+
+    def method(
+        model: nn.Module,
+        *,
+        data: Tensor | None,
+        targets: Tensor | None,
+        generator: torch.Generator | None,
+        base: str = "xavier_normal",
+        lo: float = -1.0,
+        hi: float = 1.0,
+        n: int = 512,
+        steps: int = 2000,
+        lr: float = 1e-3,
+        **signal_options: float,
+    ) -> None:
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"need a finite interval lo < hi, got lo={lo}, hi={hi}")
+        signal = make_signal(n=n, lo=lo, hi=hi, **signal_options)
+        if generator is None:
+            seed = int(torch.randint(0, 2**31 - 1, ()).item())
+        else:
+            seed = int(torch.randint(0, 2**31 - 1, (), generator=generator).item())
+        init_(model, base, generator=seed)
+        pretrain_signal_(model, signal, lo, hi, n=n, steps=steps, lr=lr, seed=seed)
+
+    # Expose the signal's own options (freq, amplitude, value) in the signature, so init_
+    # reports missing and unknown options by name.
+    own = [p for p in inspect.signature(method).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    extra = [
+        p for p in inspect.signature(make_signal).parameters.values() if p.name not in {"n", "lo", "hi"}
+    ]
+    method.__signature__ = inspect.Signature(own + extra)  # type: ignore[attr-defined]
+    method.__doc__ = summary
+    register_model_method(name, needs_data=False)(method)
 
 
-@register_model_method("high_frequency", needs_data=False)
-def _high_frequency(
-    model: nn.Module,
-    *,
-    data: Tensor | None,
-    targets: Tensor | None,
-    generator: torch.Generator | None,
-    freq: float,
-    amplitude: float = 1.0,
-    lo: float = -1.0,
-    hi: float = 1.0,
-    n: int = 512,
-    steps: int = 2000,
-    lr: float = 1e-3,
-) -> None:
-    """Pre-train a 1D network on A·sin(2π f x) over [lo, hi): a high-bandwidth start (2206.08558 Exp 3b)."""
+def _sinusoid(*, n: int, lo: float, hi: float, freq: float, amplitude: float = 1.0) -> Callable[[Tensor], Tensor]:
     check_positive(freq, "freq")
-    if freq >= n / (2 * (hi - lo)):
+    nyquist = n / (2 * (hi - lo))
+    if freq >= nyquist:
         raise ValueError(
-            f"freq={freq} is at or above the Nyquist frequency {n / (2 * (hi - lo))} of the "
-            f"{n}-point pre-training grid; raise n"
+            f"freq={freq} is at or above the Nyquist frequency {nyquist:g} of the {n}-point "
+            "pre-training grid; raise n"
         )
-
-    def signal(x: Tensor) -> Tensor:
-        return amplitude * torch.sin(2 * math.pi * freq * x)
-
-    pretrain_signal_(model, signal, lo, hi, n=n, steps=steps, lr=lr, seed=_seed_of(generator))
+    return lambda x: amplitude * torch.sin(2 * math.pi * freq * x)
 
 
-@register_model_method("dc", needs_data=False)
-def _dc(
-    model: nn.Module,
-    *,
-    data: Tensor | None,
-    targets: Tensor | None,
-    generator: torch.Generator | None,
-    value: float = 0.0,
-    lo: float = -1.0,
-    hi: float = 1.0,
-    n: int = 512,
-    steps: int = 2000,
-    lr: float = 1e-3,
-) -> None:
-    """Pre-train a 1D network on a constant: a low-bandwidth start (2206.08558 A.3)."""
+def _constant(*, n: int, lo: float, hi: float, value: float = 0.0) -> Callable[[Tensor], Tensor]:
+    return lambda x: torch.full_like(x, float(value))
 
-    def signal(x: Tensor) -> Tensor:
-        return torch.full_like(x, float(value))
 
-    pretrain_signal_(model, signal, lo, hi, n=n, steps=steps, lr=lr, seed=_seed_of(generator))
+_register_pretrain(
+    "high_frequency", _sinusoid,
+    "Re-init with `base`, then pre-train a 1D network on A·sin(2π f x) over [lo, hi): a "
+    "high-bandwidth start (2206.08558 Exp 3b). Options: freq (required), amplitude, base, lo, hi, n, steps, lr.",
+)
+_register_pretrain(
+    "dc", _constant,
+    "Re-init with `base`, then pre-train a 1D network on a constant `value`: a low-bandwidth "
+    "start (2206.08558 A.3). Options: value, base, lo, hi, n, steps, lr.",
+)

@@ -28,6 +28,8 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import Tensor, nn
 
+from specinit.activations import Activation, ActivationModule
+
 __all__ = [
     "init_",
     "methods",
@@ -37,6 +39,7 @@ __all__ = [
     "supported_layers",
     "fan_in_out",
     "fill_random_",
+    "model_activation",
 ]
 
 SUPPORTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -157,6 +160,9 @@ def fill_random_(
     device = tensor.device if gen is None else gen.device
     work = dtype or torch.promote_types(tensor.dtype, torch.float32)
     with torch.no_grad():
+        if tensor.dtype == work and tensor.device == device and tensor.is_contiguous():
+            out = draw(tensor, gen)  # draw in place: no buffer, no copy (bench: 2-3x faster init_)
+            return tensor if out is tensor else tensor.copy_(out)
         buffer = torch.empty(tensor.shape, dtype=work, device=device)
         return tensor.copy_(draw(buffer, gen))
 
@@ -203,6 +209,36 @@ def _init_bias(bias: Tensor, weight: Tensor, rule: Any, generator: torch.Generat
         bias.fill_(float(rule))
 
 
+def model_activation(model: nn.Module) -> Activation | None:
+    """The one activation every specinit ``ActivationModule`` in ``model`` shares, else ``None``."""
+    found = {m.activation.describe(): m.activation for m in model.modules() if isinstance(m, ActivationModule)}
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+def _with_activation_options(
+    model: nn.Module, method: str, spec: _Method, options: dict[str, Any]
+) -> dict[str, Any]:
+    """Fill a method's ``activation`` option and its activation parameters (``omega0``,
+    ``sigma``, ...) from the model's own activation, so SIREN gets the network's ω0; an
+    explicit value that contradicts the model is an error, not a silent mismatch."""
+    act = model_activation(model)
+    if act is None or spec.allowed is None:
+        return options
+    filled = dict(options)
+    if "activation" in spec.allowed:
+        filled.setdefault("activation", act)
+    for key, value in act.params:
+        if key not in spec.allowed:
+            continue
+        if key in filled and not math.isclose(float(filled[key]), value):
+            raise ValueError(
+                f"method {method!r}: {key}={filled[key]} contradicts the model's activation "
+                f"{act.describe()}; drop {key}= to use the model's value"
+            )
+        filled[key] = value
+    return filled
+
+
 def init_(
     model: nn.Module,
     method: str,
@@ -214,6 +250,11 @@ def init_(
 ) -> nn.Module:
     """Initialize every supported layer of ``model`` in place with ``method``; returns ``model``.
 
+    Options a method shares with the model's activation (``omega0`` of a sine network for
+    ``"siren"``, ``sigma`` of a Gaussian one for ``"gaussian_small"``, ``activation`` itself)
+    default to the model's values.  ``generator`` may be a ``torch.Generator`` or an int seed;
+    ``None`` falls back to PyTorch's global RNG, as ``torch.nn.init`` does.
+
     >>> import specinit, torch
     >>> net = specinit.models.mlp(1, [64, 64], 1, "tanh")
     >>> _ = specinit.init_(net, "xavier_normal", generator=0)
@@ -223,6 +264,7 @@ def init_(
             f"unknown initialization method {method!r}; available: {', '.join(sorted(_METHODS))}"
         )
     spec = _METHODS[method]
+    options = _with_activation_options(model, method, spec, options)
     missing = [name for name in spec.required if name not in options]
     if missing:
         raise TypeError(f"method {method!r} needs option(s): {', '.join(missing)}")
@@ -239,6 +281,8 @@ def init_(
     if spec.kind == "model":
         if spec.needs_data and data is None:
             raise ValueError(f"method {method!r} is data-driven: pass data= (and targets=)")
+        if not spec.needs_data and (data is not None or targets is not None):
+            raise ValueError(f"method {method!r} does not use data; drop data=/targets=")
         spec.fn(model, data=data, targets=targets, generator=gen, **options)
         return model
     if data is not None or targets is not None:
