@@ -1,6 +1,8 @@
 import json
 import re
 
+import pytest
+
 from click.testing import CliRunner
 
 from specinit.cli import main
@@ -27,6 +29,7 @@ def test_methods_lists_initializers():
     assert re.search(r"^high_frequency\s", result.output, re.M)
 
 
+@pytest.mark.slow
 def test_quick_spectral_bias_run_writes_results_and_resumes(tmp_path):
     args = ["reproduce", "spectral-bias", "--quick", "--out", str(tmp_path), "--no-progress"]
     first = CliRunner().invoke(main, args)

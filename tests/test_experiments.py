@@ -9,6 +9,7 @@ from specinit import experiments
 from specinit.experiments import bandwidth_1d
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["inr-depth", "bandwidth-1d"])
 def test_quick_run_reproduces_the_papers_findings(name, tmp_path):
     report = experiments.run(name, quick=True, out=tmp_path, progress=False)

@@ -5,9 +5,14 @@ network's frequency content, trainability and generalization (arXiv 2511.02244,
 2503.10587, 2509.23085, 2206.08558).
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
 
-from specinit import activations, data, models  # noqa: E402
+try:
+    __version__ = version("specinit")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0+unknown"
+
+from specinit import activations, data, experiments, models, propagation, results  # noqa: E402
 from specinit.initializers import *  # noqa: E402,F401,F403  (the torch.nn.init-shaped functions)
 from specinit.initializers import __all__ as _init_all  # noqa: E402
 from specinit.spectrum import (  # noqa: E402
@@ -20,10 +25,12 @@ from specinit.spectrum import (  # noqa: E402
     spectrum_1d,
 )
 from specinit.training import (  # noqa: E402
+    LrSearch,
     TrainingDiverged,
     TrainResult,
     TrainState,
     accuracy,
+    evaluate_loss,
     train,
     tune_lr,
 )
@@ -33,6 +40,9 @@ __all__ = [
     "activations",
     "data",
     "models",
+    "propagation",
+    "experiments",
+    "results",
     "spectrum_1d",
     "Spectrum",
     "energy_above",
@@ -43,6 +53,8 @@ __all__ = [
     "train",
     "tune_lr",
     "accuracy",
+    "evaluate_loss",
+    "LrSearch",
     "TrainResult",
     "TrainState",
     "TrainingDiverged",
