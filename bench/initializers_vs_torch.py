@@ -153,8 +153,7 @@ PAIRS = (
 MODEL_PAIRS = tuple(pair for pair in PAIRS if pair.name != "orthogonal")
 
 NOTES = {
-    "orthogonal": "ours runs the QR in float64 by design (then rounds to float32); torch's "
-    "orthogonal_ runs it in the weight's dtype. Entries of one orthogonal matrix are not "
+    "orthogonal": "both run the QR in the weight's dtype. Entries of one orthogonal matrix are not "
     "independent, so its KS p-value is indicative only. Left out of the model table (five "
     "QR factorizations per call; the weight row measures them).",
     "trunc_normal": "torch.nn.init.trunc_normal_ is NOT variance-corrected: std=s, a=-2s, b=2s "

@@ -225,30 +225,31 @@ def _closed_form_beta(target_layer: int) -> float:
 def _calibrated_beta(act: Activation, target_layer: int, width: int) -> float:
     """Relative noise ``β`` at which a simulated width-``width`` network has NSR 1 at layer L.
 
-    Particles ``h`` of shape ``(batch, width)``, ``batch · width ≈ 2^14``, start at
-    ``f(ω u)``, ``u ~ N(0, 1)``.  One layer of ``W = ω(I + Z̃)``, ``Z̃_ij ~ N(0, β²/width)``
-    is, exactly in law for each input, ``h ← f(ω (h + β ‖h‖/√width · ε))`` with fresh
-    ``ε ~ N(0, I)``.  The noiseless twin runs ``h ← f(ω h)``; the noise-to-signal ratio is
-    ``E‖h_L − h̄_L‖² / E‖h̄_L‖²``.  Common random numbers (one seed for every ``β``) make it a
-    smooth increasing function of ``β``, solved by Brent's method in ``log β``.
+    Particles ``h`` of shape ``(batch, width)``, ``batch · width ≈ 2^14`` (fewer for very
+    deep targets, so the stored noise stays under 2^24 draws), start at ``f(ω u)``,
+    ``u ~ N(0, 1)``.  One layer of ``W = ω(I + Z̃)``, ``Z̃_ij ~ N(0, β²/width)`` is, exactly
+    in law for each input, ``h ← f(ω (h + β ‖h‖/√width · ε))`` with fresh ``ε ~ N(0, I)``.
+    The noiseless twin runs ``h ← f(ω h)``; the noise-to-signal ratio is
+    ``E‖h_L − h̄_L‖² / E‖h̄_L‖²``.  The same draws ``ε`` serve every ``β`` (common random
+    numbers), so the ratio is a smooth increasing function of ``β``, solved by Brent's method
+    in ``log β``.
     """
     omega = 1.0 / act.slope0
-    batch = max(1, CALIBRATION_PARTICLES // width)
-    start = torch.Generator().manual_seed(CALIBRATION_SEED)
-    h0 = act.fn(omega * torch.randn(batch, width, dtype=torch.float64, generator=start))
+    particles = max(2**10, min(CALIBRATION_PARTICLES, 2**24 // target_layer))
+    batch = max(1, particles // width)
+    gen = torch.Generator().manual_seed(CALIBRATION_SEED)
+    h0 = act.fn(omega * torch.randn(batch, width, dtype=torch.float64, generator=gen))
+    noise = torch.randn(target_layer, batch, width, generator=gen)  # float32 storage
     clean = h0
     for _ in range(target_layer):
         clean = act.fn(omega * clean)
     signal = float(clean.pow(2).mean())
 
     def log_nsr(log_beta: float) -> float:
-        beta = math.exp(log_beta)
-        gen = torch.Generator().manual_seed(CALIBRATION_SEED + 1)
         h = h0
-        for _ in range(target_layer):
-            rms = h.pow(2).mean(dim=1, keepdim=True).sqrt()
-            eps = torch.randn(h.shape, dtype=torch.float64, generator=gen)
-            h = act.fn(omega * (h + beta * rms * eps))
+        for eps in noise:
+            scale = math.exp(log_beta) * h.pow(2).mean(dim=1, keepdim=True).sqrt()
+            h = act.fn(omega * torch.addcmul(h, scale, eps.double()))
         return math.log(float((h - clean).pow(2).mean()) / signal / TARGET_NSR)
 
     centre = math.log(_closed_form_beta(target_layer))
