@@ -6,6 +6,15 @@ Importing a family registers its methods with :func:`init_`.
 from specinit.initializers import bandwidth, classic
 from specinit.initializers.bandwidth import *  # noqa: F403
 from specinit.initializers.classic import *  # noqa: F403
+from specinit.initializers.odd_sigmoid import (  # registers "odd_sigmoid" and "tanh_init"
+    critical_gain,
+    diagonal_,
+    fixed_point,
+    noise_scale,
+    odd_sigmoid_,
+    odd_sigmoid_class,
+    tanh_init_,
+)
 from specinit.initializers.registry import (
     init_,
     methods,
@@ -24,4 +33,11 @@ __all__ = [
     "supported_layers",
     *classic.__all__,
     *bandwidth.__all__,
+    "odd_sigmoid_class",
+    "critical_gain",
+    "fixed_point",
+    "diagonal_",
+    "noise_scale",
+    "odd_sigmoid_",
+    "tanh_init_",
 ]
