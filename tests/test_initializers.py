@@ -488,3 +488,19 @@ def test_as_generator() -> None:
     assert torch.equal(
         torch.rand(3, generator=as_generator(5)), torch.rand(3, generator=as_generator(np.int32(5)))
     )
+
+
+def test_options_default_to_the_models_activation() -> None:
+    from specinit.models import coordinate_mlp
+
+    sine = coordinate_mlp(1, 256, 2, 1, "sine(omega0=5)")
+    init_(sine, "siren", generator=0)
+    bound = math.sqrt(6 / 256) / 5
+    hidden = sine.net[2].weight.detach()
+    assert float(hidden.abs().max()) <= bound and float(hidden.abs().max()) > 0.95 * bound
+    with pytest.raises(ValueError, match="contradicts the model's activation"):
+        init_(sine, "siren", omega0=30.0)
+    gauss = coordinate_mlp(1, 400, 2, 1, "gaussian(sigma=0.2)")
+    init_(gauss, "gaussian_small", generator=0)  # sigma taken from the model
+    sample = gauss.net[2].weight.detach().flatten().numpy()
+    assert st.kstest(sample, _normal(2 * 0.2 / math.sqrt(400)).cdf).pvalue > P_MIN
