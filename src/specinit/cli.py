@@ -40,9 +40,11 @@ def _write_index(out: Path, reports: list[experiments.RunReport]) -> Path:
 @click.option("--seeds", type=click.IntRange(min=1), default=None, help="Run seeds 0..N-1.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default runs/<experiment>[-quick]).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding mnist/ and fashion-mnist/ (else $SPECINIT_DATA, else ../shared/data).")
 @click.option("--progress/--no-progress", default=True, help="Show progress bars.")
 def reproduce(experiment: str | None, list_: bool, quick: bool, seeds: int | None,
-              out: Path | None, progress: bool) -> None:
+              out: Path | None, data_dir: Path | None, progress: bool) -> None:
     """Run EXPERIMENT (or 'all') and write results.json, CSV tables, PNG figures and report.md.
 
     An interrupted run resumes: finished units in the output folder are kept and skipped.
@@ -54,6 +56,8 @@ def reproduce(experiment: str | None, list_: bool, quick: bool, seeds: int | Non
         return
     if experiment is None:
         raise click.UsageError("name an experiment (see --list) or 'all'")
+    if data_dir is not None:  # the image loaders read it (specinit.data.data_dir)
+        os.environ["SPECINIT_DATA"] = str(data_dir)
     names = experiments.names() if experiment == "all" else [experiment]
     if experiment != "all" and experiment not in experiments.names():
         raise click.BadParameter(
