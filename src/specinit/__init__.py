@@ -12,7 +12,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-from specinit import activations, data, experiments, models, propagation, results  # noqa: E402
+from specinit import activations, data, experiments, models, pinn, propagation, results  # noqa: E402
 from specinit.initializers import *  # noqa: E402,F401,F403  (the torch.nn.init-shaped functions)
 from specinit.initializers import __all__ as _init_all  # noqa: E402
 from specinit.spectrum import (  # noqa: E402
@@ -41,6 +41,7 @@ __all__ = [
     "data",
     "models",
     "propagation",
+    "pinn",
     "experiments",
     "results",
     "spectrum_1d",
