@@ -22,13 +22,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 import specinit
 from specinit.activations import get as get_activation
 from specinit.data import Split, digits
 from specinit.experiments.base import Experiment, Summary, Unit, register, seeds_units
-from specinit.initializers.odd_sigmoid import critical_gain, diagonal_, predicted_std
+from specinit.initializers.odd_sigmoid import predicted_std
 from specinit.models import mlp
 from specinit.propagation import propagation
 from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
@@ -80,15 +79,6 @@ def _standardized_digits() -> Split:
                                x_test=(split.x_test - mean) / std)
 
 
-def _scale_noise_(net: nn.Module, omega: float, multiplier: float) -> None:
-    """``W = ωD + Z`` → ``ωD + m·Z`` in every ``Linear`` layer."""
-    with torch.no_grad():
-        for layer in net.modules():
-            if isinstance(layer, nn.Linear):
-                d = diagonal_(torch.empty_like(layer.weight), omega)
-                layer.weight.copy_(d + multiplier * (layer.weight - d))
-
-
 def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     p = unit.params
     case = {"width": cfg.width, "depth": cfg.depth, "k": cfg.k, "noise": cfg.noise, p["vary"]: p["value"]}
@@ -96,10 +86,10 @@ def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndar
     data = _standardized_digits()
     x = data.x_train[: cfg.batch]
     net = mlp(x.shape[1], [case["width"]] * case["depth"], 10, act)
-    options = {"target_layer": case["depth"]} if p["init"] == OURS else {}
+    options = (
+        {"target_layer": case["depth"], "noise_multiplier": case["noise"]} if p["init"] == OURS else {}
+    )
     specinit.init_(net, p["init"], generator=p["seed"], **options)
-    if case["noise"] != 1.0:
-        _scale_noise_(net, critical_gain(act), case["noise"])
     prop = propagation(net, x)
     rms = np.hypot(prop.column("std"), prop.column("mean"))
     predicted = predicted_std(act, case["depth"] - 1, float(rms[0]))
@@ -192,7 +182,7 @@ def summarize(
             f"{cfg.baseline}: up to {max(r['saturated_last'] for r in rows if r['init'] == cfg.baseline):.3f}",
         ),
         Finding(
-            f"at or below the closed-form noise (0.25×–1×) the std at layer L stays in the band "
+            "at or below the closed-form noise (0.25×–1×) the std at layer L stays in the band "
             "(the diagonal path's decay sets it)",
             all(BAND[0] < noise_ratio[v] < BAND[1] for v in cfg.noises if v <= 1.0),
             "mean ratio measured/predicted by noise multiplier: "

@@ -339,18 +339,21 @@ def odd_sigmoid_(
     target_layer: int,
     generator: GeneratorLike = None,
     rule: str = "closed_form",
+    noise_multiplier: float = 1.0,
 ) -> Tensor:
     """Signal-preserving start for odd-sigmoid ``f``: ``W = ω D + Z``, ``Z_ij ~ N(0, σ_z²)``.
 
     ``ω = 1/f'(0)`` (so the diagonal path ``f(ω x)`` has unit slope at 0), ``D`` from
-    :func:`diagonal_`, ``σ_z = noise_scale(f, target_layer, fan_in, rule=rule)``; closed form
-    ``σ_z = ω √(2^{1/L} − 1)/√fan_in``.  arXiv 2509.23085 (W = D + Z; our σ_z).
+    :func:`diagonal_`, ``σ_z = m · noise_scale(f, target_layer, fan_in, rule=rule)`` with
+    ``m = noise_multiplier`` (1 by default; other values are for sensitivity studies); closed
+    form ``σ_z = ω √(2^{1/L} − 1)/√fan_in``.  arXiv 2509.23085 (W = D + Z; our σ_z).
 
     >>> w = odd_sigmoid_(torch.empty(16, 16), "tanh", target_layer=100, generator=0)
     """
     act = odd_sigmoid_class(activation)
+    check_positive(noise_multiplier, "noise_multiplier", allow_zero=True)
     fan_in, _ = _fans(weight)
-    std = noise_scale(act, target_layer, fan_in, rule=rule)
+    std = noise_multiplier * noise_scale(act, target_layer, fan_in, rule=rule)
     return _diagonal_plus_noise_(weight, 1.0 / act.slope0, std, generator)
 
 
@@ -379,11 +382,14 @@ def _odd_sigmoid_layer(
     activation: ActivationLike,
     target_layer: int | None = None,
     rule: str = "closed_form",
+    noise_multiplier: float = 1.0,
 ) -> Tensor:
     """Odd-sigmoid diagonal plus noise, W = ω D + Z; target_layer defaults to the layer count."""
     del index
     layer = n_layers if target_layer is None else target_layer
-    return odd_sigmoid_(weight, activation, layer, generator=generator, rule=rule)
+    return odd_sigmoid_(
+        weight, activation, layer, generator=generator, rule=rule, noise_multiplier=noise_multiplier
+    )
 
 
 register_layer_method("tanh_init")(_layer_method(tanh_init_))
