@@ -19,7 +19,7 @@ import numpy as np
 from torch import nn
 
 import specinit
-from specinit.experiments.base import Experiment, Summary, Unit, register, seeds_units
+from specinit.experiments.base import Summary, Unit, register_module, seeds_units
 from specinit.experiments.common import SparseTask, build_net, fit_and_measure, mean_by, plot_fits
 from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
 
@@ -156,15 +156,11 @@ def summarize(
     )
 
 
-EXPERIMENT = register(
-    Experiment(
-        name="bandwidth-1d",
-        title="The initial spectrum decides the interpolation (lowest-frequency solution)",
-        source="arXiv 2206.08558, Exp 3a–d (Fig. 3)",
-        default=Config(),
-        quick=QUICK,
-        units=units,
-        run_unit=run_unit,
-        summarize=summarize,
-    )
+EXPERIMENT = register_module(
+    __name__,
+    name="bandwidth-1d",
+    title="The initial spectrum decides the interpolation (lowest-frequency solution)",
+    source="arXiv 2206.08558, Exp 3a–d (Fig. 3)",
+    default=Config(),
+    quick=QUICK,
 )

@@ -9,6 +9,7 @@ folder, skipping finished units, progress, ``results.json``, the CSV tables and 
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ __all__ = [
     "Summary",
     "RunReport",
     "register",
+    "register_module",
     "get",
     "names",
     "run",
@@ -95,6 +97,17 @@ def register(experiment: Experiment) -> Experiment:
         raise ValueError(f"experiment {experiment.name!r} is already registered")
     _REGISTRY[experiment.name] = experiment
     return experiment
+
+
+def register_module(
+    module_name: str, *, name: str, title: str, source: str, default: Any, quick: Any
+) -> Experiment:
+    """Register the experiment whose ``units``, ``run_unit`` and ``summarize`` are the
+    module-level functions of ``module_name`` (call it as ``register_module(__name__, ...)``)."""
+    module = sys.modules[module_name]
+    return register(
+        Experiment(name, title, source, default, quick, module.units, module.run_unit, module.summarize)
+    )
 
 
 def get(name: str) -> Experiment:

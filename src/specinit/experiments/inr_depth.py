@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from specinit.activations import get as get_activation
-from specinit.experiments.base import Experiment, Summary, Unit, register, seeds_units
+from specinit.experiments.base import Summary, Unit, register_module, seeds_units
 from specinit.experiments.common import SparseTask, build_net, fit_and_measure, mean_by, plot_fits
 from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
 
@@ -144,15 +144,11 @@ def summarize(
     )
 
 
-EXPERIMENT = register(
-    Experiment(
-        name="inr-depth",
-        title="Depth and activation: spectra at init and interpolation of sparse samples",
-        source="arXiv 2206.08558, Exp 1 (Fig. 1)",
-        default=Config(),
-        quick=QUICK,
-        units=units,
-        run_unit=run_unit,
-        summarize=summarize,
-    )
+EXPERIMENT = register_module(
+    __name__,
+    name="inr-depth",
+    title="Depth and activation: spectra at init and interpolation of sparse samples",
+    source="arXiv 2206.08558, Exp 1 (Fig. 1)",
+    default=Config(),
+    quick=QUICK,
 )

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from specinit.experiments.base import Experiment, Summary, Unit, register, seeds_units
+from specinit.experiments.base import Summary, Unit, register_module, seeds_units
 from specinit.experiments.common import mean_by
 from specinit.experiments.oddsig_depth import (
     INITS, Design, baseline_findings, check_config, load, plot_curves, train_case,
@@ -106,15 +106,11 @@ def summarize(
     )
 
 
-EXPERIMENT = register(
-    Experiment(
-        name="oddsig-data",
-        title="Data efficiency of deep MLPs without normalization: 100 and 500 training images",
-        source="arXiv 2509.23085 (data-efficiency study)",
-        default=Config(),
-        quick=QUICK,
-        units=units,
-        run_unit=run_unit,
-        summarize=summarize,
-    )
+EXPERIMENT = register_module(
+    __name__,
+    name="oddsig-data",
+    title="Data efficiency of deep MLPs without normalization: 100 and 500 training images",
+    source="arXiv 2509.23085 (data-efficiency study)",
+    default=Config(),
+    quick=QUICK,
 )

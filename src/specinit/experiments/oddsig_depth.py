@@ -33,7 +33,7 @@ from torch import nn
 
 import specinit
 from specinit import data
-from specinit.experiments.base import Experiment, Summary, Unit, register, seeds_units
+from specinit.experiments.base import Summary, Unit, register_module, seeds_units
 from specinit.experiments.common import mean_by
 from specinit.models import mlp
 from specinit.propagation import propagation
@@ -301,16 +301,12 @@ def summarize(
     )
 
 
-EXPERIMENT = register(
-    Experiment(
-        name="oddsig-depth",
-        title="Deep MLPs without normalization: odd-sigmoid init vs Xavier, He, Orthogonal",
-        source="arXiv 2509.23085 (MNIST / Fashion-MNIST depth study; Tanh-Init arXiv 2410.02242)",
-        default=Config(),
-        quick=QUICK,
-        units=units,
-        run_unit=run_unit,
-        summarize=summarize,
-    )
+EXPERIMENT = register_module(
+    __name__,
+    name="oddsig-depth",
+    title="Deep MLPs without normalization: odd-sigmoid init vs Xavier, He, Orthogonal",
+    source="arXiv 2509.23085 (MNIST / Fashion-MNIST depth study; Tanh-Init arXiv 2410.02242)",
+    default=Config(),
+    quick=QUICK,
 )
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 import specinit
-from specinit.experiments.base import Experiment, Summary, Unit, register, seeds_units
+from specinit.experiments.base import Summary, Unit, register_module, seeds_units
 from specinit.experiments.common import mean_by
 from specinit.models import mlp
 from specinit.pinn import NU, reference_solution, sample_points, train_pinn
@@ -143,15 +143,11 @@ def summarize(
     )
 
 
-EXPERIMENT = register(
-    Experiment(
-        name="oddsig-pinn",
-        title="Burgers PINN: odd-sigmoid initialization vs Xavier with scaled odd-sigmoid activations",
-        source="arXiv 2509.23085 (PINN experiment), setting of arXiv 2410.02242",
-        default=Config(),
-        quick=QUICK,
-        units=units,
-        run_unit=run_unit,
-        summarize=summarize,
-    )
+EXPERIMENT = register_module(
+    __name__,
+    name="oddsig-pinn",
+    title="Burgers PINN: odd-sigmoid initialization vs Xavier with scaled odd-sigmoid activations",
+    source="arXiv 2509.23085 (PINN experiment), setting of arXiv 2410.02242",
+    default=Config(),
+    quick=QUICK,
 )

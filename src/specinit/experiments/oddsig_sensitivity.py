@@ -26,7 +26,7 @@ import torch
 import specinit
 from specinit.activations import get as get_activation
 from specinit.data import Split, digits
-from specinit.experiments.base import Experiment, Summary, Unit, register, seeds_units
+from specinit.experiments.base import Summary, Unit, register_module, seeds_units
 from specinit.initializers.odd_sigmoid import predicted_std
 from specinit.models import mlp
 from specinit.propagation import propagation
@@ -221,15 +221,11 @@ def summarize(
     )
 
 
-EXPERIMENT = register(
-    Experiment(
-        name="oddsig-sensitivity",
-        title="Odd-sigmoid initialization: sensitivity to width, depth, activation scale and noise",
-        source="arXiv 2509.23085 (sensitivity analysis); closed form from docs/odd_sigmoid.md",
-        default=Config(),
-        quick=QUICK,
-        units=units,
-        run_unit=run_unit,
-        summarize=summarize,
-    )
+EXPERIMENT = register_module(
+    __name__,
+    name="oddsig-sensitivity",
+    title="Odd-sigmoid initialization: sensitivity to width, depth, activation scale and noise",
+    source="arXiv 2509.23085 (sensitivity analysis); closed form from docs/odd_sigmoid.md",
+    default=Config(),
+    quick=QUICK,
 )

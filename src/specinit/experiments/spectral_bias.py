@@ -16,7 +16,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from specinit.data import Sinusoids, sample_1d, sinusoids
-from specinit.experiments.base import Experiment, Summary, Unit, register, seeds_units
+from specinit.experiments.base import Summary, Unit, register_module, seeds_units
 from specinit.experiments.common import build_net
 from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
 from specinit.spectrum import FrequencyTracker
@@ -125,15 +125,11 @@ def summarize(
     )
 
 
-EXPERIMENT = register(
-    Experiment(
-        name="spectral-bias",
-        title="Spectral bias of ReLU, Gaussian and sine networks on dense data",
-        source="arXiv 2206.08558, Exp 2 (Fig. 2)",
-        default=Config(),
-        quick=QUICK,
-        units=units,
-        run_unit=run_unit,
-        summarize=summarize,
-    )
+EXPERIMENT = register_module(
+    __name__,
+    name="spectral-bias",
+    title="Spectral bias of ReLU, Gaussian and sine networks on dense data",
+    source="arXiv 2206.08558, Exp 2 (Fig. 2)",
+    default=Config(),
+    quick=QUICK,
 )
