@@ -42,3 +42,28 @@ def test_quick_spectral_bias_run_writes_results_and_resumes(tmp_path):
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 0 and "3 unit(s) reused" in again.output
 
+
+
+def test_set_overrides_parse_like_the_field():
+    from specinit.experiments import get
+    from specinit.experiments.base import with_overrides
+
+    exp = get("oddsig-depth")
+    cfg = exp.config(quick=True, overrides={"designs": "16/4x101, 64x10", "epochs": "3",
+                                            "lrs": "1e-4,3e-4", "limit_train": "none"})
+    assert cfg.designs == ("16/4x101", "64x10") and cfg.epochs == 3
+    assert cfg.lrs == (1e-4, 3e-4) and cfg.limit_train is None
+    assert with_overrides(cfg, {"limit_test": "500"}).limit_test == 500
+    with pytest.raises(ValueError, match="unknown config field 'depths'"):
+        exp.config(quick=True, overrides={"depths": "3"})
+    with pytest.raises(ValueError, match="cannot parse 'x' as int"):
+        exp.config(quick=True, overrides={"epochs": "x"})
+
+
+def test_set_errors_name_the_field():
+    result = CliRunner().invoke(main, ["reproduce", "oddsig-depth", "--quick", "--set", "epochs"])
+    assert result.exit_code == 2 and "not FIELD=VALUE" in result.output
+    result = CliRunner().invoke(main, ["reproduce", "oddsig-depth", "--set", "epoch=2"])
+    assert result.exit_code == 2 and "unknown config field 'epoch'" in result.output
+    result = CliRunner().invoke(main, ["reproduce", "all", "--set", "epochs=2"])
+    assert result.exit_code == 2 and "not 'all'" in result.output

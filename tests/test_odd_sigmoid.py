@@ -21,11 +21,13 @@ from specinit.initializers.odd_sigmoid import (
     critical_gain,
     decay_law,
     diagonal_,
+    first_layer_std,
     fixed_point,
     noise_scale,
     odd_sigmoid_,
     odd_sigmoid_class,
     predicted_std,
+    readout_std,
     tanh_init_,
 )
 
@@ -393,3 +395,39 @@ def test_init_tanh_init_and_rules_on_mlp():
     assert torch.isfinite(deep(x)).all()
     with pytest.raises(ValueError, match="unknown noise rule"):
         init_(deep, "odd_sigmoid", rule="nope", generator=0)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "erf", "arctan"])
+def test_readout_std_gives_unit_logits_after_deep_chain(activation):
+    # ends="scaled": the logits of a 60-hidden-layer net start with std ≈ 1 (not ≈ s_H).
+    net = models.mlp(100, [32] * 60, 64, activation)
+    init_(net, "odd_sigmoid", ends="scaled", generator=0)
+    x = torch.randn(2048, 100, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        logits = net(x)
+    assert float(logits.std()) == pytest.approx(1.0, rel=0.15)
+    plain = models.mlp(100, [32] * 60, 64, activation)
+    init_(plain, "odd_sigmoid", generator=0)
+    with torch.no_grad():
+        assert float(plain(x).std()) < 0.5
+
+
+def test_scaled_ends_laws_and_middle_unchanged():
+    net = models.mlp(200, [16, 4] * 10, 10, "tanh")
+    init_(net, "odd_sigmoid", ends="scaled", generator=3)
+    linears = [m for m in net if isinstance(m, nn.Linear)]
+    first, last = linears[0].weight.detach(), linears[-1].weight.detach()
+    assert st.kstest(first.flatten().numpy(), st.norm(scale=1 / 200**0.5).cdf).pvalue > P_MIN
+    # 20 hidden layers: readout std 1/(s_20 √4), s_1 = (E tanh(u)²)^{1/2} ≈ 0.628.
+    s1 = 0.6279
+    s20 = (s1**-2 + 2 * 19 / 3) ** -0.5
+    assert readout_std("tanh", 20, 4) == pytest.approx(1 / (s20 * 2), rel=2e-3)
+    assert float(last.std()) == pytest.approx(readout_std("tanh", 20, 4), rel=0.35)
+    plain = models.mlp(200, [16, 4] * 10, 10, "tanh")
+    init_(plain, "odd_sigmoid", generator=3)
+    middle = [m.weight for m in plain if isinstance(m, nn.Linear)][1:-1]
+    # Same draws in the same order: the middle layers are identical to the plain start.
+    assert all(torch.equal(a, b) for a, b in zip([m.weight for m in linears[1:-1]], middle, strict=True))
+    assert first_layer_std("erf", 9) == pytest.approx(critical_gain("erf") / 3)
+    with pytest.raises(ValueError, match="unknown ends"):
+        init_(net, "odd_sigmoid", ends="both", generator=0)

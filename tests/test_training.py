@@ -11,8 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from specinit import models
 from specinit._util import module_mode as util_module_mode
 from specinit.training import (
+    param_groups,
     LrSearch,
     TrainingDiverged,
     TrainResult,
@@ -333,3 +335,36 @@ def test_tune_lr_skips_diverging_rates_and_raises_when_all_diverge():
 
 def test_module_mode_lives_in_util_and_is_re_exported():
     assert module_mode is util_module_mode
+
+
+def test_param_groups_depth_rule_scales_middle_layers():
+    net = models.mlp(3, [8, 8, 8, 8], 2, "tanh", norm="batch")
+    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+    (one,) = param_groups(net, 0.1)
+    assert len(one["params"]) == len(list(net.parameters())) and "lr" not in one
+    ends, middle = param_groups(net, 0.1, "depth")
+    end_ids = {id(p) for m in (linears[0], linears[-1]) for p in m.parameters()}
+    assert {id(p) for p in ends["params"]} == end_ids
+    assert middle["lr"] == pytest.approx(0.1 / 3)  # 5 weight layers, 3 in the middle
+    # Every other parameter (middle Linear layers and every BatchNorm) is in the middle group.
+    assert len(middle["params"]) == len(list(net.parameters())) - 4
+    shallow = models.mlp(3, [8], 2, "tanh")
+    assert len(param_groups(shallow, 0.1, "depth")) == 1
+    with pytest.raises(ValueError, match="unknown lr_rule"):
+        param_groups(net, 0.1, "layerwise")
+
+
+def test_train_depth_rule_moves_middle_layers_less():
+    x = torch.randn(64, 4, generator=torch.Generator().manual_seed(0))
+    y = torch.randn(64, 1, generator=torch.Generator().manual_seed(1))
+    start = models.mlp(4, [16] * 11, 1, "tanh")
+    moved = {}
+    for rule in ("uniform", "depth"):
+        net = copy.deepcopy(start)
+        before = [m.weight.detach().clone() for m in net if isinstance(m, torch.nn.Linear)]
+        train(net, x, y, optimizer="adam", lr=1e-2, steps=1, progress=False, lr_rule=rule)
+        after = [m.weight.detach() for m in net if isinstance(m, torch.nn.Linear)]
+        moved[rule] = [float((a - b).abs().max()) for a, b in zip(after, before, strict=True)]
+    # Adam's first step moves every weight with a gradient by lr: by lr/10 in the 10 middle layers.
+    assert moved["uniform"] == pytest.approx([1e-2] * 12, rel=1e-3)
+    assert moved["depth"] == pytest.approx([1e-2] + [1e-3] * 10 + [1e-2], rel=1e-3)

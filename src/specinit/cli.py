@@ -17,6 +17,13 @@ def main() -> None:
     """specinit — how a neural network starts: initializers and spectral measurements."""
 
 
+def _setting(text: str) -> tuple[str, str]:
+    key, eq, value = text.partition("=")
+    if not eq or not key.strip():
+        raise click.BadParameter(f"{text!r} is not FIELD=VALUE", param_hint="--set")
+    return key.strip(), value.strip()
+
+
 def _write_index(out: Path, reports: list[experiments.RunReport]) -> Path:
     lines = ["# specinit reproduction report", ""]
     lines += ["| experiment | findings that hold | seconds | folder |", "|---|---|---|---|"]
@@ -42,12 +49,16 @@ def _write_index(out: Path, reports: list[experiments.RunReport]) -> Path:
               help="Output folder (default runs/<experiment>[-quick]).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder holding mnist/ and fashion-mnist/ (else $SPECINIT_DATA, else ../shared/data).")
+@click.option("--set", "settings", multiple=True, metavar="FIELD=VALUE",
+              help="Replace a config field (repeatable), e.g. --set designs=64x10,16/4x101.")
 @click.option("--progress/--no-progress", default=True, help="Show progress bars.")
 def reproduce(experiment: str | None, list_: bool, quick: bool, seeds: int | None,
-              out: Path | None, data_dir: Path | None, progress: bool) -> None:
+              out: Path | None, data_dir: Path | None, settings: tuple[str, ...],
+              progress: bool) -> None:
     """Run EXPERIMENT (or 'all') and write results.json, CSV tables, PNG figures and report.md.
 
     An interrupted run resumes: finished units in the output folder are kept and skipped.
+    A run with different settings needs its own --out folder.
     """
     if list_:
         for name in experiments.names():
@@ -58,18 +69,27 @@ def reproduce(experiment: str | None, list_: bool, quick: bool, seeds: int | Non
         raise click.UsageError("name an experiment (see --list) or 'all'")
     if data_dir is not None:  # the image loaders read it (specinit.data.data_dir)
         os.environ["SPECINIT_DATA"] = str(data_dir)
+    overrides = dict(_setting(text) for text in settings)
+    if overrides and experiment == "all":
+        raise click.UsageError("--set applies to one experiment, not 'all'")
     names = experiments.names() if experiment == "all" else [experiment]
     if experiment != "all" and experiment not in experiments.names():
         raise click.BadParameter(
             f"unknown experiment {experiment!r}; known: {', '.join(experiments.names())}, all",
             param_hint="EXPERIMENT",
         )
+    if overrides:
+        try:
+            experiments.get(experiment).config(quick=quick, seeds=seeds, overrides=overrides)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--set") from None
     suffix = "-quick" if quick else ""
     root = out if out is not None else Path("runs") / f"{experiment}{suffix}"
     reports = []
     for name in names:
         folder = root / name if experiment == "all" else root
-        rep = experiments.run(name, quick=quick, seeds=seeds, out=folder, progress=progress)
+        rep = experiments.run(name, quick=quick, seeds=seeds, out=folder, progress=progress,
+                              overrides=overrides)
         reports.append(rep)
         held = sum(f.holds for f in rep.findings)
         click.echo(f"{name}: {held}/{len(rep.findings)} findings hold; "

@@ -42,6 +42,8 @@ __all__ = [
     "accuracy",
     "tune_lr",
     "LrSearch",
+    "param_groups",
+    "LR_RULES",
     "module_mode",
     "LOSSES",
     "OPTIMIZERS",
@@ -50,6 +52,10 @@ __all__ = [
 LossFn = Callable[[Tensor, Tensor], Tensor]
 Loss = Union[str, LossFn]
 Callback = Callable[["TrainState"], Any]
+
+#: Per-layer learning-rate rules of :func:`param_groups`.
+LR_RULES = ("uniform", "depth")
+_WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 #: Records kept in ``TrainResult.history`` when ``eval_every`` is not given (at most about this many).
 MAX_DEFAULT_RECORDS = 100
@@ -138,6 +144,7 @@ def train(
     progress: bool = True,
     desc: str | None = None,
     tol: float | None = None,
+    lr_rule: str = "uniform",
 ) -> TrainResult:
     """Train ``model`` on ``(x, y)`` in place and return the loss curve and history.
 
@@ -163,6 +170,8 @@ def train(
         progress: show a tqdm bar on stderr with the rate and the current loss.
         desc: label of the progress bar.
         tol: stop as soon as a step's loss is below ``tol``.
+        lr_rule: ``"uniform"`` (every parameter at ``lr``) or ``"depth"`` (the middle layers at
+            ``lr / (n − 2)``; see :func:`param_groups`).
 
     Returns:
         a :class:`TrainResult`; its ``final_loss`` is the full training loss of the final
@@ -186,7 +195,7 @@ def train(
     per_epoch = math.ceil(n / size)
     total = _total_steps(steps, epochs, per_epoch)
     record_every = _record_every(eval_every, per_epoch, total)
-    opt = _make_optimizer(optimizer, params, lr, momentum, weight_decay)
+    opt = _make_optimizer(optimizer, param_groups(model, lr, lr_rule), lr, momentum, weight_decay)
     callbacks = _check_callbacks(callbacks)
     if tol is not None:
         check_positive(tol, "tol")
@@ -388,8 +397,32 @@ def _record_every(eval_every: int | None, per_epoch: int, total: int) -> int:
     return per_epoch * math.ceil(epochs / MAX_DEFAULT_RECORDS)
 
 
+def param_groups(model: nn.Module, lr: float, rule: str = "uniform") -> list[dict[str, Any]]:
+    """Optimizer parameter groups of ``model``'s trainable parameters under a learning-rate rule.
+
+    ``"uniform"``: one group at ``lr``.  ``"depth"``: the first and last weight layers
+    (``Linear``/``Conv``, in module order) at ``lr`` and every other parameter at
+    ``lr / (n − 2)`` for ``n`` weight layers — in a chain of ``n − 2`` near-identity layers an
+    Adam step moves every layer's gain by about ``lr`` in the same direction, so the product
+    changes by ``(1 + lr)^{n−2}``; dividing by ``n − 2`` keeps it ``≈ 1 + lr`` (the 1/depth
+    scaling of Depth-μP, arXiv 2310.02244).  With ``n ≤ 2`` both rules agree.
+    """
+    check_positive(lr, "lr")
+    if rule not in LR_RULES:
+        raise ValueError(f"unknown lr_rule {rule!r}; choose one of {', '.join(LR_RULES)}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    layers = [m for m in model.modules() if isinstance(m, _WEIGHT_LAYERS)]
+    if rule == "uniform" or len(layers) <= 2:
+        return [{"params": params}]
+    ends = {id(p) for m in (layers[0], layers[-1]) for p in m.parameters() if p.requires_grad}
+    middle = [p for p in params if id(p) not in ends]
+    groups = [{"params": [p for p in params if id(p) in ends]},
+              {"params": middle, "lr": lr / (len(layers) - 2)}]
+    return [g for g in groups if g["params"]]
+
+
 def _make_optimizer(
-    name: str, params: list[Tensor], lr: float, momentum: float, weight_decay: float
+    name: str, params: list[dict[str, Any]], lr: float, momentum: float, weight_decay: float
 ) -> torch.optim.Optimizer:
     check_positive(lr, "lr")
     check_positive(momentum, "momentum", allow_zero=True)

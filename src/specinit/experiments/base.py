@@ -32,6 +32,7 @@ __all__ = [
     "names",
     "run",
     "seeds_units",
+    "with_overrides",
 ]
 
 
@@ -66,14 +67,59 @@ class Experiment:
     run_unit: Callable[[Any, Unit], tuple[dict[str, Any], dict[str, np.ndarray]]]
     summarize: Callable[[Any, list[dict[str, Any]], dict[str, dict[str, np.ndarray]], RunDir], Summary]
 
-    def config(self, *, quick: bool = False, seeds: int | None = None) -> Any:
-        """The quick or default config, with ``seeds`` replaced by ``range(seeds)`` if given."""
+    def config(
+        self, *, quick: bool = False, seeds: int | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """The quick or default config, with ``seeds`` replaced by ``range(seeds)`` if given
+        and then the fields in ``overrides`` replaced (see :func:`with_overrides`)."""
         cfg = self.quick if quick else self.default
         if seeds is not None:
             if seeds < 1:
                 raise ValueError(f"--seeds must be at least 1, got {seeds}")
             cfg = dataclasses.replace(cfg, seeds=tuple(range(seeds)))
-        return cfg
+        return with_overrides(cfg, overrides or {})
+
+
+def with_overrides(cfg: Any, overrides: Mapping[str, Any]) -> Any:
+    """``cfg`` (a dataclass) with fields replaced; string values are parsed like the field.
+
+    A string for a tuple field is split at commas, each item parsed like the field's current
+    items; ``"none"`` gives ``None``; numbers and booleans (``true``/``false``) are parsed
+    for number/boolean fields, and for ``None``-valued fields an integer or float if the text
+    is one.  An unknown field or an unparsable value is a ``ValueError`` naming it.
+    """
+    fields = {f.name for f in dataclasses.fields(cfg)}
+    changes = {}
+    for key, value in overrides.items():
+        if key not in fields:
+            raise ValueError(f"unknown config field {key!r}; fields: {', '.join(sorted(fields))}")
+        current = getattr(cfg, key)
+        changes[key] = _parse_like(current, value, key) if isinstance(value, str) else value
+    return dataclasses.replace(cfg, **changes)
+
+
+def _parse_like(current: Any, text: str, key: str) -> Any:
+    if text.strip().lower() == "none":
+        return None
+    if isinstance(current, tuple):
+        sample = current[0] if current else ""
+        return tuple(_parse_like(sample, item.strip(), key) for item in text.split(",") if item.strip())
+    try:
+        if isinstance(current, bool):
+            if text.lower() not in ("true", "false"):
+                raise ValueError(text)
+            return text.lower() == "true"
+        if isinstance(current, int):
+            return int(text)
+        if isinstance(current, float):
+            return float(text)
+        if current is None:
+            return int(text) if text.lstrip("-").isdigit() else float(text)
+    except ValueError:
+        kind = "a number" if current is None else type(current).__name__
+        raise ValueError(f"config field {key!r}: cannot parse {text!r} as {kind}") from None
+    return text
 
 
 @dataclass(frozen=True)
@@ -148,12 +194,16 @@ def run(
     out: str | Path | None = None,
     progress: bool = True,
     config: Any = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> RunReport:
-    """Run (or resume) experiment ``name`` into ``out`` and write its results and report."""
+    """Run (or resume) experiment ``name`` into ``out`` and write its results and report.
+
+    ``overrides`` replaces config fields (strings parsed like the field, :func:`with_overrides`).
+    """
     exp = get(name)
-    if config is not None and (quick or seeds is not None):
-        raise ValueError("pass either config= or quick=/seeds=, not both")
-    cfg = config if config is not None else exp.config(quick=quick, seeds=seeds)
+    if config is not None and (quick or seeds is not None or overrides):
+        raise ValueError("pass either config= or quick=/seeds=/overrides=, not both")
+    cfg = config if config is not None else exp.config(quick=quick, seeds=seeds, overrides=overrides)
     out = Path(out) if out is not None else Path("runs") / (f"{name}-quick" if quick else name)
     units = exp.units(cfg)  # validates the config before anything is written
     from specinit import __version__

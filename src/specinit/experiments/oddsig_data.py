@@ -40,6 +40,7 @@ class Config:
     epochs: int = 10
     batch_size: int = 16  # 100 images → 7 steps per epoch
     lrs: tuple[float, ...] = (1e-4, 3e-4, 1e-3)
+    lr_rule: str = "uniform"  # or "depth" (middle layers at lr/(n − 2)), for every init
     probe: int = 100  # training images used for the propagation measurement at init
     seeds: tuple[int, ...] = (0, 1, 2)
 
@@ -66,7 +67,7 @@ def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndar
     p = unit.params
     split = load(p["dataset"], p["train_size"], cfg.limit_test, p["seed"])
     row, arrays = train_case(split, p, lrs=cfg.lrs, epochs=cfg.epochs,
-                             batch_size=cfg.batch_size, probe=cfg.probe)
+                             batch_size=cfg.batch_size, probe=cfg.probe, lr_rule=cfg.lr_rule)
     return {"train_size": p["train_size"], **row}, arrays
 
 

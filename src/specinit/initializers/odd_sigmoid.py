@@ -36,6 +36,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from scipy.optimize import brentq
 from torch import Tensor
@@ -57,12 +58,16 @@ __all__ = [
     "predicted_std",
     "odd_sigmoid_",
     "tanh_init_",
+    "first_layer_std",
+    "readout_std",
     "RULES",
+    "ENDS",
 ]
 
 GeneratorLike = torch.Generator | int | None
 
 RULES = ("closed_form", "tanh_init", "calibrated")
+ENDS = ("diagonal", "scaled")
 TANH_INIT_ALPHA = 0.085  # Tanh-Init (arXiv 2410.02242): σ_z = 0.085/√fan_in, tuned empirically
 # The criterion of the closed form and the calibrator: at the target layer the noise path
 # carries as much energy as the identity path (noise-to-signal ratio 1).
@@ -74,6 +79,8 @@ CALIBRATION_SEED = 0
 # resolved well above float64 rounding.
 _PROBES = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 _RESOLVED = 1e-9
+# Gauss–Hermite nodes for E f(ω u)², u ~ N(0, 1).
+_HERMITE = 64
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,6 +303,37 @@ def predicted_std(activation: ActivationLike, layers: int, input_std: float) -> 
     return (input_std ** (-law.gamma) + law.gamma * law.kappa * layers) ** (-1.0 / law.gamma)
 
 
+def first_layer_std(activation: ActivationLike, fan_in: int) -> float:
+    """Std ``ω/√fan_in`` of a fan-in scaled first layer: unit-variance inputs give ``ω u``,
+    ``u ~ N(0, 1)``, whose image ``f(ω u)`` has unit slope at 0 (LeCun's rule times ``ω``).
+
+    >>> round(first_layer_std("erf", 4), 4)  # √π/2 / 2
+    0.4431
+    """
+    return critical_gain(activation) / math.sqrt(check_int(fan_in, "fan_in"))
+
+
+def readout_std(activation: ActivationLike, hidden_layers: int, fan_in: int) -> float:
+    """Readout std ``1/(s_H √fan_in)`` that starts the logits at unit variance.
+
+    ``s_1 = (E f(ω u)²)^{1/2}``, ``u ~ N(0, 1)`` (Gauss–Hermite), is the std after a
+    :func:`first_layer_std` layer, and ``s_H = predicted_std(f, H − 1, s_1)`` the std after
+    ``H − 1`` further ``ω D + Z`` layers (our decay law, ``docs/odd_sigmoid.md``).  With O(1)
+    readout weights a deep net's logits start at ``s_H ≈ 0.12`` (tanh, ``H = 100``).
+
+    >>> round(readout_std("tanh", 1, 1), 4)  # 1 / (E tanh(u)²)^{1/2}
+    1.5925
+    """
+    act = odd_sigmoid_class(activation)
+    hidden_layers = check_int(hidden_layers, "hidden_layers")
+    fan_in = check_int(fan_in, "fan_in")
+    nodes, weights = np.polynomial.hermite_e.hermegauss(_HERMITE)
+    values = act.fn(torch.as_tensor(nodes / act.slope0, dtype=torch.float64)).numpy()
+    s1 = math.sqrt(float(weights @ values**2 / weights.sum()))
+    s_h = s1 if hidden_layers == 1 else predicted_std(act, hidden_layers - 1, s1)
+    return 1.0 / (s_h * math.sqrt(fan_in))
+
+
 # ---------------------------------------------------------------------------------------------
 # The initializers.
 
@@ -383,10 +421,22 @@ def _odd_sigmoid_layer(
     target_layer: int | None = None,
     rule: str = "closed_form",
     noise_multiplier: float = 1.0,
+    ends: str = "diagonal",
 ) -> Tensor:
-    """Odd-sigmoid diagonal plus noise, W = ω D + Z; target_layer defaults to the layer count."""
-    del index
+    """Odd-sigmoid diagonal plus noise, W = ω D + Z; target_layer defaults to the layer count.
+
+    ``ends="scaled"`` replaces ``ω D + Z`` on the first layer by ``N(0, first_layer_std²)``
+    and on the last by ``N(0, readout_std²)`` (docs/odd_sigmoid.md: a wrapping ``D`` on a
+    784-wide input saturates, and an O(1) readout after 100 layers starts with tiny logits).
+    """
+    if ends not in ENDS:
+        raise ValueError(f"unknown ends {ends!r}; choose from {', '.join(ENDS)}")
     layer = n_layers if target_layer is None else target_layer
+    if ends == "scaled" and n_layers >= 2 and index in (0, n_layers - 1):
+        fan_in, _ = _fans(weight)
+        std = (first_layer_std(activation, fan_in) if index == 0
+               else readout_std(activation, n_layers - 1, fan_in))
+        return _normal_(weight, std, generator)
     return odd_sigmoid_(
         weight, activation, layer, generator=generator, rule=rule, noise_multiplier=noise_multiplier
     )
