@@ -21,6 +21,7 @@ from specinit.initializers.odd_sigmoid import (
     critical_gain,
     decay_law,
     diagonal_,
+    entry_std,
     first_layer_std,
     fixed_point,
     noise_scale,
@@ -417,10 +418,15 @@ def test_scaled_ends_laws_and_middle_unchanged():
     init_(net, "odd_sigmoid", ends="scaled", generator=3)
     linears = [m for m in net if isinstance(m, nn.Linear)]
     first, last = linears[0].weight.detach(), linears[-1].weight.detach()
-    assert st.kstest(first.flatten().numpy(), st.norm(scale=1 / 200**0.5).cdf).pvalue > P_MIN
-    # 20 hidden layers: readout std 1/(s_20 √4), s_1 = (E tanh(u)²)^{1/2} ≈ 0.628.
-    s1 = 0.6279
+    # 20 hidden layers: entry amplitude a = (γκ·19)^(-1/2) with γκ = 2/3 for tanh.
+    a = (2 / 3 * 19) ** -0.5
+    assert entry_std("tanh", 20) == pytest.approx(a, rel=1e-3)
+    assert st.kstest(first.flatten().numpy(), st.norm(scale=a / 200**0.5).cdf).pvalue > P_MIN
+    # Readout 1/(s_20 √4): s_1 = (E tanh(a u)²)^{1/2} by Monte Carlo, then the decay law.
+    u = torch.randn(10**6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    s1 = float(torch.tanh(a * u).pow(2).mean().sqrt())
     s20 = (s1**-2 + 2 * 19 / 3) ** -0.5
+    assert s1 / 2**0.5 < s20 < s1  # the chain shrinks its entry by at most √2
     assert readout_std("tanh", 20, 4) == pytest.approx(1 / (s20 * 2), rel=2e-3)
     assert float(last.std()) == pytest.approx(readout_std("tanh", 20, 4), rel=0.35)
     plain = models.mlp(200, [16, 4] * 10, 10, "tanh")
@@ -428,6 +434,7 @@ def test_scaled_ends_laws_and_middle_unchanged():
     middle = [m.weight for m in plain if isinstance(m, nn.Linear)][1:-1]
     # Same draws in the same order: the middle layers are identical to the plain start.
     assert all(torch.equal(a, b) for a, b in zip([m.weight for m in linears[1:-1]], middle, strict=True))
-    assert first_layer_std("erf", 9) == pytest.approx(critical_gain("erf") / 3)
+    assert first_layer_std("erf", 1, 9) == pytest.approx(critical_gain("erf") / 3)
+    assert entry_std("softsign", 101) == pytest.approx(0.01, rel=1e-3)  # γ = κ = 1: 1/(H − 1)
     with pytest.raises(ValueError, match="unknown ends"):
         init_(net, "odd_sigmoid", ends="both", generator=0)

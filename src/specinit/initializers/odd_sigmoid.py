@@ -58,6 +58,7 @@ __all__ = [
     "predicted_std",
     "odd_sigmoid_",
     "tanh_init_",
+    "entry_std",
     "first_layer_std",
     "readout_std",
     "RULES",
@@ -303,32 +304,54 @@ def predicted_std(activation: ActivationLike, layers: int, input_std: float) -> 
     return (input_std ** (-law.gamma) + law.gamma * law.kappa * layers) ** (-1.0 / law.gamma)
 
 
-def first_layer_std(activation: ActivationLike, fan_in: int) -> float:
-    """Std ``ω/√fan_in`` of a fan-in scaled first layer: unit-variance inputs give ``ω u``,
-    ``u ~ N(0, 1)``, whose image ``f(ω u)`` has unit slope at 0 (LeCun's rule times ``ω``).
+def entry_std(activation: ActivationLike, hidden_layers: int) -> float:
+    """Chain-entry amplitude ``a = min(1, (γ κ (H − 1))^{−1/γ})`` for ``H`` hidden layers.
 
-    >>> round(first_layer_std("erf", 4), 4)  # √π/2 / 2
+    After ``H − 1`` further ``ω D + Z`` layers the decay law gives
+    ``s_H = (a^{−γ} + γ κ (H − 1))^{−1/γ}``: with this ``a`` the chain shrinks its input by at
+    most ``2^{1/γ}`` (√2 for tanh) and stays in its near-linear range, where it keeps amplitude
+    differences; a larger entry is squashed to ``≈ (γ κ H)^{−1/γ}`` whatever its size
+    (docs/odd_sigmoid.md, the 16/4 × 101 study).  Ours, from the decay law of arXiv 2509.23085's
+    class; ``a ≤ 1`` keeps short nets at LeCun's unit pre-activations.
+
+    >>> round(entry_std("tanh", 101), 4)  # (2/3 · 100)^(−1/2)
+    0.1225
+    """
+    law = decay_law(activation)
+    hidden_layers = check_int(hidden_layers, "hidden_layers")
+    if hidden_layers == 1:
+        return 1.0
+    return min(1.0, (law.gamma * law.kappa * (hidden_layers - 1)) ** (-1.0 / law.gamma))
+
+
+def first_layer_std(activation: ActivationLike, hidden_layers: int, fan_in: int) -> float:
+    """First-layer std ``ω a/√fan_in``, ``a = entry_std(f, H)``: unit-variance inputs give
+    pre-activations ``ω a u``, ``u ~ N(0, 1)``, so ``f(ω a u) ≈ a u`` (LeCun's rule times
+    ``ω a``; ours).
+
+    >>> round(first_layer_std("erf", 1, 4), 4)  # √π/2 / 2
     0.4431
     """
-    return critical_gain(activation) / math.sqrt(check_int(fan_in, "fan_in"))
+    return critical_gain(activation) * entry_std(activation, hidden_layers) / math.sqrt(
+        check_int(fan_in, "fan_in"))
 
 
 def readout_std(activation: ActivationLike, hidden_layers: int, fan_in: int) -> float:
     """Readout std ``1/(s_H √fan_in)`` that starts the logits at unit variance.
 
-    ``s_1 = (E f(ω u)²)^{1/2}``, ``u ~ N(0, 1)`` (Gauss–Hermite), is the std after a
-    :func:`first_layer_std` layer, and ``s_H = predicted_std(f, H − 1, s_1)`` the std after
-    ``H − 1`` further ``ω D + Z`` layers (our decay law, ``docs/odd_sigmoid.md``).  With O(1)
-    readout weights a deep net's logits start at ``s_H ≈ 0.12`` (tanh, ``H = 100``).
+    ``s_1 = (E f(ω a u)²)^{1/2}``, ``u ~ N(0, 1)`` (Gauss–Hermite), ``a = entry_std(f, H)``, is
+    the std after a :func:`first_layer_std` layer, and ``s_H = predicted_std(f, H − 1, s_1)``
+    the std after ``H − 1`` further ``ω D + Z`` layers (our decay law, ``docs/odd_sigmoid.md``).
+    With O(1) readout weights a deep net's logits would start at ``s_H ≪ 1``.
 
     >>> round(readout_std("tanh", 1, 1), 4)  # 1 / (E tanh(u)²)^{1/2}
     1.5925
     """
     act = odd_sigmoid_class(activation)
-    hidden_layers = check_int(hidden_layers, "hidden_layers")
     fan_in = check_int(fan_in, "fan_in")
+    scale = entry_std(act, hidden_layers) / act.slope0
     nodes, weights = np.polynomial.hermite_e.hermegauss(_HERMITE)
-    values = act.fn(torch.as_tensor(nodes / act.slope0, dtype=torch.float64)).numpy()
+    values = act.fn(torch.as_tensor(scale * nodes, dtype=torch.float64)).numpy()
     s1 = math.sqrt(float(weights @ values**2 / weights.sum()))
     s_h = s1 if hidden_layers == 1 else predicted_std(act, hidden_layers - 1, s1)
     return 1.0 / (s_h * math.sqrt(fan_in))
@@ -427,14 +450,15 @@ def _odd_sigmoid_layer(
 
     ``ends="scaled"`` replaces ``ω D + Z`` on the first layer by ``N(0, first_layer_std²)``
     and on the last by ``N(0, readout_std²)`` (docs/odd_sigmoid.md: a wrapping ``D`` on a
-    784-wide input saturates, and an O(1) readout after 100 layers starts with tiny logits).
+    784-wide input saturates, a large entry is squashed by a deep chain, and an O(1) readout
+    after 100 layers starts with tiny logits).
     """
     if ends not in ENDS:
         raise ValueError(f"unknown ends {ends!r}; choose from {', '.join(ENDS)}")
     layer = n_layers if target_layer is None else target_layer
     if ends == "scaled" and n_layers >= 2 and index in (0, n_layers - 1):
         fan_in, _ = _fans(weight)
-        std = (first_layer_std(activation, fan_in) if index == 0
+        std = (first_layer_std(activation, n_layers - 1, fan_in) if index == 0
                else readout_std(activation, n_layers - 1, fan_in))
         return _normal_(weight, std, generator)
     return odd_sigmoid_(
