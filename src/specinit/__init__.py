@@ -13,6 +13,10 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0+unknown"
 
 from specinit import activations, data, experiments, models, pinn, propagation, results  # noqa: E402
+from specinit import layer_spectra  # noqa: E402  (the module: specinit.layer_spectra.layer_spectra)
+from specinit import readout  # noqa: E402
+from specinit.estimators import SwimClassifier, SwimRegressor  # noqa: E402
+from specinit.readout import fit_readout  # noqa: E402
 from specinit.initializers import *  # noqa: E402,F401,F403  (the torch.nn.init-shaped functions)
 from specinit.initializers import __all__ as _init_all  # noqa: E402
 from specinit.spectrum import (  # noqa: E402
@@ -41,6 +45,11 @@ __all__ = [
     "data",
     "models",
     "propagation",
+    "layer_spectra",
+    "readout",
+    "fit_readout",
+    "SwimRegressor",
+    "SwimClassifier",
     "pinn",
     "experiments",
     "results",

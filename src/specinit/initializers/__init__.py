@@ -15,6 +15,13 @@ from specinit.initializers.odd_sigmoid import (  # registers "odd_sigmoid" and "
     odd_sigmoid_class,
     tanh_init_,
 )
+from specinit.initializers.swim import (  # registers "swim"
+    default_scales,
+    layer_generators,
+    scale_schedule,
+    swim_,
+    swim_layer,
+)
 from specinit.initializers.registry import (
     init_,
     methods,
@@ -40,4 +47,9 @@ __all__ = [
     "noise_scale",
     "odd_sigmoid_",
     "tanh_init_",
+    "default_scales",
+    "scale_schedule",
+    "layer_generators",
+    "swim_layer",
+    "swim_",
 ]
