@@ -21,6 +21,7 @@ from specinit.initializers.odd_sigmoid import (
     critical_gain,
     decay_law,
     diagonal_,
+    diagonal_gains,
     entry_std,
     first_layer_std,
     fixed_point,
@@ -399,15 +400,16 @@ def test_init_tanh_init_and_rules_on_mlp():
 
 
 @pytest.mark.parametrize("activation", ["tanh", "erf", "arctan"])
-def test_readout_std_gives_unit_logits_after_deep_chain(activation):
+@pytest.mark.parametrize("widths", [[32] * 60, [16] + [16, 4] * 30])
+def test_readout_std_gives_unit_logits_after_deep_chain(activation, widths):
     # ends="scaled": the logits of a 60-hidden-layer net start with std ≈ 1 (not ≈ s_H).
-    net = models.mlp(100, [32] * 60, 64, activation)
+    net = models.mlp(100, widths, 64, activation)
     init_(net, "odd_sigmoid", ends="scaled", generator=0)
     x = torch.randn(2048, 100, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         logits = net(x)
-    assert float(logits.std()) == pytest.approx(1.0, rel=0.15)
-    plain = models.mlp(100, [32] * 60, 64, activation)
+    assert float(logits.std()) == pytest.approx(1.0, rel=0.2)
+    plain = models.mlp(100, widths, 64, activation)
     init_(plain, "odd_sigmoid", generator=0)
     with torch.no_grad():
         assert float(plain(x).std()) < 0.5
@@ -418,17 +420,26 @@ def test_scaled_ends_laws_and_middle_unchanged():
     init_(net, "odd_sigmoid", ends="scaled", generator=3)
     linears = [m for m in net if isinstance(m, nn.Linear)]
     first, last = linears[0].weight.detach(), linears[-1].weight.detach()
-    # 20 hidden layers: entry amplitude a = (γκ·19)^(-1/2) with γκ = 2/3 for tanh.
+    # 20 hidden layers: entry amplitude a = (γκ·19)^(-1/2) with γκ = 2/3 for tanh; every 16→4
+    # layer sums four live units, so the first layer starts at a/2 (diagonal gain g = 2).
     a = (2 / 3 * 19) ** -0.5
     assert entry_std("tanh", 20) == pytest.approx(a, rel=1e-3)
-    assert st.kstest(first.flatten().numpy(), st.norm(scale=a / 200**0.5).cdf).pvalue > P_MIN
-    # Readout 1/(s_20 √4): s_1 = (E tanh(a u)²)^{1/2} by Monte Carlo, then the decay law.
+    shapes = [tuple(m.weight.shape) for m in linears]
+    assert diagonal_gains(shapes) == (2.0, 2.0)
+    assert diagonal_gains([(32, 8), (32, 32), (10, 32)]) == (1.0, 1.0)
+    assert diagonal_gains([(8, 3), (2, 8), (10, 2)]) == (2.0, 2.0)
+    with pytest.raises(ValueError, match="do not chain"):
+        diagonal_gains([(8, 3), (2, 5), (10, 2)])
+    assert st.kstest(first.flatten().numpy(), st.norm(scale=a / 2 / 200**0.5).cdf).pvalue > P_MIN
+    # Readout 1/(s_20 √4): s_1 = (E tanh(a u / 2)²)^{1/2} by Monte Carlo; the live units enter the
+    # chain at 2 s_1 and decay by the law; the last (4-wide) layer is all live.
     u = torch.randn(10**6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    s1 = float(torch.tanh(a * u).pow(2).mean().sqrt())
+    s1 = 2 * float(torch.tanh(a / 2 * u).pow(2).mean().sqrt())
     s20 = (s1**-2 + 2 * 19 / 3) ** -0.5
     assert s1 / 2**0.5 < s20 < s1  # the chain shrinks its entry by at most √2
-    assert readout_std("tanh", 20, 4) == pytest.approx(1 / (s20 * 2), rel=2e-3)
-    assert float(last.std()) == pytest.approx(readout_std("tanh", 20, 4), rel=0.35)
+    expected = readout_std("tanh", 20, 4, (2.0, 2.0))
+    assert expected == pytest.approx(1 / (s20 * 2), rel=2e-3)
+    assert float(last.std()) == pytest.approx(expected, rel=0.35)
     plain = models.mlp(200, [16, 4] * 10, 10, "tanh")
     init_(plain, "odd_sigmoid", generator=3)
     middle = [m.weight for m in plain if isinstance(m, nn.Linear)][1:-1]

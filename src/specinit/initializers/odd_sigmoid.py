@@ -34,7 +34,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -59,6 +59,7 @@ __all__ = [
     "odd_sigmoid_",
     "tanh_init_",
     "entry_std",
+    "diagonal_gains",
     "first_layer_std",
     "readout_std",
     "RULES",
@@ -324,37 +325,73 @@ def entry_std(activation: ActivationLike, hidden_layers: int) -> float:
     return min(1.0, (law.gamma * law.kappa * (hidden_layers - 1)) ** (-1.0 / law.gamma))
 
 
-def first_layer_std(activation: ActivationLike, hidden_layers: int, fan_in: int) -> float:
-    """First-layer std ``ω a/√fan_in``, ``a = entry_std(f, H)``: unit-variance inputs give
-    pre-activations ``ω a u``, ``u ~ N(0, 1)``, so ``f(ω a u) ≈ a u`` (LeCun's rule times
-    ``ω a``; ours).
+def diagonal_gains(shapes: Sequence[Sequence[int]]) -> tuple[float, float]:
+    """Amplitude gains ``(g, r)`` of the diagonal path through a net's hidden layers.
+
+    ``shapes`` are the weight shapes ``(out, in, *kernel)`` of every layer; the first layer's
+    outputs start with unit variance each, and each middle layer's ``D`` sends
+    ``v_out[i] = Σ_{j ≡ i mod out} v_in[j]`` (a wrapping layer sums inputs, an expanding one
+    leaves new units empty).  ``g = max_l max_i √v_l[i]`` is the largest unit amplitude
+    anywhere, ``r = √mean(v_last)`` the last hidden layer's rms amplitude.  Square nets give
+    ``(1, 1)``; Tanh-Init's 16/4 design ``(2, 2)`` (each 16→4 layer sums four live units).
+
+    >>> diagonal_gains([(16, 784), (16, 16), (4, 16), (16, 4), (4, 16), (10, 4)])
+    (2.0, 2.0)
+    """
+    if len(shapes) < 2:
+        return 1.0, 1.0
+    v = torch.ones(int(shapes[0][0]), dtype=torch.float64)
+    peak = 1.0
+    for shape in shapes[1:-1]:
+        out, fan_in = int(shape[0]), int(shape[1])
+        if fan_in != v.numel():
+            raise ValueError(f"layer shapes do not chain: {fan_in} inputs after {v.numel()} units")
+        v = torch.zeros(out, dtype=torch.float64).index_add_(0, torch.arange(fan_in) % out, v)
+        peak = max(peak, float(v.max()))
+    return math.sqrt(peak), math.sqrt(float(v.mean()))
+
+
+def first_layer_std(
+    activation: ActivationLike, hidden_layers: int, fan_in: int, gain: float = 1.0
+) -> float:
+    """First-layer std ``ω a/(g √fan_in)``, ``a = entry_std(f, H)``, ``g`` the diagonal path's
+    peak gain (:func:`diagonal_gains`): unit-variance inputs give pre-activations
+    ``ω (a/g) u``, so ``f(ω (a/g) u) ≈ (a/g) u`` and no unit of the chain exceeds amplitude
+    ``a`` (LeCun's rule times ``ω a/g``; ours).
 
     >>> round(first_layer_std("erf", 1, 4), 4)  # √π/2 / 2
     0.4431
     """
-    return critical_gain(activation) * entry_std(activation, hidden_layers) / math.sqrt(
-        check_int(fan_in, "fan_in"))
+    check_positive(gain, "gain")
+    return critical_gain(activation) * entry_std(activation, hidden_layers) / (
+        gain * math.sqrt(check_int(fan_in, "fan_in")))
 
 
-def readout_std(activation: ActivationLike, hidden_layers: int, fan_in: int) -> float:
+def readout_std(
+    activation: ActivationLike, hidden_layers: int, fan_in: int, gains: tuple[float, float] = (1.0, 1.0)
+) -> float:
     """Readout std ``1/(s_H √fan_in)`` that starts the logits at unit variance.
 
-    ``s_1 = (E f(ω a u)²)^{1/2}``, ``u ~ N(0, 1)`` (Gauss–Hermite), ``a = entry_std(f, H)``, is
-    the std after a :func:`first_layer_std` layer, and ``s_H = predicted_std(f, H − 1, s_1)``
-    the std after ``H − 1`` further ``ω D + Z`` layers (our decay law, ``docs/odd_sigmoid.md``).
-    With O(1) readout weights a deep net's logits would start at ``s_H ≪ 1``.
+    ``s_1 = (E f(ω (a/g) u)²)^{1/2}``, ``u ~ N(0, 1)`` (Gauss–Hermite), is the std after a
+    :func:`first_layer_std` layer; the chain's peak units start at ``g s_1`` and end at
+    ``predicted_std(f, H − 1, g s_1)`` (our decay law, ``docs/odd_sigmoid.md``), and the last
+    layer's rms is that times ``r/g``, with ``(g, r)`` from :func:`diagonal_gains`.  With O(1)
+    readout weights a deep net's logits would start at ``s_H ≪ 1``.
 
     >>> round(readout_std("tanh", 1, 1), 4)  # 1 / (E tanh(u)²)^{1/2}
     1.5925
     """
     act = odd_sigmoid_class(activation)
     fan_in = check_int(fan_in, "fan_in")
-    scale = entry_std(act, hidden_layers) / act.slope0
+    peak, last = gains
+    check_positive(peak, "peak gain")
+    check_positive(last, "last-layer gain")
+    scale = entry_std(act, hidden_layers) / (peak * act.slope0)
     nodes, weights = np.polynomial.hermite_e.hermegauss(_HERMITE)
     values = act.fn(torch.as_tensor(scale * nodes, dtype=torch.float64)).numpy()
     s1 = math.sqrt(float(weights @ values**2 / weights.sum()))
-    s_h = s1 if hidden_layers == 1 else predicted_std(act, hidden_layers - 1, s1)
-    return 1.0 / (s_h * math.sqrt(fan_in))
+    s_peak = peak * s1 if hidden_layers == 1 else predicted_std(act, hidden_layers - 1, peak * s1)
+    return 1.0 / (s_peak * last / peak * math.sqrt(fan_in))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,6 +482,7 @@ def _odd_sigmoid_layer(
     rule: str = "closed_form",
     noise_multiplier: float = 1.0,
     ends: str = "diagonal",
+    shapes: Sequence[Sequence[int]] = (),
 ) -> Tensor:
     """Odd-sigmoid diagonal plus noise, W = ω D + Z; target_layer defaults to the layer count.
 
@@ -458,8 +496,9 @@ def _odd_sigmoid_layer(
     layer = n_layers if target_layer is None else target_layer
     if ends == "scaled" and n_layers >= 2 and index in (0, n_layers - 1):
         fan_in, _ = _fans(weight)
-        std = (first_layer_std(activation, n_layers - 1, fan_in) if index == 0
-               else readout_std(activation, n_layers - 1, fan_in))
+        gains = diagonal_gains(shapes or [weight.shape] * n_layers)
+        std = (first_layer_std(activation, n_layers - 1, fan_in, gains[0]) if index == 0
+               else readout_std(activation, n_layers - 1, fan_in, gains))
         return _normal_(weight, std, generator)
     return odd_sigmoid_(
         weight, activation, layer, generator=generator, rule=rule, noise_multiplier=noise_multiplier

@@ -5,7 +5,7 @@ Two kinds of methods are registered here:
 * **layer methods** – a ``torch.nn.init``-shaped function ``fn(weight, *, index, n_layers,
   generator, **options)`` applied to the weight of every ``Linear`` / ``Conv`` layer in
   registration order (``index`` 0 is the first layer, so SIREN can treat it differently),
-  followed by a bias rule;
+  followed by a bias rule; a method that also takes ``shapes`` gets every layer's weight shape;
 * **model methods** – a function ``fn(model, *, data, targets, generator, **options)`` that
   initializes the whole model at once (data-driven methods such as SWIM or pre-training).
 
@@ -73,7 +73,7 @@ def _register(
     if kind == "layer":
         _check_bias_rule(default_bias)
     params = list(inspect.signature(fn).parameters.values())
-    skip = {"index", "n_layers", "generator", "data", "targets"}
+    skip = {"index", "n_layers", "shapes", "generator", "data", "targets"}
     # Options: every parameter after the weight/model one that can be passed by keyword.
     options = [
         p for p in params[1:]
@@ -290,6 +290,8 @@ def init_(
     bias_rule = options.pop("bias", spec.default_bias)
     _check_bias_rule(bias_rule)
     layers = supported_layers(model)
+    if "shapes" in inspect.signature(spec.fn).parameters:  # methods that look at the whole net
+        options["shapes"] = [tuple(layer.weight.shape) for _, layer in layers]
     with torch.no_grad():
         for index, (_, layer) in enumerate(layers):
             spec.fn(layer.weight, index=index, n_layers=len(layers), generator=gen, **options)
