@@ -82,7 +82,7 @@ class _SwimBase(BaseEstimator):
         widths = [self.widths] if isinstance(self.widths, numbers.Integral) else list(self.widths)
         model = mlp(X.shape[1], widths, n_outputs, self.activation).to(dtype)
         swim_(
-            model, torch.tensor(X, dtype=dtype), y, scales=self.scales, sampler=self.sampler,
+            model, torch.as_tensor(X, dtype=dtype), y, scales=self.scales, sampler=self.sampler,
             classification=classification, generator=self._generator(), l2=self.l2,
             n_candidates=self.n_candidates, chunk_size=self.chunk_size,
         )
@@ -99,7 +99,7 @@ class _SwimBase(BaseEstimator):
         net = copy.deepcopy(self.model_).double()
         rows = self.chunk_size or 8192
         with torch.no_grad():
-            x = torch.tensor(X, dtype=torch.float64)
+            x = torch.as_tensor(X, dtype=torch.float64)
             out = [net(x[s : s + rows]) for s in range(0, len(x), rows)]
         return torch.cat(out).numpy()
 
