@@ -51,6 +51,7 @@ from torch import Tensor, nn
 
 import specinit
 from specinit.initializers import classic
+from specinit.results import text_table
 
 TIME_TARGET = 1.5  # ours / torch wall-time ratio we aim to stay under
 WARMUP = 2  # untimed calls per function before timing
@@ -278,19 +279,6 @@ def model_rows(args: argparse.Namespace) -> list[dict[str, str]]:
 # Output.
 
 
-def format_table(rows: list[dict[str, str]], markdown: bool) -> str:
-    columns = list(rows[0])
-    if markdown:
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(row[c] for c in columns) + " |" for row in rows]
-        return "\n".join(lines)
-    widths = [max(len(c), *(len(row[c]) for row in rows)) for c in columns]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(row[c].ljust(w) for c, w in zip(columns, widths)) for row in rows]
-    return "\n".join(lines)
-
-
 def _naive_trunc_ratio(size: int) -> float:
     """Measured std / s of torch.nn.init.trunc_normal_(std=s, a=-2s, b=2s)."""
     w = torch.empty(size, size)
@@ -343,8 +331,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     missed = _missed(weights, "weight") + _missed(models, "model")
     bullet = "- " if args.markdown else "  "
     print(("**Setup:** " if args.markdown else "Setup: ") + setup + "\n")
-    print(format_table(weights, args.markdown) + "\n")
-    print(format_table(models, args.markdown) + "\n")
+    print(text_table(weights, markdown=args.markdown) + "\n")
+    print(text_table(models, markdown=args.markdown) + "\n")
     print("Notes:" if not args.markdown else "**Notes:**\n")
     for name, text in notes.items():
         print(f"{bullet}{name}: {text}")

@@ -303,19 +303,6 @@ def verdicts(results: dict[int, tuple[Outcome, Outcome]]) -> list[str]:
     return lines
 
 
-def format_table(rows: list[dict[str, str]], markdown: bool) -> str:
-    columns = list(rows[0])
-    if markdown:
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(r[c] for c in columns) + " |" for r in rows]
-        return "\n".join(lines)
-    widths = [max(len(c), *(len(r[c]) for r in rows)) for c in columns]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(r[c].ljust(w) for c, w in zip(columns, widths)) for r in rows]
-    return "\n".join(lines)
-
-
 def _param(text: str) -> tuple[str, Any]:
     """``key=value`` with ``value`` a Python literal (``l2=1e-6``), else the string itself."""
     key, sep, value = text.partition("=")
@@ -375,6 +362,8 @@ def _versions() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from specinit.results import text_table  # here, so the reference's children never import it
+
     args = parse_args(argv)
     for variable in THREAD_VARIABLES:  # inherited by the spawned children
         os.environ[variable] = str(args.threads)
@@ -426,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> None:
              f"the other; load average at the end {load:.2f}; total {elapsed:.0f} s")
     bullet = "- " if args.markdown else "  "
     print(("**Setup:** " if args.markdown else "Setup: ") + setup + "\n")
-    print(format_table(rows, args.markdown) + "\n")
+    print(text_table(rows, markdown=args.markdown) + "\n")
     extra = ([f"ours parameters: {ours_params}"] if ours_params else []) + notes + verdicts(results)
     if extra:
         print("**Notes:**\n" if args.markdown else "Notes:")

@@ -43,3 +43,15 @@ def test_results_json_is_valid_json_with_non_finite_numbers(tmp_path):
     run = RunDir(tmp_path, {"a": 1})
     path = run.write_results({"value": float("nan"), "inf": float("inf")})
     assert json.loads(path.read_text()) == {"value": "nan", "inf": "inf"}
+
+
+def test_text_table_markdown_and_aligned():
+    from specinit.results import text_table
+
+    rows = [{"method": "ours", "ms": "1.5"}, {"method": "torch", "ms": "12.25"}]
+    assert text_table(rows, markdown=True).splitlines() == [
+        "| method | ms |", "|---|---|", "| ours | 1.5 |", "| torch | 12.25 |"]
+    plain = text_table(rows).splitlines()
+    assert plain[0].split() == ["method", "ms"] and plain[2].index("1.5") == plain[0].index("ms")
+    with pytest.raises(ValueError, match="at least one row"):
+        text_table([])

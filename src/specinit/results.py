@@ -41,6 +41,7 @@ __all__ = [
     "figure",
     "summarize_rows",
     "markdown_table",
+    "text_table",
     "unit_filename",
 ]
 
@@ -221,9 +222,28 @@ def markdown_table(
 ) -> str:
     """A Markdown table of summarized rows with ``mean ± std`` cells."""
     header = [*by, "seeds", *metrics]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    body = []
     for row in rows:
         cells = [_fmt(row[k]) for k in by] + [str(row["n_seeds"])]
         cells += [f"{_fmt(row[f'{m}_mean'])} ± {_fmt(row[f'{m}_std'])}" for m in metrics]
-        lines.append("| " + " | ".join(cells) + " |")
+        body.append(cells)
+    return _markdown(header, body)
+
+
+def text_table(rows: Sequence[Mapping[str, str]], *, markdown: bool = False) -> str:
+    """Rows of string cells (keys are the columns) as a Markdown or an aligned plain-text table."""
+    if not rows:
+        raise ValueError("text_table needs at least one row")
+    columns = list(rows[0])
+    body = [[row[c] for c in columns] for row in rows]
+    if markdown:
+        return _markdown(columns, body)
+    widths = [max(len(c), *(len(cells[i]) for cells in body)) for i, c in enumerate(columns)]
+    lines = [columns, ["-" * w for w in widths], *body]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines)
+
+
+def _markdown(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
     return "\n".join(lines)
