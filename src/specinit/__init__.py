@@ -16,6 +16,7 @@ from specinit import activations, data, experiments, models, pinn, propagation, 
 from specinit import layer_spectra  # noqa: E402  (the module: specinit.layer_spectra.layer_spectra)
 from specinit import readout  # noqa: E402
 from specinit.estimators import SwimClassifier, SwimRegressor  # noqa: E402
+from specinit.curvature import HessianOperator, hessian_density, hessian_eigs, hessian_trace  # noqa: E402
 from specinit.readout import fit_readout  # noqa: E402
 from specinit.initializers import *  # noqa: E402,F401,F403  (the torch.nn.init-shaped functions)
 from specinit.initializers import __all__ as _init_all  # noqa: E402
@@ -51,6 +52,11 @@ __all__ = [
     "SwimRegressor",
     "SwimClassifier",
     "pinn",
+    "curvature",
+    "HessianOperator",
+    "hessian_trace",
+    "hessian_eigs",
+    "hessian_density",
     "experiments",
     "results",
     "spectrum_1d",
