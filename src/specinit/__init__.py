@@ -18,6 +18,14 @@ from specinit import readout  # noqa: E402
 from specinit.estimators import SwimClassifier, SwimRegressor  # noqa: E402
 from specinit.curvature import HessianOperator, hessian_density, hessian_eigs, hessian_trace  # noqa: E402
 from specinit.readout import fit_readout  # noqa: E402
+from specinit import bandwidth  # noqa: E402  (image-model bandwidth; the starts are in initializers)
+from specinit.bandwidth import (  # noqa: E402
+    DirectionalSpectrum,
+    GradientBandwidth,
+    directional_spectrum,
+    gradient_bandwidth,
+    input_gradients,
+)
 from specinit.initializers import *  # noqa: E402,F401,F403  (the torch.nn.init-shaped functions)
 from specinit.initializers import __all__ as _init_all  # noqa: E402
 from specinit.spectrum import (  # noqa: E402
@@ -57,6 +65,12 @@ __all__ = [
     "hessian_trace",
     "hessian_eigs",
     "hessian_density",
+    "bandwidth",
+    "input_gradients",
+    "gradient_bandwidth",
+    "GradientBandwidth",
+    "directional_spectrum",
+    "DirectionalSpectrum",
     "experiments",
     "results",
     "spectrum_1d",
