@@ -105,7 +105,7 @@ def test_scale_schedules():
     assert spectral == pytest.approx([ln3 / 4, ln3 / 4 ** (1 / 3), ln3 * 4 ** (1 / 3), ln3 * 4])
     assert np.allclose(np.diff(np.log(spectral)), math.log(16) / 3)  # geometric
     assert specinit.scale_schedule("reversed", 4, "tanh", low=0.25, high=4.0) == spectral[::-1]
-    assert specinit.scale_schedule("spectral", 1, "tanh") == pytest.approx([ln3])  # midpoint
+    assert specinit.scale_schedule("spectral", 1, "tanh") == pytest.approx([ln3 / 2])  # s1·√(low·high)
     assert specinit.scale_schedule([0.5, 2], 2) == [0.5, 2.0]
 
 
