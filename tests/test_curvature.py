@@ -367,3 +367,13 @@ def test_docstring_example_and_package_exports():
 
     assert doctest.testmod(curvature).failed == 0
     assert specinit.hessian_trace is hessian_trace and "hessian_density" in specinit.__all__
+
+
+def test_slq_runs_all_steps_on_a_large_float32_operator():
+    # Regression: a breakdown test scaled by the operator size stopped float32 Lanczos after a
+    # few steps on large operators (β ≈ 0.2·scale is not a breakdown).
+    diag = torch.linspace(0.0, 1.0, 200_000)
+    op = as_operator(lambda v: diag * v, size=diag.numel(), dtype=torch.float32)
+    density = hessian_density(op, n_probes=1, n_steps=20, seed=0)
+    assert len(density.nodes) == 20
+    assert density.mean == pytest.approx(0.5, abs=0.01)

@@ -767,7 +767,7 @@ def _lanczos_tridiagonal(op: Operator, q: Tensor, steps: int) -> tuple[np.ndarra
             w = w - basis[: j + 1].T @ (basis[: j + 1] @ w)
         beta = float(torch.linalg.vector_norm(w))
         scale = max(abs(a) for a in alphas) + max(betas, default=0.0)
-        if j == basis.shape[0] - 1 or beta <= 10 * op.size * eps * scale:
+        if j == basis.shape[0] - 1 or beta <= 100 * eps * scale:
             break  # the Krylov space is exhausted (or the step budget spent)
         betas.append(beta)
         q = w / beta
