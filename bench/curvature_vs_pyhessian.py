@@ -156,8 +156,7 @@ class Problem:
 
 
 def _seeded_mlp(seed: int, widths: Sequence[int] = ARCH[1]) -> nn.Sequential:
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
+    with _seeded(seed):
         return specinit.models.mlp(ARCH[0], list(widths), ARCH[2], "relu")
 
 
@@ -212,14 +211,18 @@ def gauss_newton_diagonal(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
     return diagonal / x.shape[0]
 
 
-def check_diagonal(model: nn.Module, x: Tensor, y: Tensor, diagonal: Tensor, seed: int) -> float:
+def float64_operator(problem: Problem) -> HessianOperator:
+    """The problem's Hessian in float64 (on a float64 copy of the model)."""
+    model64 = copy.deepcopy(problem.model).double()
+    return HessianOperator(model64, "cross_entropy", (problem.x.double(), problem.y))
+
+
+def check_diagonal(op: HessianOperator, diagonal: Tensor, seed: int) -> float:
     """Largest ``|e_pᵀ H e_p − G_pp| / max_p |G_pp|`` over ``CHECKS_PER_TENSOR`` seeded
     coordinates of each parameter tensor (float64 HVPs)."""
-    model64 = copy.deepcopy(model).double()
-    op = HessianOperator(model64, "cross_entropy", (x.double(), y))
     g = torch.Generator().manual_seed(seed)
     coords, offset = [], 0
-    for p in model64.parameters():
+    for p in op.model.parameters():
         coords += (offset + torch.randint(0, p.numel(), (CHECKS_PER_TENSOR,), generator=g)).tolist()
         offset += p.numel()
     worst = 0.0
@@ -365,9 +368,7 @@ def hvp_rows(problem: Problem, repeats: int, seed: int) -> list[dict[str, str]]:
     return rows
 
 
-def reference_top_eigenvalue(problem: Problem, seed: int) -> float:
-    model64 = copy.deepcopy(problem.model).double()
-    op = HessianOperator(model64, "cross_entropy", (problem.x.double(), problem.y))
+def reference_top_eigenvalue(op: HessianOperator, seed: int) -> float:
     return float(hessian_eigs(op, k=1, method="lanczos", tol=REFERENCE_TOL, seed=seed).eigenvalues[0])
 
 
@@ -533,8 +534,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         problem = make_problem(variant, args.seed, args.train_steps)
         diagonal = gauss_newton_diagonal(problem.model, problem.x, problem.y)
         exact = float(diagonal.sum())
-        check = check_diagonal(problem.model, problem.x, problem.y, diagonal, args.seed)
-        reference = reference_top_eigenvalue(problem, args.seed)
+        op64 = float64_operator(problem)
+        check = check_diagonal(op64, diagonal, args.seed)
+        reference = reference_top_eigenvalue(op64, args.seed)
         print(f"\n[{variant}] {problem.note}; exact tr H = {exact:.8g} "
               f"(Σ G_pp; max |e_pᵀHe_p − G_pp| / max G_pp over {CHECKS_PER_TENSOR} coords/tensor: {check:.1e}), "
               f"λ_max = {reference:.8g}")

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from specinit import SwimRegressor, experiments, scale_schedule
 from specinit.experiments import base, swim_1d, swim_mnist
 from specinit.experiments.swim_1d import MixedTask, n_params
-from specinit.experiments.swim_mnist import calibrate_logits
+from specinit.readout import calibrate_logits
 from specinit.models import mlp
 
 TINY_1D = dataclasses.replace(

@@ -28,7 +28,6 @@ True
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
@@ -39,7 +38,16 @@ from torch import Tensor, nn
 
 from specinit._checks import as_tensor, check_int, check_positive
 from specinit._util import module_mode
-from specinit.spectrum import Spectrum, _grid, _new_axes, _one_sided, _window_weights, plot_spectrum
+from specinit.data import _generator
+from specinit.spectrum import (
+    Spectrum,
+    _grid,
+    _module_placement,
+    _new_axes,
+    _one_sided,
+    _window_weights,
+    plot_spectrum,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -338,19 +346,22 @@ def directional_spectrum(
     length = float(length)
     size = DEFAULT_BATCH if batch_size is None else check_int(batch_size, "batch_size")
     weights = _window_weights(window, n_points, 0.5)
-    generator, seed_value = _seed(seed)
+    generator = _generator(seed)
+    seed_value = None if isinstance(seed, torch.Generator) else int(seed)
     sample_shape = points_batch.shape[1:]
     dirs = _directions(directions, n_lines, sample_shape, generator)
     lines = dirs.shape[0]
     order = torch.cat([torch.randperm(points_batch.shape[0], generator=generator)
                        for _ in range(math.ceil(lines / points_batch.shape[0]))])[:lines]
-    t = torch.as_tensor(_grid(-length / 2, length / 2, n_points), dtype=torch.float64)
+    t = torch.as_tensor(_grid(-length / 2, length / 2, n_points), dtype=torch.float64,
+                        device=points_batch.device)
 
-    values = _line_values(model, points_batch, order, dirs, t, size)  # (lines, K, n_points)
+    values = _line_values(model, points_batch, order, dirs.to(points_batch.device), t, size)  # (lines, K, n_points)
     values = _detrend(values, detrend)
     amplitude = np.abs(_one_sided(values, weights, n_points))  # (lines, K, n_freqs)
     freqs = np.fft.rfftfreq(n_points, d=length / n_points)
-    rms = np.sqrt((amplitude**2).mean(axis=0))
+    energy = amplitude**2
+    rms = np.sqrt(energy.mean(axis=0))
     spectrum = Spectrum(
         freqs=freqs,
         amplitude=rms[0] if rms.shape[0] == 1 else rms,
@@ -359,7 +370,7 @@ def directional_spectrum(
         n=n_points,
         window=window,
     )
-    line_energy = (amplitude**2).sum(axis=1)[:, 1:]  # (lines, n_freqs - 1), DC dropped
+    line_energy = energy.sum(axis=1)[:, 1:]  # (lines, n_freqs - 1), DC dropped
     total = line_energy.sum(axis=1)
     centroids = np.divide(line_energy @ freqs[1:], total, out=np.zeros(lines), where=total > 0)
     return DirectionalSpectrum(
@@ -375,22 +386,14 @@ def directional_spectrum(
 # --------------------------------------------------------------------------- helpers
 
 
-def _placement(model: nn.Module) -> tuple[torch.device, torch.dtype | None]:
-    """Device and dtype of the model's first floating tensor; ``(cpu, None)`` when it has none."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    for tensor in itertools.chain(model.parameters(), model.buffers()):
-        if tensor.is_floating_point():
-            return tensor.device, tensor.dtype
-    return torch.device("cpu"), None
-
-
 def _batch(x: Any, model: nn.Module, name: str) -> Tensor:
     """``x`` validated as a finite ``(N, ...)`` float batch on the model's device and dtype.
 
     A model without floating tensors keeps a floating ``x``'s dtype (else the default dtype).
     """
-    device, dtype = _placement(model)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    dtype, device = _module_placement(model)
     if isinstance(x, Tensor) and x.ndim >= 1 and x.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch (0 samples)")
     tensor = as_tensor(x, name)
@@ -404,7 +407,7 @@ def _batch(x: Any, model: nn.Module, name: str) -> Tensor:
         )
     if dtype is None:
         dtype = tensor.dtype if tensor.is_floating_point() else torch.get_default_dtype()
-    return tensor.detach().to(device=device, dtype=dtype).clone()
+    return tensor.detach().to(device=device or "cpu", dtype=dtype).clone()
 
 
 def _outputs(out: Any, n: int) -> Tensor:
@@ -423,14 +426,6 @@ def _outputs(out: Any, n: int) -> Tensor:
     if not torch.isfinite(flat).all():
         raise ValueError("model output contains NaN/inf")
     return flat
-
-
-def _seed(seed: int | torch.Generator) -> tuple[torch.Generator, int | None]:
-    if isinstance(seed, torch.Generator):
-        return seed, None
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return torch.Generator().manual_seed(int(seed)), int(seed)
-    raise TypeError(f"seed must be an int or a torch.Generator, got {seed!r}")
 
 
 def _directions(

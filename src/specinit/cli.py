@@ -33,8 +33,7 @@ def _write_index(out: Path, reports: list[experiments.RunReport]) -> Path:
         lines.append(f"| {rep.name} | {held}/{len(rep.findings)} | {rep.seconds:.0f} | [{rel}]({rel}/report.md) |")
     for rep in reports:
         lines += ["", f"## {rep.name}", ""]
-        for f in rep.findings:
-            lines.append(f"- **{'holds' if f.holds else 'does NOT hold'}**: {f.claim} — {f.evidence}")
+        lines += [f.markdown() for f in rep.findings]
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -20,7 +20,7 @@ all trainable parameters, a subset (``params=``) or each layer's diagonal block
 
 How a Hessian-vector product is computed (measured on this project's 2-core CPU, one thread,
 float32, MLP 64-256-256-10 with ReLU, batch 1000, cross-entropy; median of 5 × 10 products,
-the four ways side by side in one scratch script; issue 6's benchmark script is to replace it)::
+the four ways side by side in one scratch script)::
 
     cached gradient graph, one backward per product   13.3 ms
     double backward (forward + grad + grad)           19.2 ms
@@ -38,15 +38,13 @@ This module's two paths, best of 5 × 20 (``one``: a single batch, ``many``: a l
     OMP_NUM_THREADS=1 python -m timeit -r 5 -n 20 -s "$S" "one.matvec(v)"    # 11.1 ms
     OMP_NUM_THREADS=1 python -m timeit -r 5 -n 20 -s "$S" "many.matvec(v)"   # 20.2 ms
 
-(``S`` on one line).  torch.func is also wrong for BatchNorm in train mode on torch 2.13:
-``torch.func.hessian`` returns an asymmetric matrix there, while double backward agrees with
-``torch.autograd.functional.hessian`` (tests/test_curvature.py).
-
-so one batch is differentiated once with ``create_graph=True`` and every product is one more
-backward pass through that graph (``retain_graph=True``), as PyHessian does.  For several
-batches (a ``DataLoader``) keeping every batch's graph would hold all activations at once, so
-each product re-runs forward + double backward batch by batch (the 19 ms path), bounding
-memory by one batch.
+(``S`` on one line).  So one batch is differentiated once with ``create_graph=True`` and every
+product is one more backward pass through that graph (``retain_graph=True``), as PyHessian
+does.  For several batches (a ``DataLoader``) keeping every batch's graph would hold all
+activations at once, so each product re-runs forward + double backward batch by batch (the
+19 ms path), bounding memory by one batch.  torch.func is also wrong for BatchNorm in train
+mode on torch 2.13: ``torch.func.hessian`` returns an asymmetric matrix there, while double
+backward agrees with ``torch.autograd.functional.hessian`` (tests/test_curvature.py).
 
 Model state.  Nothing about the model changes: the Hessian is that of the loss with the model in
 **eval mode** by default (BatchNorm normalizes with its running statistics, dropout is off);
@@ -245,6 +243,7 @@ class HessianOperator(Operator):
         self.names = tuple(name for name, _ in named)
         self._params = [p for _, p in named]
         self._shapes = [p.shape for p in self._params]
+        self._numels = [p.numel() for p in self._params]
         self._versions = [p._version for p in self._params]
         device, dtype = _placement(model)
         super().__init__(sum(p.numel() for p in self._params), self._params[0].dtype, self._params[0].device)
@@ -274,15 +273,18 @@ class HessianOperator(Operator):
         """Split a flat vector into one tensor per parameter, keyed by name."""
         if v.shape != (self.size,):
             raise ValueError(f"need a vector of shape ({self.size},), got {tuple(v.shape)}")
-        chunks = torch.split(v, [math.prod(s) for s in self._shapes])
-        return {n: c.reshape(s) for n, c, s in zip(self.names, chunks, self._shapes)}
+        return dict(zip(self.names, self._split(v)))
+
+    def _split(self, v: Tensor) -> list[Tensor]:
+        """``v`` cut into one tensor per parameter, shaped like it."""
+        return [c.reshape(s) for c, s in zip(torch.split(v, self._numels), self._shapes)]
 
     def _apply(self, v: Tensor) -> Tensor:
         changed = [n for n, p, old in zip(self.names, self._params, self._versions) if p._version != old]
         if changed:
             raise RuntimeError(f"parameter(s) {', '.join(changed)} changed in place since this "
                                "HessianOperator was built; build a new one for the new values")
-        pieces = [c.reshape(s) for c, s in zip(torch.split(v, [math.prod(s) for s in self._shapes]), self._shapes)]
+        pieces = self._split(v)
         if self._single:
             return _flat(self._hvp(self._graph, pieces, retain=True))
         out = torch.zeros_like(v)
@@ -323,17 +325,13 @@ class HessianOperator(Operator):
             yield _prepare(batch[0], batch[1], self._loss_name, self._device, self._data_dtype,
                            f"x (batch {i})", f"y (batch {i})")
 
-    def _context(self) -> Any:
-        return _measuring(self.model, self.train_mode, self.seed, self._device)
-
-
-@contextmanager
-def _measuring(model: nn.Module, train_mode: bool, seed: int, device: torch.device) -> Iterator[None]:
-    """The model's mode set for the measurement (every submodule's restored on exit) and the
-    global RNG seeded inside a fork; buffers are protected separately, by the copies
-    :meth:`HessianOperator._loss` runs the model with."""
-    with module_mode(model, train_mode), _seeded_global_rng(seed, device):
-        yield
+    @contextmanager
+    def _context(self) -> Iterator[None]:
+        """The model's mode set for the measurement (every submodule's restored on exit) and the
+        global RNG seeded inside a fork; buffers are protected separately, by the copies
+        :meth:`_loss` runs the model with."""
+        with module_mode(self.model, self.train_mode), _seeded_global_rng(self.seed, self._device):
+            yield
 
 
 def _is_batch(data: Any) -> bool:

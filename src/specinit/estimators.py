@@ -15,7 +15,6 @@ True
 
 from __future__ import annotations
 
-import copy
 import numbers
 from typing import Any, Sequence
 
@@ -26,6 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
+from torch.func import functional_call
 
 from specinit.initializers.swim import ScalesLike, swim_
 from specinit.models import mlp
@@ -96,11 +96,12 @@ class _SwimBase(BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        net = copy.deepcopy(self.model_).double()
+        weights = {k: v.double() for k, v in self.model_.state_dict().items()}
         rows = self.chunk_size or 8192
         with torch.no_grad():
             x = torch.as_tensor(X, dtype=torch.float64)
-            out = [net(x[s : s + rows]) for s in range(0, len(x), rows)]
+            out = [functional_call(self.model_, weights, (x[s : s + rows],))
+                   for s in range(0, len(x), rows)]
         return torch.cat(out).numpy()
 
 

@@ -33,7 +33,7 @@ array([0.7, 0.1])
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
 import numpy as np
@@ -106,9 +106,8 @@ class LayerSpectrum:
 
     def summary(self) -> dict[str, Any]:
         """The scalar fields (name, index, width and the summaries) as a dict, e.g. for a table."""
-        row = asdict(self)
-        del row["features"], row["readout"]
-        return row
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("features", "readout")}
 
 
 @dataclass(frozen=True, eq=False)
@@ -217,13 +216,15 @@ def layer_spectra(
         on_grid = outputs[0][index]
         features = Spectrum(freqs=freqs, amplitude=_mean_power_amplitude(on_grid, weights),
                             lo=lo, hi=hi, n=n, window=window)
-        fields: dict[str, Any] = {}
+        readout_fields: dict[str, Any] = {}
         if fit is not None:
             on_fit = outputs[-1][index]
             coef = ridge_readout(on_fit, fit[1], l2=l2)
-            readout = spectrum(_with_bias(on_grid) @ coef)
-            residual = np.linalg.norm(_with_bias(on_fit) @ coef - fit[1])
-            fields = {
+            pred = _with_bias(on_grid) @ coef
+            readout = spectrum(pred)
+            fit_pred = pred if on_fit is on_grid else _with_bias(on_fit) @ coef
+            residual = np.linalg.norm(fit_pred - fit[1])
+            readout_fields = {
                 "readout": readout,
                 "readout_centroid": readout.centroid(),
                 "readout_energy_above": readout.energy_above(cutoff),
@@ -236,7 +237,7 @@ def layer_spectra(
             features=features,
             centroid=features.centroid(),
             energy_above=features.energy_above(cutoff),
-            **fields,
+            **readout_fields,
         ))
     return LayerSpectra(tuple(results), lo=lo, hi=hi, n=n, cutoff=cutoff, window=window,
                         l2=float(l2))

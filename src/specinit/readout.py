@@ -28,15 +28,16 @@ when the width is near the number of samples and loses test accuracy there (digi
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 from specinit._checks import as_tensor, check_positive, check_same_length
 
-__all__ = ["DEFAULT_L2", "ROUNDING_FLOOR", "fit_readout"]
+__all__ = ["DEFAULT_L2", "ROUNDING_FLOOR", "fit_readout", "calibrate_logits"]
 
 DEFAULT_L2 = 1e-6
 """Default relative ridge ``l2`` (λ = l2 · mean eigenvalue of the centred Gram matrix).  Measured
@@ -163,3 +164,22 @@ def fit_readout(
         acc.add(phi, y)
     weight, bias = acc.solve(l2)
     return weight.to(out_dtype), bias.to(out_dtype)
+
+
+def calibrate_logits(model: nn.Sequential, x: Tensor, y: Tensor,
+                     factors: Sequence[float]) -> float:
+    """Multiply the last ``Linear`` (weight and bias) by the ``T`` in ``factors`` that minimizes the
+    training cross-entropy of ``T · model(x)``, in place; return ``T``.  ``argmax`` is unchanged.
+
+    A least-squares readout regresses one-hot targets, so its outputs are not logits on a
+    cross-entropy scale; this picks the scale before gradient training continues from it."""
+    readout = model[-1]
+    if not isinstance(readout, nn.Linear):
+        raise TypeError(f"the model must end in nn.Linear, got {type(readout).__name__}")
+    with torch.no_grad():
+        logits = torch.cat([model(x[s : s + 8192]) for s in range(0, len(x), 8192)])
+        losses = {float(t): float(F.cross_entropy(t * logits, y)) for t in factors}
+        best = min(losses, key=losses.__getitem__)
+        readout.weight.mul_(best)
+        readout.bias.mul_(best)
+    return best

@@ -54,6 +54,10 @@ class Finding:
     holds: bool
     evidence: str
 
+    def markdown(self) -> str:
+        """The finding as a Markdown list item: ``- **holds**: claim — evidence``."""
+        return f"- **{'holds' if self.holds else 'does NOT hold'}**: {self.claim} — {self.evidence}"
+
 
 def _jsonable(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):

@@ -170,9 +170,7 @@ def names() -> list[str]:
 def _report_markdown(exp: Experiment, cfg: Any, summary: Summary, seconds: float) -> str:
     lines = [f"# {exp.title}", "", f"Source: {exp.source}.", ""]
     lines += ["## Findings", ""]
-    for finding in summary.findings:
-        mark = "holds" if finding.holds else "does NOT hold"
-        lines.append(f"- **{mark}**: {finding.claim} — {finding.evidence}")
+    lines += [finding.markdown() for finding in summary.findings]
     for caption, table in summary.tables:
         lines += ["", f"## {caption}", "", table]
     for caption, filename in summary.figures:

@@ -8,6 +8,7 @@ spectrum and training functions composed, nothing more.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -16,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 import specinit
+from specinit import data
 from specinit.data import Sinusoids, grid_1d, sample_1d, sinusoids
 from specinit.models import coordinate_mlp
 from specinit.results import figure
@@ -147,3 +149,22 @@ def plot_fits(
     axes.flat[0].legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+#: The image datasets the MNIST-style experiments accept, by config name.
+IMAGE_DATASETS = {"mnist": data.mnist, "fashion_mnist": data.fashion_mnist}
+
+
+def check_image_datasets(names: Sequence[str]) -> None:
+    """Raise ``ValueError`` naming every dataset not in :data:`IMAGE_DATASETS`."""
+    unknown = [d for d in names if d not in IMAGE_DATASETS]
+    if unknown:
+        raise ValueError(f"unknown dataset(s) {unknown}; known: {', '.join(IMAGE_DATASETS)}")
+
+
+@functools.lru_cache(maxsize=8)
+def load_images(dataset: str, limit_train: int | None, limit_test: int | None,
+                seed: int = 0) -> data.Split:
+    """Flattened split, pixels in [0, 1]; balanced subsets (if any) drawn with ``seed``."""
+    return IMAGE_DATASETS[dataset](flatten=True, limit_train=limit_train, limit_test=limit_test,
+                                   seed=seed)

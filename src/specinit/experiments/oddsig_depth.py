@@ -23,6 +23,7 @@ designs 64x10, 64x50 and 16/4x101, 2 activations, 2 epochs, lr 1e-3, 1 seed) abo
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from torch import nn
 import specinit
 from specinit import data
 from specinit.experiments.base import Summary, Unit, register_module, seeds_units
-from specinit.experiments.common import mean_by
+from specinit.experiments.common import check_image_datasets, load_images, mean_by
 from specinit.models import mlp
 from specinit.propagation import propagation
 from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
@@ -46,7 +47,6 @@ INITS = ("odd_sigmoid", "odd_sigmoid+scaled", "tanh_init", "xavier_normal", "kai
          "orthogonal", "kaiming_normal+bn")
 BASELINES = ("xavier_normal", "kaiming_normal", "orthogonal")
 OURS = ("odd_sigmoid", "odd_sigmoid+scaled")
-DATASETS = {"mnist": data.mnist, "fashion_mnist": data.fashion_mnist}
 _DESIGN = re.compile(r"^(\d+)(?:/(\d+))?x(\d+)$")
 
 
@@ -106,9 +106,7 @@ QUICK = Config(
 def check_config(cfg: Any) -> None:
     """Raise ``ValueError`` for an unknown dataset or init, a bad design, or a non-odd-sigmoid
     activation (before any unit runs)."""
-    unknown = [d for d in cfg.datasets if d not in DATASETS]
-    if unknown:
-        raise ValueError(f"unknown dataset(s) {unknown}; known: {', '.join(DATASETS)}")
+    check_image_datasets(cfg.datasets)
     bad = [i for i in cfg.inits if i not in INITS]
     if bad:
         raise ValueError(f"unknown init(s) {bad}; known: {', '.join(INITS)}")
@@ -135,11 +133,10 @@ def units(cfg: Config) -> list[Unit]:
 def load(dataset: str, limit_train: int | None, limit_test: int | None, seed: int) -> data.Split:
     """Flattened split (balanced subsets drawn with ``seed``), standardized with the global
     mean and std of its training part: ``x ← (x − μ_train) / σ_train``."""
-    split = DATASETS[dataset](flatten=True, limit_train=limit_train, limit_test=limit_test,
-                              seed=seed)
+    split = load_images(dataset, limit_train, limit_test, seed)
     mu, sigma = split.x_train.mean(), split.x_train.std()
-    return data.Split((split.x_train - mu) / sigma, split.y_train, (split.x_test - mu) / sigma,
-                      split.y_test, num_classes=split.num_classes, name=split.name)
+    return dataclasses.replace(split, x_train=(split.x_train - mu) / sigma,
+                               x_test=(split.x_test - mu) / sigma)
 
 
 def build(activation: str, design: str, init: str, in_features: int, seed: int) -> nn.Module:

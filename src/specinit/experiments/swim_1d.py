@@ -40,14 +40,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-import specinit
 from specinit.estimators import SwimRegressor
 from specinit.data import Sinusoids, grid_1d, sample_1d, sinusoids
 from specinit.experiments.base import Summary, Unit, register_module, seeds_units
-from specinit.experiments.common import mean_by
+from specinit.experiments.common import build_net, mean_by
 from specinit.initializers.swim import SAMPLERS, SCHEDULES, default_scales
 from specinit.layer_spectra import layer_spectra
-from specinit.models import mlp
 from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
 from specinit.training import tune_lr
 
@@ -173,15 +171,10 @@ def _mse(model: nn.Module, x: Tensor, y: Tensor) -> float:
 
 def fit_swim(cfg: Config, p: Mapping[str, Any], x: Tensor, y: Tensor) -> nn.Module:
     """The fitted SWIM network (float64) of one case."""
-    sampler = "swim" if p["method"] == "swim" else p["method"]
     reg = SwimRegressor(widths=(p["width"],) * p["depth"], activation=cfg.activation,
-                        scales=p["schedule"], sampler=sampler, l2=cfg.l2,
+                        scales=p["schedule"], sampler=p["method"], l2=cfg.l2,
                         random_state=p["seed"], dtype="float64")
     return reg.fit(x.numpy(), y[:, 0].numpy()).model_
-
-
-def _build(activation: str, depth: int, width: int, init: str, seed: int) -> nn.Module:
-    return specinit.init_(mlp(1, [width] * depth, 1, activation), init, generator=seed)
 
 
 def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -194,7 +187,8 @@ def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndar
     arrays: dict[str, np.ndarray] = {}
     start = time.perf_counter()
     if p["method"].endswith("+adam"):
-        make = partial(_build, cfg.activation, p["depth"], p["width"], p["method"][:-5], p["seed"])
+        make = partial(build_net, cfg.activation, p["depth"], p["width"],
+                       p["method"].removesuffix("+adam"), p["seed"])
         search = tune_lr(make, x.float(), y.float(), cfg.lrs, optimizer="adam",
                          steps=cfg.adam_steps, seed=p["seed"], progress=False)
         model, row["lr"] = search.model, search.lr
@@ -216,10 +210,6 @@ def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndar
 
 METRICS = ("test_mse", "train_mse", "centroid_first", "centroid_last", "fit_seconds")
 BY = ("method", "schedule", "depth", "width")
-
-
-def _label(row: Mapping[str, Any]) -> str:
-    return row["schedule"] if row["method"] == "swim" else row["method"]
 
 
 def plot_errors(cfg: Config, rows: list[dict[str, Any]], path: Any) -> None:
@@ -305,8 +295,8 @@ def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
             f"{best_one[0]:.3g}"))
     depth = max(cfg.depths)
     if depth >= 2:
-        for schedule, sign in (("spectral", 1), ("reversed", -1), ("constant", 0)):
-            if schedule not in cfg.schedules or sign == 0:
+        for schedule, sign in (("spectral", 1), ("reversed", -1)):
+            if schedule not in cfg.schedules:
                 continue
             first = mean_by(rows, "centroid_first", method="swim", schedule=schedule, depth=depth,
                             width=cfg.spectra_width)

@@ -44,24 +44,21 @@ import copy
 import functools
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 import specinit
 from specinit import data
 from specinit.estimators import SwimClassifier
 from specinit.experiments.base import Summary, Unit, register_module, seeds_units
-from specinit.experiments.common import mean_by
+from specinit.experiments.common import check_image_datasets, load_images, mean_by
 from specinit.initializers.swim import SCHEDULES, default_scales
 from specinit.models import mlp
+from specinit.readout import calibrate_logits
 from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
 from specinit.training import accuracy, tune_lr
 
-DATASETS = {"mnist": data.mnist, "fashion_mnist": data.fashion_mnist}
 #: Starts compared under Adam fine-tuning.
 FINETUNE_INITS = ("swim", "xavier_normal")
 
@@ -96,9 +93,9 @@ QUICK = Config(
 
 def check_config(cfg: Config) -> None:
     """Raise ``ValueError`` for an unknown dataset, schedule or start, bad sizes or rates."""
-    unknown = [d for d in cfg.datasets if d not in DATASETS]
-    if unknown or not cfg.datasets:
-        raise ValueError(f"unknown dataset(s) {unknown}; known: {', '.join(DATASETS)}")
+    if not cfg.datasets:
+        raise ValueError("datasets is empty; name at least one of mnist, fashion_mnist")
+    check_image_datasets(cfg.datasets)
     default_scales(cfg.activation)  # unsupported activation: ValueError naming it
     bad = [s for s in (*cfg.schedules, cfg.finetune_schedule) if s not in SCHEDULES]
     if bad:
@@ -133,28 +130,6 @@ def units(cfg: Config) -> list[Unit]:
     return seeds_units(cases, cfg.seeds)
 
 
-@functools.lru_cache(maxsize=4)
-def load(dataset: str, limit_train: int | None, limit_test: int | None) -> data.Split:
-    """Flattened split, pixels in [0, 1]; subsets (if any) drawn with seed 0 for every unit."""
-    return DATASETS[dataset](flatten=True, limit_train=limit_train, limit_test=limit_test, seed=0)
-
-
-def calibrate_logits(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor,
-                     factors: Sequence[float]) -> float:
-    """Multiply the last ``Linear`` (weight and bias) by the ``T`` in ``factors`` that minimizes the
-    training cross-entropy of ``T · model(x)``, in place; return ``T``.  ``argmax`` is unchanged."""
-    readout = model[-1]
-    if not isinstance(readout, nn.Linear):
-        raise TypeError(f"the model must end in nn.Linear, got {type(readout).__name__}")
-    with torch.no_grad():
-        logits = torch.cat([model(x[s : s + 8192]) for s in range(0, len(x), 8192)])
-        losses = {float(t): float(F.cross_entropy(t * logits, y)) for t in factors}
-        best = min(losses, key=losses.__getitem__)
-        readout.weight.mul_(best)
-        readout.bias.mul_(best)
-    return best
-
-
 def _swim_unit(cfg: Config, split: data.Split, p: Mapping[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     clf = SwimClassifier(widths=(p["width"],) * p["depth"], activation=cfg.activation,
@@ -170,7 +145,7 @@ def _swim_unit(cfg: Config, split: data.Split, p: Mapping[str, Any]) -> dict[str
 def _finetune_unit(
     cfg: Config, split: data.Split, p: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    init, seed = p["method"][: -len("+adam")], p["seed"]
+    init, seed = p["method"].removesuffix("+adam"), p["seed"]
     net = mlp(split.x_train.shape[1], [p["width"]] * p["depth"], split.num_classes or 10,
               cfg.activation)
     start = time.perf_counter()
@@ -197,7 +172,7 @@ def _finetune_unit(
 
 def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     p = unit.params
-    split = load(p["dataset"], cfg.limit_train, cfg.limit_test)
+    split = load_images(p["dataset"], cfg.limit_train, cfg.limit_test)  # one subset: seed 0
     row: dict[str, Any] = {k: p[k] for k in ("dataset", "method", "schedule", "depth", "width",
                                               "seed")}
     if p["method"] == "swim":

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from specinit._checks import as_tensor, check_int, check_positive, check_same_length
 from specinit.initializers.registry import init_, register_model_method
+from specinit.spectrum import _nyquist
 
 __all__ = ["pretrain_signal_", "pretrain_random_labels_"]
 
@@ -177,7 +178,7 @@ def _register_pretrain(name: str, make_signal: Callable[..., Callable[[Tensor], 
 
 def _sinusoid(*, n: int, lo: float, hi: float, freq: float, amplitude: float = 1.0) -> Callable[[Tensor], Tensor]:
     check_positive(freq, "freq")
-    nyquist = n / (2 * (hi - lo))
+    nyquist = _nyquist(lo, hi, n)
     if freq >= nyquist:
         raise ValueError(
             f"freq={freq} is at or above the Nyquist frequency {nyquist:g} of the {n}-point "

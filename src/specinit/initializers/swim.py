@@ -205,15 +205,6 @@ def _check_candidates(n_candidates: int | None) -> int | None:
     return n_candidates
 
 
-def _as_data(value: Any, name: str, dtype: torch.dtype | None = None) -> Tensor:
-    """:func:`specinit._checks.as_tensor`, with a fast path for float tensors: NaN/inf make the
-    sum NaN/inf, so one reduction clears them (the full check runs only when it does not)."""
-    if isinstance(value, Tensor) and value.is_floating_point() and value.numel():
-        if bool(torch.isfinite(value.sum())):
-            return value if dtype is None else value.to(dtype)
-    return as_tensor(value, name, dtype=dtype)
-
-
 def _check_distinct(x: Tensor) -> None:
     if x.shape[0] < 2:
         raise ValueError(f"SWIM needs at least 2 samples, got n_samples={x.shape[0]}")
@@ -288,7 +279,7 @@ def swim_layer(
     """
     _check_sampler(sampler)
     width = check_int(width, "width")
-    x = _as_data(x, "x")
+    x = as_tensor(x, "x")
     if not x.is_floating_point():
         x = x.to(torch.get_default_dtype())
     if x.dim() != 2:
@@ -343,7 +334,7 @@ def _prepare(
     in_features, out_features = layers[0].in_features, layers[-1].out_features
     if targets is None:
         raise ValueError("SWIM is supervised: pass targets= along with data=")
-    x = _as_data(data, "data", dtype).to(device)
+    x = as_tensor(data, "data", dtype=dtype).to(device)
     if x.dim() == 1 and in_features == 1:
         x = x[:, None]
     if x.dim() != 2 or x.shape[1] != in_features:
