@@ -47,6 +47,7 @@ import torch
 
 from specinit import SwimClassifier, SwimRegressor, data, scale_schedule
 from specinit.experiments.swim_1d import MixedTask
+from specinit.results import text_table
 
 SWEEP_TASK = MixedTask(phases=(0.3, 1.7, 2.9))
 ACTIVATION = "tanh"
@@ -149,15 +150,10 @@ def render(table: dict, raw: dict, task_names: Sequence[str], markdown: bool) ->
     rows = []
     for pair in sorted(table, key=lambda p: table[p]["all"]):
         s = table[pair]
-        rows.append([f"{pair[0]:g}", f"{pair[1]:g}", *[f"{s[t]:+.3f}" for t in task_names],
-                     f"{s['all']:+.3f}", f"{s['rank']:.2f}",
-                     *[f"{raw[pair][t]:.4g}" for t in task_names]])
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in [header, *rows])
+        cells = [f"{pair[0]:g}", f"{pair[1]:g}", *[f"{s[t]:+.3f}" for t in task_names],
+                 f"{s['all']:+.3f}", f"{s['rank']:.2f}", *[f"{raw[pair][t]:.4g}" for t in task_names]]
+        rows.append(dict(zip(header, cells)))
+    return text_table(rows, markdown=markdown)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
