@@ -15,6 +15,8 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 from specinit import activations, data, experiments, models, pinn, propagation, results  # noqa: E402
 from specinit import layer_spectra  # noqa: E402  (the module: specinit.layer_spectra.layer_spectra)
 from specinit import readout  # noqa: E402
+from specinit import doctor  # noqa: E402  (`specinit inspect`: the init doctor)
+from specinit.doctor import diagnose  # noqa: E402
 from specinit.estimators import SwimClassifier, SwimRegressor  # noqa: E402
 from specinit.curvature import HessianOperator, hessian_density, hessian_eigs, hessian_trace  # noqa: E402
 from specinit.readout import fit_readout  # noqa: E402
@@ -56,6 +58,8 @@ __all__ = [
     "propagation",
     "layer_spectra",
     "readout",
+    "doctor",
+    "diagnose",
     "fit_readout",
     "SwimRegressor",
     "SwimClassifier",

@@ -1,0 +1,310 @@
+"""The init doctor: measurements agree with direct computation, flags follow the thresholds,
+suggestions fix what they should, the user's model is never touched, and the CLI explains errors."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import nn
+
+import specinit
+from specinit import doctor
+from specinit.doctor import Diagnosis, Suggestion, Thresholds, compare, diagnose, suggest
+
+
+def _batch(n=128, d=16, seed=0):
+    return torch.randn(n, d, generator=torch.Generator().manual_seed(seed))
+
+
+def _mlp(depth, activation, method, seed=0, **options):
+    net = specinit.models.mlp(16, [48] * depth, 4, activation)
+    return specinit.init_(net, method, generator=seed, **options)
+
+
+# --------------------------------------------------------------------------- flags and fixes
+
+
+def test_tiny_tanh_init_is_vanishing_and_the_suggestions_fix_it():
+    net, x = _mlp(10, "tanh", "trunc_normal", std=0.02), _batch()
+    before = diagnose(net, x, hessian_iters=0)
+    assert before.codes == ("vanishing_signal", "vanishing_gradients")
+    assert "vanishing signal" in before.problems[0].message and before.problems[0].layer == "19"
+    assert before.layers[-1].std_ratio < 1e-6
+    tips = suggest(net, before)
+    assert [s.method for s in tips] == ["odd_sigmoid", "xavier_normal", "orthogonal"]
+    assert tips[0].options["ends"] == "scaled" and "2509.23085" in tips[0].reason
+    after = compare(net, x, None, tips[:2], hessian_iters=0)
+    assert list(after) == ["odd_sigmoid(ends=scaled)", "xavier_normal"]
+    for d in after.values():
+        assert d.ok, d.problems
+        assert 0.1 < d.layers[-1].std_ratio < 1
+
+
+def test_shallow_tanh_ranks_xavier_first():
+    net = _mlp(3, "tanh", "trunc_normal", std=0.02)
+    d = diagnose(net, _batch(), hessian_iters=0)
+    assert d.codes[0] == "vanishing_signal"
+    assert [s.method for s in suggest(net, d)][:2] == ["xavier_normal", "odd_sigmoid"]
+
+
+def test_too_large_relu_init_is_exploding_and_sharp():
+    net, x = _mlp(10, "relu", "kaiming_normal", gain=2.0), _batch()
+    d = diagnose(net, x)
+    assert d.codes[0] == "exploding_signal" and "sharp_start" in d.codes
+    assert d.layers[-1].std_ratio > 10
+    assert d.hessian_top > Thresholds().sharpness
+    tips = suggest(net, d)
+    assert [s.method for s in tips] == ["kaiming_normal", "orthogonal"]
+    assert tips[1].options == {"gain": pytest.approx(math.sqrt(2))}
+    fixed = compare(net, x, None, ["kaiming_normal"])["kaiming_normal"]
+    assert fixed.ok and 0.1 < fixed.layers[-1].std_ratio < 10
+
+
+def test_healthy_small_net_has_no_problems():
+    d = diagnose(_mlp(2, "relu", "kaiming_normal"), _batch())
+    assert d.ok and d.problems == ()
+    assert "no problems found" in d.text()
+
+
+def test_dead_relu_units_and_saturated_tanh_are_flagged():
+    net = _mlp(3, "relu", "kaiming_normal")
+    with torch.no_grad():
+        net[2].bias[:30] = -100.0  # 30 of 48 units of the second layer never fire
+    d = diagnose(net, _batch(), hessian_iters=0)
+    assert "dead_units" in d.codes
+    assert d.layers[1].frac_dead == pytest.approx(30 / 48)
+    assert d.layers[0].frac_dead == 0.0
+    hot = _mlp(3, "tanh", "xavier_normal", gain=8.0)
+    d = diagnose(hot, _batch(), hessian_iters=0)
+    assert "saturation" in d.codes and d.column("frac_saturated").max() > 0.2
+
+
+def test_thresholds_are_the_documented_ones_and_validated():
+    t = Thresholds()
+    assert (t.signal_low, t.signal_high, t.saturated, t.dead, t.gradient_ratio, t.rank_drop,
+            t.sharpness) == (0.1, 10.0, 0.2, 0.25, 100.0, 0.25, 2000.0)
+    net = _mlp(10, "tanh", "trunc_normal", std=0.02)
+    lax = diagnose(net, _batch(), hessian_iters=0, thresholds=Thresholds(signal_low=1e-9, gradient_ratio=1e9))
+    assert lax.ok
+    with pytest.raises(ValueError, match="signal_low < 1 < signal_high"):
+        Thresholds(signal_low=2.0)
+    with pytest.raises(ValueError, match="dead is a fraction"):
+        Thresholds(dead=1.5)
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def test_numbers_match_direct_measurement():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 20), nn.Tanh(), nn.Linear(20, 20), nn.ReLU(), nn.Linear(20, 3))
+    x = _batch(64, 6)
+    d = diagnose(net, x, seed=3, hessian_iters=20)
+    outputs = {}
+    hooks = [net[i].register_forward_hook(lambda m, a, out, i=i: outputs.__setitem__(i, out)) for i in (1, 3)]
+    t = torch.randn(64, 3, generator=torch.Generator().manual_seed(3), dtype=torch.float64).float()
+    loss = nn.functional.mse_loss(net(x), t)
+    for h in hooks:
+        h.remove()
+    grads = torch.autograd.grad(loss, [outputs[1], outputs[3], net[0].weight, net[2].weight])
+    for row, i, g_h, g_w in zip(d.layers, (1, 3), grads[:2], grads[2:]):
+        h = outputs[i].detach().double()
+        assert row.std == pytest.approx(float(h.std(unbiased=False)), rel=1e-9)
+        assert row.mean == pytest.approx(float(h.mean()), rel=1e-9, abs=1e-12)
+        assert row.std_ratio == pytest.approx(row.std / float(x.double().std(unbiased=False)))
+        assert row.grad_norm == pytest.approx(float(g_h.norm()), rel=1e-5)
+        assert row.weight_grad_norm == pytest.approx(float(g_w.norm()), rel=1e-5)
+        s = np.linalg.svd(h.numpy() - h.numpy().mean(0), compute_uv=False)
+        p = s / s.sum()
+        assert row.effective_rank == pytest.approx(float(np.exp(-(p * np.log(p)).sum())), rel=1e-8)
+        assert row.frac_dead == float(np.mean(np.ptp(h.numpy(), axis=0) == 0))
+        assert row.max_rank == 20
+    assert [row.activation for row in d.layers] == ["Tanh", "ReLU"]
+    assert d.surrogate and "surrogate" in d.loss
+    assert d.bandwidth.mean_abs == pytest.approx(specinit.bandwidth.gradient_bandwidth(net, x).mean_abs)
+    params = list(net.parameters())
+    flat = torch.cat([p.detach().flatten() for p in params]).double().requires_grad_(True)
+
+    def loss_of(v):
+        pieces, start = {}, 0
+        for (name, p) in net.named_parameters():
+            pieces[name] = v[start:start + p.numel()].reshape(p.shape)
+            start += p.numel()
+        out = torch.func.functional_call(net.double(), pieces, (x.double(),))
+        return nn.functional.mse_loss(out, t.double())
+
+    dense = torch.autograd.functional.hessian(loss_of, flat)
+    net.float()
+    assert d.hessian_converged
+    assert d.hessian_top == pytest.approx(float(torch.linalg.eigvalsh(dense).max()), rel=1e-3)
+
+
+def test_labels_use_cross_entropy_and_the_effective_rank_of_a_known_matrix():
+    x = _batch(60, 16)
+    y = torch.arange(60) % 4
+    d = diagnose(_mlp(2, "relu", "kaiming_normal"), x, y, hessian_iters=0)
+    assert d.loss == "cross_entropy" and not d.surrogate and d.hessian_top is None
+    # Orthogonal columns of equal norm: every singular value equal, effective rank = columns.
+    q, _ = torch.linalg.qr(torch.randn(50, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(1)))
+    q = q - q.mean(0)
+    u, _, vh = torch.linalg.svd(q, full_matrices=False)
+    assert doctor.effective_rank(u @ vh) == pytest.approx(7.0, rel=1e-9)
+    assert doctor.effective_rank(torch.ones(5, 3, dtype=torch.float64)) == 0.0
+
+
+def test_conv_features_are_channels():
+    net = nn.Sequential(nn.Conv2d(1, 5, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(5 * 36, 2))
+    with torch.no_grad():
+        net[0].bias[:2] = -50.0
+    d = diagnose(net, torch.randn(8, 1, 6, 6, generator=torch.Generator().manual_seed(0)), hessian_iters=0)
+    assert d.layers[0].frac_dead == pytest.approx(2 / 5)
+    assert d.layers[0].max_rank == 5
+
+
+# --------------------------------------------------------------------------- the model is untouched
+
+
+def test_the_user_model_is_left_exactly_as_it_was():
+    net = specinit.models.mlp(16, [32, 32], 4, "tanh", norm="batch")
+    net.train()
+    net[1].eval()  # a mixed mode must survive
+    modes = [m.training for m in net.modules()]
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    x, y = _batch(), torch.randn(128, 4, generator=torch.Generator().manual_seed(1))
+    d = diagnose(net, x, y, train_mode=True)
+    tips = suggest(net, d, data=True)
+    compare(net, x, y, tips, hessian_iters=0)
+    assert [m.training for m in net.modules()] == modes
+    for key, value in net.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_swim_is_suggested_with_targets_for_a_specinit_mlp_only():
+    net, x = _mlp(2, "tanh", "xavier_normal"), _batch()
+    y = torch.sin(x[:, :4])
+    d = diagnose(net, x, y, hessian_iters=0)
+    tips = suggest(net, d, data=True)
+    assert tips[-1].method == "swim" and "2306.16830" in tips[-1].reason
+    assert "swim" not in [s.method for s in suggest(net, d)]
+    swim = compare(net, x, y, [tips[-1]], hessian_iters=0)["swim"]
+    assert isinstance(swim, Diagnosis) and not swim.surrogate
+    torch_net = nn.Sequential(nn.Linear(16, 8), nn.Tanh(), nn.Linear(8, 4))
+    d = diagnose(torch_net, x, y, hessian_iters=0)
+    assert "swim" not in [s.method for s in suggest(torch_net, d, data=True)]
+
+
+# --------------------------------------------------------------------------- errors and rendering
+
+
+def test_clear_errors():
+    net, x = _mlp(2, "relu", "kaiming_normal"), _batch()
+    with pytest.raises(ValueError, match=r"rejects an input of shape \(128, 5\)"):
+        diagnose(net, x[:, :5])
+    with pytest.raises(ValueError, match="has no activation module"):
+        diagnose(nn.Sequential(nn.Linear(16, 2)), x)
+    with pytest.raises(TypeError, match="must return a tensor"):
+        diagnose(nn.LSTM(16, 4), x[:, None, :])
+    with pytest.raises(ValueError, match="loss= needs targets"):
+        diagnose(net, x, loss="mse")
+    with pytest.raises(ValueError, match="unknown initialization method 'nope'"):
+        compare(net, x, None, ["nope"])
+    with pytest.raises(ValueError, match="data-driven: pass y"):
+        compare(net, x, None, ["swim"])
+    odd = nn.Sequential(nn.Embedding(10, 16), nn.ReLU(), nn.Linear(16, 2))
+    d = diagnose(odd, torch.arange(10)[:, None] % 10, hessian_iters=0)
+    with pytest.raises(TypeError, match="Embedding.*not supported"):
+        suggest(odd, d)
+
+
+def test_rendering_and_figure():
+    net, x = _mlp(10, "tanh", "trunc_normal", std=0.02), _batch()
+    d = diagnose(net, x, hessian_iters=0)
+    tips = suggest(net, d)[:1]
+    results = {"as built": d, **compare(net, x, None, tips, hessian_iters=0)}
+    table = doctor.comparison_table(results)
+    assert table.splitlines()[0].split()[:2] == ["start", "std"]
+    assert "vanishing_signal, vanishing_gradients" in table.splitlines()[2]
+    assert table.splitlines()[3].rstrip().endswith("none")
+    md = doctor.report_markdown(d, results, tips, command="specinit inspect x:y", figure="doctor.png")
+    assert "## Problems" in md and "## Before and after" in md and "`odd_sigmoid(ends=scaled)`" in md
+    assert md.count("\n| ") >= len(d.layers) + 4
+    fig = doctor.plot_comparison(results)
+    assert len(fig.axes) == 3 and len(fig.axes[0].get_lines()) == 2
+    assert Suggestion("orthogonal", "", {"gain": 2.0}).label == "orthogonal(gain=2)"
+
+
+# --------------------------------------------------------------------------- the command
+
+FACTORIES = '''
+import torch
+from torch import nn
+import specinit
+
+def deep_tanh(depth=10, std=0.02):
+    net = specinit.models.mlp(16, [32] * depth, 4, "tanh")
+    return specinit.init_(net, "trunc_normal", std=std, generator=0)
+
+def digits_mlp():
+    return nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+
+def not_a_model():
+    return 3
+
+WIDTH = 3
+'''
+
+
+@pytest.fixture
+def factories(tmp_path):
+    path = tmp_path / "nets.py"
+    path.write_text(FACTORIES)
+    return path
+
+
+def test_cli_inspects_a_factory_in_a_file_and_writes_the_report(factories, tmp_path):
+    out = tmp_path / "report"
+    args = [f"{factories}:deep_tanh", "--arg", "depth=10", "--input-shape", "16", "--batch", "64",
+            "--hessian-iters", "0", "--out", str(out)]
+    result = CliRunner().invoke(doctor.inspect_command, args)
+    assert result.exit_code == 0, result.output
+    assert "vanishing signal" in result.output and "suggested initializers" in result.output
+    assert "odd_sigmoid(ends=scaled)" in result.output
+    report = (out / "report.md").read_text()
+    assert "## Before and after" in report and """--kwargs '{"depth": 10}' --input-shape 16""" in report
+    assert (out / "doctor.png").stat().st_size > 10_000
+
+
+def test_cli_with_digits_flattens_for_an_mlp(factories):
+    args = [f"{factories}:digits_mlp", "--data", "digits", "--batch", "50", "--hessian-iters", "0",
+            "--no-suggest"]
+    result = CliRunner().invoke(doctor.inspect_command, args)
+    assert result.exit_code == 0, result.output
+    assert "loss: cross_entropy; batch of 50" in result.output
+    assert "suggested" not in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["no_such_module_xyz:f", "--input-shape", "4"], "module 'no_such_module_xyz' not found"),
+    (["{f}:WIDTH", "--input-shape", "4"], "is a int, not a callable"),
+    (["{f}:missing", "--input-shape", "4"], "has no attribute 'missing'"),
+    (["{f}:not_a_model", "--input-shape", "4"], "returned a int, not a torch.nn.Module"),
+    (["{f}:deep_tanh", "--input-shape", "5"], r"rejects an input of shape \(256, 5\)"),
+    (["{f}:digits_mlp", "--data", "digits"], r"the flattened shape \(256, 64\) was tried too"),
+    (["{f}:deep_tanh", "--arg", "depth=2", "--arg", "bogus=1", "--input-shape", "16"],
+     "unexpected keyword argument 'bogus'"),
+    (["{f}", "--input-shape", "4"], "expected MODULE:FACTORY"),
+    (["{f}:deep_tanh"], "give exactly one of --input-shape and --data"),
+    (["{f}:deep_tanh", "--input-shape", "a,b"], "not a list of positive sizes"),
+    (["{f}:deep_tanh", "--input-shape", "16", "--arg", "depth"], "is not KEY=VALUE"),
+])
+def test_cli_errors_are_clear(factories, args, message):
+    if args[:2] == ["{f}:digits_mlp", "--data"]:  # an MLP for 60 inputs fed 8x8 images
+        (factories.parent / "nets.py").write_text(FACTORIES.replace("nn.Linear(64, 32)", "nn.Linear(60, 32)"))
+    args = [a.replace("{f}", str(factories)) for a in args]
+    result = CliRunner().invoke(doctor.inspect_command, args)
+    assert result.exit_code != 0
+    assert re.search(message, result.output), result.output
