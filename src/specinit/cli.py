@@ -1,14 +1,18 @@
-"""The ``specinit`` command line: reproduce experiments, list methods, measure a spectrum."""
+"""The ``specinit`` command line: reproduce experiments, run sweeps, write reports, inspect a
+model's start, list methods."""
 
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 import click
+from tqdm.auto import tqdm
 
-from specinit import experiments
+from specinit import doctor, experiments, report, sweep
 from specinit.initializers import methods as init_methods
+from specinit.store import STORE_NAME, RunRecord, RunStore
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,21 +26,6 @@ def _setting(text: str) -> tuple[str, str]:
     if not eq or not key.strip():
         raise click.BadParameter(f"{text!r} is not FIELD=VALUE", param_hint="--set")
     return key.strip(), value.strip()
-
-
-def _write_index(out: Path, reports: list[experiments.RunReport]) -> Path:
-    lines = ["# specinit reproduction report", ""]
-    lines += ["| experiment | findings that hold | seconds | folder |", "|---|---|---|---|"]
-    for rep in reports:
-        held = sum(f.holds for f in rep.findings)
-        rel = os.path.relpath(rep.path, out)
-        lines.append(f"| {rep.name} | {held}/{len(rep.findings)} | {rep.seconds:.0f} | [{rel}]({rel}/report.md) |")
-    for rep in reports:
-        lines += ["", f"## {rep.name}", ""]
-        lines += [f.markdown() for f in rep.findings]
-    path = out / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 @main.command()
@@ -54,7 +43,8 @@ def _write_index(out: Path, reports: list[experiments.RunReport]) -> Path:
 def reproduce(experiment: str | None, list_: bool, quick: bool, seeds: int | None,
               out: Path | None, data_dir: Path | None, settings: tuple[str, ...],
               progress: bool) -> None:
-    """Run EXPERIMENT (or 'all') and write results.json, CSV tables, PNG figures and report.md.
+    """Run EXPERIMENT (or 'all') and write results.json, CSV tables, PNG figures and a report
+    (report.md and an offline report.html; for 'all' also an index report in --out).
 
     An interrupted run resumes: finished units in the output folder are kept and skipped.
     A run with different settings needs its own --out folder.
@@ -91,12 +81,13 @@ def reproduce(experiment: str | None, list_: bool, quick: bool, seeds: int | Non
                               overrides=overrides)
         reports.append(rep)
         held = sum(f.holds for f in rep.findings)
+        html_report = report.write_run_report(rep.path)
         click.echo(f"{name}: {held}/{len(rep.findings)} findings hold; "
-                   f"{rep.skipped} unit(s) reused; report: {rep.path / 'report.md'}")
+                   f"{rep.skipped} unit(s) reused; report: {html_report}")
         for f in rep.findings:
             click.echo(f"  [{'ok' if f.holds else 'NO'}] {f.claim}: {f.evidence}")
     if experiment == "all":
-        click.echo(f"index: {_write_index(root, reports)}")
+        click.echo(f"index: {report.write_index_report(root, [rep.path for rep in reports])}")
 
 
 @main.command("methods")
@@ -104,3 +95,111 @@ def list_methods() -> None:
     """List the initialization methods ``specinit.init_`` accepts."""
     for name, summary in init_methods().items():
         click.echo(f"{name:18s} {summary}")
+
+
+@main.command("sweep", short_help="Run a sweep CONFIG (grid/list of fields × seeds), resumable.")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Sweep folder: sweep.sqlite, runs/, report (default runs/sweeps/<name>).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Runs at once (default: min(cores, runs to do); on Ray: the cluster's CPUs).")
+@click.option("--backend", type=click.Choice(sweep.BACKENDS), default="local", show_default=True,
+              help="local: worker processes on this machine; ray: Ray tasks (pip install 'specinit[ray]').")
+@click.option("--address", default=None,
+              help="Ray cluster address for --backend ray, e.g. 'auto' or 'ray://head:10001' "
+                   "(default: start a local Ray instance).")
+@click.option("--dry-run", is_flag=True, help="List the runs and whether each is done; run nothing.")
+@click.option("--progress/--no-progress", default=True, help="Show progress bars.")
+def sweep_command(config: Path, out: Path | None, workers: int | None, backend: str,
+                  address: str | None, dry_run: bool, progress: bool) -> None:
+    """Run the sweep described by CONFIG (TOML or YAML): one experiment over a grid or a list
+    of config fields and seeds, one run per point × seed.
+
+    \b
+    experiment = "inr-depth"   # see `specinit reproduce --list`
+    quick = true               # start from the quick config (default: full)
+    seeds = [0, 1, 2]          # or a count: seeds = 3
+    [set]                      # fields replaced in every run
+    steps = 500
+    [grid]                     # every combination of these values
+    width = [32, 64]
+    activations = ["relu", "sine(omega0=5)"]
+    [[runs]]                   # and/or explicit points (each x the grid)
+    depths = [1, 2]
+
+    Each finished run is recorded in OUT/sweep.sqlite (one row per experiment, config, seed
+    and specinit version) with versions, host, timings, its rows and metrics, or the
+    traceback of a failure; its files go to OUT/runs/. A killed sweep loses no finished run:
+    run the same command again and it skips what is done and retries what failed.  A failing
+    run does not stop the sweep, but the exit status is 1 if any run failed.  The report
+    (OUT/report.html, report.md) is written at the end; see also `specinit report OUT`.
+    """
+    try:
+        spec = sweep.load_sweep(config)
+    except sweep.SweepConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="CONFIG") from None
+    if address is not None and backend != "ray":
+        raise click.UsageError("--address needs --backend ray")
+    out = out if out is not None else Path("runs") / "sweeps" / spec.name
+    runs = sweep.plan(spec)
+    if dry_run:
+        statuses = _statuses(out)
+        for run in runs:
+            click.echo(f"{statuses.get(run.key, 'todo'):6s} {run.key}  {run.label}")
+        click.echo(f"{len(runs)} run(s) of {spec.experiment} ({len(spec.points)} point(s) x "
+                   f"{len(spec.seeds)} seed(s)); {sum(statuses.get(r.key) == 'done' for r in runs)} done")
+        return
+
+    def echo(record: RunRecord) -> None:
+        if record.status == "done":
+            tqdm.write(f"done    {record.label} ({record.seconds:.1f} s)")
+        else:
+            last = (record.traceback or "").strip().splitlines()[-1:] or ["?"]
+            tqdm.write(f"FAILED  {record.label}: {last[0]}")
+
+    command = shlex.join(["specinit", "sweep", str(config), "--out", str(out)])
+    try:
+        summary = sweep.run_sweep(spec, out, workers=workers, backend=backend, address=address,
+                                  progress=progress, on_record=echo, command=command)
+    except (ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: finished runs are kept in {out / STORE_NAME}; "
+                   "run the same command to resume", err=True)
+        raise SystemExit(130) from None
+    html_report = report.write_sweep_report(out)
+    click.echo(f"sweep {spec.name}: {len(runs)} run(s): {summary.done} done, {summary.skipped} skipped "
+               f"(already done), {summary.failed} failed in {summary.seconds:.1f} s")
+    click.echo(f"store: {summary.store}\nreport: {html_report}")
+    if summary.failed:
+        raise SystemExit(1)
+
+
+def _statuses(out: Path) -> dict[str, str]:
+    if not (out / STORE_NAME).is_file():
+        return {}
+    with RunStore(out / STORE_NAME) as store:
+        return store.statuses()
+
+
+@main.command("report", short_help="Write an offline HTML + Markdown report for a run or sweep.")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def report_command(folder: Path) -> None:
+    """Write an offline report.html (and report.md) for FOLDER.
+
+    FOLDER is a run folder (from `specinit reproduce`), a sweep folder (from `specinit
+    sweep`) or a folder of run folders (`specinit reproduce all`).  The report has the
+    findings, every metric as mean ± 95% confidence interval across seeds, the figures
+    (embedded for a run, linked for a sweep), the environment (versions, host) and the exact
+    commands that reproduce it.  It needs no network: no scripts, no CDN.
+    """
+    try:
+        written = report.write_report(folder)
+    except FileNotFoundError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"report: {written[0]}")
+    if len(written) > 1:
+        click.echo(f"and {len(written) - 1} run report(s) beside it")
+
+
+main.add_command(doctor.inspect_command)
