@@ -20,6 +20,20 @@ from specinit.doctor import diagnose  # noqa: E402
 from specinit.estimators import SwimClassifier, SwimRegressor  # noqa: E402
 from specinit.curvature import HessianOperator, hessian_density, hessian_eigs, hessian_trace  # noqa: E402
 from specinit.readout import fit_readout  # noqa: E402
+from specinit import shallow  # noqa: E402  (shallow nets: reparameterization, hyperplanes)
+from specinit.shallow import (  # noqa: E402
+    HyperplaneClusters,
+    HyperplaneTracker,
+    Neurons,
+    ReluSpline,
+    cluster_hyperplanes,
+    hyperplane_movement,
+    relu_spline,
+    rescale_neurons,
+    shallow_init_,
+    to_network,
+    to_neurons,
+)
 from specinit import bandwidth  # noqa: E402  (image-model bandwidth; the starts are in initializers)
 from specinit.bandwidth import (  # noqa: E402
     DirectionalSpectrum,
@@ -61,6 +75,18 @@ __all__ = [
     "doctor",
     "diagnose",
     "fit_readout",
+    "shallow",
+    "Neurons",
+    "ReluSpline",
+    "HyperplaneClusters",
+    "HyperplaneTracker",
+    "to_neurons",
+    "to_network",
+    "rescale_neurons",
+    "relu_spline",
+    "cluster_hyperplanes",
+    "hyperplane_movement",
+    "shallow_init_",
     "SwimRegressor",
     "SwimClassifier",
     "pinn",
