@@ -3,12 +3,10 @@
 import csv
 import dataclasses
 import json
-import math
 
 import numpy as np
 import pytest
 import torch
-from scipy import stats
 
 from specinit.experiments import base, hyperplanes
 from specinit.experiments.hyperplanes import Config, Task
@@ -59,21 +57,6 @@ def test_record_steps_start_at_zero_and_end_at_the_last_step():
     assert all(a < b for a, b in zip(steps, steps[1:])) and len(steps) <= 15
 
 
-def test_mean_ci_matches_the_student_t_interval():
-    mean, half = hyperplanes.mean_ci([1.0, 2.0, 3.0])
-    assert mean == 2.0
-    assert half == pytest.approx(stats.t.ppf(0.975, 2) / math.sqrt(3))
-    assert half == pytest.approx(2.4841, abs=1e-4)
-    mean, half = hyperplanes.mean_ci([5.0])
-    assert mean == 5.0 and math.isnan(half)
-
-
-def test_weighted_median():
-    assert hyperplanes.weighted_median(np.array([3.0, 1.0, 2.0]), np.array([1.0, 1.0, 5.0])) == 2.0
-    assert hyperplanes.weighted_median(np.array([3.0, 1.0]), np.array([3.0, 1.0])) == 3.0
-    assert math.isnan(hyperplanes.weighted_median(np.zeros(0), np.zeros(0)))
-
-
 def test_pca_projection_is_centred_and_ordered_by_variance():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(200, 6, generator=g) * torch.tensor([5.0, 1.0, 3.0, 0.1, 2.0, 0.5])
@@ -101,7 +84,7 @@ def test_problems_depend_on_the_seed_only():
 
 def test_findings_follow_the_numbers():
     cfg = dataclasses.replace(TINY, tasks=(TINY.tasks[0],))
-    base_row = {"task": "1d", "width": 32, "n_seeds": 2, "train_loss_mean": 0.01}
+    base_row = {"task": "1d", "width": "32", "n": 2, "train_loss_mean": 0.01}
     table = [
         {**base_row, "regime": "adaptive", "n_clusters_mean": 2.0, "n_effective_mean": 1.5,
          "pinned_fraction_mean": 0.8, "pinned_fraction_init_mean": 0.1, "pinning_mean": 0.01,
@@ -134,6 +117,11 @@ def test_tiny_run_writes_everything_and_is_deterministic(tmp_path):
     report = (first.path / "report.md").read_text()
     assert "mean ± 95% CI" in report and " ± " in report.split("## Clustering")[1]
     results = json.loads((first.path / "results.json").read_text())
+    summary = {(r["task"], r["regime"]): r for r in results["metrics"]["summary"]}
+    assert len(summary) == 6 and summary["2d", "adaptive"]["width"] == "32"
+    pair = [r for r in first.rows if (r["task"], r["regime"]) == ("2d", "adaptive")]
+    assert summary["2d", "adaptive"]["n"] == 2
+    assert summary["2d", "adaptive"]["train_loss_mean"] == pytest.approx(np.mean([r["train_loss"] for r in pair]))
     claims = [f["claim"] for f in results["findings"]]
     assert sum("clusters ≪ width" in c for c in claims) == 3
     assert sum("lazy regime: hyperplanes move" in c for c in claims) == 3

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from specinit import experiments
 from specinit.cli import main
-from specinit.report import ci_rows, mean_ci, reproduce_command, split_columns, write_report
+from specinit.report import ci_markdown, ci_rows, mean_ci, reproduce_command, split_columns, write_report
 from specinit.store import RunStore
 from specinit.sweep import execute, parse_sweep, plan
 
@@ -83,6 +83,14 @@ def test_columns_split_into_cases_and_metrics_and_group_across_seeds():
     assert table[1]["activation"] == "relu" and table[1]["depth"] == "2"
     assert table[1]["mse_mean"] == 3.0 and table[1]["mse_ci"] == pytest.approx(mean_ci([2, 3, 4])[1])
     assert table[1]["lr_ci"] == 0.0
+    single = ci_rows(rows[:1], ["activation"], ["mse"])
+    assert single == [{"activation": "relu", "n": 1, "mse_mean": 1.0, "mse_ci": single[0]["mse_ci"]}]
+    assert math.isnan(single[0]["mse_ci"])
+    assert ci_markdown(table[:1] + single, ["activation"], ["mse"]).splitlines() == [
+        "| activation | seeds | mse |", "|---|---|---|",
+        f"| relu | 3 | 2 ± {mean_ci([1, 2, 3])[1]:.2g} |", "| relu | 1 | 1 |"]
+    with pytest.raises(ValueError, match="metric 'note' holds a non-number 'x'"):
+        ci_rows(rows, ["activation"], ["note"])
 
 
 def test_reproduce_command_parses_back_to_the_config():

@@ -10,6 +10,7 @@ from torch import nn
 from specinit import activations
 from specinit.models import coordinate_mlp, mlp
 from specinit.shallow import (
+    HyperplaneClusters,
     HyperplaneTracker,
     Neurons,
     cluster_hyperplanes,
@@ -226,6 +227,34 @@ def test_pinning_distances_against_hand_computed_values():
     # median gap of the projections is 1.5 in both orientations
     assert np.allclose(pinning_distances([[1.0], [-1.0]], [0.25, -2.0], x, relative=True),
                        [0.25 / 1.5, 1.0 / 1.5])
+
+
+def _clusters_1d(offsets, masses):
+    k = len(offsets)
+    return HyperplaneClusters(np.arange(k), np.ones((k, 1)), np.array(offsets, dtype=float),
+                              np.array(masses, dtype=float), np.zeros(k), np.ones(k, dtype=int))
+
+
+def test_median_pinning_is_the_mass_weighted_median():
+    x = np.array([0.0, 1.0, 2.0, 3.0])  # spacing 1: relative distance = absolute distance
+    # distances 0.3, 0.1, 0.5; sorted with masses (1, 1, 5): half of 7 is reached at 0.5
+    assert _clusters_1d([0.3, 1.1, 2.5], [1, 1, 5]).median_pinning(x) == pytest.approx(0.5)
+    # masses (3, 1, 1): sorted 0.1 (1), 0.3 (3) -> cumulative 4 ≥ 2.5 at 0.3
+    assert _clusters_1d([0.3, 1.1, 2.5], [3, 1, 1]).median_pinning(x) == pytest.approx(0.3)
+    assert math.isnan(_clusters_1d([], []).median_pinning(x))
+
+
+def test_pinning_distances_refuse_bad_input():
+    with pytest.raises(ValueError, match=r"normals must be \(C, d\) and offsets \(C,\)"):
+        pinning_distances([[1.0], [1.0]], [0.0], [[0.0]])
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 1\).*mismatched"):
+        pinning_distances([[1.0]], [0.0], [[0.0, 1.0]])
+    with pytest.raises(ValueError, match="x contains 1 NaN"):
+        pinning_distances([[1.0]], [0.0], [[0.0], [float("nan")]])
+    with pytest.raises(ValueError, match="offsets contains 1 NaN"):
+        pinning_distances([[1.0]], [float("inf")], [[0.0]])
+    with pytest.raises(ValueError, match="x is empty"):
+        pinning_distances([[1.0]], [0.0], np.zeros((0, 1)))
 
 
 def test_unoriented_distance_in_1d_is_the_breakpoint_gap():

@@ -16,7 +16,8 @@ from specinit.cli import main
 from specinit.experiments.base import Summary, register_module, seeds_units
 from specinit.experiments.common import SparseTask
 from specinit.store import RunRecord, RunStore
-from specinit.sweep import SweepConfigError, load_sweep, parse_sweep, plan, run_sweep
+from specinit import experiments, sweep
+from specinit.sweep import SweepConfigError, execute, load_sweep, parse_sweep, plan, run_sweep
 
 # inr-depth with one tiny network per run: a run takes about a second, mostly its figures.
 def tiny(top="", grid="", fixed='activations = ["relu"]'):
@@ -35,6 +36,9 @@ def tiny(top="", grid="", fixed='activations = ["relu"]'):
         {grid}
         """
     )
+
+
+QUICK_STEPS = experiments.get("inr-depth").quick.steps  # a [[runs]] point equal to the base config
 
 
 def write(tmp_path, text, name="sweep.toml"):
@@ -95,6 +99,9 @@ def test_yaml_and_toml_give_the_same_runs(tmp_path):
     ({"experiment": "inr-depth", "set": {"seeds": [1]}}, r"set\.seeds: sweep seeds with the top-level"),
     ({"experiment": "inr-depth", "grid": {"width": [8]}, "runs": [{"width": 4}]}, r"runs\[0\]\.width: also in \[grid\]"),
     ({"experiment": "inr-depth", "modules": ["no_such_module_xyz"]}, r"modules\[0\]: cannot import 'no_such_module_xyz'"),
+    ({"experiment": "inr-depth", "grid": {"width": [8, 8]}}, r"points 'width=8' and 'width=8' give the same config"),
+    ({"experiment": "inr-depth", "quick": True, "runs": [{}, {"steps": QUICK_STEPS}]},
+     rf"points '\(base config\)' and 'steps={QUICK_STEPS}' give the same config"),
 ])
 def test_malformed_config_names_the_offending_key(data, message):
     with pytest.raises(SweepConfigError, match=message):
@@ -110,6 +117,23 @@ def test_cli_reports_config_errors_and_bad_files(tmp_path):
     assert result.exit_code == 2 and "broken.toml is not valid TOML" in result.output
     result = CliRunner().invoke(main, ["sweep", str(write(tmp_path, "{}", "x.json"))])
     assert result.exit_code == 2 and "use a .toml, .yaml or .yml file" in result.output
+
+
+def test_workers_split_the_cores_and_a_run_leaves_the_caller_threads_alone(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(sweep, "available_cores", lambda: 8)
+    assert [sweep.default_workers(n) for n in (1, 5, 8, 20)] == [1, 5, 8, 8]
+    assert [sweep.threads_per_worker(w) for w in (1, 3, 8, 16)] == [8, 2, 1, 1]
+    with pytest.raises(ValueError, match="workers must be an integer >= 1"):
+        run_sweep(parse_sweep({"experiment": "sweep-crash-test"}), tmp_path, workers=0)
+    with pytest.raises(TypeError, match="workers must be an integer"):
+        run_sweep(parse_sweep({"experiment": "sweep-crash-test"}), tmp_path, workers=True)
+    threads = torch.get_num_threads()
+    run = plan(parse_sweep({"experiment": "sweep-crash-test", "modules": [__name__]}))[0]
+    record = execute(run, tmp_path, threads=threads + 1)
+    assert record.status == "done" and record.rows[0]["double"] == 2
+    assert torch.get_num_threads() == threads
 
 
 def record(key, status, seconds=1.0):
@@ -129,6 +153,8 @@ def test_store_keeps_done_rows_and_replaces_failed_ones(tmp_path):
         assert store.statuses() == {"a": "done", "b": "done"} and len(store) == 2
         assert [r.seconds for r in store.records()] == [3.0, 2.0]
         assert store.records("done")[1] == record("b", "done", 2.0)
+        with pytest.raises(ValueError, match="status must be one of done, failed or None, got 'ok'"):
+            store.records("ok")
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("SELECT specinit, torch, python, host FROM runs").fetchall() == [("s", "t", "p", "h")] * 2

@@ -46,6 +46,7 @@ import importlib.util
 import json
 import math
 import sys
+from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -457,38 +458,49 @@ def _hessian_top(
     return float(pairs.eigenvalues[0]), True
 
 
+def _signal_problem(layers: Sequence[LayerDiagnosis], input_std: float, t: Thresholds) -> Problem | None:
+    """``vanishing_signal`` / ``exploding_signal`` when the last layer's std ratio leaves
+    ``[signal_low, signal_high]`` (NaN, e.g. for integer inputs, is no problem)."""
+    last = layers[-1]
+    vanishing = last.std_ratio < t.signal_low
+    if not (vanishing or last.std_ratio > t.signal_high):
+        return None
+    bound = t.signal_low if vanishing else t.signal_high
+    at = next(layer for layer in layers
+              if (layer.std_ratio < bound if vanishing else layer.std_ratio > bound))
+    kind, verb, side = ("vanishing", "falls", "below") if vanishing else ("exploding", "grows", "above")
+    return Problem(f"{kind}_signal", last.name, (
+        f"{kind} signal: the activations' std {verb} from {input_std:.3g} (input) to "
+        f"{last.std:.3g} at the last layer {last.name} ({last.std_ratio:.2g}× the input; "
+        f"{side} {bound:g}× from layer {at.name} on)"
+        + ("; deep layers see almost no signal" if vanishing else "")))
+
+
+def _fraction_problem(layers: Sequence[LayerDiagnosis], code: str, attr: str, limit: float,
+                      what: str, consequence: str) -> Problem | None:
+    """``code`` when some layer's ``attr`` fraction exceeds ``limit``, naming the worst layer."""
+    over = [layer for layer in layers if getattr(layer, attr) > limit]
+    if not over:
+        return None
+    worst = max(over, key=lambda layer: getattr(layer, attr))
+    return Problem(code, worst.name, (
+        f"{code.replace('_', ' ')}: {len(over)} layer(s) have more than {limit:.0%} of their "
+        f"{what} (worst {worst.name}: {getattr(worst, attr):.0%}); {consequence}"))
+
+
 def _problems(
     layers: tuple[LayerDiagnosis, ...], input_std: float, hessian_top: float | None, t: Thresholds
 ) -> tuple[Problem, ...]:
     """The plain-words problems of a diagnosis (thresholds: :class:`Thresholds`)."""
     first, last = layers[0], layers[-1]
-    found: list[Problem] = []
-    if last.std_ratio < t.signal_low:
-        at = next(layer for layer in layers if layer.std_ratio < t.signal_low)
-        found.append(Problem("vanishing_signal", last.name, (
-            f"vanishing signal: the activations' std falls from {input_std:.3g} (input) to "
-            f"{last.std:.3g} at the last layer {last.name} ({last.std_ratio:.2g}× the input; "
-            f"below {t.signal_low:g}× from layer {at.name} on); deep layers see almost no signal")))
-    elif last.std_ratio > t.signal_high:
-        at = next(layer for layer in layers if layer.std_ratio > t.signal_high)
-        found.append(Problem("exploding_signal", last.name, (
-            f"exploding signal: the activations' std grows from {input_std:.3g} (input) to "
-            f"{last.std:.3g} at the last layer {last.name} ({last.std_ratio:.2g}× the input; "
-            f"above {t.signal_high:g}× from layer {at.name} on)")))
-    saturated = [layer for layer in layers if layer.frac_saturated > t.saturated]
-    if saturated:
-        worst = max(saturated, key=lambda layer: layer.frac_saturated)
-        found.append(Problem("saturation", worst.name, (
-            f"saturation: {len(saturated)} layer(s) have more than {t.saturated:.0%} of their "
-            f"outputs within 1% of the activation's bound (worst {worst.name}: "
-            f"{worst.frac_saturated:.0%}); saturated units pass almost no gradient")))
-    dead = [layer for layer in layers if layer.frac_dead > t.dead]
-    if dead:
-        worst = max(dead, key=lambda layer: layer.frac_dead)
-        found.append(Problem("dead_units", worst.name, (
-            f"dead units: {len(dead)} layer(s) have more than {t.dead:.0%} of their units "
-            f"constant over the whole batch (worst {worst.name}: {worst.frac_dead:.0%}); "
-            "they carry no information and get no gradient")))
+    found = [p for p in (_signal_problem(layers, input_std, t),
+                         _fraction_problem(layers, "saturation", "frac_saturated", t.saturated,
+                                           "outputs within 1% of the activation's bound",
+                                           "saturated units pass almost no gradient"),
+                         _fraction_problem(layers, "dead_units", "frac_dead", t.dead,
+                                           "units constant over the whole batch",
+                                           "they carry no information and get no gradient"))
+             if p is not None]
     if first.effective_rank > 0 and last.effective_rank < t.rank_drop * first.effective_rank:
         found.append(Problem("rank_collapse", last.name, (
             f"rank collapse: the batch spans {first.effective_rank:.1f} effective directions "
@@ -565,10 +577,7 @@ def suggest(model: nn.Module, diagnosis: Diagnosis, *, data: bool = False) -> li
         raise TypeError(f"diagnosis must be a Diagnosis, got {type(diagnosis).__name__}")
     supported_layers(model)  # raises a clear TypeError for an unsupported layer
     families = [_family(m) for m in _recorded_modules(model, None)]
-    counts: dict[str, int] = {}
-    for family, _ in families:
-        counts[family] = counts.get(family, 0) + 1
-    family = max(counts, key=lambda k: counts[k])
+    family = Counter(f for f, _ in families).most_common(1)[0][0]  # ties: the first seen
     depth = len(diagnosis.layers)
     out: list[Suggestion] = []
     if family == "odd_sigmoid":

@@ -30,13 +30,14 @@ import numpy as np
 from scipy import stats
 
 from specinit import experiments
-from specinit.results import text_table
+from specinit.results import Finding, text_table
 from specinit.store import STORE_NAME, RunRecord, RunStore
 from specinit.sweep import config_json, format_value, point_label
 
 __all__ = [
     "mean_ci",
     "ci_rows",
+    "ci_markdown",
     "split_columns",
     "reproduce_command",
     "render_html",
@@ -102,8 +103,12 @@ def split_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[st
 
 def ci_rows(rows: Sequence[Mapping[str, Any]], by: Sequence[str], metrics: Sequence[str],
             confidence: float = 0.95) -> list[dict[str, Any]]:
-    """Rows grouped by the ``by`` columns (first-seen order): ``n`` and, per metric, mean and
-    CI half-width as ``<metric>_mean`` / ``<metric>_ci`` (see :func:`mean_ci`)."""
+    """Rows grouped by the ``by`` columns (first-seen order, values as text): ``n`` and, per
+    metric, mean and CI half-width as ``<metric>_mean`` / ``<metric>_ci`` (see :func:`mean_ci`).
+
+    A metric missing from a group's rows is left out of that group; a value that is not a
+    number is a ``ValueError`` naming the metric.
+    """
     groups: dict[tuple, list[Mapping[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(format_value(row.get(c, "")) for c in by), []).append(row)
@@ -112,18 +117,27 @@ def ci_rows(rows: Sequence[Mapping[str, Any]], by: Sequence[str], metrics: Seque
         out: dict[str, Any] = dict(zip(by, key))
         out["n"] = len(members)
         for metric in metrics:
-            values = [_number(m[metric]) for m in members if metric in m]
+            values = [_metric_value(m[metric], metric) for m in members if metric in m]
             if values:
                 out[f"{metric}_mean"], out[f"{metric}_ci"], _ = mean_ci(values, confidence)
         table.append(out)
     return table
 
 
+def _metric_value(value: Any, metric: str) -> float:
+    number = _number(value)
+    if number is None:
+        raise ValueError(f"metric {metric!r} holds a non-number {value!r}; give only numeric metrics")
+    return number
+
+
 def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|")
 
 
-def _ci_markdown(table: Sequence[Mapping[str, Any]], by: Sequence[str], metrics: Sequence[str]) -> str:
+def ci_markdown(table: Sequence[Mapping[str, Any]], by: Sequence[str], metrics: Sequence[str]) -> str:
+    """A Markdown table of :func:`ci_rows` output: the ``by`` columns, ``seeds`` and one
+    ``mean ± half-width`` cell per metric (the mean alone where there is no interval)."""
     lines = []
     for row in table:
         cells = {c: _cell(row[c]) for c in by}
@@ -148,7 +162,7 @@ def _ci_section(rows: Sequence[Mapping[str, Any]], extra_by: Sequence[str] = ())
     metrics = [m for m in metrics if m not in by]
     table = ci_rows(rows, by, metrics)
     return ["## Mean ± 95% confidence interval across seeds", "", _CI_NOTE, "",
-            _ci_markdown(table, by, metrics), ""]
+            ci_markdown(table, by, metrics), ""]
 
 
 def _environment_section(envs: Sequence[Mapping[str, str]]) -> list[str]:
@@ -314,8 +328,7 @@ def write_index_report(root: str | Path, folders: Sequence[str | Path]) -> Path:
                      f"{float(res.get('seconds', 0)):.0f} | [{rel}]({rel}/report.md) |")
     for folder, res in entries:
         lines += ["", f"## {res.get('experiment', folder.name)}", ""]
-        lines += [f"- **{'holds' if f.get('holds') else 'does NOT hold'}**: {f.get('claim')} — "
-                  f"{f.get('evidence')}" for f in res.get("findings", [])]
+        lines += [Finding(**f).markdown() for f in res.get("findings", [])]
     lines += [""] + _environment_section([res["environment"] for _, res in entries if "environment" in res])
     commands = [reproduce_command(res.get("experiment", ""), res.get("config", {}), folder)
                 for folder, res in entries]

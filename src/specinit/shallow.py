@@ -47,7 +47,7 @@ import torch
 from torch import Tensor, nn
 
 from specinit import activations
-from specinit._checks import as_tensor, check_finite, check_float, check_int, check_positive
+from specinit._checks import as_tensor, check_finite, check_int, check_positive
 from specinit.activations import Activation, ActivationModule
 from specinit.initializers.registry import as_generator
 from specinit.training import TrainState
@@ -190,18 +190,21 @@ class Neurons:
 
     @property
     def width(self) -> int:
+        """``K``, the number of hidden neurons."""
         return int(self.normals.shape[0])
 
     @property
     def in_features(self) -> int:
+        """``d``, the input dimension."""
         return int(self.normals.shape[1])
 
     @property
     def out_features(self) -> int:
+        """``m``, the output dimension."""
         return int(self.amplitudes.shape[1])
 
     @property
-    def weights(self) -> Tensor:
+    def amplitude_norms(self) -> Tensor:
         """``‖a_k‖₂`` per neuron, ``(K,)``: how much each neuron contributes to the output."""
         return self.amplitudes.norm(dim=1)
 
@@ -406,6 +409,7 @@ class HyperplaneClusters:
 
     @property
     def n_clusters(self) -> int:
+        """``C``, the number of clusters."""
         return int(len(self.masses))
 
     @property
@@ -425,12 +429,14 @@ class HyperplaneClusters:
         """Distance of each cluster hyperplane to its nearest data point, ``(C,)``; see
         :func:`pinning_distances` (1D: ``|breakpoint − nearest x_i|``)."""
         points = as_tensor(x, "x", dtype=torch.float64).numpy()
-        if points.ndim == 1:
-            points = points[:, None]
-        if points.ndim != 2 or points.shape[1] != self.normals.shape[1]:
-            raise ValueError(f"x must have shape (N, {self.normals.shape[1]}), got "
-                             f"{points.shape} (mismatched feature sizes)")
+        points = points[:, None] if points.ndim == 1 else points
         return pinning_distances(self.normals, self.offsets, points, relative=relative)
+
+    def median_pinning(self, x: Any) -> float:
+        """Mass-weighted median of the relative pinning distances (:meth:`pinning` with
+        ``relative=True``): the smallest distance whose clusters, nearest first, hold half the
+        cluster mass (NaN with no cluster)."""
+        return _weighted_median(self.pinning(x, relative=True), self.masses)
 
     def pinned_fraction(self, x: Any, tol: float) -> float:
         """Share of the cluster mass whose relative pinning distance is below ``tol``
@@ -442,6 +448,15 @@ class HyperplaneClusters:
         return float(self.masses[self.pinning(x, relative=True) < tol].sum() / total)
 
 
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The smallest value whose cumulative weight (values sorted) reaches half the total."""
+    if len(values) == 0 or weights.sum() <= 0:
+        return float("nan")
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
 def pinning_distances(normals: Any, offsets: Any, x: Any, *, relative: bool = False) -> np.ndarray:
     """``δ_c = min_i |⟨n_c, x_i⟩ − β_c|`` per hyperplane: its distance to the nearest data point
     (``normals`` unit rows ``(C, d)``, ``offsets (C,)``, ``x (N, d)``).
@@ -451,9 +466,16 @@ def pinning_distances(normals: Any, offsets: Any, x: Any, *, relative: bool = Fa
     scale-free: a hyperplane placed uniformly at random inside the data gives about 0.25, one
     on a data point 0, one outside the data more than 1 (``inf`` if all points project alike).
     """
-    normals, offsets, x = (np.asarray(a, dtype=np.float64) for a in (normals, offsets, x))
+    normals, offsets = (np.asarray(a, dtype=np.float64) for a in (normals, offsets))
+    if normals.ndim != 2 or offsets.shape != normals.shape[:1]:
+        raise ValueError(f"normals must be (C, d) and offsets (C,), got {normals.shape} and {offsets.shape}")
+    x = as_tensor(x, "x", dtype=torch.float64).numpy()
+    if x.ndim != 2 or x.shape[1] != normals.shape[1]:
+        raise ValueError(f"x must have shape (N, {normals.shape[1]}), got {x.shape} (mismatched feature sizes)")
     if len(normals) == 0:
         return np.zeros(0)
+    for values, name in ((normals, "normals"), (offsets, "offsets")):
+        check_finite(torch.from_numpy(values), name)
     proj = x @ normals.T
     dist = np.abs(proj - offsets).min(axis=0)
     if not relative:
@@ -489,7 +511,7 @@ def cluster_hyperplanes(
     if min_amplitude >= 1:
         raise ValueError(f"min_amplitude is relative to the largest amplitude and must be < 1, "
                          f"got {min_amplitude!r}")
-    weights = neurons.weights.double().numpy()
+    weights = neurons.amplitude_norms.double().numpy()
     points = _points(neurons)
     labels = np.full(len(weights), -1)
     top = weights.max()
@@ -589,8 +611,8 @@ def shallow_init_(
     ``(ŵ, β) = (w, −b)/‖w‖`` do not depend on ``scale``.  Returns ``model``.
     """
     hidden, _, out = shallow_parts(model)
-    scale = check_float(scale, "scale")
     check_positive(scale, "scale")
+    scale = float(scale)
     gen = as_generator(generator)
     d, k = hidden.in_features, hidden.out_features
     with torch.no_grad():

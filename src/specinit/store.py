@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
+_STATUSES = ("done", "failed")
 _JSON_COLUMNS = ("point", "config", "environment", "rows", "metrics", "findings")
 
 
@@ -80,7 +81,7 @@ class RunRecord:
     folder: str
 
     def __post_init__(self) -> None:
-        if self.status not in ("done", "failed"):
+        if self.status not in _STATUSES:
             raise ValueError(f"status must be 'done' or 'failed', got {self.status!r}")
 
 
@@ -103,6 +104,7 @@ class RunStore:
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
+        """Close the database connection."""
         self._db.close()
 
     def __enter__(self) -> "RunStore":
@@ -140,6 +142,8 @@ class RunStore:
         sql = f"SELECT {', '.join(_FIELDS)} FROM runs"
         args: tuple[str, ...] = ()
         if status is not None:
+            if status not in _STATUSES:
+                raise ValueError(f"status must be one of {', '.join(_STATUSES)} or None, got {status!r}")
             sql += " WHERE status = ?"
             args = (status,)
         out = []
@@ -163,6 +167,7 @@ class RunStore:
             )
 
     def meta(self) -> dict[str, str]:
+        """The facts recorded with :meth:`set_meta`, by name."""
         return dict(self._db.execute("SELECT name, value FROM meta"))
 
     @contextmanager

@@ -56,6 +56,7 @@ from typing import Any, Callable, Mapping, Sequence
 from tqdm.auto import tqdm
 
 from specinit import experiments
+from specinit._checks import check_int
 from specinit.results import config_hash, environment
 from specinit.store import STORE_NAME, RunRecord, RunStore
 
@@ -69,7 +70,9 @@ __all__ = [
     "plan",
     "execute",
     "run_sweep",
+    "available_cores",
     "default_workers",
+    "threads_per_worker",
     "format_value",
     "point_label",
     "config_json",
@@ -213,8 +216,13 @@ def parse_sweep(data: Mapping[str, Any], *, default_name: str = "sweep", text: s
     base = dataclasses.replace(cfg, **fixed)
     combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
     points = tuple({**run, **combo} for run in listed for combo in combos)
+    seen: dict[str, Mapping[str, Any]] = {}
     for point in points:
         resolved = dataclasses.replace(base, **point, seeds=seeds[:1])
+        twin = seen.setdefault(config_hash(resolved), point)
+        if twin is not point:  # the same runs twice: one store row, two folders
+            raise SweepConfigError(f"points {point_label(twin) or '(base config)'!r} and "
+                                   f"{point_label(point) or '(base config)'!r} give the same config")
         try:
             n_units = len(exp.units(resolved))
         except (ValueError, TypeError) as exc:
@@ -440,7 +448,9 @@ def execute(run: RunSpec, out: str | Path, *, threads: int = 1) -> RunRecord:
     """
     import torch
 
+    threads = check_int(threads, "threads")
     started, t0 = _now(), time.perf_counter()
+    previous_threads = torch.get_num_threads()
     try:
         for module in run.modules:
             importlib.import_module(module)
@@ -451,6 +461,8 @@ def execute(run: RunSpec, out: str | Path, *, threads: int = 1) -> RunRecord:
     except Exception:
         return _record(run, status="failed", started=started, seconds=time.perf_counter() - t0,
                        env=environment(), error=traceback.format_exc())
+    finally:
+        torch.set_num_threads(previous_threads)  # the caller's process keeps its own setting
     return _record(run, status="done", started=started, seconds=time.perf_counter() - t0,
                    env=results["environment"], results=results)
 
@@ -482,10 +494,20 @@ def _unpack(archive: bytes, folder: Path) -> None:
 # ---------------------------------------------------------------------------- backends
 
 
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def default_workers(n_runs: int) -> int:
-    """``min(cores available to this process, n_runs)``, at least 1."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, n_runs))
+    """``min(available_cores(), n_runs)``, at least 1."""
+    return max(1, min(available_cores(), n_runs))
+
+
+def threads_per_worker(workers: int) -> int:
+    """Torch threads for each of ``workers`` local processes: ``max(1, cores // workers)``,
+    so the workers together do not oversubscribe the cores."""
+    return max(1, available_cores() // workers)
 
 
 class _LocalBackend:
@@ -586,8 +608,8 @@ def run_sweep(
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if address is not None and backend != "ray":
         raise ValueError("address= is for backend='ray'")
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+    if workers is not None:
+        workers = check_int(workers, "workers")
     if not isinstance(spec, SweepSpec):
         spec = load_sweep(spec)
     out = Path(out)
@@ -605,8 +627,7 @@ def run_sweep(
         if todo:
             n_workers = workers or default_workers(len(todo))
             if backend == "local":
-                cores = default_workers(10**6)
-                runner: _LocalBackend | _RayBackend = _LocalBackend(out, n_workers, max(1, cores // n_workers))
+                runner: _LocalBackend | _RayBackend = _LocalBackend(out, n_workers, threads_per_worker(n_workers))
             else:
                 runner = _RayBackend(out, workers, 1, address)
 

@@ -37,17 +37,17 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import Tensor
 
 from specinit.experiments.base import Summary, Unit, register_module, seeds_units
 from specinit.experiments.common import load_images
 from specinit.models import mlp
-from specinit.results import Finding, RunDir, figure, text_table
+from specinit.report import ci_markdown, ci_rows
+from specinit.results import Finding, RunDir, figure
 from specinit.shallow import (
     HyperplaneTracker,
     Neurons,
@@ -134,6 +134,7 @@ def check_config(cfg: Config) -> None:
 
 
 def units(cfg: Config) -> list[Unit]:
+    """One unit per task × regime × seed (the config checked first)."""
     check_config(cfg)
     return seeds_units([{"task": t.kind, "regime": r} for t in cfg.tasks for r in cfg.regimes],
                        cfg.seeds)
@@ -207,15 +208,6 @@ def record_steps(steps: int, records: int) -> list[int]:
     return [0, *logs.tolist()]
 
 
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    """The smallest value whose cumulative weight (values sorted) reaches half the total."""
-    if len(values) == 0 or weights.sum() <= 0:
-        return math.nan
-    order = np.argsort(values)
-    cumulative = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
-
-
 def measure(neurons: Neurons, start: Neurons, x: Tensor, task: Task, cfg: Config) -> dict[str, float]:
     """Clustering, spread, pinning and movement of one recorded network."""
     clusters = cluster_hyperplanes(neurons, eps=task.eps, min_amplitude=cfg.min_amplitude)
@@ -224,12 +216,13 @@ def measure(neurons: Neurons, start: Neurons, x: Tensor, task: Task, cfg: Config
         "n_effective": clusters.n_effective,
         "spread": clusters.mean_spread,
         "pinned_fraction": clusters.pinned_fraction(x, cfg.pin_tol),
-        "pinning": weighted_median(clusters.pinning(x, relative=True), clusters.masses),
+        "pinning": clusters.median_pinning(x),
         "movement": float(np.median(hyperplane_movement(start, neurons))),
     }
 
 
 def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Train one shallow ReLU net in one regime, measuring its hyperplanes at every record."""
     p = unit.params
     task = next(t for t in cfg.tasks if t.kind == p["task"])
     problem = make_problem(cfg, task, p["seed"])
@@ -273,40 +266,8 @@ def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndar
 
 METRICS = ("train_loss", "test_error", "n_clusters", "n_effective", "spread", "pinned_fraction",
            "pinned_fraction_init", "pinning", "movement", "n_clusters_min", "pinned_fraction_max")
-
-
-def mean_ci(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and the half-width of its 95% Student-t confidence interval (NaN for one value)."""
-    v = np.asarray(values, dtype=float)
-    if len(v) < 2:
-        return float(v.mean()), math.nan
-    half = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
-    return float(v.mean()), float(half)
-
-
-def summary_rows(cfg: Config, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per task × regime: mean and 95% CI half-width of every metric over seeds."""
-    out = []
-    for t in cfg.tasks:
-        for regime in cfg.regimes:
-            group = [r for r in rows if r["task"] == t.kind and r["regime"] == regime]
-            entry: dict[str, Any] = {"task": t.kind, "regime": regime, "width": t.width,
-                                     "n_seeds": len(group)}
-            for m in METRICS:
-                entry[f"{m}_mean"], entry[f"{m}_ci95"] = mean_ci([r[m] for r in group])
-            out.append(entry)
-    return out
-
-
-def _cell(mean: float, half: float) -> str:
-    return f"{mean:.3g}" if math.isnan(half) else f"{mean:.3g} ± {half:.2g}"
-
-
-def markdown_summary(table: list[dict[str, Any]], metrics: Sequence[str]) -> str:
-    body = [{"task": r["task"], "regime": r["regime"], "width": str(r["width"]),
-             "seeds": str(r["n_seeds"]),
-             **{m: _cell(r[f"{m}_mean"], r[f"{m}_ci95"]) for m in metrics}} for r in table]
-    return text_table(body, markdown=True)
+#: The summary's case columns: one row per task × regime (the width is the task's).
+BY = ("task", "regime", "width")
 
 
 def _lookup(table: list[dict[str, Any]], task: str, regime: str) -> dict[str, Any] | None:
@@ -426,7 +387,8 @@ def plot_series(cfg: Config, rows: list[dict[str, Any]], arrays: Mapping[str, Ma
 
 def summarize(cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]],
               run: RunDir) -> Summary:
-    table = summary_rows(cfg, rows)
+    """Mean ± 95% CI tables per task × regime, the figures and the checked findings."""
+    table = ci_rows(rows, BY, METRICS)
     run.write_table("summary", table)
     figures = [("Clusters, pinned mass fraction and hyperplane movement vs step (mean over seeds)",
                 "series.png")]
@@ -441,14 +403,14 @@ def summarize(cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[st
                         "lines_2d.png"))
     return Summary(
         tables=[("Clustering and pinning at the end of training, mean ± 95% CI over seeds",
-                 markdown_summary(table, ("n_clusters", "n_effective", "spread", "pinned_fraction",
+                 ci_markdown(table, BY, ("n_clusters", "n_effective", "spread", "pinned_fraction",
                                           "pinned_fraction_init", "movement"))),
                 ("Fit, mean ± 95% CI over seeds (test_error: MSE on a grid for 1d/2d, "
                  "error rate for mnist)",
-                 markdown_summary(table, ("train_loss", "test_error", "pinning"))),
+                 ci_markdown(table, BY, ("train_loss", "test_error", "pinning"))),
                 ("Over the whole run (all records): fewest clusters and largest pinned mass "
                  "fraction, mean ± 95% CI over seeds",
-                 markdown_summary(table, ("n_clusters_min", "pinned_fraction_max")))],
+                 ci_markdown(table, BY, ("n_clusters_min", "pinned_fraction_max")))],
         figures=figures,
         findings=findings(cfg, table),
         metrics={"summary": table},
