@@ -20,6 +20,17 @@ from specinit.doctor import diagnose  # noqa: E402
 from specinit.estimators import SwimClassifier, SwimRegressor  # noqa: E402
 from specinit.curvature import HessianOperator, hessian_density, hessian_eigs, hessian_trace  # noqa: E402
 from specinit.readout import fit_readout  # noqa: E402
+from specinit import kernels  # noqa: E402  (empirical and infinite-width NTKs)
+from specinit.kernels import (  # noqa: E402
+    ShallowNTKNet,
+    fourier_projection,
+    kernel_regression,
+    linearized_flow,
+    ntk,
+    ntk_eig,
+    shallow_ntk,
+    spectral_weight,
+)
 from specinit import shallow  # noqa: E402  (shallow nets: reparameterization, hyperplanes)
 from specinit.shallow import (  # noqa: E402
     HyperplaneClusters,
@@ -75,6 +86,15 @@ __all__ = [
     "doctor",
     "diagnose",
     "fit_readout",
+    "kernels",
+    "ntk",
+    "ntk_eig",
+    "fourier_projection",
+    "spectral_weight",
+    "kernel_regression",
+    "linearized_flow",
+    "shallow_ntk",
+    "ShallowNTKNet",
     "shallow",
     "Neurons",
     "ReluSpline",
