@@ -38,6 +38,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, jvp, vjp, vmap
 
 from specinit import kernels
+from specinit.initializers.registry import init_
 from specinit.kernels import ShallowNTKNet
 from specinit.models import mlp
 from specinit.results import text_table
@@ -93,12 +94,19 @@ def timed(fn: Callable[[], Tensor], repeats: int) -> tuple[float, Tensor]:
 
 
 def models(seed: int) -> list[tuple[str, nn.Module, int]]:
-    torch.manual_seed(seed)  # the two torch MLPs draw PyTorch's default init; seeded, bench only
+    """``(label, model, input dimension)``; the MLPs get PyTorch's default init drawn from ``seed``."""
     return [
         ("shallow NTK net, width 1024, tanh", ShallowNTKNet(1, 1024, "tanh", generator=seed), 1),
-        ("mlp 1→256→256→1, tanh", mlp(1, [256, 256], 1, "tanh"), 1),
-        ("mlp 2→128→128→3, tanh (full)", mlp(2, [128, 128], 3, "tanh"), 2),
+        ("mlp 1→256→256→1, tanh", init_(mlp(1, [256, 256], 1, "tanh"), "default", generator=seed), 1),
+        ("mlp 2→128→128→3, tanh (full)",
+         init_(mlp(2, [128, 128], 3, "tanh"), "default", generator=seed), 2),
     ]
+
+
+def inputs(n: int, d: int) -> Tensor:
+    """``n`` points: ``x_1`` evenly on ``[−1, 1]``; for ``d = 2`` also ``x_2 = x_1²`` reversed."""
+    line = torch.linspace(-1, 1, n)
+    return line.unsqueeze(1) if d == 1 else torch.stack([line, line.flip(0) ** 2], 1)
 
 
 def main() -> None:
@@ -113,8 +121,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     rows = []
     for name, model, d in models(args.seed):
-        x = torch.linspace(-1, 1, args.points).unsqueeze(1).repeat(1, d)
-        x[:, d - 1] = torch.linspace(1, -1, args.points) ** 2 if d > 1 else x[:, 0]
+        x = inputs(args.points, d)
         n_params = sum(p.numel() for p in model.parameters())
         t_ours, ours = timed(lambda: kernels.ntk(model, x), args.repeats)
         t_loop, loop = timed(lambda: loop_ntk(model, x), args.repeats)

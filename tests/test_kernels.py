@@ -12,20 +12,28 @@ from specinit.kernels import ShallowNTKNet
 from specinit.models import mlp
 
 
-def _mlp64(out=2, seed=0):
+def _randomized(net, seed, scale=0.7):
+    """``net`` (float64) with every parameter redrawn ``N(0, scale²)`` from ``seed``."""
     g = torch.Generator().manual_seed(seed)
-    net = mlp(3, [8, 8], out, "tanh").double()
-    for p in net.parameters():
-        p.data = torch.randn(p.shape, generator=g, dtype=torch.float64) * 0.7
+    net = net.double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64) * scale)
     return net
 
 
+def _mlp64(out=2, seed=0):
+    return _randomized(mlp(3, [8, 8], out, "tanh"), seed)
+
+
 def _explicit_jacobian(net, x):
-    """``J[i, o, p]`` by torch.autograd.functional.jacobian, float64 reference."""
+    """``J[i, o, p]`` by torch.autograd.functional.jacobian of the whole batch (buffers as they
+    are, the model in its current mode), float64 reference."""
     names, values = zip(*net.named_parameters())
+    buffers = dict(net.named_buffers())
 
     def f(*params):
-        return functional_call(net, dict(zip(names, params)), (x,))
+        return functional_call(net, {**buffers, **dict(zip(names, params))}, (x,)).reshape(x.shape[0], -1)
 
     blocks = torch.autograd.functional.jacobian(f, tuple(v.detach() for v in values))
     return torch.cat([b.reshape(x.shape[0], b.shape[1], -1) for b in blocks], dim=2)
@@ -91,6 +99,78 @@ def test_both_routes_equal_the_explicit_kernel(make):
     for method in ("auto", "jacobian"):
         got = kernels.ntk(net, x1, x2, method=method, outputs="trace", chunk_size=4)
         torch.testing.assert_close(got, expected, rtol=1e-11, atol=1e-11)
+
+
+def _conv_net():
+    """Conv2d (Jacobian route) feeding a Linear head (Gram route) after Flatten."""
+    return _randomized(torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, padding=1), torch.nn.Tanh(),
+                                           torch.nn.Flatten(), torch.nn.Linear(3 * 5 * 5, 2)), 0, 0.3)
+
+
+def _batchnorm_net():
+    """Linear → BatchNorm1d with non-trivial running statistics and affine → tanh → Linear."""
+    net = _randomized(torch.nn.Sequential(torch.nn.Linear(3, 6), torch.nn.BatchNorm1d(6),
+                                          torch.nn.Tanh(), torch.nn.Linear(6, 1)), 1)
+    g = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        net[1].running_mean.copy_(torch.randn(6, generator=g, dtype=torch.float64))
+        net[1].running_var.copy_(0.5 + torch.rand(6, generator=g, dtype=torch.float64))
+    return net
+
+
+@pytest.mark.parametrize("make, shape", [(_conv_net, (5, 2, 5, 5)), (_batchnorm_net, (6, 3))])
+def test_conv_and_eval_batchnorm_models_match_the_explicit_kernel(make, shape):
+    net = make().eval()
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    j = _explicit_jacobian(net, x)
+    expected = torch.einsum("aop,bop->ab", j, j)
+    for method in ("auto", "jacobian"):
+        got = kernels.ntk(net, x, outputs="trace", method=method, chunk_size=2)
+        torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_batchnorm_in_train_mode_gives_the_eval_kernel_and_keeps_its_statistics():
+    net = _batchnorm_net().train()
+    x = torch.randn(6, 3, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    theta = kernels.ntk(net, x)
+    assert net.training and net[1].training
+    assert all(torch.equal(v, net.state_dict()[k]) for k, v in state.items())  # running stats too
+    j = _explicit_jacobian(net.eval(), x)
+    torch.testing.assert_close(theta, j[:, 0] @ j[:, 0].T, rtol=1e-12, atol=1e-12)
+
+
+class _Centered(torch.nn.Module):
+    """``Linear(x − mean over the batch)``: a point's output depends on the other points."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(3, 1).double()
+
+    def forward(self, x):
+        return self.layer(x - x.mean(0, keepdim=True))
+
+
+@pytest.mark.parametrize("method", ["auto", "jacobian"])
+def test_batch_coupled_models_are_refused(method):
+    x = torch.randn(5, 3, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    with pytest.raises(ValueError, match="depends on the other points of the batch"):
+        kernels.ntk(_Centered(), x, method=method)
+    with pytest.raises(ValueError, match="depends on the other points"):
+        kernels.ntk(_Centered(), x[:1], x[1:3])  # the check pairs x1 with x2 too
+
+
+def test_points_take_the_models_dtype():
+    net64 = _mlp64(out=1)
+    x = torch.randn(4, 3, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    theta = kernels.ntk(net64, x.float())
+    assert theta.dtype == torch.float64
+    torch.testing.assert_close(theta, kernels.ntk(net64, x.float().double()), rtol=0, atol=0)
+    net32 = mlp(3, [8], 1, "tanh")
+    theta32 = kernels.ntk(net32, x)
+    assert theta32.dtype == torch.float32
+    torch.testing.assert_close(theta32.double(), kernels.ntk(net32.double(), x.float().double()),
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_ntk_is_symmetric_psd_and_chunking_changes_nothing():
@@ -194,6 +274,40 @@ def test_spectral_weight_reads_a_circulant_kernels_eigenvalues():
     np.testing.assert_allclose(sw.power, lam.numpy(), rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(sw.weight, 1.0 / lam.numpy(), rtol=1e-10)
     np.testing.assert_allclose(sw.freqs, np.arange(n // 2 + 1) / 2.0)
+    assert sw.growth(4) == pytest.approx(float(lam[1] / lam[4]), rel=1e-10)  # (1 + 16)/(1 + 1)
+    with pytest.raises(ValueError, match="k must be below 17"):
+        sw.growth(17)
+
+
+def test_spectral_weight_floors_round_off_power():
+    sw = kernels.SpectralWeight.from_power([0.0, 1.0, 2.0], [2.0, 1.0, -1e-30])
+    np.testing.assert_array_equal(sw.weight[:2], [0.5, 1.0])
+    assert sw.weight[2] == 1.0 / (3 * np.finfo(np.float64).eps * 2.0)
+    with pytest.raises(ValueError, match="one length"):
+        kernels.SpectralWeight.from_power([0.0, 1.0], [1.0])
+
+
+def test_efolding_rate_recovers_exponential_rates():
+    steps = np.arange(0, 101, 10)
+    rates = np.array([0.5, 0.05, 0.004])  # e-folds before the first record, inside, never
+    got = kernels.efolding_rate(steps, np.exp(-np.outer(steps, rates)))
+    # r_10/r_0 = e^{-5}: log-linear interpolation from step 0 puts the e-fold at step 2
+    np.testing.assert_allclose(got, [0.5, 0.05, 0.004], rtol=1e-12)
+    np.testing.assert_allclose(kernels.efolding_rate(steps + 7, np.exp(-np.outer(steps, rates))),
+                               got, rtol=1e-12)  # time is measured from the first record
+    with pytest.raises(ValueError, match="steps must increase"):
+        kernels.efolding_rate(steps[::-1], np.ones((11, 2)))
+
+
+def test_predicted_decay_rate_is_the_linearized_descent_factor():
+    power = np.array([0.0, 1.0, 8.0, 50.0])
+    got = kernels.predicted_decay_rate(power, 0.5, 4)  # η λ / n = 0, 1/8, 1, 6.25
+    np.testing.assert_allclose(got[:2], [0.0, -math.log(1 - 0.125)], rtol=1e-15, atol=0)
+    np.testing.assert_allclose(got[2:], -math.log1p(-(1 - 1e-15)), rtol=1e-15)  # capped: one step
+    k = torch.tensor([[1.0]], dtype=torch.float64)  # agrees with linearized_flow's residual
+    path = kernels.linearized_flow(k, [1.0], [3], lr=0.5, discrete=True)
+    assert 1 - float(path.train[0]) == pytest.approx(
+        math.exp(-3 * kernels.predicted_decay_rate([1.0], 0.5, 1)[0]), rel=1e-12)
 
 
 # ------------------------------------------------------------------ linearized model

@@ -15,7 +15,9 @@ shallow networks this penalty is a spectral seminorm whose weight depends on the
   eigenpairs, how each eigenvector's energy spreads over frequencies on a 1D/2D grid, and the
   power ``λ(k)`` of the kernel at each frequency with its penalty weight ``1/λ(k)``.
 * :func:`kernel_regression`, :func:`linearized_flow` — predictions of the linearized model
-  (ridge limit, and the whole gradient-flow / gradient-descent path, train and test points).
+  (ridge limit, and the whole gradient-flow / gradient-descent path, train and test points);
+  :func:`predicted_decay_rate` and :func:`efolding_rate` — a mode's predicted and measured
+  rate of convergence under gradient descent.
 * :func:`shallow_ntk`, :class:`ShallowNTKNet` — the infinite-width NTK of a one-hidden-layer
   network in the NTK parameterization (Monte Carlo or Gauss–Hermite quadrature) and a finite
   network whose empirical NTK converges to it.
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
@@ -43,6 +45,8 @@ from torch.nn.utils import skip_init
 from specinit import activations
 from specinit._checks import as_tensor, check_float, check_int, check_positive
 from specinit._util import module_mode
+from specinit.data import _generator
+from specinit.spectrum import _check_interval
 
 __all__ = [
     "ntk",
@@ -55,6 +59,8 @@ __all__ = [
     "kernel_regression",
     "FlowPath",
     "linearized_flow",
+    "predicted_decay_rate",
+    "efolding_rate",
     "KernelEstimate",
     "shallow_ntk",
     "ShallowNTKNet",
@@ -109,7 +115,8 @@ def _points(x: Any, name: str, dtype: torch.dtype, device: torch.device) -> Tens
     return t.unsqueeze(1) if t.dim() == 1 else t
 
 
-def _jacobian_fn(model: nn.Module, fixed: dict[str, Tensor]):
+def _jacobian_fn(model: nn.Module, fixed: dict[str, Tensor]
+                 ) -> Callable[[dict[str, Tensor], Tensor], Tensor]:
     """``(params, points) ↦ J`` with ``J[i, o, p] = ∂f_o(x_i)/∂θ_p``, one ``vmap(jacrev)`` call."""
 
     def one(p: dict[str, Tensor], xi: Tensor) -> Tensor:
@@ -124,19 +131,34 @@ def _jacobian_fn(model: nn.Module, fixed: dict[str, Tensor]):
     return jacobian
 
 
-def _chunked(fn, x: Tensor, chunk: int) -> list:
+def _chunked(fn: Callable[[Tensor], Any], x: Tensor, chunk: int) -> list:
+    """``fn`` applied to consecutive slices of ``chunk`` rows of ``x``."""
     return [fn(x[s:s + chunk]) for s in range(0, x.shape[0], chunk)]
 
 
-def _check_model_takes(model: nn.Module, x: Tensor, name: str) -> int:
-    """Run the model on one point: a shape mismatch is a ValueError naming ``name``; returns O."""
+def _check_model_takes(model: nn.Module, x: Tensor, other: Tensor | None, name: str) -> int:
+    """Run the model on one point, then on it with a second point; returns the output count ``O``.
+
+    A shape mismatch is a ValueError naming ``name``.  Both routes of :func:`ntk` need the
+    output at a point to depend on that point alone (the Gram route backpropagates the batch
+    sum, the Jacobian route evaluates batches of one), so a point whose output changes when a
+    second point joins the batch (e.g. ``x − x.mean(0)`` inside ``forward``) is a ValueError.
+    """
     try:
         with torch.no_grad():
-            return model(x[:1]).numel()
+            alone = model(x[:1]).reshape(-1)
+            paired = None if other is None else model(torch.cat([x[:1], other[-1:]]))
     except RuntimeError as exc:
         raise ValueError(
             f"the model cannot be applied to {name} with feature shape {tuple(x.shape[1:])}: {exc}"
         ) from exc
+    if paired is not None:
+        first = paired.reshape(2, -1)[0]
+        tol = math.sqrt(torch.finfo(alone.dtype).eps) * (1.0 + float(alone.abs().max()))
+        if first.shape != alone.shape or float((first - alone).abs().max()) > tol:
+            raise ValueError("the model's output at a point depends on the other points of the batch "
+                             "(batch statistics?); the NTK needs points processed independently")
+    return alone.numel()
 
 
 class _Unstructured(Exception):
@@ -194,10 +216,12 @@ def _gram(left: Tensor, right: Tensor) -> Tensor:
     return flat.reshape(n_out, n1, n_out, n2).permute(1, 3, 0, 2)
 
 
-def _structured_ntk(model, layers, state, a, b, n_out, chunk) -> Tensor:
+def _structured_ntk(model: nn.Module, layers: Mapping[nn.Linear, list[str]],
+                    state: dict[str, Tensor], a: Tensor, b: Tensor | None, n_out: int,
+                    chunk: int) -> Tensor:
     """Σ over Linear layers of ``(G1 G2ᵀ) ∘ (A1 A2ᵀ + [bias])``: the weight gradient of a point
     is the outer product ``g aᵀ``, so ``⟨g aᵀ, g' a'ᵀ⟩ = (g·g')(a·a')`` and ``J`` is never formed."""
-    def signals(x):
+    def signals(x: Tensor) -> list[tuple[Tensor, Tensor]]:
         parts = _chunked(lambda c: _layer_signals(model, layers, state, c, n_out), x, chunk)
         return [(torch.cat([p[k][0] for p in parts]), torch.cat([p[k][1] for p in parts], 1))
                 for k in range(len(layers))]
@@ -212,7 +236,8 @@ def _structured_ntk(model, layers, state, a, b, n_out, chunk) -> Tensor:
     return theta
 
 
-def _jacobian_ntk(model, diff, fixed, a, b, chunk) -> Tensor:
+def _jacobian_ntk(model: nn.Module, diff: dict[str, Tensor], fixed: dict[str, Tensor], a: Tensor,
+                  b: Tensor | None, chunk: int) -> Tensor:
     """``J(a) J(b)ᵀ`` from chunked ``vmap(jacrev)`` Jacobians, as ``(n1, n2, O, O)``."""
     jacobian = _jacobian_fn(model, fixed)
     j2 = torch.cat(_chunked(lambda c: jacobian(diff, c), a if b is None else b, chunk))
@@ -244,20 +269,24 @@ def ntk(
       output ``o`` at point ``i`` with respect to the weight is the outer product
       ``g_{o,i} a_iᵀ`` of the layer's output signal and input, so the layer contributes
       ``(g·g')(a·a' + 1)`` — one forward and ``O`` backward passes per chunk, no Jacobian.
-      This assumes the model processes the points of a batch independently (MLPs, CNNs in
-      eval mode); it falls back to Jacobians if a layer runs more than once per forward or
-      on inputs that are not ``(n, in)``.
+      It falls back to Jacobians if a layer runs more than once per forward or on inputs
+      that are not ``(n, in)`` (e.g. a ``Linear`` after a ``Conv2d`` without ``Flatten``).
     * every other parameter (and all of them with ``method="jacobian"``): per-point Jacobians
       from ``torch.func.vmap(jacrev(f))`` over ``chunk_size`` points, contracted by one
       matrix product per block.  Memory: ``J(x2)`` (``n2 · O · P`` numbers) plus a chunk.
+
+    Both routes need the model to process the points of a batch independently (MLPs, CNNs,
+    batch norm in eval mode); a model whose output at a point changes with the rest of the
+    batch is refused with a ValueError rather than given a kernel of the wrong function.
 
     ``bench/ntk_vs_jacobian_loop.py`` compares both with a per-sample ``autograd.grad`` loop
     and with the jvp∘vjp route (slower here: one forward-mode pass over all points per column).
 
     Args:
-        model: any module mapping ``(n, *features)`` to ``(n,)`` or ``(n, O)``; it is evaluated
-            in eval mode (no dropout, batch norm uses its running statistics) and the modes
-            of all submodules are restored.
+        model: any module mapping ``(n, *features)`` to ``(n,)`` or ``(n, O)``.  It is always
+            evaluated in eval mode, also when it is in train mode: dropout is off and batch
+            norm uses (and does not update) its running statistics, so the kernel is that of
+            the eval-mode function; the modes of all submodules are restored.
         x1, x2: points ``(n1, *features)`` and ``(n2, *features)``; a 1-D tensor is ``n`` scalar
             inputs.  ``x2=None`` means ``x2 = x1``.  They are cast to the model's dtype.
         chunk_size: points per forward/Jacobian call (the same kernel, up to round-off).
@@ -283,23 +312,9 @@ def ntk(
     if b is not None and a.shape[1:] != b.shape[1:]:
         raise ValueError(f"x1 and x2 must have the same feature shape, got {tuple(a.shape[1:])} "
                          f"and {tuple(b.shape[1:])}")
-    fixed = {k: v.detach() for k, v in (*model.named_parameters(), *model.named_buffers())
-             if k not in diff}
     with module_mode(model, False):
-        n_out = _check_model_takes(model, a, "x1")
-        layers = _linear_layers(model, diff) if method == "auto" else {}
-        theta = None
-        if layers:
-            try:
-                theta = _structured_ntk(model, layers, {**fixed, **diff}, a, b, n_out, chunk)
-            except _Unstructured:
-                layers = {}
-        done = {k for names in layers.values() for k in names}
-        rest = {k: v for k, v in diff.items() if k not in done}
-        if rest:
-            held = {**fixed, **{k: v for k, v in diff.items() if k in done}}
-            part = _jacobian_ntk(model, rest, held, a, b, chunk)
-            theta = part if theta is None else theta + part
+        n_out = _check_model_takes(model, a, a[1:] if a.shape[0] > 1 else b, "x1")
+        theta = _full_ntk(model, diff, a, b, n_out, chunk, gram=method == "auto")
     if n_out == 1:
         return theta[:, :, 0, 0]
     if outputs == "full":
@@ -308,10 +323,34 @@ def ntk(
     return diagonal.sum(-1) if outputs == "trace" else diagonal
 
 
+def _full_ntk(model: nn.Module, diff: dict[str, Tensor], a: Tensor, b: Tensor | None, n_out: int,
+              chunk: int, *, gram: bool) -> Tensor:
+    """``Θ`` as ``(n1, n2, O, O)``: the Gram route for the Linear layers it can take (``gram``),
+    the Jacobian route for every other differentiated parameter."""
+    fixed = {k: v.detach() for k, v in (*model.named_parameters(), *model.named_buffers())
+             if k not in diff}
+    layers = _linear_layers(model, diff) if gram else {}
+    theta = None
+    if layers:
+        try:
+            theta = _structured_ntk(model, layers, {**fixed, **diff}, a, b, n_out, chunk)
+        except _Unstructured:
+            layers = {}
+    done = {k for names in layers.values() for k in names}
+    rest = {k: v for k, v in diff.items() if k not in done}
+    if rest:
+        held = {**fixed, **{k: v for k, v in diff.items() if k in done}}
+        part = _jacobian_ntk(model, rest, held, a, b, chunk)
+        theta = part if theta is None else theta + part
+    return theta
+
+
 # ------------------------------------------------------------------------------ kernel spectrum
 
 
 def _square_kernel(kernel: Any, name: str = "kernel") -> Tensor:
+    """``kernel`` as a symmetric float64 matrix ``(K + Kᵀ)/2``; refuses a non-square or clearly
+    non-symmetric one (``max |K − Kᵀ| > 1e-4 · max |K|``)."""
     k = as_tensor(kernel, name)
     if k.dim() != 2 or k.shape[0] != k.shape[1]:
         raise ValueError(f"{name} must be a square matrix (n, n), got shape {tuple(k.shape)}")
@@ -341,13 +380,6 @@ def ntk_eig(kernel: Any, k: int | None = None) -> KernelEigen:
     values, vectors = torch.linalg.eigh(sym)
     keep = sym.shape[0] if k is None else min(check_int(k, "k"), sym.shape[0])
     return KernelEigen(values.flip(0)[:keep], vectors.flip(1)[:, :keep])
-
-
-def _interval(lo: float, hi: float) -> tuple[float, float]:
-    lo, hi = check_float(lo, "lo"), check_float(hi, "hi")
-    if not hi > lo:
-        raise ValueError(f"need lo < hi, got lo={lo} and hi={hi}")
-    return lo, hi
 
 
 @dataclass(frozen=True)
@@ -385,12 +417,12 @@ def fourier_projection(
     >>> float(fourier_projection(torch.cos(2 * math.pi * 5 * x)).dominant[0])
     5.0
     """
-    lo, hi = _interval(lo, hi)
     v = as_tensor(vectors, "vectors").to(torch.float64).detach().cpu().numpy()
     v = v[:, None] if v.ndim == 1 else v
     if v.ndim != 2:
         raise ValueError(f"vectors must have shape (n,) or (n, m), got {v.shape}")
-    n, length = v.shape[0], hi - lo
+    lo, hi, n = _check_interval(lo, hi, v.shape[0])
+    length = hi - lo
     total = n * (v**2).sum(axis=0)
     if np.any(total == 0):
         raise ValueError("vectors contains an all-zero vector; it has no energy to project")
@@ -421,6 +453,25 @@ class SpectralWeight:
     power: np.ndarray
     weight: np.ndarray
 
+    @classmethod
+    def from_power(cls, freqs: Any, power: Any) -> "SpectralWeight":
+        """``weight = 1/power``; powers below ``m·ε·max λ`` (round-off, ``m`` frequencies) are
+        raised to that floor before inverting."""
+        freqs, power = np.asarray(freqs, dtype=np.float64), np.asarray(power, dtype=np.float64)
+        if freqs.ndim != 1 or power.shape != freqs.shape:
+            raise ValueError(f"freqs and power must be 1-D of one length, got {freqs.shape} "
+                             f"and {power.shape}")
+        floor = power.size * np.finfo(np.float64).eps * max(power.max(), 0.0)
+        return cls(freqs, power, 1.0 / np.maximum(power, max(floor, np.finfo(np.float64).tiny)))
+
+    def growth(self, k: int) -> float:
+        """``W(k)/W(1) = λ(1)/λ(k)``: how much more the kernel regime penalizes frequency bin
+        ``k`` than the lowest non-constant one."""
+        k = check_int(k, "k")
+        if k >= self.weight.size:
+            raise ValueError(f"k must be below {self.weight.size} (the number of frequencies), got {k}")
+        return float(self.weight[k] / self.weight[1])
+
 
 def spectral_weight(kernel: Any, *, lo: float = 0.0, hi: float = 1.0) -> SpectralWeight:
     """``λ(k) = e_kᴴ K e_k`` for the unit Fourier modes ``e_k[j] = e^{2πi jk/n}/√n`` of a grid.
@@ -431,22 +482,20 @@ def spectral_weight(kernel: Any, *, lo: float = 0.0, hi: float = 1.0) -> Spectra
     ``f = Σ_k f̂_k e_k`` is ``Σ_k |f̂_k|² / λ(k)``: ``weight = 1/λ(k)`` is the frequency weight
     of the kernel regime's spectral seminorm (arXiv 2503.10587).  For other kernels ``λ(k)`` is
     the Rayleigh quotient of mode ``k`` and ``1/λ(k)`` a lower bound on its penalty (Jensen).
-    Powers below ``n·ε·max λ`` (round-off) are raised to that floor before inverting.
+    Powers at round-off level are floored before inverting (:meth:`SpectralWeight.from_power`).
     """
-    lo, hi = _interval(lo, hi)
     k = _square_kernel(kernel).cpu().numpy()
-    n = k.shape[0]
+    lo, hi, n = _check_interval(lo, hi, k.shape[0])
     modes = np.exp(2j * np.pi * np.outer(np.arange(n), np.arange(n // 2 + 1)) / n) / math.sqrt(n)
     power = np.real(np.sum(modes.conj() * (k @ modes), axis=0))
-    floor = n * np.finfo(np.float64).eps * max(power.max(), 0.0)
-    weight = 1.0 / np.maximum(power, max(floor, np.finfo(np.float64).tiny))
-    return SpectralWeight(np.fft.rfftfreq(n, d=(hi - lo) / n), power, weight)
+    return SpectralWeight.from_power(np.fft.rfftfreq(n, d=(hi - lo) / n), power)
 
 
 # ------------------------------------------------------------------------------ linearized model
 
 
 def _targets(y: Any, n: int, name: str) -> Tensor:
+    """``y`` as float64 ``(n, O)`` (a 1-D ``y`` is one output)."""
     t = as_tensor(y, name).to(torch.float64)
     t = t.unsqueeze(1) if t.dim() == 1 else t
     if t.dim() != 2 or t.shape[0] != n:
@@ -455,6 +504,7 @@ def _targets(y: Any, n: int, name: str) -> Tensor:
 
 
 def _offsets(f0: Any, like: Tensor, name: str) -> Tensor:
+    """The initial function's values shaped like ``like``; zeros when ``f0`` is None."""
     if f0 is None:
         return torch.zeros_like(like)
     t = _targets(f0, like.shape[0], name)
@@ -464,13 +514,15 @@ def _offsets(f0: Any, like: Tensor, name: str) -> Tensor:
 
 
 def _test_kernel(k_test: Any, n: int) -> Tensor:
+    """``k_test`` as float64 ``(m, n)``, test × train."""
     k = as_tensor(k_test, "k_test").to(torch.float64)
     if k.dim() != 2 or k.shape[1] != n:
         raise ValueError(f"k_test must have shape (m, {n}) (test × train), got {tuple(k.shape)}")
     return k
 
 
-def _prepare(k_train: Any, y_train: Any, f0_train: Any, k_test: Any, f0_test: Any):
+def _prepare(k_train: Any, y_train: Any, f0_train: Any, k_test: Any, f0_test: Any
+             ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None]:
     """Checked float64 pieces; ``f0_test`` is required when ``f0_train`` is given with ``k_test``."""
     k = _square_kernel(k_train, "k_train")
     y = _targets(y_train, k.shape[0], "y_train")
@@ -597,15 +649,45 @@ def _descent_learned(t: Tensor, step: Tensor) -> Tensor:
     return torch.where(step < 0.5, smooth, rough)
 
 
+def predicted_decay_rate(power: Any, lr: float, n: int) -> np.ndarray:
+    """Per-step decay rate ``−log(1 − η λ(k)/n)`` of mode ``k`` under linearized gradient descent
+    on ``L = (1/2n) Σ (f − y)²`` (the ``discrete=True`` path of :func:`linearized_flow`).
+
+    A mode with ``ηλ/n ≥ 1`` is learned in one step; its rate is capped at ``−log(1e-15)``.
+    """
+    lr = check_float(lr, "lr")
+    check_positive(lr, "lr")
+    lam = np.asarray(power, dtype=np.float64)
+    return -np.log1p(-np.clip(lr * lam / check_int(n, "n"), 0.0, 1.0 - 1e-15))
+
+
+def efolding_rate(steps: Any, residual: Any) -> np.ndarray:
+    """Per column of ``residual`` ``(T, K)`` recorded at ``steps`` ``(T,)`` (first record the
+    start): ``1/t_e`` for the first time ``t_e`` at which ``r_t/r_0`` falls to ``1/e``, by
+    log-linear interpolation between records; ``−log(r_T/r_0)/T`` if it never does.
+
+    The e-folding time measures the early, exponential phase that the kernel eigenvalue
+    governs (compare :func:`predicted_decay_rate`); later a finite-width kernel, not exactly
+    circulant, mixes in slower modes.
+    """
+    t = np.asarray(steps, dtype=np.float64)
+    r = np.asarray(residual, dtype=np.float64)
+    if t.ndim != 1 or t.size < 2 or r.ndim != 2 or r.shape[0] != t.size:
+        raise ValueError(f"need steps (T,) with T >= 2 and residual (T, K), got {t.shape} and {r.shape}")
+    if not (np.all(np.diff(t) > 0) and np.all(np.isfinite(r)) and np.all(r[0] > 0)):
+        raise ValueError("steps must increase and residual must be finite with r_0 > 0")
+    log_ratio = np.log(np.maximum(r / r[0], np.finfo(np.float64).tiny))
+    rates = -log_ratio[-1] / (t[-1] - t[0])
+    for k in range(r.shape[1]):
+        below = np.flatnonzero(log_ratio[:, k] <= -1.0)
+        if below.size:
+            j = below[0]
+            a, b = log_ratio[j - 1, k], log_ratio[j, k]
+            rates[k] = 1.0 / (t[j - 1] - t[0] + (t[j] - t[j - 1]) * (-1.0 - a) / (b - a))
+    return rates
+
+
 # ------------------------------------------------------------------------------ infinite width
-
-
-def _generator(generator: torch.Generator | int) -> torch.Generator:
-    if isinstance(generator, torch.Generator):
-        return generator
-    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
-        return torch.Generator().manual_seed(int(generator))
-    raise TypeError(f"generator must be an int seed or a torch.Generator, got {generator!r}")
 
 
 class ShallowNTKNet(nn.Module):
@@ -668,7 +750,7 @@ class KernelEstimate:
     stderr: Tensor
 
 
-def _value_and_slope(fn, u: Tensor) -> tuple[Tensor, Tensor]:
+def _value_and_slope(fn: Callable[[Tensor], Tensor], u: Tensor) -> tuple[Tensor, Tensor]:
     """``σ(u)`` and ``σ'(u)`` elementwise (autograd; ``0`` at a ReLU kink)."""
     u = u.detach().requires_grad_(True)
     with torch.enable_grad():
@@ -685,6 +767,21 @@ def _gauss_hermite(n_nodes: int, dims: int) -> tuple[Tensor, Tensor]:
     weights = np.prod(np.meshgrid(*([w] * dims), indexing="ij"), axis=0)
     nodes = np.stack([g.reshape(-1) for g in grids], axis=1)
     return torch.from_numpy(nodes), torch.from_numpy(weights.reshape(-1))
+
+
+def _expectation_rule(method: str, dims: int, n_samples: int, n_nodes: int,
+                      generator: torch.Generator | int) -> tuple[Tensor, Tensor]:
+    """Nodes ``(Q, dims)`` and weights ``(Q,)`` for ``E_{z ~ N(0, I)}``: ``n_samples`` Monte Carlo
+    draws from ``generator`` (weights ``1/Q``) or the Gauss–Hermite product rule."""
+    if method == "mc":
+        count = check_int(n_samples, "n_samples", minimum=2)
+        nodes = torch.randn(count, dims, generator=_generator(generator), dtype=torch.float64)
+        return nodes, torch.full((count,), 1.0 / count, dtype=torch.float64)
+    if method == "quadrature":
+        if dims > 3:
+            raise ValueError(f"quadrature uses n_nodes^(d+1) nodes; use method='mc' for d = {dims - 1} > 2")
+        return _gauss_hermite(check_int(n_nodes, "n_nodes"), dims)
+    raise ValueError(f"method must be 'mc' or 'quadrature', got {method!r}")
 
 
 def shallow_ntk(
@@ -717,25 +814,14 @@ def shallow_ntk(
     act = activations.get(activation)
     check_positive(sigma_w, "sigma_w")
     check_positive(sigma_b, "sigma_b", allow_zero=True)
-    a = as_tensor(x1, "x1").to(torch.float64)
-    a = a.unsqueeze(1) if a.dim() == 1 else a
-    b = a if x2 is None else as_tensor(x2, "x2").to(torch.float64)
-    b = b.unsqueeze(1) if b.dim() == 1 else b
+    cpu = torch.device("cpu")
+    a = _points(x1, "x1", torch.float64, cpu)
+    b = a if x2 is None else _points(x2, "x2", torch.float64, cpu)
     if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(f"x1 and x2 must be (n, d) with the same d, got {tuple(a.shape)} and "
                          f"{tuple(b.shape)}")
     d = a.shape[1]
-    if method == "mc":
-        count = check_int(n_samples, "n_samples", minimum=2)
-        g = _generator(generator)
-        nodes = torch.randn(count, d + 1, generator=g, dtype=torch.float64)
-        weights = torch.full((count,), 1.0 / count, dtype=torch.float64)
-    elif method == "quadrature":
-        if d > 2:
-            raise ValueError(f"quadrature uses n_nodes^(d+1) nodes; use method='mc' for d = {d} > 2")
-        nodes, weights = _gauss_hermite(check_int(n_nodes, "n_nodes"), d + 1)
-    else:
-        raise ValueError(f"method must be 'mc' or 'quadrature', got {method!r}")
+    nodes, weights = _expectation_rule(method, d + 1, n_samples, n_nodes, generator)
     q = (sigma_w**2 / d) * a @ b.T + sigma_b**2
     scale = torch.tensor([sigma_w / math.sqrt(d)] * d + [sigma_b], dtype=torch.float64)
     sums = torch.zeros(4 if method == "mc" else 2, a.shape[0], b.shape[0], dtype=torch.float64)

@@ -21,7 +21,8 @@ is exact, not a Rayleigh-quotient bound (up to Monte Carlo error).  Each unit (a
    kernel-regression limit (:func:`~specinit.kernels.kernel_regression`), at the training
    points and at the midpoints between them (test);
 4. per target frequency ``k ≤ n_freqs``, the residual ``r_t(k) = |DFT(f_t − y)(k)|`` and its
-   decay rate (:func:`decay_rate`) against the kernel prediction ``−log(1 − η λ(k)/n)``, with
+   decay rate (:func:`~specinit.kernels.efolding_rate`) against the kernel prediction
+   ``−log(1 − η λ(k)/n)`` (:func:`~specinit.kernels.predicted_decay_rate`), with
    ``λ(k)`` of the infinite-width kernel (and, as a control, of the net's empirical NTK).
 
 Runtime (one core, ``OMP_NUM_THREADS=1``, shared 2-core machine, measured): ``--quick``
@@ -42,18 +43,23 @@ from scipy import stats
 from torch import Tensor
 
 from specinit import activations
+from specinit._checks import check_int, check_positive
 from specinit.experiments.base import Summary, Unit, register_module, seeds_units
 from specinit.kernels import (
     ShallowNTKNet,
+    SpectralWeight,
+    efolding_rate,
     fourier_projection,
     kernel_regression,
     linearized_flow,
     ntk,
     ntk_eig,
+    predicted_decay_rate,
     shallow_ntk,
     spectral_weight,
 )
-from specinit.results import Finding, RunDir, figure
+from specinit.report import ci_markdown, ci_rows
+from specinit.results import Finding, RunDir, figure, text_table
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,6 @@ class Config:
 QUICK = Config(width=2048, steps=600, n_samples=2**15, records=20, seeds=(0, 1))
 
 
-
 def check_config(cfg: Config) -> None:
     """Raise ``ValueError`` for an unknown activation or impossible sizes."""
     for name in cfg.activations:
@@ -84,21 +89,20 @@ def check_config(cfg: Config) -> None:
     if not cfg.activations:
         raise ValueError("activations must name at least one activation")
     for name in ("n_points", "width", "steps", "records", "n_samples", "n_freqs"):
-        value = getattr(cfg, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_int(getattr(cfg, name), name)
     if cfg.n_freqs >= cfg.n_points // 2:
         raise ValueError(f"n_freqs must be below the Nyquist index "
                          f"{cfg.n_points // 2} of n_points={cfg.n_points}")
     if not 0 < cfg.lr_scale < 2:
         raise ValueError(f"lr_scale must lie in (0, 2) for stable gradient descent, got {cfg.lr_scale}")
-    if cfg.sigma_w <= 0 or cfg.sigma_b < 0:
-        raise ValueError(f"need sigma_w > 0 and sigma_b >= 0, got {cfg.sigma_w}, {cfg.sigma_b}")
+    check_positive(cfg.sigma_w, "sigma_w")
+    check_positive(cfg.sigma_b, "sigma_b", allow_zero=True)
     if not cfg.seeds:
         raise ValueError("seeds must not be empty")
 
 
 def units(cfg: Config) -> list[Unit]:
+    """One unit per activation × seed."""
     check_config(cfg)
     return seeds_units([{"activation": a} for a in cfg.activations], cfg.seeds)
 
@@ -142,43 +146,44 @@ def _train(net: ShallowNTKNet, x: Tensor, y: Tensor, lr: float, steps: int,
     return outputs
 
 
-def decay_rate(steps: np.ndarray, residual: np.ndarray) -> np.ndarray:
-    """Per column, ``1/t_e`` for the first time ``t_e`` at which ``r_t/r_0`` falls to ``1/e``
-    (log-linear interpolation between records); ``−log(r_T/r_0)/T`` if it never does.
-
-    The e-folding time measures the early, exponential phase that the kernel's eigenvalue
-    governs; later a finite-width kernel, not exactly circulant, mixes in slower modes.
-    """
-    log_ratio = np.log(np.maximum(residual / residual[0], np.finfo(np.float64).tiny))
-    t = steps.astype(np.float64)
-    rates = -log_ratio[-1] / t[-1]
-    for k in range(residual.shape[1]):
-        below = np.flatnonzero(log_ratio[:, k] <= -1.0)
-        if below.size:
-            j = below[0]
-            a, b = log_ratio[j - 1, k], log_ratio[j, k]
-            rates[k] = 1.0 / (t[j - 1] + (t[j] - t[j - 1]) * (-1.0 - a) / (b - a))
-    return rates
-
-
-def predicted_rate(power: np.ndarray, lr: float, n: int) -> np.ndarray:
-    """Per-step decay rate ``−log(1 − η λ(k)/n)`` of mode ``k`` under linearized GD (a mode at
-    ``ηλ/n ≥ 1`` is learned in one step: its rate is capped at ``−log(1e-15)``)."""
-    return -np.log1p(-np.clip(lr * power / n, 0.0, 1.0 - 1e-15))
-
-
-def _median_rel(measured: np.ndarray, predicted: np.ndarray, mask: np.ndarray) -> float:
-    """Median ``|measured/predicted − 1|`` over ``mask`` (NaN when it is empty)."""
+def _median_rel(measured: np.ndarray, predicted: np.ndarray, mask: np.ndarray) -> float | None:
+    """Median ``|measured/predicted − 1|`` over ``mask``; ``None`` (left out of the row, so out
+    of the mean over seeds) when no frequency is measurable."""
     if not mask.any():
-        return float("nan")
+        return None
     return float(np.median(np.abs(measured[mask] / predicted[mask] - 1)))
 
 
 def _rel(a: Tensor, b: Tensor, base: Tensor) -> float:
+    """``‖a − b‖ / ‖b − base‖``: the error of ``a`` relative to the change ``b`` made from ``base``."""
     return float((a - b).norm() / (b - base).norm())
 
 
+def _rates(steps: np.ndarray, residual: np.ndarray, inf: SpectralWeight, emp: SpectralWeight,
+           lr: float, n: int, track: int) -> dict[str, Any]:
+    """Measured e-folding rates of frequencies ``1..track`` against the kernel's prediction.
+
+    Returns the arrays ``rate`` and ``rate_predicted`` (infinite-width ``λ(k)``) and, under
+    ``row``, the Spearman rank correlation of measured rate with ``λ(k)`` and the median
+    relative rate error (infinite-width and empirical ``λ``) over the *resolved* frequencies:
+    those whose predicted e-folding time lies between the first record and the last step.
+    """
+    rate = efolding_rate(steps, residual)
+    lam_inf = inf.power[1:track + 1]
+    predicted = predicted_decay_rate(lam_inf, lr, n)
+    resolved = (predicted * steps[-1] > 1.0) & (predicted * steps[1] < 1.0)
+    row = {
+        "spearman_rate": float(stats.spearmanr(rate, lam_inf)[0]),
+        "rate_rel_err": _median_rel(rate, predicted, resolved),
+        "rate_rel_err_emp": _median_rel(
+            rate, predicted_decay_rate(emp.power[1:track + 1], lr, n), resolved),
+        "n_resolved": int(resolved.sum()),
+    }
+    return {"rate": rate, "rate_predicted": predicted, "row": row}
+
+
 def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Steps 1–4 of the module docstring for one activation and seed."""
     act, seed = unit.params["activation"], unit.params["seed"]
     n, track = cfg.n_points, cfg.n_freqs
     theta, z = circle(n)
@@ -203,11 +208,7 @@ def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndar
                            k_test=k_test, f0_test=f0t, discrete=True)
     limit = kernel_regression(k_train, y, k_test, f0_train=f0, f0_test=f0t)
     r_net, r_lin = residual_spectrum(f_train, y, track), residual_spectrum(flow.train, y, track)
-    rate = decay_rate(steps, r_net)
-    lam_inf = weight_inf.power[1:track + 1]
-    predicted = predicted_rate(lam_inf, lr, n)
-    # measurable: its predicted e-folding time lies between the first record and step T
-    resolved = (predicted * cfg.steps > 1.0) & (predicted * steps[1] < 1.0)
+    rates = _rates(steps, r_net, weight_inf, weight_emp, lr, n, track)
     proj = fourier_projection(eig.eigenvectors[:, :2 * track])
     row = {
         "activation": act, "seed": seed, "lr": lr,
@@ -215,11 +216,7 @@ def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndar
         "rel_err_test": _rel(ft, flow.test[-1], f0t),
         "rel_err_kr_test": _rel(ft, limit, f0t),
         "residual_left": float((f_train[-1] - y).norm() / (f0 - y).norm()),
-        "spearman_rate": float(stats.spearmanr(rate, lam_inf)[0]),
-        "rate_rel_err": _median_rel(rate, predicted, resolved),
-        "rate_rel_err_emp": _median_rel(rate, predicted_rate(weight_emp.power[1:track + 1], lr, n),
-                                        resolved),
-        "n_resolved": int(resolved.sum()),
+        **rates.pop("row"),
         "emp_vs_inf": float((k_train - infinite.value).norm() / infinite.value.norm()),
         "mc_rel_stderr": float(infinite.stderr.norm() / infinite.value.norm()),
         "eigvec_purity": float(proj.energy.max(axis=1).mean()),
@@ -227,65 +224,34 @@ def run_unit(cfg: Config, unit: Unit) -> tuple[dict[str, Any], dict[str, np.ndar
     arrays = {
         "freqs": weight_inf.freqs, "power_inf": weight_inf.power, "power_emp": weight_emp.power,
         "steps": steps, "residual_net": r_net, "residual_lin": r_lin,
-        "rate": rate, "rate_predicted": predicted,
+        **rates,
         "eigenvalues": eig.eigenvalues[:2 * track].numpy(), "eig_dominant": proj.dominant,
     }
-    return row, arrays
+    return {k: v for k, v in row.items() if v is not None}, arrays
 
 
 METRICS = ("rel_err_train", "rel_err_test", "rel_err_kr_test", "residual_left", "spearman_rate",
            "rate_rel_err", "rate_rel_err_emp", "emp_vs_inf", "eigvec_purity")
 
 
-def ci_table(rows: Sequence[Mapping[str, Any]], by: str, metrics: Sequence[str]
-             ) -> list[dict[str, Any]]:
-    """Per value of ``by``: mean and 95% Student-t confidence half-width over seeds."""
-    table = []
-    for key in dict.fromkeys(r[by] for r in rows):
-        members = [r for r in rows if r[by] == key]
-        out: dict[str, Any] = {by: key, "n_seeds": len(members)}
-        for metric in metrics:
-            values = np.array([float(r[metric]) for r in members])
-            values = values[np.isfinite(values)]  # e.g. no measurable frequency in a unit
-            out[f"{metric}_mean"] = float(values.mean()) if values.size else float("nan")
-            half = (stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size)
-                    if values.size > 1 else float("nan"))
-            out[f"{metric}_ci95"] = float(half)
-        table.append(out)
-    return table
+def _mean_weight(cfg: Config, rows: Sequence[Mapping[str, Any]],
+                 arrays: Mapping[str, Mapping[str, np.ndarray]], name: str) -> dict[str, SpectralWeight]:
+    """Per activation, the spectral weight of the power array ``name`` averaged over seeds."""
+    freqs = arrays[rows[0]["unit"]]["freqs"]
+    return {a: SpectralWeight.from_power(freqs, np.mean(
+        [arrays[r["unit"]][name] for r in rows if r["activation"] == a], axis=0))
+        for a in cfg.activations}
 
 
-def _markdown(table: Sequence[Mapping[str, Any]], by: str, metrics: Sequence[str]) -> str:
-    header = [by, "seeds", *metrics]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in table:
-        cells = [str(row[by]), str(row["n_seeds"])]
-        cells += [f"{row[f'{m}_mean']:.3g} ± {row[f'{m}_ci95']:.2g}" for m in metrics]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _by_activation(cfg: Config, rows: Sequence[Mapping[str, Any]],
-                   arrays: Mapping[str, Mapping[str, np.ndarray]], name: str) -> dict[str, np.ndarray]:
-    """The array ``name`` averaged over seeds, per activation."""
-    return {a: np.mean([arrays[r["unit"]][name] for r in rows if r["activation"] == a], axis=0)
-            for a in cfg.activations}
-
-
-def weight_growth(power: np.ndarray, k: int) -> float:
-    """``W(k)/W(1) = λ(1)/λ(k)``: how much more the kernel regime penalizes frequency ``k``."""
-    floor = power.size * np.finfo(np.float64).eps * power.max()
-    return float(power[1] / max(power[k], floor))
-
-
-def plot_weights(cfg: Config, inf: Mapping[str, np.ndarray], emp: Mapping[str, np.ndarray],
-                 freqs: np.ndarray, path: Any) -> None:
+def plot_weights(cfg: Config, inf: Mapping[str, SpectralWeight], emp: Mapping[str, SpectralWeight],
+                 path: Any) -> None:
+    """``W(k)/W(1)`` per activation: infinite width (solid) and the width-``cfg.width`` net (dotted)."""
     fig, axes = figure(1, 1, width=6.0, height=4.0)
     ax = axes[0, 0]
-    ks = range(1, freqs.size)
     for i, a in enumerate(cfg.activations):
-        for power, style, label in ((inf[a], "-", a), (emp[a], ":", None)):
-            ax.semilogy(freqs[1:], [weight_growth(power, k) for k in ks], style, color=f"C{i}",
+        for weight, style, label in ((inf[a], "-", a), (emp[a], ":", None)):
+            ks = range(1, weight.freqs.size)
+            ax.semilogy(weight.freqs[1:], [weight.growth(k) for k in ks], style, color=f"C{i}",
                         label=label)
     ax.set(xlabel="frequency k (cycles per turn)", ylabel="penalty weight W(k)/W(1) = λ(1)/λ(k)",
            title=f"kernel-regime spectral weight (solid: infinite width; dotted: width {cfg.width})")
@@ -342,8 +308,10 @@ def plot_rates(cfg: Config, rows: Sequence[Mapping[str, Any]],
     fig.savefig(path, dpi=110)
 
 
-def findings(cfg: Config, table: Sequence[Mapping[str, Any]], inf: Mapping[str, np.ndarray]
+def findings(cfg: Config, table: Sequence[Mapping[str, Any]], inf: Mapping[str, SpectralWeight]
              ) -> list[Finding]:
+    """Per activation: lazy training matches the linear model, frequencies converge in the
+    kernel's order; across activations: ReLU's weight grows slowest; the NTK is near its limit."""
     stat = {r["activation"]: r for r in table}
     out = []
     for a in cfg.activations:
@@ -352,7 +320,7 @@ def findings(cfg: Config, table: Sequence[Mapping[str, Any]], inf: Mapping[str, 
             f"{a}: lazy training of the width-{cfg.width} net matches the linearized model "
             f"(relative error of the learned change < {cfg.match_tol} at test points)",
             s["rel_err_test_mean"] < cfg.match_tol,
-            f"test {s['rel_err_test_mean']:.3g} ± {s['rel_err_test_ci95']:.2g}, train "
+            f"test {s['rel_err_test_mean']:.3g} ± {s['rel_err_test_ci']:.2g}, train "
             f"{s['rel_err_train_mean']:.3g}; vs the kernel-regression limit "
             f"{s['rel_err_kr_test_mean']:.3g} (residual left {s['residual_left_mean']:.3g})"))
     for a in cfg.activations:
@@ -361,11 +329,11 @@ def findings(cfg: Config, table: Sequence[Mapping[str, Any]], inf: Mapping[str, 
             f"{a}: frequencies converge in the order of the infinite-width NTK power λ(k), i.e. "
             f"inverse penalty weight (Spearman ≥ {cfg.rank_tol}, k = 1..{cfg.n_freqs})",
             s["spearman_rate_mean"] >= cfg.rank_tol,
-            f"Spearman {s['spearman_rate_mean']:.3g} ± {s['spearman_rate_ci95']:.2g}; median "
-            f"|measured/predicted rate − 1| {s['rate_rel_err_mean']:.3g} over the frequencies "
+            f"Spearman {s['spearman_rate_mean']:.3g} ± {s['spearman_rate_ci']:.2g}; median "
+            f"|measured/predicted rate − 1| {s.get('rate_rel_err_mean', math.nan):.3g} over the frequencies "
             "the kernel predicts to move"))
     for k_hi in (cfg.n_points // 4, cfg.n_points // 2):
-        growth = {a: weight_growth(inf[a], k_hi) for a in cfg.activations}
+        growth = {a: inf[a].growth(k_hi) for a in cfg.activations}
         if "relu" not in growth or len(growth) < 2:
             break
         flattest = min(growth, key=growth.get)
@@ -384,25 +352,21 @@ def findings(cfg: Config, table: Sequence[Mapping[str, Any]], inf: Mapping[str, 
 
 def summarize(cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]],
               run: RunDir) -> Summary:
-    table = ci_table(rows, "activation", METRICS)
+    table = ci_rows(rows, ("activation",), METRICS)
     run.write_table("summary", table)
-    inf = _by_activation(cfg, rows, arrays, "power_inf")
-    emp = _by_activation(cfg, rows, arrays, "power_emp")
-    freqs = arrays[rows[0]["unit"]]["freqs"]
-    plot_weights(cfg, inf, emp, freqs, run.figure_path("spectral_weight"))
+    inf = _mean_weight(cfg, rows, arrays, "power_inf")
+    emp = _mean_weight(cfg, rows, arrays, "power_emp")
+    plot_weights(cfg, inf, emp, run.figure_path("spectral_weight"))
     plot_convergence(cfg, rows, arrays, run.figure_path("convergence"))
     plot_rates(cfg, rows, arrays, run.figure_path("rates"))
     shown = [k for k in dict.fromkeys((1, 2, 4, 8, 16, 32, cfg.n_points // 2)) if k <= cfg.n_points // 2]
-    weights = [{"activation": a, **{f"k={k}": f"{weight_growth(inf[a], k):.3g}" for k in shown}}
+    weights = [{"activation": a, **{f"k={k}": f"{inf[a].growth(k):.3g}" for k in shown}}
                for a in cfg.activations]
-    weight_md = "\n".join(["| activation | " + " | ".join(f"k={k}" for k in shown) + " |",
-                           "|" + "---|" * (len(shown) + 1)]
-                          + ["| " + " | ".join(w.values()) + " |" for w in weights])
     return Summary(
         tables=[("Lazy training vs the kernel prediction, mean ± 95% CI over seeds",
-                 _markdown(table, "activation", METRICS)),
+                 ci_markdown(table, ("activation",), METRICS)),
                 ("Penalty weight growth W(k)/W(1) = λ(1)/λ(k) of the infinite-width NTK "
-                 "(mean power over seeds)", weight_md)],
+                 "(mean power over seeds)", text_table(weights, markdown=True))],
         figures=[("Spectral weight W(k)/W(1) = λ(1)/λ(k) per activation", "spectral_weight.png"),
                  ("Per-frequency residual, network vs linearized (first seed)", "convergence.png"),
                  ("Measured vs predicted rates; eigenvalues by frequency", "rates.png")],
