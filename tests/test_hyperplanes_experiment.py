@@ -84,7 +84,7 @@ def test_problems_depend_on_the_seed_only():
 
 def test_findings_follow_the_numbers():
     cfg = dataclasses.replace(TINY, tasks=(TINY.tasks[0],))
-    base_row = {"task": "1d", "width": "32", "n": 2, "train_loss_mean": 0.01}
+    base_row = {"task": "1d", "width": 32, "n": 2, "train_loss_mean": 0.01}
     table = [
         {**base_row, "regime": "adaptive", "n_clusters_mean": 2.0, "n_effective_mean": 1.5,
          "pinned_fraction_mean": 0.8, "pinned_fraction_init_mean": 0.1, "pinning_mean": 0.01,
@@ -118,7 +118,7 @@ def test_tiny_run_writes_everything_and_is_deterministic(tmp_path):
     assert "mean ± 95% CI" in report and " ± " in report.split("## Clustering")[1]
     results = json.loads((first.path / "results.json").read_text())
     summary = {(r["task"], r["regime"]): r for r in results["metrics"]["summary"]}
-    assert len(summary) == 6 and summary["2d", "adaptive"]["width"] == "32"
+    assert len(summary) == 6 and summary["2d", "adaptive"]["width"] == 32
     pair = [r for r in first.rows if (r["task"], r["regime"]) == ("2d", "adaptive")]
     assert summary["2d", "adaptive"]["n"] == 2
     assert summary["2d", "adaptive"]["train_loss_mean"] == pytest.approx(np.mean([r["train_loss"] for r in pair]))

@@ -99,6 +99,6 @@ def test_tiny_run_writes_everything_and_resumes(tmp_path):
     assert set(table) == set(TINY.activations) and all(r["n"] == 2 for r in table.values())
     assert all(math.isfinite(r["rel_err_test_ci"]) for r in table.values())
     report = (tmp_path / "report.md").read_text()
-    assert "| activation | seeds |" in report and "| relu | 2 |" in report
+    assert "| activation | n |" in report and "| relu | 2 |" in report
     again = base.run("kernel-bias", config=TINY, out=tmp_path, progress=False)
     assert again.skipped == len(first.rows) and _strip(again.rows) == _strip(first.rows)

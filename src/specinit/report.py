@@ -20,25 +20,17 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
 import re
 import shlex
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import numpy as np
-from scipy import stats
-
 from specinit import experiments
-from specinit.results import Finding, text_table
+from specinit.results import Finding, ci_markdown, ci_rows, split_columns, text_table
 from specinit.store import STORE_NAME, RunRecord, RunStore
 from specinit.sweep import config_json, format_value, point_label
 
 __all__ = [
-    "mean_ci",
-    "ci_rows",
-    "ci_markdown",
-    "split_columns",
     "reproduce_command",
     "render_html",
     "write_run_report",
@@ -52,106 +44,8 @@ _CI_NOTE = ("Mean ± half-width of the 95% Student-t confidence interval across 
             "(x̄ ± t₀.₉₇₅,ₙ₋₁·s/√n); a single seed has no interval.")
 
 
-def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, int]:
-    """Mean, confidence-interval half-width and count: ``x̄ ± t_{(1+c)/2, n−1} · s / √n``.
-
-    ``s`` is the sample standard deviation (``ddof=1``); the half-width is NaN for one value.
-
-    >>> mean, half, n = mean_ci([1.0, 2.0, 3.0])
-    >>> round(mean, 6), round(half, 4), n
-    (2.0, 2.4841, 3)
-    """
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    x = np.asarray(values, dtype=float)
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"mean_ci needs a non-empty 1-D sequence, got shape {x.shape}")
-    n = int(x.size)
-    if n == 1:
-        return float(x[0]), math.nan, 1
-    half = stats.t.ppf((1 + confidence) / 2, n - 1) * x.std(ddof=1) / math.sqrt(n)
-    return float(x.mean()), float(half), n
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str) and value.lower() in ("nan", "inf", "-inf"):
-        return float(value)
-    return None
-
-
-def split_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
-    """The case columns and the metric columns of an experiment's per-unit rows.
-
-    Case columns are those named in the unit key (``k1=v1,k2=v2,seed=s``) or holding text;
-    metrics are the remaining numeric columns.  ``unit`` and ``seed`` are neither.
-    """
-    columns: list[str] = []
-    for row in rows:
-        columns.extend(c for c in row if c not in columns and c not in ("unit", "seed"))
-
-    def in_key(column: str) -> bool:
-        return all(f",{column}=" in "," + str(r.get("unit", "")) for r in rows)
-
-    def numeric(column: str) -> bool:
-        return all(_number(r[column]) is not None for r in rows if column in r)
-
-    by = [c for c in columns if in_key(c) or not numeric(c)]
-    return by, [c for c in columns if c not in by]
-
-
-def ci_rows(rows: Sequence[Mapping[str, Any]], by: Sequence[str], metrics: Sequence[str],
-            confidence: float = 0.95) -> list[dict[str, Any]]:
-    """Rows grouped by the ``by`` columns (first-seen order, values as text): ``n`` and, per
-    metric, mean and CI half-width as ``<metric>_mean`` / ``<metric>_ci`` (see :func:`mean_ci`).
-
-    A metric missing from a group's rows is left out of that group; a value that is not a
-    number is a ``ValueError`` naming the metric.
-    """
-    groups: dict[tuple, list[Mapping[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault(tuple(format_value(row.get(c, "")) for c in by), []).append(row)
-    table = []
-    for key, members in groups.items():
-        out: dict[str, Any] = dict(zip(by, key))
-        out["n"] = len(members)
-        for metric in metrics:
-            values = [_metric_value(m[metric], metric) for m in members if metric in m]
-            if values:
-                out[f"{metric}_mean"], out[f"{metric}_ci"], _ = mean_ci(values, confidence)
-        table.append(out)
-    return table
-
-
-def _metric_value(value: Any, metric: str) -> float:
-    number = _number(value)
-    if number is None:
-        raise ValueError(f"metric {metric!r} holds a non-number {value!r}; give only numeric metrics")
-    return number
-
-
 def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|")
-
-
-def ci_markdown(table: Sequence[Mapping[str, Any]], by: Sequence[str], metrics: Sequence[str]) -> str:
-    """A Markdown table of :func:`ci_rows` output: the ``by`` columns, ``seeds`` and one
-    ``mean ± half-width`` cell per metric (the mean alone where there is no interval)."""
-    lines = []
-    for row in table:
-        cells = {c: _cell(row[c]) for c in by}
-        cells["seeds"] = str(row["n"])
-        for metric in metrics:
-            mean, half = row.get(f"{metric}_mean"), row.get(f"{metric}_ci")
-            if mean is None:
-                cells[metric] = ""
-            elif half is None or math.isnan(half):
-                cells[metric] = f"{mean:.4g}"
-            else:
-                cells[metric] = f"{mean:.4g} ± {half:.2g}"
-        lines.append(cells)
-    return text_table(lines, markdown=True)
 
 
 def _ci_section(rows: Sequence[Mapping[str, Any]], extra_by: Sequence[str] = ()) -> list[str]:
@@ -160,6 +54,8 @@ def _ci_section(rows: Sequence[Mapping[str, Any]], extra_by: Sequence[str] = ())
     by, metrics = split_columns(rows)
     by = [*extra_by, *(c for c in by if c not in extra_by)]
     metrics = [m for m in metrics if m not in by]
+    # case values as text (a missing one empty), so list-valued config fields group and print
+    rows = [{**row, **{c: format_value(row.get(c, "")) for c in by}} for row in rows]
     table = ci_rows(rows, by, metrics)
     return ["## Mean ± 95% confidence interval across seeds", "", _CI_NOTE, "",
             ci_markdown(table, by, metrics), ""]

@@ -6,7 +6,7 @@ A run folder holds one experiment run::
       units/<key>.json   one finished unit (a case × seed): its row of metrics
       units/<key>.npz    that unit's arrays (spectra, curves) for the figures
       results.csv        the tidy table, one row per unit
-      summary.csv        mean ± std across seeds per case
+      summary.csv        per case: n, and per metric mean, std and 95% CI half-width
       results.json       config, versions, seeds, metrics, findings, timings
       *.png              figures
       report.md          tables, findings and figures for people
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
+from scipy import stats
 
 __all__ = [
     "RunDir",
@@ -39,8 +40,10 @@ __all__ = [
     "config_hash",
     "environment",
     "figure",
-    "summarize_rows",
-    "markdown_table",
+    "mean_ci",
+    "ci_rows",
+    "ci_markdown",
+    "split_columns",
     "text_table",
     "unit_filename",
 ]
@@ -196,42 +199,145 @@ class RunDir:
         return path
 
 
-def summarize_rows(
-    rows: Iterable[Mapping[str, Any]], by: Sequence[str], metrics: Sequence[str]
-) -> list[dict[str, Any]]:
-    """Mean, standard deviation and count of ``metrics`` across rows grouped by ``by``."""
-    groups: dict[tuple, list[Mapping[str, Any]]] = {}
+def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, int]:
+    """Mean, confidence-interval half-width and count: ``x̄ ± t_{(1+c)/2, n−1} · s / √n``.
+
+    ``s`` is the sample standard deviation (``ddof=1``); the half-width is NaN for one value.
+
+    >>> mean, half, n = mean_ci([1.0, 2.0, 3.0])
+    >>> round(mean, 6), round(half, 4), n
+    (2.0, 2.4841, 3)
+    """
+    mean, _, half = _mean_std_ci(values, confidence)
+    return mean, half, len(values)
+
+
+def _mean_std_ci(values: Sequence[float], confidence: float) -> tuple[float, float, float]:
+    """Mean, sample std (``ddof=1``) and Student-t half-width; std and half-width NaN for n = 1."""
+    _check_confidence(confidence)
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"mean_ci needs a non-empty 1-D sequence, got shape {x.shape}")
+    n = int(x.size)
+    if n == 1:
+        return float(x[0]), math.nan, math.nan
+    std = float(x.std(ddof=1))
+    return float(x.mean()), std, float(stats.t.ppf((1 + confidence) / 2, n - 1) * std / math.sqrt(n))
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a float if it is a metric value (a number, a bool as 0/1, or the text
+    ``nan``/``inf``/``-inf`` that :meth:`RunDir.write_results` stores), else None."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and value.lower() in ("nan", "inf", "-inf"):
+        return float(value)
+    return None
+
+
+def split_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+    """The case columns and the metric columns of an experiment's per-unit rows.
+
+    Case columns are those named in the unit key (``k1=v1,k2=v2,seed=s``) or holding text;
+    metrics are the remaining numeric columns (those :func:`ci_rows` accepts).  ``unit`` and
+    ``seed`` are neither.
+    """
+    columns: list[str] = []
     for row in rows:
-        groups.setdefault(tuple(row[k] for k in by), []).append(row)
+        columns.extend(c for c in row if c not in columns and c not in ("unit", "seed"))
+
+    def in_key(column: str) -> bool:
+        return all(f",{column}=" in "," + str(r.get("unit", "")) for r in rows)
+
+    def numeric(column: str) -> bool:
+        return all(_number(r[column]) is not None for r in rows if column in r)
+
+    by = [c for c in columns if in_key(c) or not numeric(c)]
+    return by, [c for c in columns if c not in by]
+
+
+def ci_rows(
+    rows: Iterable[Mapping[str, Any]], by: Sequence[str], metrics: Sequence[str],
+    confidence: float = 0.95,
+) -> list[dict[str, Any]]:
+    """Rows grouped by the ``by`` columns (groups in first-seen order, values as first seen):
+    ``n`` (rows in the group) and, per metric, ``<metric>_mean``, ``<metric>_std`` (sample,
+    ``ddof=1``) and ``<metric>_ci``, the half-width of the Student-t interval of :func:`mean_ci`
+    (``confidence`` 0.95: the 95% interval).  Std and half-width are NaN for a group of one.
+
+    Booleans count as 0/1 (the mean of a flag is the fraction that holds).  A metric missing
+    from a group's rows is left out of that group (computed over the rows that have it
+    otherwise); a ``by`` column missing from a row, or a metric value that is not a number,
+    is a ``ValueError`` naming the column.
+
+    >>> rows = [{"act": "relu", "mse": 1.0}, {"act": "relu", "mse": 3.0}, {"act": "tanh", "mse": 2.0}]
+    >>> [(r["act"], r["n"], r["mse_mean"], round(r["mse_std"], 4)) for r in ci_rows(rows, ["act"], ["mse"])]
+    [('relu', 2, 2.0, 1.4142), ('tanh', 1, 2.0, nan)]
+    """
+    _check_confidence(confidence)
+    groups: dict[str, tuple[tuple, list[Mapping[str, Any]]]] = {}
+    for row in rows:
+        missing = [c for c in by if c not in row]
+        if missing:
+            raise ValueError(f"a row has no case column {missing[0]!r} to group by (row: {dict(row)})")
+        key = tuple(row[c] for c in by)
+        groups.setdefault(json.dumps(_jsonable(key), sort_keys=True), (key, []))[1].append(row)
     table = []
-    for key, members in groups.items():
+    for key, members in groups.values():
         out: dict[str, Any] = dict(zip(by, key))
-        out["n_seeds"] = len(members)
+        out["n"] = len(members)
         for metric in metrics:
-            values = np.array([float(m[metric]) for m in members], dtype=float)
-            out[f"{metric}_mean"] = float(np.mean(values))
-            out[f"{metric}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+            values = [_metric_value(m[metric], metric) for m in members if metric in m]
+            if values:
+                mean, std, half = _mean_std_ci(values, confidence)
+                out.update({f"{metric}_mean": mean, f"{metric}_std": std, f"{metric}_ci": half})
         table.append(out)
     return table
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
+def _metric_value(value: Any, metric: str) -> float:
+    number = _number(value)
+    if number is None:
+        raise ValueError(f"metric {metric!r} holds a non-number {value!r}; give only numeric metrics")
+    return number
 
 
-def markdown_table(
-    rows: Sequence[Mapping[str, Any]], by: Sequence[str], metrics: Sequence[str]
-) -> str:
-    """A Markdown table of summarized rows with ``mean ± std`` cells."""
-    header = [*by, "seeds", *metrics]
-    body = []
-    for row in rows:
-        cells = [_fmt(row[k]) for k in by] + [str(row["n_seeds"])]
-        cells += [f"{_fmt(row[f'{m}_mean'])} ± {_fmt(row[f'{m}_std'])}" for m in metrics]
-        body.append(cells)
-    return _markdown(header, body)
+def _cell(value: Any) -> str:
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return text.replace("|", "\\|")
+
+
+def ci_markdown(table: Sequence[Mapping[str, Any]], by: Sequence[str], metrics: Sequence[str]) -> str:
+    """A Markdown table of :func:`ci_rows` output: the ``by`` columns, ``n`` and one cell per
+    metric, ``mean ± half-width of the 95% Student-t confidence interval`` across the group
+    (``x̄ ± t₀.₉₇₅,ₙ₋₁·s/√n``; the mean alone for a group of one, empty for a missing metric).
+
+    >>> rows = [{"act": "relu", "mse": 1.0}, {"act": "relu", "mse": 3.0}, {"act": "tanh", "mse": 2.0}]
+    >>> print(ci_markdown(ci_rows(rows, ["act"], ["mse"]), ["act"], ["mse"]))
+    | act | n | mse |
+    |---|---|---|
+    | relu | 2 | 2 ± 13 |
+    | tanh | 1 | 2 |
+    """
+    lines = []
+    for row in table:
+        cells = {c: _cell(row[c]) for c in by}
+        cells["n"] = str(row["n"])
+        for metric in metrics:
+            mean, half = row.get(f"{metric}_mean"), row.get(f"{metric}_ci")
+            if mean is None:
+                cells[metric] = ""
+            elif half is None or math.isnan(half):
+                cells[metric] = f"{mean:.4g}"
+            else:
+                cells[metric] = f"{mean:.4g} ± {half:.2g}"
+        lines.append(cells)
+    return text_table(lines, markdown=True)
 
 
 def text_table(rows: Sequence[Mapping[str, str]], *, markdown: bool = False) -> str:

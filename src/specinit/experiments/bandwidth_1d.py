@@ -21,7 +21,7 @@ from torch import nn
 import specinit
 from specinit.experiments.base import Summary, Unit, register_module, seeds_units
 from specinit.experiments.common import SparseTask, build_net, fit_and_measure, mean_by, plot_fits
-from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
+from specinit.results import Finding, RunDir, ci_markdown, ci_rows, figure
 
 STARTS = ("relu-xavier", "relu-high-frequency", "gaussian-xavier", "gaussian-small")
 
@@ -97,7 +97,7 @@ METRICS = ("train_mse", "test_mse", "energy_above_init", "energy_above_final", "
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
-    table = summarize_rows(rows, ("start",), METRICS)
+    table = ci_rows(rows, ("start",), METRICS)
     run.write_table("summary", table)
     first = {r["start"]: r["unit"] for r in rows if r["seed"] == cfg.seeds[0]}
     plot_fits(
@@ -148,8 +148,8 @@ def summarize(
         ),
     ]
     return Summary(
-        tables=[(f"Mean ± std over seeds (f_c = {cfg.task.cutoff:g}, f_hi = {cfg.high_freq:g})",
-                 markdown_table(table, ("start",), METRICS))],
+        tables=[(f"Mean ± 95% CI over seeds (f_c = {cfg.task.cutoff:g}, f_hi = {cfg.high_freq:g})",
+                 ci_markdown(table, ("start",), METRICS))],
         figures=[("Fitted curves (first seed)", "fits.png"), ("Spectra before and after fitting", "spectra.png")],
         findings=findings,
         metrics={"summary": table, "cutoff": cfg.task.cutoff},

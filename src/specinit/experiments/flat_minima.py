@@ -86,7 +86,7 @@ from specinit.data import random_sinusoids
 from specinit.experiments import bandwidth_1d
 from specinit.experiments.base import Summary, Unit, register_module
 from specinit.experiments.common import SparseTask
-from specinit.results import Finding, RunDir, figure, text_table
+from specinit.results import Finding, RunDir, ci_markdown, ci_rows, figure
 from specinit.training import tune_lr
 
 __all__ = [
@@ -278,24 +278,8 @@ METRICS = ("converged", "train_mse", "test_mse", "trace", "top_eig", "mean_eig",
            "centroid_final", "eos_ratio", "lr")
 
 
-def _ci_table(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    from specinit.report import ci_rows  # lazy: specinit.report imports the experiment registry
-
-    as_numbers = [{**r, "converged": float(r["converged"])} for r in rows]  # the fraction converged
-    return ci_rows(as_numbers, ("activation", "start", "bandwidth"), METRICS)
-
-
-def _markdown(table: Sequence[Mapping[str, Any]]) -> str:
-    def cell(row: Mapping[str, Any], metric: str) -> str:
-        mean, half = row[f"{metric}_mean"], row[f"{metric}_ci"]
-        return f"{mean:.3g}" if np.isnan(half) else f"{mean:.3g} ± {half:.2g}"
-
-    lines = [
-        {"activation": r["activation"], "start": r["start"], "bandwidth": r["bandwidth"],
-         "n": str(r["n"]), **{m: cell(r, m) for m in METRICS}}
-        for r in table
-    ]
-    return text_table(lines, markdown=True)
+#: The summary's case columns.
+BY = ("activation", "start", "bandwidth")
 
 
 @dataclass(frozen=True)
@@ -450,7 +434,7 @@ def _densities(rows: Sequence[Mapping[str, Any]], arrays: Mapping[str, Mapping[s
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
-    table = _ci_table(rows)
+    table = ci_rows(rows, BY, METRICS)  # the bool `converged` averages to the fraction converged
     run.write_table("summary", table)
     _scatter(rows, run.figure_path("flatness"))
     _densities(rows, arrays, cfg.starts, run.figure_path("densities"))
@@ -459,7 +443,7 @@ def summarize(
             f"Mean ± 95% CI over {len(cfg.signals)} signals × {len(cfg.seeds)} seeds, all units "
             "(`converged`: the fraction with train MSE ≤ converged_mse) "
             f"(step {cfg.step:g}, f_c = {SparseTask(step=cfg.step).cutoff:g}, f_hi = {cfg.high_freq:g})",
-            _markdown(table),
+            ci_markdown(table, BY, METRICS),
         )],
         figures=[
             ("Between-sample error vs Hessian trace and top eigenvalue (x: not converged)", "flatness.png"),

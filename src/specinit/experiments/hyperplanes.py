@@ -46,8 +46,7 @@ from torch import Tensor
 from specinit.experiments.base import Summary, Unit, register_module, seeds_units
 from specinit.experiments.common import load_images
 from specinit.models import mlp
-from specinit.report import ci_markdown, ci_rows
-from specinit.results import Finding, RunDir, figure
+from specinit.results import Finding, RunDir, ci_markdown, ci_rows, figure
 from specinit.shallow import (
     HyperplaneTracker,
     Neurons,

@@ -19,7 +19,7 @@ import numpy as np
 from specinit.activations import get as get_activation
 from specinit.experiments.base import Summary, Unit, register_module, seeds_units
 from specinit.experiments.common import SparseTask, build_net, fit_and_measure, mean_by, plot_fits
-from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
+from specinit.results import Finding, RunDir, ci_markdown, ci_rows, figure
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ METRICS = ("train_mse", "test_mse", "energy_above_init", "energy_above_final")
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
-    table = summarize_rows(rows, ("activation", "depth"), METRICS)
+    table = ci_rows(rows, ("activation", "depth"), METRICS)
     run.write_table("summary", table)
     seed = cfg.seeds[0]
     first = {(r["activation"], r["depth"]): r["unit"] for r in rows if r["seed"] == seed}
@@ -132,8 +132,8 @@ def summarize(
         ],
     ]
     return Summary(
-        tables=[(f"Mean ± std over seeds (f_c = {cfg.task.cutoff:g} cycles/unit)",
-                 markdown_table(table, ("activation", "depth"), METRICS))],
+        tables=[(f"Mean ± 95% CI over seeds (f_c = {cfg.task.cutoff:g} cycles/unit)",
+                 ci_markdown(table, ("activation", "depth"), METRICS))],
         figures=[
             ("Fitted curves (first seed)", "fits.png"),
             ("Spectra at initialization", "spectra_init.png"),

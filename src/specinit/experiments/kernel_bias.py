@@ -58,8 +58,7 @@ from specinit.kernels import (
     shallow_ntk,
     spectral_weight,
 )
-from specinit.report import ci_markdown, ci_rows
-from specinit.results import Finding, RunDir, figure, text_table
+from specinit.results import Finding, RunDir, ci_markdown, ci_rows, figure, text_table
 
 
 @dataclass(frozen=True)

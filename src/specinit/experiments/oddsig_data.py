@@ -26,7 +26,7 @@ from specinit.experiments.common import mean_by
 from specinit.experiments.oddsig_depth import (
     INITS, Design, baseline_findings, check_config, load, plot_curves, train_case,
 )
-from specinit.results import Finding, RunDir, markdown_table, summarize_rows
+from specinit.results import Finding, RunDir, ci_markdown, ci_rows
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
     by = ("dataset", "train_size", "design", "init")
-    table = summarize_rows(rows, by, METRICS)
+    table = ci_rows(rows, by, METRICS)
     run.write_table("summary", table)
     for design in cfg.designs:
         plot_curves(cfg, [r for r in rows if r["design"] == design], arrays,
@@ -98,8 +98,8 @@ def summarize(
             f"test accuracy {ours:.3f} vs {bn:.3f} (mean over datasets, sizes, activations, seeds)",
         ))
     return Summary(
-        tables=[("Final test accuracy, mean ± std over activations and seeds",
-                 markdown_table(table, by, METRICS))],
+        tables=[("Final test accuracy, mean ± 95% CI over activations and seeds",
+                 ci_markdown(table, by, METRICS))],
         figures=[(f"Test accuracy per epoch, {d} (mean over activations and seeds)",
                   f"accuracy_per_epoch_{d}.png") for d in cfg.designs],
         findings=findings,

@@ -38,7 +38,7 @@ from specinit.experiments.base import Summary, Unit, register_module, seeds_unit
 from specinit.experiments.common import check_image_datasets, load_images, mean_by
 from specinit.models import mlp
 from specinit.propagation import propagation
-from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
+from specinit.results import Finding, RunDir, ci_markdown, ci_rows, figure
 from specinit.training import LR_RULES, accuracy, tune_lr
 
 #: The starts compared: ours (``+scaled``: with ``ends="scaled"``), Tanh-Init's constant
@@ -261,10 +261,10 @@ def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
     by = ("dataset", "design", "init")
-    table = summarize_rows(rows, by, METRICS)
+    table = ci_rows(rows, by, METRICS)
     run.write_table("summary", table)
     by_activation = ("dataset", "activation", "design", "init")
-    per_activation = summarize_rows(rows, by_activation, ("test_acc",))
+    per_activation = ci_rows(rows, by_activation, ("test_acc",))
     run.write_table("summary_by_activation", per_activation)
     plot_curves(cfg, rows, arrays, run.figure_path("accuracy_per_epoch"), panel="design",
                 panels=cfg.designs, x="epoch")
@@ -296,9 +296,9 @@ def summarize(
             for ours in OURS if ours in accs
         ]
     return Summary(
-        tables=[("Mean ± std over activations and seeds", markdown_table(table, by, METRICS)),
+        tables=[("Mean ± 95% CI over activations and seeds", ci_markdown(table, by, METRICS)),
                 ("Final test accuracy per activation",
-                 markdown_table(per_activation, by_activation, ("test_acc",)))],
+                 ci_markdown(per_activation, by_activation, ("test_acc",)))],
         figures=[("Test accuracy per epoch (mean over activations and seeds)",
                   "accuracy_per_epoch.png"),
                  ("Activation std per layer at init", "std_at_init.png")],

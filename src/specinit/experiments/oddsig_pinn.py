@@ -29,7 +29,7 @@ from specinit.experiments.base import Summary, Unit, register_module, seeds_unit
 from specinit.experiments.common import mean_by
 from specinit.models import mlp
 from specinit.pinn import NU, reference_solution, sample_points, train_pinn
-from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
+from specinit.results import Finding, RunDir, ci_markdown, ci_rows, figure
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ METRICS = ("total_loss", "residual_loss", "initial_loss", "boundary_loss", "rel_
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
-    table = summarize_rows(rows, ("activation", "init"), METRICS)
+    table = ci_rows(rows, ("activation", "init"), METRICS)
     run.write_table("summary", table)
     first = {(r["activation"], r["init"]): r["unit"] for r in rows if r["seed"] == cfg.seeds[0]}
     n = len(cfg.activations)
@@ -134,8 +134,8 @@ def summarize(
         for act in cfg.activations for base in other
     ]
     return Summary(
-        tables=[("Final loss parts and relative L2 error vs the exact solution, mean ± std over seeds",
-                 markdown_table(table, ("activation", "init"), METRICS))],
+        tables=[("Final loss parts and relative L2 error vs the exact solution, mean ± 95% CI over seeds",
+                 ci_markdown(table, ("activation", "init"), METRICS))],
         figures=[("Training loss (first seed)", "loss_curves.png"),
                  ("Solution slices vs the exact solution (first seed)", "solution_slices.png")],
         findings=findings,

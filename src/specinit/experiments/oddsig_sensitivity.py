@@ -30,7 +30,7 @@ from specinit.experiments.base import Summary, Unit, register_module, seeds_unit
 from specinit.initializers.odd_sigmoid import predicted_std
 from specinit.models import mlp
 from specinit.propagation import propagation
-from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
+from specinit.results import Finding, RunDir, ci_markdown, ci_rows, figure
 from specinit.training import TrainingDiverged, accuracy, train
 
 BAND = (0.75, 1.15)  # docs/odd_sigmoid.md, "Stated tolerance", target layer, width ≥ 8
@@ -121,7 +121,7 @@ def _values(rows: list[dict[str, Any]], metric: str, **where: Any) -> np.ndarray
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
-    table = summarize_rows(rows, ("vary", "value", "init"), METRICS)
+    table = ci_rows(rows, ("vary", "value", "init"), METRICS)
     run.write_table("summary", table)
 
     fig, axes = figure(3, len(SWEEPS), width=3.8 * len(SWEEPS), height=9)
@@ -211,9 +211,9 @@ def summarize(
         ],
     ]
     return Summary(
-        tables=[(f"Last hidden layer at init, mean ± std over seeds (base: width {cfg.width}, "
+        tables=[(f"Last hidden layer at init, mean ± 95% CI over seeds (base: width {cfg.width}, "
                  f"depth {cfg.depth}, {cfg.activation}, k = {cfg.k:g}, noise {cfg.noise:g}×)",
-                 markdown_table(table, ("vary", "value", "init"), METRICS))],
+                 ci_markdown(table, ("vary", "value", "init"), METRICS))],
         figures=[("Std and saturation at the last hidden layer at init, and accuracy after a short "
                   "training, vs each swept variable", "sensitivity.png")],
         findings=findings,

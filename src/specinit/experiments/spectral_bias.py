@@ -18,7 +18,7 @@ from scipy.stats import spearmanr
 from specinit.data import Sinusoids, sample_1d, sinusoids
 from specinit.experiments.base import Summary, Unit, register_module, seeds_units
 from specinit.experiments.common import build_net
-from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
+from specinit.results import Finding, RunDir, ci_markdown, ci_rows, figure
 from specinit.spectrum import FrequencyTracker
 from specinit.training import train
 
@@ -83,7 +83,7 @@ def summarize(
 ) -> Summary:
     step_cols = [k for k in rows[0] if k.startswith("converged_at_f")]
     metrics = ("final_mse", "spearman_freq_vs_step", "n_converged", *step_cols)
-    table = summarize_rows(rows, ("activation",), metrics)
+    table = ci_rows(rows, ("activation",), metrics)
     run.write_table("summary", table)
 
     fig, axes = figure(1, len(cfg.activations), width=4.4 * len(cfg.activations), height=3.2)
@@ -116,9 +116,9 @@ def summarize(
         for act in cfg.activations
     ]
     return Summary(
-        tables=[(f"Mean ± std over seeds (convergence step: first record with error < {cfg.tol:g}; "
+        tables=[(f"Mean ± 95% CI over seeds (convergence step: first record with error < {cfg.tol:g}; "
                  f"{cfg.steps + cfg.every} = not converged within the run)",
-                 markdown_table(table, ("activation",), metrics))],
+                 ci_markdown(table, ("activation",), metrics))],
         figures=[("Per-frequency convergence (first seed)", "convergence_heatmaps.png")],
         findings=findings,
         metrics={"summary": table},

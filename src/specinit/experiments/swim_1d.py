@@ -46,7 +46,7 @@ from specinit.experiments.base import Summary, Unit, register_module, seeds_unit
 from specinit.experiments.common import build_net, mean_by
 from specinit.initializers.swim import SAMPLERS, SCHEDULES, default_scales
 from specinit.layer_spectra import layer_spectra
-from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
+from specinit.results import Finding, RunDir, ci_markdown, ci_rows, figure
 from specinit.training import tune_lr
 
 #: Gradient-trained baselines: ``specinit.init_`` methods, then Adam.
@@ -335,16 +335,16 @@ def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
-    table = summarize_rows(rows, BY, METRICS)
+    table = ci_rows(rows, BY, METRICS)
     run.write_table("summary", table)
     wide = max(cfg.widths)
     at_wide = [r for r in table if r["width"] == wide]
     plot_errors(cfg, rows, run.figure_path("test_mse_vs_width"))
     plot_spectra(cfg, rows, arrays, run.figure_path("layer_spectra"))
     return Summary(
-        tables=[(f"Test MSE at the largest width ({wide}), mean ± std over seeds",
-                 markdown_table(at_wide, BY, ("test_mse", "centroid_first", "centroid_last"))),
-                ("All cases, mean ± std over seeds", markdown_table(table, BY, METRICS))],
+        tables=[(f"Test MSE at the largest width ({wide}), mean ± 95% CI over seeds",
+                 ci_markdown(at_wide, BY, ("test_mse", "centroid_first", "centroid_last"))),
+                ("All cases, mean ± 95% CI over seeds", ci_markdown(table, BY, METRICS))],
         figures=[("Test MSE against width (mean over seeds)", "test_mse_vs_width.png"),
                  ("Per-layer feature spectra (deepest net, first seed)", "layer_spectra.png")],
         findings=findings(cfg, rows),

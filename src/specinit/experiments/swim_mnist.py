@@ -56,7 +56,7 @@ from specinit.experiments.common import check_image_datasets, load_images, mean_
 from specinit.initializers.swim import SCHEDULES, default_scales
 from specinit.models import mlp
 from specinit.readout import calibrate_logits
-from specinit.results import Finding, RunDir, figure, markdown_table, summarize_rows
+from specinit.results import Finding, RunDir, ci_markdown, ci_rows, figure
 from specinit.training import accuracy, tune_lr
 
 #: Starts compared under Adam fine-tuning.
@@ -270,9 +270,9 @@ def summarize(
 ) -> Summary:
     swim_rows = [r for r in rows if r["method"] == "swim"]
     tune_rows = [r for r in rows if r["method"] != "swim"]
-    swim_table = summarize_rows(swim_rows, BY, ("test_acc", "train_acc", "fit_seconds"))
+    swim_table = ci_rows(swim_rows, BY, ("test_acc", "train_acc", "fit_seconds"))
     epochs = tuple(f"test_acc_e{e}" for e in range(cfg.epochs + 1))
-    tune_table = summarize_rows(tune_rows, BY, (*epochs, "train_loss"))
+    tune_table = ci_rows(tune_rows, BY, (*epochs, "train_loss"))
     run.write_table("summary", swim_table)
     run.write_table("summary_finetune", tune_table)
     plot_accuracy(cfg, rows, run.figure_path("accuracy_vs_width"))
@@ -282,10 +282,10 @@ def summarize(
         figures.append(("Adam fine-tuning from a SWIM or a Xavier start (mean over seeds)",
                         "finetune.png"))
     return Summary(
-        tables=[("No backprop: SWIM classifiers, mean ± std over seeds",
-                 markdown_table(swim_table, BY, ("test_acc", "train_acc", "fit_seconds"))),
-                ("Adam fine-tuning, test accuracy per epoch (e0 = start), mean ± std over seeds",
-                 markdown_table(tune_table, BY, (*epochs, "train_loss")))],
+        tables=[("No backprop: SWIM classifiers, mean ± 95% CI over seeds",
+                 ci_markdown(swim_table, BY, ("test_acc", "train_acc", "fit_seconds"))),
+                ("Adam fine-tuning, test accuracy per epoch (e0 = start), mean ± 95% CI over seeds",
+                 ci_markdown(tune_table, BY, (*epochs, "train_loss")))],
         figures=figures,
         findings=findings(cfg, rows),
         metrics={"summary": swim_table, "finetune": tune_table},
