@@ -23,11 +23,13 @@ from specinit.readout import fit_readout  # noqa: E402
 from specinit import kernels  # noqa: E402  (empirical and infinite-width NTKs)
 from specinit.kernels import (  # noqa: E402
     ShallowNTKNet,
+    efolding_rate,
     fourier_projection,
     kernel_regression,
     linearized_flow,
     ntk,
     ntk_eig,
+    predicted_decay_rate,
     shallow_ntk,
     spectral_weight,
 )
@@ -93,6 +95,8 @@ __all__ = [
     "spectral_weight",
     "kernel_regression",
     "linearized_flow",
+    "efolding_rate",
+    "predicted_decay_rate",
     "shallow_ntk",
     "ShallowNTKNet",
     "shallow",
