@@ -306,8 +306,9 @@ def test_predicted_decay_rate_is_the_linearized_descent_factor():
     np.testing.assert_allclose(got[2:], -math.log1p(-(1 - 1e-15)), rtol=1e-15)  # capped: one step
     k = torch.tensor([[1.0]], dtype=torch.float64)  # agrees with linearized_flow's residual
     path = kernels.linearized_flow(k, [1.0], [3], lr=0.5, discrete=True)
-    assert 1 - float(path.train[0]) == pytest.approx(
-        math.exp(-3 * kernels.predicted_decay_rate([1.0], 0.5, 1)[0]), rel=1e-12)
+    residual = 1 - float(path.train[0])  # three GD steps at η λ / n = 1/2: (1 − 1/2)³ exactly
+    assert residual == pytest.approx(0.125, rel=1e-12)
+    assert residual == pytest.approx(math.exp(-3 * kernels.predicted_decay_rate([1.0], 0.5, 1)[0]), rel=1e-12)
 
 
 # ------------------------------------------------------------------ linearized model
