@@ -1,8 +1,19 @@
 """specinit: how a neural network starts.
 
 Initializers for PyTorch networks and measurements of what an initialization does to a
-network's frequency content, trainability and generalization (arXiv 2511.02244,
-2503.10587, 2509.23085, 2206.08558).
+network's frequency content, trainability and generalization (arXiv 2511.02244, 2503.10587,
+2509.23085, 2206.08558).  The package is layered; each layer imports only from those below:
+
+* :mod:`specinit.nn`, :mod:`specinit.data` — activations, the walk over a model's layers,
+  models; 1D signals, labelled splits, image files;
+* :mod:`specinit.training` — the seeded training loop, learning-rate selection, the PINN;
+* :mod:`specinit.initializers` — :func:`init_` and one module per family;
+* :mod:`specinit.measure` — spectra, propagation, bandwidth, curvature, kernels, hyperplanes;
+* :mod:`specinit.estimators` — scikit-learn SWIM estimators (needs scikit-learn; loaded on use);
+* :mod:`specinit.doctor` — the init doctor;
+* :mod:`specinit.lab` — experiments, sweeps, reports (loaded on use); :mod:`specinit.cli`.
+
+``import specinit`` loads no experiment, no click, no scikit-learn and no matplotlib.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -12,17 +23,35 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-from specinit import activations, data, experiments, models, pinn, propagation, results  # noqa: E402
-from specinit import layer_spectra  # noqa: E402  (the module: specinit.layer_spectra.layer_spectra)
-from specinit import readout  # noqa: E402
-from specinit import doctor  # noqa: E402  (`specinit inspect`: the init doctor)
-from specinit.doctor import diagnose  # noqa: E402
-from specinit.estimators import SwimClassifier, SwimRegressor  # noqa: E402
-from specinit.curvature import HessianOperator, hessian_density, hessian_eigs, hessian_trace  # noqa: E402
-from specinit.readout import fit_readout  # noqa: E402
-from specinit import kernels  # noqa: E402  (empirical and infinite-width NTKs)
-from specinit.kernels import (  # noqa: E402
-    ShallowNTKNet,
+from typing import Any
+
+from specinit._core import moved as _moved
+from specinit import data, doctor, initializers, measure, nn, training
+from specinit.doctor import diagnose
+from specinit.initializers import *  # noqa: F403  (the torch.nn.init-shaped functions and init_)
+from specinit.initializers import __all__ as _init_all
+from specinit.measure import bandwidth, curvature, hyperplanes, kernels, layer_spectra, propagation
+from specinit.measure.bandwidth import (
+    DirectionalSpectrum,
+    GradientBandwidth,
+    directional_spectrum,
+    gradient_bandwidth,
+    input_gradients,
+)
+from specinit.measure.curvature import HessianOperator, hessian_density, hessian_eigs, hessian_trace
+from specinit.measure.hyperplanes import (
+    HyperplaneClusters,
+    HyperplaneTracker,
+    Neurons,
+    ReluSpline,
+    cluster_hyperplanes,
+    hyperplane_movement,
+    relu_spline,
+    rescale_neurons,
+    to_network,
+    to_neurons,
+)
+from specinit.measure.kernels import (
     efolding_rate,
     fourier_projection,
     kernel_regression,
@@ -33,31 +62,7 @@ from specinit.kernels import (  # noqa: E402
     shallow_ntk,
     spectral_weight,
 )
-from specinit import shallow  # noqa: E402  (shallow nets: reparameterization, hyperplanes)
-from specinit.shallow import (  # noqa: E402
-    HyperplaneClusters,
-    HyperplaneTracker,
-    Neurons,
-    ReluSpline,
-    cluster_hyperplanes,
-    hyperplane_movement,
-    relu_spline,
-    rescale_neurons,
-    shallow_init_,
-    to_network,
-    to_neurons,
-)
-from specinit import bandwidth  # noqa: E402  (image-model bandwidth; the starts are in initializers)
-from specinit.bandwidth import (  # noqa: E402
-    DirectionalSpectrum,
-    GradientBandwidth,
-    directional_spectrum,
-    gradient_bandwidth,
-    input_gradients,
-)
-from specinit.initializers import *  # noqa: E402,F401,F403  (the torch.nn.init-shaped functions)
-from specinit.initializers import __all__ as _init_all  # noqa: E402
-from specinit.spectrum import (  # noqa: E402
+from specinit.measure.spectrum import (
     FrequencyTracker,
     Spectrum,
     energy_above,
@@ -66,7 +71,8 @@ from specinit.spectrum import (  # noqa: E402
     spectral_centroid,
     spectrum_1d,
 )
-from specinit.training import (  # noqa: E402
+from specinit.nn import ShallowNTKNet, activations, models
+from specinit.training import (
     LrSearch,
     TrainingDiverged,
     TrainResult,
@@ -77,17 +83,79 @@ from specinit.training import (  # noqa: E402
     tune_lr,
 )
 
+_moved.install()
+
+_LAZY = {
+    "SwimClassifier": ("specinit.estimators", "SwimClassifier"),
+    "SwimRegressor": ("specinit.estimators", "SwimRegressor"),
+    "estimators": ("specinit.estimators", None),
+    "lab": ("specinit.lab", None),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The parts that need optional dependencies (scikit-learn, the lab) load on first use;
+    old module names (``specinit.curvature``) still resolve, with a DeprecationWarning."""
+    import importlib
+
+    if name in _LAZY:
+        module_name, attr = _LAZY[name]
+        module = importlib.import_module(module_name)
+        return module if attr is None else getattr(module, attr)
+    if f"specinit.{name}" in _moved.MOVED:
+        return _moved.moved_module(f"specinit.{name}")
+    raise AttributeError(f"module 'specinit' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
-    "activations",
+    # layers
+    "nn",
     "data",
-    "models",
-    "propagation",
-    "layer_spectra",
-    "readout",
+    "training",
+    "initializers",
+    "measure",
     "doctor",
-    "diagnose",
-    "fit_readout",
+    "lab",
+    "estimators",
+    # building blocks
+    "activations",
+    "models",
+    "ShallowNTKNet",
+    # training
+    "train",
+    "tune_lr",
+    "accuracy",
+    "evaluate_loss",
+    "LrSearch",
+    "TrainResult",
+    "TrainState",
+    "TrainingDiverged",
+    # initializers
+    *_init_all,
+    "SwimRegressor",
+    "SwimClassifier",
+    # measurements
+    "spectrum_1d",
+    "Spectrum",
+    "energy_above",
+    "spectral_centroid",
+    "lowest_fitting_frequency",
+    "plot_spectrum",
+    "FrequencyTracker",
+    "layer_spectra",
+    "propagation",
+    "bandwidth",
+    "input_gradients",
+    "gradient_bandwidth",
+    "GradientBandwidth",
+    "directional_spectrum",
+    "DirectionalSpectrum",
+    "curvature",
+    "HessianOperator",
+    "hessian_trace",
+    "hessian_eigs",
+    "hessian_density",
     "kernels",
     "ntk",
     "ntk_eig",
@@ -98,8 +166,7 @@ __all__ = [
     "efolding_rate",
     "predicted_decay_rate",
     "shallow_ntk",
-    "ShallowNTKNet",
-    "shallow",
+    "hyperplanes",
     "Neurons",
     "ReluSpline",
     "HyperplaneClusters",
@@ -110,37 +177,6 @@ __all__ = [
     "relu_spline",
     "cluster_hyperplanes",
     "hyperplane_movement",
-    "shallow_init_",
-    "SwimRegressor",
-    "SwimClassifier",
-    "pinn",
-    "curvature",
-    "HessianOperator",
-    "hessian_trace",
-    "hessian_eigs",
-    "hessian_density",
-    "bandwidth",
-    "input_gradients",
-    "gradient_bandwidth",
-    "GradientBandwidth",
-    "directional_spectrum",
-    "DirectionalSpectrum",
-    "experiments",
-    "results",
-    "spectrum_1d",
-    "Spectrum",
-    "energy_above",
-    "spectral_centroid",
-    "lowest_fitting_frequency",
-    "plot_spectrum",
-    "FrequencyTracker",
-    "train",
-    "tune_lr",
-    "accuracy",
-    "evaluate_loss",
-    "LrSearch",
-    "TrainResult",
-    "TrainState",
-    "TrainingDiverged",
-    *_init_all,
+    # the doctor
+    "diagnose",
 ]

@@ -27,9 +27,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from torch.func import functional_call
 
+from specinit._core.rng import as_generator
+from specinit.initializers.readout import DEFAULT_L2
 from specinit.initializers.swim import ScalesLike, swim_
-from specinit.models import mlp
-from specinit.readout import DEFAULT_L2
+from specinit.nn.models import mlp
 
 __all__ = ["SwimRegressor", "SwimClassifier"]
 
@@ -67,13 +68,13 @@ class _SwimBase(BaseEstimator):
         return _DTYPES[self.dtype]
 
     def _generator(self) -> torch.Generator | None:
-        """An int seed is the torch seed itself, so ``init_(..., generator=seed)`` matches ``fit``."""
+        """scikit-learn's ``random_state`` as a torch generator: an int seed is the torch seed
+        itself (so ``init_(..., generator=seed)`` matches ``fit``), a ``RandomState`` gives one
+        draw, ``None`` is PyTorch's global RNG (:func:`specinit._core.rng.as_generator`)."""
         state = self.random_state
-        if state is None:
-            return None
-        if isinstance(state, bool) or not isinstance(state, numbers.Integral):
-            state = check_random_state(state).randint(2**31)
-        return torch.Generator().manual_seed(int(state))
+        if state is not None and (isinstance(state, bool) or not isinstance(state, numbers.Integral)):
+            state = int(check_random_state(state).randint(2**31))
+        return as_generator(state)
 
     def _fit_network(
         self, X: np.ndarray, y: torch.Tensor, n_outputs: int, classification: bool

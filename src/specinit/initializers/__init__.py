@@ -1,11 +1,22 @@
-"""Initializers: one module per family, all in the ``torch.nn.init`` call shape.
+"""Initializers: one module per family, all in the ``torch.nn.init`` call shape
+(``method_(weight, ..., generator=None)``), and :func:`init_`, which applies any registered
+method to a whole model.
+
+* :mod:`.registry` — :func:`init_`, :func:`methods`, registration, fans and seeded fills;
+* :mod:`.classic` — Glorot, He, LeCun, orthogonal, truncated normals, SIREN, small Gaussian;
+* :mod:`.odd_sigmoid` — ``W = ωD + Z`` for odd-sigmoid activations (arXiv 2509.23085);
+* :mod:`.swim` and :mod:`.readout` — sampled weights and least-squares readouts (arXiv
+  2306.16830, 2511.02244);
+* :mod:`.pretrain` — bandwidth-controlling starts: pre-training on a signal or on shuffled
+  labels (arXiv 2206.08558);
+* :mod:`.shallow` — shallow nets at the lazy or adaptive scale (arXiv 2503.10587).
 
 Importing a family registers its methods with :func:`init_`.
 """
 
-from specinit.initializers import bandwidth, classic
-from specinit.initializers.bandwidth import *  # noqa: F403
+from specinit.initializers import classic, odd_sigmoid, pretrain, readout, shallow, swim
 from specinit.initializers.classic import *  # noqa: F403
+from specinit.initializers.classic import __all__ as _classic_all
 from specinit.initializers.odd_sigmoid import (  # registers "odd_sigmoid" and "tanh_init"
     critical_gain,
     diagonal_,
@@ -15,20 +26,24 @@ from specinit.initializers.odd_sigmoid import (  # registers "odd_sigmoid" and "
     odd_sigmoid_class,
     tanh_init_,
 )
-from specinit.initializers.swim import (  # registers "swim"
-    default_scales,
-    layer_generators,
-    scale_schedule,
-    swim_,
-    swim_layer,
-)
+from specinit.initializers.pretrain import pretrain_random_labels_, pretrain_signal_
+from specinit.initializers.readout import calibrate_logits, fit_readout
 from specinit.initializers.registry import (
+    fan_in_out,
     init_,
     methods,
     model_activation,
     register_layer_method,
     register_model_method,
     supported_layers,
+)
+from specinit.initializers.shallow import REGIMES, shallow_init_
+from specinit.initializers.swim import (  # registers "swim"
+    default_scales,
+    layer_generators,
+    scale_schedule,
+    swim_,
+    swim_layer,
 )
 
 __all__ = [
@@ -38,8 +53,8 @@ __all__ = [
     "register_layer_method",
     "register_model_method",
     "supported_layers",
-    *classic.__all__,
-    *bandwidth.__all__,
+    "fan_in_out",
+    *_classic_all,
     "odd_sigmoid_class",
     "critical_gain",
     "fixed_point",
@@ -52,4 +67,10 @@ __all__ = [
     "layer_generators",
     "swim_layer",
     "swim_",
+    "fit_readout",
+    "calibrate_logits",
+    "pretrain_signal_",
+    "pretrain_random_labels_",
+    "shallow_init_",
+    "REGIMES",
 ]

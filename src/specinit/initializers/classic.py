@@ -20,7 +20,11 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from specinit._checks import check_positive
+import functools
+
+from specinit._core.checks import check_float, check_positive
+from specinit._core.deprecation import warn_deprecated
+from specinit._core.rng import GeneratorLike
 from specinit.initializers.registry import (
     fan_in_out,
     fill_random_,
@@ -36,17 +40,17 @@ __all__ = [
     "lecun_normal_",
     "orthogonal_",
     "trunc_normal_",
+    "variance_scaled_trunc_normal_",
     "siren_",
     "gaussian_small_",
     "truncated_variance",
+    "calculate_gain",
 ]
-
-GeneratorLike = torch.Generator | int | None
 
 RELU_GAIN = math.sqrt(2.0)  # He et al. 2015 (arXiv 1502.01852): Var W = 2 / fan for ReLU
 # nn.Linear / nn.Conv reset_parameters: kaiming_uniform_(a=√5), gain √(2/(1+a²)) = √(1/3), so
 # the bound gain·√(3/fan_in) is 1/√fan_in.
-TORCH_DEFAULT_GAIN = math.sqrt(1.0 / 3.0)
+TORCH_DEFAULT_A = math.sqrt(5.0)
 SIREN_OMEGA0 = 30.0  # ω0 of Sitzmann et al. 2020 (arXiv 2006.09661), Sec. 3.2
 TRUNC_BOUND = 2.0  # ±2σ0, the cut of Keras/JAX "truncated_normal" variance scaling
 MODES = ("fan_in", "fan_out")
@@ -119,28 +123,77 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: GeneratorLike =
     return _normal_(tensor, _xavier_std(tensor, gain), generator)
 
 
-def kaiming_uniform_(
-    tensor: Tensor, gain: float = RELU_GAIN, mode: str = "fan_in", generator: GeneratorLike = None
-) -> Tensor:
-    """He uniform: ``W ~ U(-a, a)``, ``a = gain · √(3 / fan)``, ``fan`` = fan_in or fan_out.
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The gain ``torch.nn.init.calculate_gain`` recommends for ``nonlinearity`` (``"relu"``: √2,
+    ``"tanh"``: 5/3, ``"leaky_relu"`` with slope ``a``: ``√(2/(1 + a²))``, linear layers: 1, ...).
 
-    He et al. 2015, arXiv 1502.01852; ``gain = √2`` (ReLU) gives ``Var W = 2 / fan``, and
-    ``gain = √(2 / (1 + a²))`` a leaky ReLU of negative slope ``a``.
+    >>> calculate_gain("leaky_relu", 0.0) == math.sqrt(2.0)
+    True
+    """
+    return float(torch.nn.init.calculate_gain(nonlinearity, param))
+
+
+def _with_deprecated_gain(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """Accept the old ``gain=`` of ``kaiming_*_`` for one release (DeprecationWarning): the gain
+    then replaces ``calculate_gain(nonlinearity, a)``."""
+
+    @functools.wraps(fn)
+    def wrapper(tensor: Tensor, *args: Any, gain: float | None = None, **kwargs: Any) -> Tensor:
+        if gain is None:
+            return fn(tensor, *args, **kwargs)
+        if args or {"a", "nonlinearity"} & set(kwargs):
+            raise TypeError(f"{fn.__name__}(gain=...) is deprecated and cannot be combined with a= "
+                            "or nonlinearity=")
+        warn_deprecated(f"{fn.__name__}(gain=...) is deprecated and will be removed in the next "
+                        "release: the signature is torch.nn.init's (a, mode, nonlinearity); use "
+                        "nonlinearity='linear' for gain 1 or scale the weights yourself")
+        return fn(tensor, _gain=check_float(gain, "gain"), **kwargs)
+
+    wrapper.__deprecated_kwargs__ = {"gain": "a/nonlinearity"}  # type: ignore[attr-defined]
+    return wrapper
+
+
+@_with_deprecated_gain
+def kaiming_uniform_(
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: GeneratorLike = None,
+    *,
+    _gain: float | None = None,
+) -> Tensor:
+    """He uniform: ``W ~ U(-b, b)``, ``b = gain · √(3 / fan)``, ``fan`` = fan_in or fan_out.
+
+    ``gain = calculate_gain(nonlinearity, a)``, as in ``torch.nn.init.kaiming_uniform_`` (the same
+    parameters): the default leaky ReLU with ``a = 0`` gives ``√2`` and ``Var W = 2 / fan``.
+    He et al. 2015, arXiv 1502.01852.
 
     >>> w = kaiming_uniform_(torch.empty(30, 50), mode="fan_out", generator=0)
     """
+    gain = calculate_gain(nonlinearity, a) if _gain is None else _gain
     return _uniform_(tensor, SQRT3 * _kaiming_std(tensor, gain, mode), generator)
 
 
+@_with_deprecated_gain
 def kaiming_normal_(
-    tensor: Tensor, gain: float = RELU_GAIN, mode: str = "fan_in", generator: GeneratorLike = None
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: GeneratorLike = None,
+    *,
+    _gain: float | None = None,
 ) -> Tensor:
     """He normal: ``W ~ N(0, σ²)``, ``σ = gain / √fan``, ``fan`` = fan_in or fan_out.
 
-    He et al. 2015, arXiv 1502.01852; ``gain = √2`` (ReLU) gives ``Var W = 2 / fan``.
+    ``gain = calculate_gain(nonlinearity, a)``, as in ``torch.nn.init.kaiming_normal_`` (the same
+    parameters): the default gives ``√2`` and ``Var W = 2 / fan``.  He et al. 2015,
+    arXiv 1502.01852.
 
     >>> w = kaiming_normal_(torch.empty(16, 3, 3, 3), generator=0)  # fan_in = 27
     """
+    gain = calculate_gain(nonlinearity, a) if _gain is None else _gain
     return _normal_(tensor, _kaiming_std(tensor, gain, mode), generator)
 
 
@@ -151,7 +204,7 @@ def lecun_uniform_(tensor: Tensor, generator: GeneratorLike = None) -> Tensor:
 
     >>> w = lecun_uniform_(torch.empty(30, 50), generator=0)  # |w| ≤ √(3/50)
     """
-    return kaiming_uniform_(tensor, gain=1.0, mode="fan_in", generator=generator)
+    return kaiming_uniform_(tensor, mode="fan_in", nonlinearity="linear", generator=generator)
 
 
 def lecun_normal_(tensor: Tensor, generator: GeneratorLike = None) -> Tensor:
@@ -161,7 +214,7 @@ def lecun_normal_(tensor: Tensor, generator: GeneratorLike = None) -> Tensor:
 
     >>> w = lecun_normal_(torch.empty(30, 50), generator=0)
     """
-    return kaiming_normal_(tensor, gain=1.0, mode="fan_in", generator=generator)
+    return kaiming_normal_(tensor, mode="fan_in", nonlinearity="linear", generator=generator)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,7 +256,7 @@ def truncated_variance(bound: float) -> float:
     return 1.0 - 2.0 * bound * density / math.erf(bound / math.sqrt(2.0))
 
 
-def trunc_normal_(
+def variance_scaled_trunc_normal_(
     tensor: Tensor,
     std: float | None = None,
     bound: float = TRUNC_BOUND,
@@ -216,8 +269,10 @@ def trunc_normal_(
     ``σ0 = std / √(1 − 2bφ(b)/(2Φ(b) − 1))``, so ``Var W = std²`` and ``|W| ≤ b σ0``.
     Default ``std = 1/√fan_in``: the variance-corrected LeCun truncated normal (LeCun et al.
     1998, "Efficient BackProp"; the correction is the one Keras/JAX variance scaling uses).
+    Unlike :func:`trunc_normal_` (torch's law) the bound is relative and ``std`` is the std
+    after truncation.
 
-    >>> w = trunc_normal_(torch.empty(30, 50), generator=0)  # std 1/√50, |w| ≤ 2σ0
+    >>> w = variance_scaled_trunc_normal_(torch.empty(30, 50), generator=0)  # std 1/√50, |w| ≤ 2σ0
     """
     if std is None:
         std = 1.0 / math.sqrt(_fans(tensor)[0])
@@ -232,6 +287,64 @@ def trunc_normal_(
         v = buf.uniform_(-edge, edge, generator=gen)
         # The clamp only guards erfinv(±1) = ±inf when erf(b/√2) rounds to 1 (large b).
         return torch.special.erfinv(v).mul_(math.sqrt(2.0) * sigma0).clamp_(-cut, cut)
+
+    return fill_random_(tensor, draw, generator, dtype=torch.float64)
+
+
+def _with_deprecated_bound(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """Route the old ``trunc_normal_(tensor, std=…, bound=…)`` (a relative bound, ``std`` after
+    truncation) to :func:`variance_scaled_trunc_normal_` for one release (DeprecationWarning)."""
+
+    @functools.wraps(fn)
+    def wrapper(tensor: Tensor, *args: Any, bound: float | None = None, **kwargs: Any) -> Tensor:
+        if bound is None:
+            return fn(tensor, *args, **kwargs)
+        if args or {"mean", "a", "b"} & set(kwargs):
+            raise TypeError("trunc_normal_(bound=...) is deprecated and cannot be combined with "
+                            "mean=, a= or b=")
+        warn_deprecated("trunc_normal_(..., bound=...) is deprecated: trunc_normal_ now follows "
+                        "torch.nn.init.trunc_normal_(tensor, mean, std, a, b); the old law is "
+                        "variance_scaled_trunc_normal_(tensor, std, bound)")
+        return variance_scaled_trunc_normal_(tensor, kwargs.get("std"), bound, kwargs.get("generator"))
+
+    wrapper.__deprecated_kwargs__ = {"bound": "variance_scaled_trunc_normal_"}  # type: ignore[attr-defined]
+    return wrapper
+
+
+@_with_deprecated_bound
+def trunc_normal_(
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float = 1.0,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: GeneratorLike = None,
+) -> Tensor:
+    """``N(mean, std²)`` truncated to the absolute interval ``[a, b]``: the law and the parameters
+    of ``torch.nn.init.trunc_normal_``.
+
+    ``W = mean + std · Φ⁻¹(U)``, ``U ~ U(Φ(α), Φ(β))``, ``α = (a − mean)/std``,
+    ``β = (b − mean)/std`` (inverse-CDF sampling in float64).  The variance after truncation is
+    below ``std²``; :func:`variance_scaled_trunc_normal_` is the law whose variance is ``std²``.
+
+    >>> w = trunc_normal_(torch.empty(30, 50), std=0.02, a=-0.04, b=0.04, generator=0)
+    >>> bool(w.abs().max() <= 0.04)
+    True
+    """
+    _check_weight(tensor)
+    mean = check_float(mean, "mean")
+    check_positive(std, "std")
+    a, b = check_float(a, "a"), check_float(b, "b")
+    if not a < b:
+        raise ValueError(f"trunc_normal_ needs a < b, got a={a}, b={b}")
+    lo = math.erf((a - mean) / (std * math.sqrt(2.0)))
+    hi = math.erf((b - mean) / (std * math.sqrt(2.0)))
+    if not lo < hi:
+        raise ValueError(f"[a, b] = [{a}, {b}] holds no mass of N({mean}, {std}²) in float64")
+
+    def draw(buf: Tensor, gen: torch.Generator | None) -> Tensor:
+        v = buf.uniform_(lo, hi, generator=gen)
+        return torch.special.erfinv(v).mul_(math.sqrt(2.0) * std).add_(mean).clamp_(a, b)
 
     return fill_random_(tensor, draw, generator, dtype=torch.float64)
 
@@ -308,7 +421,7 @@ def _layer_method(
     options = [
         p.replace(kind=_Keyword)
         for p in list(inspect.signature(fn).parameters.values())[1:]
-        if p.name not in hidden
+        if p.name not in hidden and not p.name.startswith("_") and p.kind is not p.VAR_KEYWORD
     ]
 
     def method(weight: Tensor, *, index: int, n_layers: int, generator: Any, **opts: Any) -> Tensor:
@@ -319,7 +432,30 @@ def _layer_method(
     method.__signature__ = signature  # type: ignore[attr-defined]
     method.__doc__ = summary or inspect.getdoc(fn)
     method.__name__ = method.__qualname__ = fn.__name__.rstrip("_") + "_layer"
+    method.__deprecated_kwargs__ = getattr(fn, "__deprecated_kwargs__", {})  # type: ignore[attr-defined]
     return method
+
+
+def _trunc_normal_method(
+    tensor: Tensor,
+    mean: float = 0.0,
+    std: float | None = None,
+    a: float = -2.0,
+    b: float = 2.0,
+    generator: GeneratorLike = None,
+    **deprecated: Any,
+) -> Tensor:
+    """N(mean, std²) truncated to [a, b] (torch.nn.init.trunc_normal_'s law); give std (without it this release still draws the old variance-scaled law, std 1/√fan_in, with a DeprecationWarning)."""
+    if "bound" in deprecated or std is None:
+        warn_deprecated("init_(model, 'trunc_normal') without std= (or with bound=) is deprecated: "
+                        "the method now follows torch.nn.init.trunc_normal_ (mean, std, absolute "
+                        "a, b); this release still draws the old variance-scaled law: pass std=, "
+                        "or use 'variance_scaled_trunc_normal'", stacklevel=5)
+        return variance_scaled_trunc_normal_(tensor, std, deprecated.pop("bound", TRUNC_BOUND), generator)
+    return trunc_normal_(tensor, mean, std, a, b, generator)
+
+
+_trunc_normal_method.__deprecated_kwargs__ = {"bound": "variance_scaled_trunc_normal"}  # type: ignore[attr-defined]
 
 
 def _register_all() -> None:
@@ -333,7 +469,8 @@ def _register_all() -> None:
         ("lecun_uniform", lecun_uniform_),
         ("lecun_normal", lecun_normal_),
         ("orthogonal", orthogonal_),
-        ("trunc_normal", trunc_normal_),
+        ("trunc_normal", _trunc_normal_method),
+        ("variance_scaled_trunc_normal", variance_scaled_trunc_normal_),
         ("gaussian_small", gaussian_small_),
     ]:
         register_layer_method(name)(_layer_method(fn))
@@ -344,7 +481,7 @@ def _register_all() -> None:
     register_layer_method("default", bias="uniform")(
         _layer_method(
             kaiming_uniform_,
-            fixed={"gain": TORCH_DEFAULT_GAIN, "mode": "fan_in"},
+            fixed={"a": TORCH_DEFAULT_A, "mode": "fan_in", "nonlinearity": "leaky_relu"},
             summary="PyTorch's own reset_parameters: W, b ~ U(−1/√fan_in, 1/√fan_in).",
         )
     )

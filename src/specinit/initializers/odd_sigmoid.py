@@ -41,11 +41,12 @@ import torch
 from scipy.optimize import brentq
 from torch import Tensor
 
-from specinit import activations
-from specinit._checks import check_int, check_positive
-from specinit.activations import Activation, ActivationLike
+from specinit._core.checks import check_int, check_positive
+from specinit._core.rng import GeneratorLike
 from specinit.initializers.classic import _fans, _layer_method, _normal_
 from specinit.initializers.registry import register_layer_method
+from specinit.nn import activations
+from specinit.nn.activations import Activation, ActivationLike
 
 __all__ = [
     "odd_sigmoid_class",
@@ -65,8 +66,6 @@ __all__ = [
     "RULES",
     "ENDS",
 ]
-
-GeneratorLike = torch.Generator | int | None
 
 RULES = ("closed_form", "tanh_init", "calibrated")
 ENDS = ("diagonal", "scaled")

@@ -23,31 +23,29 @@ import inspect
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
 
-from specinit.activations import Activation, ActivationModule
+from specinit._core.rng import GeneratorLike, as_generator
+from specinit.nn.activations import Activation, from_module
+from specinit.nn.layers import activation_layers, init_layers, norm_layers
 
 __all__ = [
     "init_",
     "methods",
     "register_layer_method",
     "register_model_method",
-    "as_generator",
     "supported_layers",
     "fan_in_out",
     "fill_random_",
     "model_activation",
+    "GeneratorLike",
 ]
 
-SUPPORTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-NORMS = (
-    nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm,
-    nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
-    nn.LayerNorm, nn.GroupNorm, nn.RMSNorm,
-)
+#: The layers :func:`init_` fills, in order (:func:`specinit.nn.layers.init_layers`).
+supported_layers = init_layers
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,8 @@ def _register(
     ]
     required = tuple(p.name for p in options if p.default is inspect.Parameter.empty)
     takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
-    allowed = None if takes_any else tuple(p.name for p in options)
+    deprecated = tuple(getattr(fn, "__deprecated_kwargs__", {}))  # old names, still accepted
+    allowed = None if takes_any else tuple(p.name for p in options) + deprecated
     summary = (inspect.getdoc(fn) or "").split("\n", 1)[0]
     _METHODS[name] = _Method(
         name, kind, fn, required, allowed, needs_data, summary, default_bias
@@ -120,15 +119,6 @@ def methods() -> dict[str, str]:
     return {name: m.summary for name, m in sorted(_METHODS.items())}
 
 
-def as_generator(generator: torch.Generator | int | None) -> torch.Generator | None:
-    """Accept a ``torch.Generator``, an integer seed, or ``None`` (PyTorch's global RNG)."""
-    if generator is None or isinstance(generator, torch.Generator):
-        return generator
-    if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
-        return torch.Generator().manual_seed(int(generator))
-    raise TypeError(f"generator must be a torch.Generator, an int seed or None, got {generator!r}")
-
-
 def fan_in_out(weight: Tensor) -> tuple[int, int]:
     """Fan-in and fan-out of a Linear ``(out, in)`` or Conv ``(out, in, *kernel)`` weight."""
     if weight.dim() < 2:
@@ -145,7 +135,7 @@ def fan_in_out(weight: Tensor) -> tuple[int, int]:
 def fill_random_(
     tensor: Tensor,
     draw: Callable[[Tensor, torch.Generator | None], Tensor],
-    generator: torch.Generator | int | None,
+    generator: GeneratorLike,
     *,
     dtype: torch.dtype | None = None,
 ) -> Tensor:
@@ -167,31 +157,6 @@ def fill_random_(
         return tensor.copy_(draw(buffer, gen))
 
 
-def supported_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The ``(name, module)`` pairs ``init_`` initializes, in order; errors on unsupported ones."""
-    layers: list[tuple[str, nn.Module]] = []
-    for name, module in model.named_modules():
-        own = list(module.parameters(recurse=False))
-        if isinstance(module, SUPPORTED):
-            layers.append((name or type(module).__name__, module))
-        elif own and not isinstance(module, NORMS):
-            raise TypeError(
-                f"layer {name or '<root>'!r} ({type(module).__name__}) has parameters but is not "
-                f"supported; supported layers: {', '.join(t.__name__ for t in SUPPORTED)} "
-                "(normalization layers are reset)"
-            )
-    if not layers:
-        raise TypeError(
-            f"{type(model).__name__} has no supported layers "
-            f"({', '.join(t.__name__ for t in SUPPORTED)}) to initialize"
-        )
-    return layers
-
-
-def _norm_layers(model: nn.Module) -> Iterator[nn.Module]:
-    return (m for m in model.modules() if isinstance(m, NORMS))
-
-
 def _check_bias_rule(rule: Any) -> None:
     is_number = isinstance(rule, numbers.Real) and not isinstance(rule, bool)
     if not (rule in ("zeros", "uniform") or (is_number and math.isfinite(rule))):
@@ -210,8 +175,13 @@ def _init_bias(bias: Tensor, weight: Tensor, rule: Any, generator: torch.Generat
 
 
 def model_activation(model: nn.Module) -> Activation | None:
-    """The one activation every specinit ``ActivationModule`` in ``model`` shares, else ``None``."""
-    found = {m.activation.describe(): m.activation for m in model.modules() if isinstance(m, ActivationModule)}
+    """The one activation every activation module of ``model`` computes (specinit's or
+    ``torch.nn``'s, :func:`specinit.nn.activations.from_module`), else ``None``."""
+    found: dict[str, Activation] = {}
+    for _, module in activation_layers(model):
+        act = from_module(module)
+        if act is not None:
+            found[act.describe()] = act
     return next(iter(found.values())) if len(found) == 1 else None
 
 
@@ -245,7 +215,7 @@ def init_(
     *,
     data: Tensor | None = None,
     targets: Tensor | None = None,
-    generator: torch.Generator | int | None = None,
+    generator: GeneratorLike = None,
     **options: Any,
 ) -> nn.Module:
     """Initialize every supported layer of ``model`` in place with ``method``; returns ``model``.
@@ -297,7 +267,7 @@ def init_(
             spec.fn(layer.weight, index=index, n_layers=len(layers), generator=gen, **options)
             if layer.bias is not None:
                 _init_bias(layer.bias, layer.weight, bias_rule, gen)
-        for norm in _norm_layers(model):
+        for norm in norm_layers(model):
             norm.reset_parameters()
     return model
 

@@ -39,12 +39,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from specinit import activations
-from specinit._checks import as_tensor, check_float, check_int, check_positive, check_same_length
-from specinit.activations import Activation, ActivationLike, ActivationModule
-from specinit.initializers.registry import as_generator, model_activation, register_model_method
-from specinit.models import CoordinateMLP
-from specinit.readout import DEFAULT_L2, _NormalEquations
+from specinit._core.checks import as_tensor, check_float, check_int, check_positive, check_same_length
+from specinit._core.rng import GeneratorLike, as_generator, independent_generators
+from specinit.initializers.readout import DEFAULT_L2, NormalEquations
+from specinit.initializers.registry import register_model_method
+from specinit.nn import activations
+from specinit.nn.activations import Activation, ActivationLike
+from specinit.nn.layers import mlp_chain
 
 __all__ = [
     "SAMPLERS",
@@ -176,16 +177,11 @@ def scale_schedule(
 # --------------------------------------------------------------------------- sampling
 
 
-def layer_generators(generator: torch.Generator | int | None, n_layers: int) -> list[torch.Generator]:
-    """One independent CPU generator per layer, derived deterministically from ``generator``.
-
-    A base seed is drawn once from ``generator`` (PyTorch's global RNG when ``None``); layer
-    ``l`` is seeded with ``SeedSequence([base, l])``, so layers never share a stream.
-    """
-    gen = as_generator(generator)
-    base = int(torch.randint(2**62, (), generator=gen))
-    states = (np.random.SeedSequence([base, l]).generate_state(1, np.uint64)[0] for l in range(n_layers))
-    return [torch.Generator().manual_seed(int(state) >> 1) for state in states]
+def layer_generators(generator: GeneratorLike, n_layers: int) -> list[torch.Generator]:
+    """One independent CPU generator per layer, derived deterministically from ``generator``
+    (:func:`specinit._core.rng.independent_generators`: a base seed drawn once, layer ``l``
+    seeded with ``SeedSequence([base, l])``, so layers never share a stream)."""
+    return independent_generators(generator, n_layers)
 
 
 def _rows(chunk_size: int | None, row_length: int) -> int:
@@ -265,7 +261,7 @@ def swim_layer(
     s2: float | None = None,
     sampler: str = "swim",
     n_candidates: int | None = None,
-    generator: torch.Generator | int | None = None,
+    generator: GeneratorLike = None,
     chunk_size: int | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Sample one hidden layer: ``(weight, bias)`` of shapes ``(width, d)`` and ``(width,)``.
@@ -301,25 +297,12 @@ def swim_layer(
 
 
 def _mlp_parts(model: nn.Module) -> tuple[list[nn.Linear], Activation | None]:
-    """The Linear layers of a ``Linear → f → ... → Linear`` MLP and its activation; else TypeError."""
-    net = model.net if isinstance(model, CoordinateMLP) else model
-    expected = "an nn.Sequential Linear → activation → ... → Linear built by specinit.models.mlp"
-    if not isinstance(net, nn.Sequential) or len(net) == 0:
-        raise TypeError(f"SWIM needs {expected}, got {type(model).__name__}")
-    for index, module in enumerate(net):
-        kind = nn.Linear if index % 2 == 0 else ActivationModule
-        if not isinstance(module, kind):
-            raise TypeError(
-                f"SWIM needs {expected}; module {index} is {type(module).__name__}, not {kind.__name__}"
-            )
-        if kind is nn.Linear and module.bias is None:
-            raise TypeError(f"SWIM needs biases; Linear layer {index} has bias=False")
-    if len(net) % 2 == 0:
-        raise TypeError(f"SWIM needs {expected}; the last module is not a Linear layer")
-    act = model_activation(net)
-    if len(net) > 1 and act is None:
-        raise TypeError("SWIM needs every hidden layer to use the same activation")
-    return list(net[::2]), act
+    """The Linear layers of a ``Linear → f → ... → Linear`` MLP with biases, and its activation."""
+    linears, act = mlp_chain(model, who="SWIM")
+    for index, layer in enumerate(linears):
+        if layer.bias is None:
+            raise TypeError(f"SWIM needs biases; Linear layer {2 * index} has bias=False")
+    return linears, act
 
 
 def _prepare(
@@ -375,7 +358,7 @@ def swim_(
     scales: ScalesLike = "constant",
     sampler: str = "swim",
     classification: bool | None = None,
-    generator: torch.Generator | int | None = None,
+    generator: GeneratorLike = None,
     l2: float = DEFAULT_L2,
     n_candidates: int | None = None,
     chunk_size: int | None = None,
@@ -403,7 +386,7 @@ def swim_(
     n_candidates = _check_candidates(n_candidates)
     hidden, readout = linears[:-1], linears[-1]
     gens = layer_generators(generator, len(hidden))
-    equations = _NormalEquations()
+    equations = NormalEquations()
     if hidden:
         _check_distinct(x)
         base1, base2 = default_scales(act)

@@ -1,0 +1,50 @@
+"""Data: 1D signals, labelled splits and subsets, and the MNIST / Fashion-MNIST / digits images.
+
+* :mod:`.signals` — sums of sinusoids sampled on uniform grids (arXiv 2206.08558's regressions);
+* :mod:`.splits` — :class:`Split`, stratified train/validation splits, class-balanced subsets,
+  shuffled labels, scikit-learn's 8x8 digits;
+* :mod:`.images` — MNIST and Fashion-MNIST from their original IDX files;
+* :mod:`.transforms` — standardization and PCA projections fitted on a training part.
+
+Every random choice takes ``generator=`` (an int seed, a ``torch.Generator`` or ``None``).
+"""
+
+from specinit.data.images import ENV_VAR, IDX_FILES, SHA256, data_dir, fashion_mnist, mnist, read_idx
+from specinit.data.signals import Sinusoids, between_samples, grid_1d, random_sinusoids, sample_1d, sinusoids
+from specinit.data.splits import (
+    Split,
+    balanced_indices,
+    balanced_subset,
+    digits,
+    random_labels,
+    train_val_split,
+)
+from specinit.data.transforms import pca_project, standardize
+
+__all__ = [
+    # 1D signals
+    "Sinusoids",
+    "sinusoids",
+    "random_sinusoids",
+    "grid_1d",
+    "sample_1d",
+    "between_samples",
+    # labelled data
+    "Split",
+    "digits",
+    "random_labels",
+    "balanced_subset",
+    "balanced_indices",
+    "train_val_split",
+    # image files
+    "mnist",
+    "fashion_mnist",
+    "data_dir",
+    "read_idx",
+    "IDX_FILES",
+    "SHA256",
+    "ENV_VAR",
+    # transforms
+    "standardize",
+    "pca_project",
+]

@@ -1,0 +1,42 @@
+"""The init doctor: what a model's start does to a batch, in numbers and plain words.
+
+* :mod:`.diagnose` — :func:`diagnose`: per-layer signal, saturation, dead units, effective rank
+  and gradients, the input-gradient bandwidth and the top Hessian eigenvalue, and the problems
+  found (:class:`Thresholds`);
+* :mod:`.suggest` — :func:`suggest` initializers for the model and :func:`compare` the same
+  measurements after each;
+* :mod:`.render` — tables, a Markdown report and a comparison figure.
+
+The ``specinit inspect`` command (:mod:`specinit.cli`) runs all three on a user's model.
+"""
+
+from specinit.doctor.diagnose import (
+    Diagnosis,
+    LayerDiagnosis,
+    Problem,
+    Thresholds,
+    diagnose,
+    effective_rank,
+    fit_input_layout,
+    model_output,
+)
+from specinit.doctor.render import comparison_table, plot_comparison, report_markdown
+from specinit.doctor.suggest import DEEP, Suggestion, compare, suggest
+
+__all__ = [
+    "diagnose",
+    "Diagnosis",
+    "LayerDiagnosis",
+    "Problem",
+    "Thresholds",
+    "effective_rank",
+    "model_output",
+    "fit_input_layout",
+    "suggest",
+    "compare",
+    "Suggestion",
+    "DEEP",
+    "comparison_table",
+    "report_markdown",
+    "plot_comparison",
+]

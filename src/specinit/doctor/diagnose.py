@@ -1,0 +1,511 @@
+"""An init doctor: what a model's start does to a batch, in numbers and plain words.
+
+:func:`diagnose` runs one batch through any ``torch.nn.Module`` at its current weights and
+measures, per activation layer (forward order, as :func:`specinit.propagation.propagation`
+records them — that function does the signal and gradient statistics here):
+
+* **signal** — the activation's mean and std, and ``std_ratio = std(h_l) / std(x)``;
+* **saturation** — the fraction of entries with ``|h| ≥ 0.99 · sup|f|`` (bounded activations);
+* **dead features** — the fraction of features (columns of a ``(N, F)`` output, channels of a
+  ``(N, C, ...)`` one) whose value is exactly the same for every sample and position: a dead
+  ReLU, or a tanh stuck at ±1; they carry no information and pass no gradient;
+* **collapse** — the effective rank ``exp(−Σ p_i log p_i)``, ``p_i = σ_i / Σ σ_j`` of the
+  singular values of the centred ``(samples, features)`` matrix (Roy & Vetterli 2007): how
+  many directions the batch still spans;
+* **gradients** — ``‖∂L/∂h_l‖`` and ``‖∂L/∂W_l‖`` of the weight layer before ``h_l``.  With
+  targets ``y`` ``L`` is the training loss; without, the *surrogate* ``L = mean((f(x) − t)²)``
+  with fixed standard-normal targets ``t`` (seeded): even a near-zero output gets an O(1) error
+  ``f − t``, so the backward pass shows how the network itself transmits gradients;
+
+and, for the whole model, the input-gradient bandwidth proxy of arXiv 2206.08558
+(:func:`specinit.bandwidth.gradient_bandwidth`) and the top Hessian eigenvalue of ``L``
+(:func:`specinit.curvature.hessian_eigs`, Lanczos, as PyHessian, arXiv 1912.07145).  The problems
+found are listed in plain words, with the thresholds of :class:`Thresholds`.
+
+:func:`suggest` proposes initializers from the registry for the activations, depth and data
+seen; :func:`compare` re-initializes deep copies with them (seeded) and diagnoses each, so a
+user sees the same measurements before and after.  The user's model is never changed.
+
+>>> import torch, specinit
+>>> net = specinit.nn.mlp(16, [64] * 12, 1, "tanh")
+>>> _ = specinit.init_(net, "trunc_normal", std=0.02, generator=0)
+>>> x = torch.randn(128, 16, generator=torch.Generator().manual_seed(0))
+>>> d = diagnose(net, x, hessian_iters=0)
+>>> [p.code for p in d.problems]
+['vanishing_signal', 'vanishing_gradients']
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from scipy.sparse.linalg import ArpackNoConvergence
+from torch import Tensor, nn
+
+from specinit._core.checks import as_tensor, check_int, check_positive
+from specinit._core.deprecation import renamed_kwargs
+from specinit._core.placement import module_mode, placement, untouched
+from specinit._core.records import compact_repr
+from specinit._core.rng import GeneratorLike, derive_seed, fork_rng
+from specinit._core.tables import text_table
+from specinit.measure.bandwidth import GradientBandwidth, gradient_bandwidth
+from specinit.measure.curvature import hessian_eigs
+from specinit.measure.propagation import Propagation, propagation
+from specinit.nn.activations import from_module
+from specinit.nn.layers import chosen_layers
+from specinit.training.losses import Loss
+
+__all__ = [
+    "Thresholds",
+    "LayerDiagnosis",
+    "Problem",
+    "Diagnosis",
+    "diagnose",
+    "effective_rank",
+    "model_output",
+    "fit_input_layout",
+]
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When :func:`diagnose` calls something a problem (docs/doctor.md explains each choice).
+
+    ``signal_low`` / ``signal_high``: the last activation's std over the input's std outside
+    ``[0.1, 10]`` — a signal that shrank or grew tenfold through the network.
+    ``saturated``: more than 20 % of a layer's entries within 1 % of ``sup |f|``.
+    ``dead``: more than 25 % of a layer's features constant over the batch.
+    ``gradient_ratio``: ``‖∂L/∂h‖`` of the first over the last activation (and ``‖∂L/∂W‖`` of the
+    first over the last hidden weight) outside ``[1/100, 100]``.
+    ``rank_drop``: the last activation's effective rank below 25 % of the first's.
+    ``sharpness``: top Hessian eigenvalue above 2000, where gradient descent needs a step
+    below ``2/λ = 1e-3`` to be stable.
+    """
+
+    signal_low: float = 0.1
+    signal_high: float = 10.0
+    saturated: float = 0.2
+    dead: float = 0.25
+    gradient_ratio: float = 100.0
+    rank_drop: float = 0.25
+    sharpness: float = 2000.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            check_positive(getattr(self, f.name), f.name)
+        if self.signal_low >= 1 or self.signal_high <= 1:
+            raise ValueError("need signal_low < 1 < signal_high")
+        for name in ("saturated", "dead", "rank_drop"):
+            if getattr(self, name) >= 1:
+                raise ValueError(f"{name} is a fraction and must lie in (0, 1)")
+        if self.gradient_ratio <= 1:
+            raise ValueError("gradient_ratio must exceed 1")
+
+
+@dataclass(frozen=True)
+class LayerDiagnosis:
+    """One activation layer at initialization (see the module docstring for each measurement).
+
+    ``name`` and ``index`` are those of :class:`specinit.propagation.LayerStats`; ``activation``
+    names the module's non-linearity; ``std_ratio = std / input std``; ``frac_dead`` is the
+    fraction of constant features; ``effective_rank`` is bounded by
+    ``min(samples, features)`` = ``max_rank``.
+    """
+
+    name: str
+    index: int
+    activation: str
+    mean: float
+    std: float
+    std_ratio: float
+    frac_saturated: float
+    frac_dead: float
+    effective_rank: float
+    max_rank: int
+    grad_norm: float
+    weight_grad_norm: float | None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem :func:`diagnose` found: a stable ``code``, the ``layer`` (or ``None`` for the
+    whole model) and a plain-words ``message`` with the measured numbers."""
+
+    code: str
+    layer: str | None
+    message: str
+
+
+@dataclass(frozen=True, eq=False)
+class Diagnosis:
+    """Outcome of :func:`diagnose`: per-layer rows, model-wide measurements and problems.
+
+    ``loss`` describes the loss the gradients and the Hessian belong to (``surrogate`` tells
+    whether it is the random-target stand-in); ``bandwidth`` summarises the input gradients
+    (``None`` for integer inputs such as token ids, which have no gradient);
+    ``hessian_top`` is ``None`` when skipped (``hessian_iters=0``).  ``propagation`` keeps the
+    raw record (its ``plot`` draws the depth profile).
+    """
+
+    layers: tuple[LayerDiagnosis, ...]
+    problems: tuple[Problem, ...]
+    input_std: float
+    n_samples: int
+    loss: str
+    surrogate: bool
+    bandwidth: GradientBandwidth | None
+    hessian_top: float | None
+    hessian_converged: bool | None
+    thresholds: Thresholds
+    propagation: Propagation = field(repr=False)
+
+    __repr__ = compact_repr
+
+    @property
+    def ok(self) -> bool:
+        """Whether no problem was found."""
+        return not self.problems
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The problems' codes, in the order found."""
+        return tuple(p.code for p in self.problems)
+
+    def column(self, key: str) -> np.ndarray:
+        """One :class:`LayerDiagnosis` field for every layer as a float array (``None`` → NaN)."""
+        numeric = [f.name for f in fields(LayerDiagnosis) if f.name not in ("name", "activation")]
+        if key not in numeric:
+            raise ValueError(f"unknown column {key!r}; choose one of {', '.join(numeric)}")
+        return np.array([math.nan if (v := getattr(layer, key)) is None else v for layer in self.layers],
+                        dtype=np.float64)
+
+    def table(self, *, markdown: bool = False) -> str:
+        """Per-layer table (plain text or Markdown)."""
+        rows = [
+            {
+                "#": str(layer.index),
+                "layer": layer.name,
+                "activation": layer.activation,
+                "std": f"{layer.std:.3g}",
+                "std/input": f"{layer.std_ratio:.3g}",
+                "mean": f"{layer.mean:.2g}",
+                "saturated": f"{layer.frac_saturated:.0%}",
+                "dead": f"{layer.frac_dead:.0%}",
+                "eff. rank": f"{layer.effective_rank:.1f}/{layer.max_rank}",
+                "‖dL/dh‖": f"{layer.grad_norm:.3g}",
+                "‖dL/dW‖": "-" if layer.weight_grad_norm is None else f"{layer.weight_grad_norm:.3g}",
+            }
+            for layer in self.layers
+        ]
+        return text_table(rows, markdown=markdown)
+
+    def summary(self) -> dict[str, str]:
+        """The model-wide numbers as one row of strings (the columns of :func:`comparison_table`)."""
+        first, last = self.layers[0], self.layers[-1]
+        weights = self.column("weight_grad_norm")
+        weights = weights[np.isfinite(weights)]
+        return {
+            "std last/input": f"{last.std_ratio:.3g}",
+            "max saturated": f"{self.column('frac_saturated').max():.0%}",
+            "max dead": f"{self.column('frac_dead').max():.0%}",
+            "rank last/first": f"{_ratio(last.effective_rank, first.effective_rank):.2f}",
+            "‖dL/dh‖ first/last": f"{_ratio(first.grad_norm, last.grad_norm):.3g}",
+            "‖dL/dW‖ first/last": f"{_ratio(weights[0], weights[-1]):.3g}" if weights.size else "-",
+            "mean ‖dy/dx‖": "-" if self.bandwidth is None else f"{self.bandwidth.mean_abs:.3g}",
+            "Hessian top": "-" if self.hessian_top is None else f"{self.hessian_top:.3g}",
+            "problems": ", ".join(self.codes) or "none",
+        }
+
+    def text(self) -> str:
+        """The per-layer table, the model-wide numbers and the problems, for a terminal."""
+        lines = [self.table(), "", f"loss: {self.loss}; batch of {self.n_samples}; "
+                 f"input std {self.input_std:.3g}"]
+        if self.bandwidth is not None:
+            lines.append(f"input-gradient bandwidth proxy: {self.bandwidth!r}")
+        if self.hessian_top is not None:
+            tail = "" if self.hessian_converged else " (not converged)"
+            lines.append(f"top Hessian eigenvalue: {self.hessian_top:.4g}{tail}")
+        lines += ["", *_problem_lines(self)]
+        return "\n".join(lines)
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else (math.inf if a > 0 else math.nan)
+
+
+def _problem_lines(d: Diagnosis) -> list[str]:
+    if d.ok:
+        return ["no problems found"]
+    return ["problems:", *(f"  - {p.message}" for p in d.problems)]
+
+
+# --------------------------------------------------------------------------- diagnose
+
+
+@renamed_kwargs(seed="generator", batch_size="chunk_size")
+def diagnose(
+    model: nn.Module,
+    x: Any,
+    y: Any = None,
+    *,
+    loss: Loss | None = None,
+    layers: Sequence[nn.Module] | None = None,
+    generator: GeneratorLike = 0,
+    train_mode: bool = False,
+    thresholds: Thresholds | None = None,
+    hessian_iters: int = 5,
+    chunk_size: int | None = None,
+) -> Diagnosis:
+    """Measure signal propagation, gradients, bandwidth and curvature of ``model`` on ``x``.
+
+    Args:
+        model: any module; left exactly as it was (weights, ``.grad``, buffers, every
+            submodule's mode).  Its activation modules are recorded (specinit
+            ``ActivationModule`` and ``torch.nn`` activations), or exactly ``layers``.
+        x: one batch (tensor or array), finite.
+        y: optional targets; without them the gradients and the Hessian are those of the
+            surrogate ``mean((f(x) − t)²)``, ``t ~ N(0, 1)`` drawn from ``generator``.
+        loss: as in :func:`specinit.measure.propagation.propagation` (default cross-entropy for
+            integer ``y``, else MSE); needs ``y``.
+        generator: an int seed (or a generator to draw one from) for the surrogate targets,
+            dropout masks (``train_mode``) and the Hessian's start.
+        train_mode: measure in train mode (BatchNorm batch statistics, dropout) instead of eval.
+        thresholds: when a number is a problem (default :class:`Thresholds`).
+        hessian_iters: Lanczos restarts (ARPACK ``maxiter``, about 20 Hessian-vector products
+            each; relative tolerance 1e-3) for the top Hessian eigenvalue; 0 skips it.
+        chunk_size: rows per forward pass of the propagation and bandwidth measurements (memory).
+
+    Raises:
+        ValueError: the model rejects ``x`` (the message names the shape tried), the output or
+            a layer is NaN/inf, no activation to record, bad options.
+        TypeError: not a module, the model does not return a tensor.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    seed = derive_seed(generator)
+    hessian_iters = check_int(hessian_iters, "hessian_iters", minimum=0)
+    thresholds = Thresholds() if thresholds is None else thresholds
+    if not isinstance(thresholds, Thresholds):
+        raise TypeError(f"thresholds must be a Thresholds, got {type(thresholds).__name__}")
+    device, dtype = placement(model)
+    x = as_tensor(x, "x")
+    x = (x.to(dtype) if x.is_floating_point() else x).to(device)
+    if x.ndim < 2:
+        raise ValueError(f"x must be a batch with a feature axis, shape (N, ...), got {tuple(x.shape)}")
+    output = model_output(model, x)
+    surrogate = y is None
+    if surrogate:
+        if loss is not None:
+            raise ValueError("loss= needs targets: pass y= as well")
+        y = torch.randn(output.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+        y, loss = y.to(device=device, dtype=output.dtype), "mse"
+    targets = chosen_layers(model, layers)
+    prop = propagation(model, x, y=y, loss=loss, layers=layers, generator=seed, train_mode=train_mode,
+                       chunk_size=chunk_size)
+    extra = _feature_stats(model, targets, x, train_mode, seed)
+    if len(extra) != len(prop.layers):
+        raise RuntimeError("the forward pass called the recorded layers differently in two passes "
+                           "(a data-dependent architecture?); pass layers= to fix the layers")
+    input_std = float(x.double().std(unbiased=False)) if x.is_floating_point() else math.nan
+    rows = tuple(
+        LayerDiagnosis(
+            name=s.name, index=s.index, activation=_activation_name(module), mean=s.mean, std=s.std,
+            std_ratio=_ratio(s.std, input_std), frac_saturated=s.frac_saturated, frac_dead=dead,
+            effective_rank=erank, max_rank=bound, grad_norm=float(s.grad_norm or 0.0),
+            weight_grad_norm=s.weight_grad_norm,
+        )
+        for s, (module, dead, erank, bound) in zip(prop.layers, extra)
+    )
+    bandwidth = gradient_bandwidth(model, x, chunk_size=chunk_size) if x.is_floating_point() else None
+    top, converged = _hessian_top(model, prop.loss or "mse", x, y, hessian_iters, seed, train_mode)
+    loss_text = (f"surrogate mse to N(0, 1) targets (seed {seed}; no y given)" if surrogate
+                 else str(prop.loss))
+    problems = _problems(rows, input_std, top, thresholds)
+    return Diagnosis(rows, problems, input_std, int(x.shape[0]), loss_text, surrogate, bandwidth, top,
+                     converged, thresholds, prop)
+
+
+def model_output(model: nn.Module, x: Tensor) -> Tensor:
+    """The model's output on ``x`` (eval mode, no grad, modes restored); a one-line
+    ``ValueError`` naming the shape tried when the model rejects ``x``."""
+    try:
+        with module_mode(model, training=False), torch.no_grad():
+            out = model(x)
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+        raise ValueError(
+            f"{type(model).__name__} rejects an input of shape {tuple(x.shape)} "
+            f"(batch, *sample shape): {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(out, Tensor):
+        raise TypeError(f"the model must return a tensor, got {type(out).__name__}")
+    if not out.is_floating_point():
+        raise TypeError(f"the model must return floating-point outputs, got dtype {out.dtype}")
+    if out.ndim == 0 or out.shape[0] != x.shape[0]:
+        raise ValueError(f"the model's output of shape {tuple(out.shape)} has no batch axis of {x.shape[0]}")
+    return out
+
+
+def fit_input_layout(model: nn.Module, x: Tensor) -> Tensor:
+    """``x`` as it is, or flattened to ``(N, features)`` if only that shape is accepted by
+    ``model`` (an image batch for an MLP); a ``ValueError`` naming both shapes otherwise."""
+    try:
+        model_output(model, x)
+        return x
+    except ValueError as first:
+        if x.ndim <= 2:
+            raise
+        flat = x.reshape(x.shape[0], -1)
+        try:
+            model_output(model, flat)
+        except ValueError:
+            raise ValueError(f"{first}; the flattened shape {tuple(flat.shape)} was tried too") from None
+        return flat
+
+
+def _activation_name(module: nn.Module) -> str:
+    act = from_module(module)
+    return type(module).__name__ if act is None else act.describe()
+
+
+def _feature_stats(
+    model: nn.Module, targets: list[nn.Module], x: Tensor, train_mode: bool, seed: int
+) -> list[tuple[nn.Module, float, float, int]]:
+    """Per recorded call: (module, dead-feature fraction, effective rank, its upper bound)."""
+    out: list[tuple[nn.Module, float, float, int]] = []
+
+    def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+        if isinstance(output, Tensor):  # propagation has already refused anything else
+            out.append((module, *_features(output.detach())))
+
+    handles = [m.register_forward_hook(hook) for m in targets]
+    try:
+        device, _ = placement(model)
+        with untouched(model, train_mode), fork_rng(seed, device), torch.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return out
+
+
+def _features(h: Tensor) -> tuple[float, float, int]:
+    """Dead-feature fraction and effective rank of ``h`` with features on axis 1.
+
+    ``(N, F)`` is used as it is; ``(N, C, ...)`` becomes ``(N·positions, C)``; ``(N,)`` one feature.
+    """
+    h = h[:, None] if h.ndim == 1 else h
+    matrix = h.movedim(1, -1).reshape(-1, h.shape[1]).to(torch.float64)
+    dead = float((matrix.amax(0) == matrix.amin(0)).double().mean())
+    return dead, effective_rank(matrix), min(matrix.shape)
+
+
+def effective_rank(matrix: Tensor) -> float:
+    """``exp(−Σ pᵢ log pᵢ)`` with ``pᵢ = σᵢ / Σσⱼ`` over the singular values of the column-centred
+    ``matrix`` (Roy & Vetterli 2007), from the smaller Gram matrix; 0 when the centred matrix is
+    zero up to rounding (``‖centred‖_F ≤ 1e-12 ‖matrix‖_F``: every row the same).
+
+    >>> round(effective_rank(torch.eye(4, dtype=torch.float64) - 0.25), 3)  # centring removes one
+    3.0
+    """
+    centred = matrix - matrix.mean(0, keepdim=True)
+    if float(torch.linalg.vector_norm(centred)) <= 1e-12 * float(torch.linalg.vector_norm(matrix)):
+        return 0.0
+    gram = centred.T @ centred if centred.shape[1] <= centred.shape[0] else centred @ centred.T
+    sigma = torch.linalg.eigvalsh(gram).clamp_min(0).sqrt()
+    p = sigma[sigma > 0] / sigma.sum()
+    return float(torch.exp(-(p * p.log()).sum()))
+
+
+def _hessian_top(
+    model: nn.Module, loss: Loss, x: Tensor, y: Tensor, iters: int, seed: int, train_mode: bool
+) -> tuple[float | None, bool | None]:
+    """Largest algebraic Hessian eigenvalue by Lanczos (ARPACK, ``iters`` restarts); a run out of
+    budget gives the best Ritz value found so far (``converged=False``) or ``None``."""
+    if iters == 0 or sum(p.numel() for p in model.parameters() if p.requires_grad) < 3:
+        return None, None
+    try:
+        pairs = hessian_eigs(model, loss, (x, y), k=1, method="lanczos", which="LA", tol=1e-3,
+                             max_iter=iters, seed=seed, train_mode=train_mode)
+    except ArpackNoConvergence as exc:
+        found = np.asarray(exc.eigenvalues, dtype=np.float64)
+        return (float(found.max()) if found.size else None), False
+    return float(pairs.eigenvalues[0]), True
+
+
+def _signal_problem(layers: Sequence[LayerDiagnosis], input_std: float, t: Thresholds) -> Problem | None:
+    """``vanishing_signal`` / ``exploding_signal`` when the last layer's std ratio leaves
+    ``[signal_low, signal_high]`` (NaN, e.g. for integer inputs, is no problem)."""
+    last = layers[-1]
+    vanishing = last.std_ratio < t.signal_low
+    if not (vanishing or last.std_ratio > t.signal_high):
+        return None
+    bound = t.signal_low if vanishing else t.signal_high
+    at = next(layer for layer in layers
+              if (layer.std_ratio < bound if vanishing else layer.std_ratio > bound))
+    kind, verb, side = ("vanishing", "falls", "below") if vanishing else ("exploding", "grows", "above")
+    return Problem(f"{kind}_signal", last.name, (
+        f"{kind} signal: the activations' std {verb} from {input_std:.3g} (input) to "
+        f"{last.std:.3g} at the last layer {last.name} ({last.std_ratio:.2g}× the input; "
+        f"{side} {bound:g}× from layer {at.name} on)"
+        + ("; deep layers see almost no signal" if vanishing else "")))
+
+
+def _fraction_problem(layers: Sequence[LayerDiagnosis], code: str, attr: str, limit: float,
+                      what: str, consequence: str) -> Problem | None:
+    """``code`` when some layer's ``attr`` fraction exceeds ``limit``, naming the worst layer."""
+    over = [layer for layer in layers if getattr(layer, attr) > limit]
+    if not over:
+        return None
+    worst = max(over, key=lambda layer: getattr(layer, attr))
+    return Problem(code, worst.name, (
+        f"{code.replace('_', ' ')}: {len(over)} layer(s) have more than {limit:.0%} of their "
+        f"{what} (worst {worst.name}: {getattr(worst, attr):.0%}); {consequence}"))
+
+
+def _problems(
+    layers: tuple[LayerDiagnosis, ...], input_std: float, hessian_top: float | None, t: Thresholds
+) -> tuple[Problem, ...]:
+    """The plain-words problems of a diagnosis (thresholds: :class:`Thresholds`)."""
+    first, last = layers[0], layers[-1]
+    found = [p for p in (_signal_problem(layers, input_std, t),
+                         _fraction_problem(layers, "saturation", "frac_saturated", t.saturated,
+                                           "outputs within 1% of the activation's bound",
+                                           "saturated units pass almost no gradient"),
+                         _fraction_problem(layers, "dead_units", "frac_dead", t.dead,
+                                           "units constant over the whole batch",
+                                           "they carry no information and get no gradient"))
+             if p is not None]
+    if first.effective_rank > 0 and last.effective_rank < t.rank_drop * first.effective_rank:
+        found.append(Problem("rank_collapse", last.name, (
+            f"rank collapse: the batch spans {first.effective_rank:.1f} effective directions "
+            f"after {first.name} but only {last.effective_rank:.1f} after {last.name}; "
+            "different inputs become indistinguishable with depth")))
+    grad = _ratio(first.grad_norm, last.grad_norm)
+    if len(layers) > 1 and (grad < 1 / t.gradient_ratio or grad > t.gradient_ratio):
+        kind = "vanishing" if grad < 1 else "exploding"
+        found.append(Problem(f"{kind}_gradients", first.name, (
+            f"{kind} gradients: the loss gradient at the first layer {first.name} is {grad:.2g}× "
+            f"the one at the last layer {last.name} ({first.grad_norm:.3g} vs "
+            f"{last.grad_norm:.3g}); early layers "
+            + ("barely learn" if kind == "vanishing" else "get huge updates"))))
+    weights = [layer for layer in layers if layer.weight_grad_norm is not None]
+    if len(weights) > 1:
+        w_first, w_last = weights[0].weight_grad_norm or 0.0, weights[-1].weight_grad_norm or 0.0
+        ratio = _ratio(w_first, w_last)
+        if ratio < 1 / t.gradient_ratio or ratio > t.gradient_ratio:
+            found.append(Problem("unbalanced_updates", weights[0].name, (
+                f"unbalanced updates: the weight gradient before {weights[0].name} is {ratio:.2g}× "
+                f"the one before {weights[-1].name} ({w_first:.3g} vs {w_last:.3g}); one learning "
+                "rate cannot suit both")))
+    if hessian_top is not None and hessian_top > t.sharpness:
+        found.append(Problem("sharp_start", None, (
+            f"sharp start: the loss's top Hessian eigenvalue is {hessian_top:.3g}, so gradient "
+            f"descent diverges for learning rates above 2/λ = {2 / hessian_top:.2g}")))
+    return tuple(found)
+

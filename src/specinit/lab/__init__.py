@@ -1,0 +1,28 @@
+"""The lab: the papers' experiments with seeds and confidence intervals, sweeps over their
+configs (local processes or Ray), a results store and offline reports.
+
+* :mod:`.experiment` — the registry (:func:`get`, :func:`names`, :class:`Experiment`);
+* :mod:`.runner` — :func:`run`: resumable run folders keyed on config, code and data;
+* :mod:`.config` — the one parser of config values (``--set``, sweep files, ``inspect --arg``);
+* :mod:`.results` — run folders, mean ± CI tables, findings;
+* :mod:`.sweep` and :mod:`.store` — grids × seeds into a SQLite store;
+* :mod:`.report` — the one writer of ``report.md`` and ``report.html``;
+* :mod:`.experiments` — the thirteen experiments (loaded on the first lookup).
+"""
+
+from specinit.lab.experiment import Experiment, Summary, Unit, get, names, register, register_module, seeds_units
+from specinit.lab.runner import Context, RunReport, run
+
+__all__ = [
+    "run",
+    "get",
+    "names",
+    "Experiment",
+    "Unit",
+    "Summary",
+    "RunReport",
+    "Context",
+    "register",
+    "register_module",
+    "seeds_units",
+]

@@ -1,0 +1,139 @@
+"""The experiment registry: an experiment is data, not a class tree.
+
+An :class:`Experiment` is a default and a quick config, a function listing its units (one case
+× seed each), a function running one unit and a function turning the finished units into
+tables, figures and findings (a :class:`Summary`).  The runner (:mod:`specinit.lab.runner`)
+owns everything else.  The built-in experiments (:mod:`specinit.lab.experiments`) are loaded on
+the first lookup, so importing the lab costs nothing until an experiment is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from specinit.lab.config import replace_fields
+from specinit.lab.results import Finding, RunDir
+
+__all__ = [
+    "Experiment",
+    "Unit",
+    "Summary",
+    "register",
+    "register_module",
+    "get",
+    "names",
+    "seeds_units",
+]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One independent piece of an experiment (a case and a seed)."""
+
+    key: str
+    params: Mapping[str, Any]
+
+
+@dataclass
+class Summary:
+    """What an experiment shows people: tables (caption, Markdown), figures (caption, PNG file
+    name in the run folder), checked findings and machine-readable metrics."""
+
+    tables: list[tuple[str, str]] = field(default_factory=list)
+    figures: list[tuple[str, str]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+RunUnit = Callable[[Any, Unit, Any], tuple[dict[str, Any], dict[str, np.ndarray]]]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A registered experiment: configs plus the three functions the runner calls.
+
+    ``run_unit(cfg, unit, context)`` gets the run's :class:`~specinit.lab.runner.Context` (the
+    data folder, the progress setting); ``images`` marks an experiment that reads MNIST /
+    Fashion-MNIST, whose runs are then keyed on the data they used.
+    """
+
+    name: str
+    title: str
+    source: str
+    default: Any
+    quick: Any
+    units: Callable[[Any], list[Unit]]
+    run_unit: RunUnit
+    summarize: Callable[[Any, list[dict[str, Any]], dict[str, dict[str, np.ndarray]], RunDir], Summary]
+    images: bool = False
+
+    def config(
+        self, *, quick: bool = False, seeds: int | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """The quick or default config, with ``seeds`` replaced by ``range(seeds)`` if given
+        and then the fields in ``overrides`` replaced (:func:`specinit.lab.config.replace_fields`:
+        strings are parsed by the field's type)."""
+        cfg = self.quick if quick else self.default
+        if seeds is not None:
+            if seeds < 1:
+                raise ValueError(f"--seeds must be at least 1, got {seeds}")
+            cfg = dataclasses.replace(cfg, seeds=tuple(range(seeds)))
+        return replace_fields(cfg, overrides or {})
+
+
+_REGISTRY: dict[str, Experiment] = {}
+_BUILTIN = "specinit.lab.experiments"
+
+
+def register(experiment: Experiment) -> Experiment:
+    """Add an experiment to the registry (its name must be new)."""
+    if experiment.name in _REGISTRY:
+        raise ValueError(f"experiment {experiment.name!r} is already registered")
+    _REGISTRY[experiment.name] = experiment
+    return experiment
+
+
+def register_module(
+    module_name: str, *, name: str, title: str, source: str, default: Any, quick: Any,
+    images: bool = False,
+) -> Experiment:
+    """Register the experiment whose ``units``, ``run_unit`` and ``summarize`` are the
+    module-level functions of ``module_name`` (call it as ``register_module(__name__, ...)``)."""
+    module = sys.modules[module_name]
+    return register(Experiment(name, title, source, default, quick, module.units, module.run_unit,
+                               module.summarize, images))
+
+
+def _load_builtin() -> None:
+    importlib.import_module(_BUILTIN)
+
+
+def get(name: str) -> Experiment:
+    """The registered experiment ``name``; a clear error lists the known ones."""
+    _load_builtin()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown experiment {name!r}; known: {', '.join(names())}")
+    return _REGISTRY[name]
+
+
+def names() -> list[str]:
+    """The registered experiments, the built-in ones first, in registration order."""
+    _load_builtin()
+    return list(_REGISTRY)
+
+
+def seeds_units(cases: Sequence[Mapping[str, Any]], seeds: Sequence[int]) -> list[Unit]:
+    """Units for every case × seed, keyed ``k1=v1,k2=v2,seed=s``."""
+    units = []
+    for case in cases:
+        for seed in seeds:
+            key = ",".join(f"{k}={v}" for k, v in case.items()) + f",seed={seed}"
+            units.append(Unit(key, {**case, "seed": seed}))
+    return units

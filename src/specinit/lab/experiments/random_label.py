@@ -1,0 +1,348 @@
+"""``random-label``: a high-bandwidth start from random-label pre-training (arXiv 2206.08558, Exp 4).
+
+The paper's claim: a classifier first trained on the training images with *randomly shuffled*
+labels starts with a high bandwidth; trained afterwards on the true labels it still fits the
+training set but generalizes worse, and the Hessian's flatness does not consistently track the
+difference (A.4, Table 4).  Each unit is one ``(dataset, arch, start, seed)``:
+
+1. build the architecture (``mlp`` / ``vgg_small`` / ``resnet_small``, ReLU, BatchNorm in the
+   CNNs, no dropout) and initialize it with ``specinit.init_(net, base_init, generator=seed)``;
+2. ``start="random_labels"`` only: :func:`specinit.pretrain_random_labels_` on the training
+   subset with the labels of ``specinit.data.random_labels(y, generator=seed)`` (Adam, cross-entropy,
+   ``pretrain_epochs``), so both starts of a seed share the same initial weights and differ by
+   the pre-training alone;
+3. measure at the start: the bandwidth proxy (:func:`specinit.gradient_bandwidth` — the
+   gradient of the class-averaged output w.r.t. the input pixels — on the first ``n_bandwidth``
+   training images; the scalar is ``mean |g|``, the 99% quantile of ``|g|`` is kept too), test
+   accuracy, and how well the shuffled labels were memorized;
+4. train on the true labels with Adam for ``epochs`` (the same budget, batch size and
+   learning-rate grid for both starts; with several ``lrs`` each unit keeps the lowest final
+   *training* loss, :func:`specinit.tune_lr`); no data augmentation;
+5. measure the final model: train/test accuracy, test loss, the bandwidth proxy again, and on
+   the first ``n_hessian`` training images (eval mode) the Hessian trace (Hutchinson,
+   ``trace_matvecs`` Rademacher probes, with its standard error) and top eigenvalue (Lanczos,
+   relative tolerance ``eig_tol``), both seeded by ``hessian_seed``.
+
+The training and test subsets are class-balanced and fixed (data seed 0) for every unit; the
+unit's seed drives the initial weights, the label permutation and the mini-batch order.
+
+Our choices where the paper's numbers are missing (PAPERS.md §4.4): CPU-sized stand-ins for
+its VGG/ResNets, He-normal (``kaiming_normal``) as the architectures' standard start, Adam at
+lr 1e-3 for both phases (3e-3 in ``--quick``, whose nets are narrower and train for only 2
+epochs), and the pre-training length.  A caveat on the proxy: it differentiates the
+class-averaged logit, a direction cross-entropy is blind to (softmax ignores a common shift of
+the logits), so it changes only as a side effect of training — through the hidden features
+and, with Adam's per-coordinate steps, the readout.
+
+Runtime (one core, ``OMP_NUM_THREADS=1``, on a shared 2-core machine where a process often
+got only 40% of a core): ``--quick`` (12 units: 2000/1000-image subsets, narrow nets, 3 + 2
+epochs, Hessian on 64 images, one seed) takes about 65 s of CPU time (2–4 min wall clock
+there).  The default config for MNIST and one seed (6 units: 5000/2000 images, 30 + 10
+epochs, Hessian on 1000 images) took 39 min wall clock, about 17 min of CPU time; the slowest
+unit, VGG from a random start, 12 min wall (about 5 min CPU), the MLP units under 75 s.  The
+full default run (36 units) is therefore estimated at about 4 h wall clock on that machine,
+under 2 h on one free core.  Much of a CNN unit's time is the Hessian: Lanczos needs at least
+21 products (ARPACK's 20-vector basis) and a double-backward product through a CNN costs
+several training steps.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+from torch import Tensor, nn
+
+import specinit
+from specinit import data
+from specinit.measure.bandwidth import gradient_bandwidth
+from specinit.measure.curvature import hessian_eigs, hessian_trace
+from specinit.lab.runner import Context
+from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
+from specinit.lab.tasks import check_image_datasets
+from specinit.initializers.pretrain import pretrain_random_labels_
+from specinit.nn.models import mlp, resnet_small, vgg_small
+from specinit._core.plotting import figure
+from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.training import accuracy, evaluate_loss, tune_lr
+
+#: The starts compared: the architecture's standard init, and the same weights pre-trained on
+#: shuffled labels (the paper's "high-B/W init").
+STARTS = ("random", "random_labels")
+
+#: Architectures, by config name (MLP, VGG-like CNN, ResNet-like CNN).
+ARCHS = ("mlp", "vgg", "resnet")
+
+#: Quantile of ``|g|`` kept next to the proxy's mean.
+Q_LEVEL = 0.99
+
+
+@dataclass(frozen=True)
+class Config:
+    datasets: tuple[str, ...] = ("mnist", "fashion_mnist")
+    archs: tuple[str, ...] = ARCHS
+    starts: tuple[str, ...] = STARTS
+    base_init: str = "kaiming_normal"
+    mlp_widths: tuple[int, ...] = (512, 512)
+    vgg_widths: tuple[int, ...] = (16, 32, 64)
+    resnet_widths: tuple[int, ...] = (16, 32, 64)
+    limit_train: int | None = 5000  # class-balanced subset size; None = the full split
+    limit_test: int | None = 2000
+    epochs: int = 10
+    batch_size: int = 128
+    lrs: tuple[float, ...] = (1e-3,)
+    pretrain_epochs: int = 30
+    pretrain_lr: float = 1e-3
+    n_bandwidth: int = 512
+    n_hessian: int = 1000
+    trace_matvecs: int = 30
+    eig_tol: float = 1e-3
+    hessian_seed: int = 0
+    fit_threshold: float = 0.99  # "fits the training set": train accuracy at least this
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+
+QUICK = Config(
+    mlp_widths=(256,), vgg_widths=(8, 16, 32), resnet_widths=(8, 16, 32), limit_train=2000,
+    limit_test=1000, epochs=2, batch_size=64, lrs=(3e-3,), pretrain_epochs=3, pretrain_lr=3e-3,
+    n_bandwidth=256, n_hessian=64, trace_matvecs=8, eig_tol=1e-2, fit_threshold=0.9, seeds=(0,),
+)
+
+
+def check_config(cfg: Config) -> None:
+    """Raise ``ValueError`` for an unknown dataset, architecture, start or init, or bad sizes."""
+    for name, given, known in (("datasets", cfg.datasets, None), ("archs", cfg.archs, ARCHS),
+                               ("starts", cfg.starts, STARTS)):
+        if not given:
+            raise ValueError(f"{name} is empty")
+        if known is not None and any(g not in known for g in given):
+            raise ValueError(f"unknown {name} {[g for g in given if g not in known]}; "
+                             f"choose from {', '.join(known)}")
+    check_image_datasets(cfg.datasets)
+    if cfg.base_init not in specinit.initializers.methods():
+        raise ValueError(f"unknown base_init {cfg.base_init!r}; see specinit.initializers.methods()")
+    sizes = {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "n_bandwidth": cfg.n_bandwidth,
+             "n_hessian": cfg.n_hessian, "pretrain_epochs": cfg.pretrain_epochs,
+             **{f"{a}_widths": w for a, widths in _widths(cfg).items() for w in widths}}
+    bad = [k for k, v in sizes.items() if isinstance(v, bool) or not isinstance(v, int) or v < 1]
+    if bad or not all(_widths(cfg).values()):
+        raise ValueError(f"{', '.join(bad) or 'widths'} must be positive integers (non-empty widths)")
+    if cfg.trace_matvecs < 2:
+        raise ValueError(f"trace_matvecs must be at least 2 (for a standard error), got {cfg.trace_matvecs}")
+    if not cfg.lrs or min(cfg.lrs) <= 0 or cfg.pretrain_lr <= 0 or cfg.eig_tol <= 0:
+        raise ValueError(f"lrs, pretrain_lr and eig_tol must be positive, got lrs={cfg.lrs}, "
+                         f"pretrain_lr={cfg.pretrain_lr}, eig_tol={cfg.eig_tol}")
+    if not 0 < cfg.fit_threshold <= 1:
+        raise ValueError(f"fit_threshold must lie in (0, 1], got {cfg.fit_threshold}")
+
+
+def _widths(cfg: Config) -> dict[str, tuple[int, ...]]:
+    return {"mlp": cfg.mlp_widths, "vgg": cfg.vgg_widths, "resnet": cfg.resnet_widths}
+
+
+def units(cfg: Config) -> list[Unit]:
+    """One unit per dataset × arch × start × seed (the config is checked first)."""
+    check_config(cfg)
+    cases = [{"dataset": d, "arch": a, "start": s}
+             for d in cfg.datasets for a in cfg.archs for s in cfg.starts]
+    return seeds_units(cases, cfg.seeds)
+
+
+def build_network(cfg: Config, arch: str, seed: int, num_classes: int = 10) -> nn.Module:
+    """The ``arch`` network for 28×28 grey images, initialized by ``init_(·, base_init, seed)``."""
+    widths = _widths(cfg)[arch]
+    if arch == "mlp":
+        net: nn.Module = mlp(28 * 28, widths, num_classes, "relu")
+    elif arch == "vgg":
+        net = vgg_small(1, num_classes, widths=widths, norm="batch")
+    else:
+        net = resnet_small(1, num_classes, widths=widths, norm="batch")
+    return specinit.init_(net, cfg.base_init, generator=seed)
+
+
+def images_for(arch: str, x: Tensor) -> Tensor:
+    """Flattened pixels ``(N, 784)`` for the MLP, ``(N, 1, 28, 28)`` images for the CNNs."""
+    return x.reshape(len(x), -1) if arch == "mlp" else x.reshape(len(x), 1, 28, 28)
+
+
+def _proxy(model: nn.Module, x: Tensor, when: str) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """The bandwidth proxy's scalars (mean |g| and its 99% quantile) and histogram."""
+    record = gradient_bandwidth(model, x, levels=(Q_LEVEL,))
+    return ({f"bw_{when}": record.mean_abs, f"bw_q99_{when}": float(record.quantiles[0])},
+            {f"hist_edges_{when}": record.edges, f"hist_counts_{when}": record.counts})
+
+
+def _curvature(cfg: Config, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, float]:
+    """Hessian trace (Hutchinson, with standard error) and top eigenvalue (Lanczos), A.4."""
+    batch = (x[: cfg.n_hessian], y[: cfg.n_hessian])
+    trace = hessian_trace(model, "cross_entropy", batch, method="hutchinson",
+                          n_matvecs=cfg.trace_matvecs, seed=cfg.hessian_seed)
+    top = hessian_eigs(model, "cross_entropy", batch, k=1, method="lanczos", which="LA",
+                       tol=cfg.eig_tol, seed=cfg.hessian_seed)
+    return {"trace": trace.estimate, "trace_se": trace.std_error,
+            "top_eig": float(top.eigenvalues[0]), "eig_matvecs": top.n_matvecs}
+
+
+def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Start, measure, train on the true labels, measure again (steps 1–5 of the module docstring).
+
+    Arrays: the per-epoch ``train_loss`` and test accuracy (``val_accuracy``) of the true-label
+    training, and the proxy's signed-gradient histogram (``hist_edges_*``, ``hist_counts_*``)
+    before and after it.
+    """
+    p = unit.params
+    seed = p["seed"]
+    split = context.images(p["dataset"], cfg.limit_train, cfg.limit_test)  # one subset: seed 0
+    x, x_test = images_for(p["arch"], split.x_train), images_for(p["arch"], split.x_test)
+    y, y_test = split.y_train, split.y_test
+    net = build_network(cfg, p["arch"], seed, split.num_classes or 10)
+    row: dict[str, Any] = {k: p[k] for k in ("dataset", "arch", "start", "seed")}
+    row["pretrain_fit"] = float("nan")  # accuracy on the shuffled labels after pre-training
+    if p["start"] == "random_labels":
+        pretrain_random_labels_(net, x, y, epochs=cfg.pretrain_epochs, lr=cfg.pretrain_lr,
+                                batch_size=cfg.batch_size, generator=seed)
+        row["pretrain_fit"] = accuracy(net, x, data.random_labels(y, generator=seed))
+    probe = x[: cfg.n_bandwidth]
+    before, hist_before = _proxy(net, probe, "before")
+    row.update(before)
+    row["test_acc_start"] = accuracy(net, x_test, y_test)
+    search = tune_lr(lambda: copy.deepcopy(net), x, y, cfg.lrs, loss="cross_entropy",
+                     optimizer="adam", epochs=cfg.epochs, batch_size=cfg.batch_size, generator=seed,
+                     x_val=x_test, y_val=y_test, progress=False)
+    model = search.model
+    after, hist_after = _proxy(model, probe, "after")
+    row.update({"lr": search.lr, "train_loss": search.result.final_loss,
+                "train_acc": accuracy(model, x, y), "test_acc": accuracy(model, x_test, y_test),
+                "test_loss": evaluate_loss(model, x_test, y_test, loss="cross_entropy"), **after,
+                **_curvature(cfg, model, x, y)})
+    history = search.result.history
+    arrays = {"epoch": np.asarray(history["epoch"]), "train_loss": np.asarray(history["train_loss"]),
+              "val_accuracy": np.asarray(history["val_accuracy"]), **hist_before, **hist_after}
+    return row, arrays
+
+
+# --------------------------------------------------------------------------- summary
+
+BY = ("dataset", "arch", "start")
+METRICS = ("train_acc", "test_acc", "test_loss", "bw_before", "bw_after", "trace", "top_eig")
+
+
+def _lookup(table: Sequence[Mapping[str, Any]]) -> Callable[..., float]:
+    index = {tuple(r[k] for k in BY): r for r in table}
+    return lambda metric, dataset, arch, start: index[(dataset, arch, start)][f"{metric}_mean"]
+
+
+def _cases(cfg: Config) -> list[tuple[str, str]]:
+    return [(d, a) for d in cfg.datasets for a in cfg.archs]
+
+
+def _compare(cfg: Config, mean: Callable[..., float], metric: str,
+             higher: Callable[[float, float], bool]) -> tuple[int, list[str]]:
+    """How many (dataset, arch) cases satisfy ``higher(random_labels, random)``, with evidence."""
+    hits, notes = 0, []
+    for d, a in _cases(cfg):
+        rl, rnd = mean(metric, d, a, "random_labels"), mean(metric, d, a, "random")
+        hits += bool(higher(rl, rnd))
+        notes.append(f"{d}/{a} {rl:.4g} vs {rnd:.4g}")
+    return hits, notes
+
+
+def findings(cfg: Config, table: Sequence[Mapping[str, Any]],
+             rows: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    """The paper's Exp 4 / A.4 claims, each checked on the means across seeds."""
+    if set(cfg.starts) != set(STARTS):
+        return []
+    mean = _lookup(table)
+    n = len(_cases(cfg))
+    out = []
+    fits = [r["train_acc"] for r in rows if r["start"] == "random_labels"]
+    out.append(Finding(
+        f"a random-label start still fits the training set (train accuracy ≥ {cfg.fit_threshold} "
+        "in every unit)", min(fits) >= cfg.fit_threshold,
+        f"lowest train accuracy {min(fits):.4f} over {len(fits)} random-label units (random "
+        f"start: lowest {min(r['train_acc'] for r in rows if r['start'] == 'random'):.4f})"))
+    k, notes = _compare(cfg, mean, "test_acc", lambda rl, rnd: rl < rnd)
+    out.append(Finding(
+        f"a random-label start generalizes worse (lower mean test accuracy in {k} of {n} "
+        "dataset × architecture cases; the paper: every case)", k == n,
+        "random labels vs random: " + "; ".join(notes)))
+    k, notes = _compare(cfg, mean, "bw_before", lambda rl, rnd: rl > rnd)
+    out.append(Finding(
+        f"random-label pre-training raises the bandwidth proxy mean |∂ mean output/∂ pixel| at "
+        f"the start ({k} of {n} cases)", k == n, "random labels vs random: " + "; ".join(notes)))
+    k, notes = _compare(cfg, mean, "bw_after", lambda rl, rnd: rl > rnd)
+    out.append(Finding(
+        f"the higher bandwidth survives training on the true labels ({k} of {n} cases)", k == n,
+        "random labels vs random after training: " + "; ".join(notes)))
+    agree = {}
+    for metric in ("trace", "top_eig"):
+        agree[metric] = sum(
+            (mean(metric, d, a, "random_labels") > mean(metric, d, a, "random"))
+            == (mean("test_acc", d, a, "random_labels") < mean("test_acc", d, a, "random"))
+            for d, a in _cases(cfg))
+    out.append(Finding(
+        "flatness does not consistently track generalization (the sharper final model is not "
+        "always the one that generalizes worse)", min(agree.values()) < n,
+        f"sharper ⇔ worse test accuracy in {agree['trace']} of {n} cases by Hessian trace, "
+        f"{agree['top_eig']} of {n} by top eigenvalue"))
+    return out
+
+
+def plot_summary(cfg: Config, table: Sequence[Mapping[str, Any]], path: Any) -> None:
+    """Per dataset (rows): test accuracy, proxy before and after training, bars by start with 95% CIs."""
+    index = {tuple(r[k] for k in BY): r for r in table}
+    panels = (("test_acc", "test accuracy", False), ("bw_before", "B/W proxy at start", True),
+              ("bw_after", "B/W proxy after training", True))
+    fig, axes = figure(len(cfg.datasets), len(panels), width=4.0 * len(panels),
+                       height=3.0 * len(cfg.datasets))
+    step = 0.8 / len(cfg.starts)
+    for i, dataset in enumerate(cfg.datasets):
+        for ax, (metric, label, log) in zip(axes[i], panels):
+            for j, start in enumerate(cfg.starts):
+                found = [index.get((dataset, a, start)) for a in cfg.archs]
+                means = [r[f"{metric}_mean"] if r else np.nan for r in found]
+                errs = [np.nan_to_num(r[f"{metric}_ci"]) if r else 0.0 for r in found]
+                ax.bar(np.arange(len(cfg.archs)) + (j - (len(cfg.starts) - 1) / 2) * step, means,
+                       step, yerr=errs, capsize=3, label=start, color=f"C{j}")
+            ax.set_xticks(np.arange(len(cfg.archs)), cfg.archs)
+            ax.set(title=f"{dataset}: {label}")
+            if log:
+                ax.set_yscale("log")
+            else:
+                lows = [r["test_acc_mean"] for r in table if r["dataset"] == dataset]
+                ax.set_ylim(max(0.0, min(lows) - 0.1), 1.0)
+    axes[0, 0].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def summarize(
+    cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
+) -> Summary:
+    """``summary.csv`` (mean, std and 95% CI half-width per dataset × arch × start, see
+    :func:`specinit.results.ci_rows`), the figure and the findings."""
+    table = ci_rows(rows, BY, METRICS)
+    run.write_table("summary", table)
+    plot_summary(cfg, table, run.figure_path("random_label"))
+    return Summary(
+        tables=[("Mean ± 95% CI (Student t) across seeds; bandwidth proxy = mean |∂ mean output/∂ "
+                 "pixel| on a fixed training batch; Hessian of the final model on a fixed "
+                 "training subset", ci_markdown(table, BY, METRICS))],
+        figures=[("Test accuracy and bandwidth proxy by start (bars: mean, whiskers: 95% CI)",
+                  "random_label.png")],
+        findings=findings(cfg, table, rows),
+        metrics={"summary": table},
+    )
+
+
+EXPERIMENT = register_module(
+    __name__,
+    name="random-label",
+    title="Random-label pre-training as a high-bandwidth start: fit, generalization, bandwidth, flatness",
+    source="arXiv 2206.08558 (How you start matters for generalization), Exp 4 and A.4",
+    default=Config(),
+    quick=QUICK,
+    images=True,
+)

@@ -1,0 +1,332 @@
+"""Run folders: resumable per-unit results, tidy tables, ``results.json`` and a Markdown report.
+
+A run folder holds one experiment run::
+
+    run/
+      units/<key>.json   one finished unit (a case × seed): its row of metrics
+      units/<key>.npz    that unit's arrays (spectra, curves) for the figures
+      results.csv        the tidy table, one row per unit
+      summary.csv        per case: n, and per metric mean, std and 95% CI half-width
+      results.json       config, versions, seeds, metrics, findings, timings
+      *.png              figures
+      report.md          tables, findings and figures for people
+
+Units are written atomically as they finish, so an interrupted run loses nothing already
+finished; re-running the same config skips finished units.  A folder made by a different
+config is refused rather than mixed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, is_dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+
+from specinit._core.tables import text_table
+
+__all__ = [
+    "RunDir",
+    "Finding",
+    "config_hash",
+    "environment",
+    "mean_ci",
+    "ci_rows",
+    "ci_markdown",
+    "split_columns",
+    "unit_filename",
+]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A qualitative claim of a paper checked against measured numbers."""
+
+    claim: str
+    holds: bool
+    evidence: str
+
+    def markdown(self) -> str:
+        """The finding as a Markdown list item: ``- **holds**: claim — evidence``."""
+        return f"- **{'holds' if self.holds else 'does NOT hold'}**: {self.claim} — {self.evidence}"
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(asdict(value))
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def config_hash(config: Any) -> str:
+    """A short stable hash of a config (dataclass or mapping)."""
+    text = json.dumps(_jsonable(config), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def environment() -> dict[str, str]:
+    """Versions and host facts recorded with every run."""
+    import matplotlib
+    import scipy
+    import sklearn
+    import torch
+
+    from specinit import __version__
+
+    return {
+        "specinit": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "matplotlib": matplotlib.__version__,
+        "platform": platform.platform(),
+        "host": platform.node(),
+        "cpus": str(os.cpu_count()),
+        "torch_threads": str(torch.get_num_threads()),
+        "flush_denormal": "on during experiment runs (Gaussian activations underflow)",
+    }
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def unit_filename(key: str) -> str:
+    """A file-system-safe name for a unit key (readable, plus a hash so distinct keys never collide)."""
+    safe = "".join(c if c.isalnum() or c in "-_.=," else "_" for c in key)
+    return f"{safe}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+
+
+class RunDir:
+    """One experiment's output folder, tied to the hash of its config."""
+
+    def __init__(self, path: str | Path, config: Any) -> None:
+        self.path = Path(path)
+        self.config = config
+        self.hash = config_hash(config)
+        self.units = self.path / "units"
+        self.units.mkdir(parents=True, exist_ok=True)
+        stamp = self.path / "config.json"
+        payload = json.dumps({"hash": self.hash, "config": _jsonable(config)}, indent=2)
+        if stamp.exists():
+            previous = json.loads(stamp.read_text()).get("hash")
+            if previous != self.hash:
+                raise FileExistsError(
+                    f"{self.path} holds a run of a different config (hash {previous}, this one "
+                    f"{self.hash}); choose another --out folder or delete it"
+                )
+        else:
+            _atomic_write(stamp, payload.encode())
+
+    def _unit_path(self, key: str, suffix: str) -> Path:
+        return self.units / f"{unit_filename(key)}{suffix}"
+
+    def has(self, key: str) -> bool:
+        """Whether the unit ``key`` already finished (its row was written last, atomically)."""
+        return self._unit_path(key, ".json").exists()
+
+    def save_unit(self, key: str, row: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        """Store a finished unit: arrays first, then the row that marks it complete."""
+        if arrays:
+            buffer = io.BytesIO()
+            np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+            _atomic_write(self._unit_path(key, ".npz"), buffer.getvalue())
+        _atomic_write(self._unit_path(key, ".json"), json.dumps(_jsonable(row)).encode())
+
+    def load_unit(self, key: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """A finished unit's row and arrays."""
+        row = json.loads(self._unit_path(key, ".json").read_text())
+        npz = self._unit_path(key, ".npz")
+        arrays: dict[str, np.ndarray] = {}
+        if npz.exists():
+            with np.load(npz) as data:
+                arrays = {k: data[k] for k in data.files}
+        return row, arrays
+
+    def figure_path(self, name: str) -> Path:
+        return self.path / f"{name}.png"
+
+    def write_table(self, name: str, rows: Sequence[Mapping[str, Any]]) -> Path:
+        """Write ``rows`` as ``<name>.csv`` (columns in first-seen order)."""
+        columns: list[str] = []
+        for row in rows:
+            columns.extend(k for k in row if k not in columns)
+        path = self.path / f"{name}.csv"
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        return path
+
+    def write_results(self, payload: Mapping[str, Any]) -> Path:
+        path = self.path / "results.json"
+        _atomic_write(path, json.dumps(_jsonable(payload), indent=2).encode())
+        return path
+
+
+def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, int]:
+    """Mean, confidence-interval half-width and count: ``x̄ ± t_{(1+c)/2, n−1} · s / √n``.
+
+    ``s`` is the sample standard deviation (``ddof=1``); the half-width is NaN for one value.
+
+    >>> mean, half, n = mean_ci([1.0, 2.0, 3.0])
+    >>> round(mean, 6), round(half, 4), n
+    (2.0, 2.4841, 3)
+    """
+    mean, _, half = _mean_std_ci(values, confidence)
+    return mean, half, len(values)
+
+
+def _mean_std_ci(values: Sequence[float], confidence: float) -> tuple[float, float, float]:
+    """Mean, sample std (``ddof=1``) and Student-t half-width; std and half-width NaN for n = 1."""
+    _check_confidence(confidence)
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"mean_ci needs a non-empty 1-D sequence, got shape {x.shape}")
+    n = int(x.size)
+    if n == 1:
+        return float(x[0]), math.nan, math.nan
+    std = float(x.std(ddof=1))
+    return float(x.mean()), std, float(stats.t.ppf((1 + confidence) / 2, n - 1) * std / math.sqrt(n))
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a float if it is a metric value (a number, a bool as 0/1, or the text
+    ``nan``/``inf``/``-inf`` that :meth:`RunDir.write_results` stores), else None."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and value.lower() in ("nan", "inf", "-inf"):
+        return float(value)
+    return None
+
+
+def split_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+    """The case columns and the metric columns of an experiment's per-unit rows.
+
+    Case columns are those named in the unit key (``k1=v1,k2=v2,seed=s``) or holding text;
+    metrics are the remaining numeric columns (those :func:`ci_rows` accepts).  ``unit`` and
+    ``seed`` are neither.
+    """
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(c for c in row if c not in columns and c not in ("unit", "seed"))
+
+    def in_key(column: str) -> bool:
+        return all(f",{column}=" in "," + str(r.get("unit", "")) for r in rows)
+
+    def numeric(column: str) -> bool:
+        return all(_number(r[column]) is not None for r in rows if column in r)
+
+    by = [c for c in columns if in_key(c) or not numeric(c)]
+    return by, [c for c in columns if c not in by]
+
+
+def ci_rows(
+    rows: Iterable[Mapping[str, Any]], by: Sequence[str], metrics: Sequence[str],
+    confidence: float = 0.95,
+) -> list[dict[str, Any]]:
+    """Rows grouped by the ``by`` columns (groups in first-seen order, values as first seen):
+    ``n`` (rows in the group) and, per metric, ``<metric>_mean``, ``<metric>_std`` (sample,
+    ``ddof=1``) and ``<metric>_ci``, the half-width of the Student-t interval of :func:`mean_ci`
+    (``confidence`` 0.95: the 95% interval).  Std and half-width are NaN for a group of one.
+
+    Booleans count as 0/1 (the mean of a flag is the fraction that holds).  A metric missing
+    from a group's rows is left out of that group (computed over the rows that have it
+    otherwise); a ``by`` column missing from a row, or a metric value that is not a number,
+    is a ``ValueError`` naming the column.
+
+    >>> rows = [{"act": "relu", "mse": 1.0}, {"act": "relu", "mse": 3.0}, {"act": "tanh", "mse": 2.0}]
+    >>> [(r["act"], r["n"], r["mse_mean"], round(r["mse_std"], 4)) for r in ci_rows(rows, ["act"], ["mse"])]
+    [('relu', 2, 2.0, 1.4142), ('tanh', 1, 2.0, nan)]
+    """
+    _check_confidence(confidence)
+    groups: dict[str, tuple[tuple, list[Mapping[str, Any]]]] = {}
+    for row in rows:
+        missing = [c for c in by if c not in row]
+        if missing:
+            raise ValueError(f"a row has no case column {missing[0]!r} to group by (row: {dict(row)})")
+        key = tuple(row[c] for c in by)
+        groups.setdefault(json.dumps(_jsonable(key), sort_keys=True), (key, []))[1].append(row)
+    table = []
+    for key, members in groups.values():
+        out: dict[str, Any] = dict(zip(by, key))
+        out["n"] = len(members)
+        for metric in metrics:
+            values = [_metric_value(m[metric], metric) for m in members if metric in m]
+            if values:
+                mean, std, half = _mean_std_ci(values, confidence)
+                out.update({f"{metric}_mean": mean, f"{metric}_std": std, f"{metric}_ci": half})
+        table.append(out)
+    return table
+
+
+def _metric_value(value: Any, metric: str) -> float:
+    number = _number(value)
+    if number is None:
+        raise ValueError(f"metric {metric!r} holds a non-number {value!r}; give only numeric metrics")
+    return number
+
+
+def _cell(value: Any) -> str:
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return text.replace("|", "\\|")
+
+
+def ci_markdown(table: Sequence[Mapping[str, Any]], by: Sequence[str], metrics: Sequence[str]) -> str:
+    """A Markdown table of :func:`ci_rows` output: the ``by`` columns, ``n`` and one cell per
+    metric, ``mean ± half-width of the 95% Student-t confidence interval`` across the group
+    (``x̄ ± t₀.₉₇₅,ₙ₋₁·s/√n``; the mean alone for a group of one, empty for a missing metric).
+
+    >>> rows = [{"act": "relu", "mse": 1.0}, {"act": "relu", "mse": 3.0}, {"act": "tanh", "mse": 2.0}]
+    >>> print(ci_markdown(ci_rows(rows, ["act"], ["mse"]), ["act"], ["mse"]))
+    | act | n | mse |
+    |---|---|---|
+    | relu | 2 | 2 ± 13 |
+    | tanh | 1 | 2 |
+    """
+    lines = []
+    for row in table:
+        cells = {c: _cell(row[c]) for c in by}
+        cells["n"] = str(row["n"])
+        for metric in metrics:
+            mean, half = row.get(f"{metric}_mean"), row.get(f"{metric}_ci")
+            if mean is None:
+                cells[metric] = ""
+            elif half is None or math.isnan(half):
+                cells[metric] = f"{mean:.4g}"
+            else:
+                cells[metric] = f"{mean:.4g} ± {half:.2g}"
+        lines.append(cells)
+    return text_table(lines, markdown=True)

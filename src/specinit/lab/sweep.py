@@ -1,0 +1,604 @@
+"""Sweeps: one experiment over a grid or a list of config overrides and seeds, resumable.
+
+A sweep config (TOML, or YAML with the same keys)::
+
+    experiment = "inr-depth"      # a registered experiment (specinit reproduce --list)
+    quick = true                  # start from its quick config (default false: the full one)
+    seeds = [0, 1, 2]             # or a count, seeds = 3 (default: the config's own seeds)
+    name = "inr-widths"           # optional; default: the file's stem
+    modules = ["mypkg.exps"]      # optional; modules that register more experiments
+
+    [set]                         # fields replaced in every run
+    steps = 500
+
+    [grid]                        # every combination of these values
+    width = [32, 64]
+    activations = ["relu", "sine(omega0=5)"]   # a string for a tuple field is split at commas
+
+    [[runs]]                      # explicit points (each combined with every grid point)
+    depths = [1, 2]
+
+A *run* is one point × one seed: the experiment's config with the point's fields replaced and
+``seeds = (seed,)``.  It is executed by :func:`specinit.lab.run` into
+``OUT/runs/<label>-<key>`` and recorded in ``OUT/sweep.sqlite``
+(:class:`~specinit.lab.store.RunStore`) once it has finished, keyed by the hash of (experiment,
+resolved config, seed, the code's fingerprint, and for image experiments the data folder).  Runs already recorded as done are skipped, failed ones are tried again, so a
+killed sweep resumes by running the same command.  Runs execute in local worker processes
+(default ``min(cores, runs)``) or as Ray tasks (``backend="ray"``), and the driver alone
+writes the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import io
+import itertools
+import json
+import multiprocessing
+import os
+import re
+import tarfile
+import tempfile
+import time
+import traceback
+from collections.abc import Mapping as MappingABC
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from tqdm.auto import tqdm
+
+from specinit._core.checks import check_int
+from specinit._core.fingerprint import code_fingerprint
+from specinit.lab import experiment as experiments
+from specinit.lab.config import ConfigError, config_field, config_json, format_value, point_label
+from specinit.lab.results import config_hash, environment
+from specinit.lab.runner import Context
+from specinit.lab.runner import run as run_experiment
+from specinit.lab.store import STORE_NAME, RunRecord, RunStore
+
+__all__ = [
+    "SweepConfigError",
+    "SweepSpec",
+    "RunSpec",
+    "SweepSummary",
+    "load_sweep",
+    "parse_sweep",
+    "plan",
+    "execute",
+    "run_sweep",
+    "available_cores",
+    "default_workers",
+    "threads_per_worker",
+    "BACKENDS",
+]
+
+_TOP_KEYS = ("experiment", "quick", "seeds", "name", "modules", "set", "grid", "runs")
+BACKENDS = ("local", "ray")
+
+
+#: A sweep config that cannot run; the message names the offending key (the config parser's
+#: :class:`~specinit.lab.config.ConfigError`).
+SweepConfigError = ConfigError
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A parsed sweep: the experiment, its base config, the points and the seeds.
+
+    ``base`` is the quick or full config with the ``[set]`` fields replaced; each point is the
+    mapping of the fields it replaces on top (already converted to the fields' types).
+    """
+
+    name: str
+    experiment: str
+    quick: bool
+    seeds: tuple[int, ...]
+    base: Any
+    points: tuple[Mapping[str, Any], ...]
+    fixed: Mapping[str, Any]
+    modules: tuple[str, ...] = ()
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: an experiment config with one seed, and where it writes."""
+
+    key: str
+    experiment: str
+    label: str
+    point: Mapping[str, Any]
+    seed: int
+    config: Any
+    folder: str
+    n_units: int
+    modules: tuple[str, ...] = ()
+    data_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    """What a sweep invocation did: runs finished now, skipped (already done) and failed."""
+
+    out: Path
+    store: Path
+    done: int
+    skipped: int
+    failed: int
+    seconds: float
+    failures: tuple[RunRecord, ...]
+
+
+# ---------------------------------------------------------------------------- config parsing
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read a sweep config from a ``.toml`` or ``.yaml``/``.yml`` file (see the module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SweepConfigError(f"sweep config {str(path)!r} does not exist")
+    text = path.read_text()
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        data = _read_toml(text, path)
+    elif suffix in (".yaml", ".yml"):
+        data = _read_yaml(text, path)
+    else:
+        raise SweepConfigError(f"sweep config {path.name!r}: use a .toml, .yaml or .yml file")
+    if not isinstance(data, MappingABC):
+        raise SweepConfigError(f"sweep config {path.name!r} must be a table of keys, got {type(data).__name__}")
+    return parse_sweep(data, default_name=path.stem, text=text)
+
+
+def _read_toml(text: str, path: Path) -> Any:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SweepConfigError(f"{path.name} is not valid TOML: {exc}") from None
+
+
+def _read_yaml(text: str, path: Path) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SweepConfigError(f"{path.name} is not valid YAML: {exc}") from None
+
+
+def parse_sweep(data: Mapping[str, Any], *, default_name: str = "sweep", text: str = "") -> SweepSpec:
+    """Validate a sweep config given as a mapping; every error names the offending key.
+
+    Values are checked against the experiment config's field types (a string is parsed like
+    ``specinit reproduce --set`` does; a list for a tuple field gives a tuple).
+    """
+    unknown = [k for k in data if k not in _TOP_KEYS]
+    if unknown:
+        raise SweepConfigError(f"unknown key {unknown[0]!r} in the sweep config; known keys: {', '.join(_TOP_KEYS)}")
+    modules = tuple(_typed(data.get("modules", []), list, "modules"))
+    for i, module in enumerate(modules):
+        _typed(module, str, f"modules[{i}]")
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise SweepConfigError(f"modules[{i}]: cannot import {module!r}: {exc}") from None
+    if "experiment" not in data:
+        raise SweepConfigError("missing key 'experiment' (a name from `specinit reproduce --list`)")
+    name = _typed(data["experiment"], str, "experiment")
+    try:
+        exp = experiments.get(name)
+    except ValueError as exc:
+        raise SweepConfigError(f"experiment: {exc}") from None
+    quick = _typed(data.get("quick", False), bool, "quick")
+    sweep_name = _typed(data.get("name", default_name), str, "name")
+    cfg = exp.config(quick=quick)
+    if "seeds" not in {f.name for f in dataclasses.fields(cfg)}:
+        raise SweepConfigError(f"experiment {name!r} has no 'seeds' field to sweep over")
+    seeds = _seeds(data.get("seeds", list(cfg.seeds)))
+
+    fixed = _overrides(cfg, _table(data.get("set", {}), "set"), "set")
+    grid = _grid(cfg, data)
+    runs = _typed(data.get("runs", [{}]), list, "runs")
+    if not runs:
+        raise SweepConfigError("runs: empty list; give at least one [[runs]] table or leave it out")
+    listed = [_overrides(cfg, _table(run, f"runs[{i}]"), f"runs[{i}]") for i, run in enumerate(runs)]
+    _check_places(fixed, grid, listed)
+
+    base = dataclasses.replace(cfg, **fixed)
+    combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    points = tuple({**run, **combo} for run in listed for combo in combos)
+    seen: dict[str, Mapping[str, Any]] = {}
+    for point in points:
+        resolved = dataclasses.replace(base, **point, seeds=seeds[:1])
+        twin = seen.setdefault(config_hash(resolved), point)
+        if twin is not point:  # the same runs twice: one store row, two folders
+            raise SweepConfigError(f"points {point_label(twin) or '(base config)'!r} and "
+                                   f"{point_label(point) or '(base config)'!r} give the same config")
+        try:
+            n_units = len(exp.units(resolved))
+        except (ValueError, TypeError) as exc:
+            raise SweepConfigError(f"point {point_label(point) or '(base config)'}: {exc}") from None
+        if n_units == 0:
+            raise SweepConfigError(f"point {point_label(point) or '(base config)'} has no units to run")
+    return SweepSpec(sweep_name, name, quick, seeds, base, points, fixed, modules, text)
+
+
+def _grid(cfg: Any, data: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The ``[grid]`` table: each field's non-empty list of values, converted to the field's type."""
+    grid = _table(data.get("grid", {}), "grid")
+    if "grid" in data and not grid:
+        raise SweepConfigError("grid: empty table; give at least one field with a list of values")
+    out = {}
+    for key, values in grid.items():
+        _typed(values, list, f"grid.{key}")
+        if not values:
+            raise SweepConfigError(f"grid.{key}: empty list; give at least one value")
+        out[key] = [config_field(cfg, key, v, f"grid.{key}[{i}]") for i, v in enumerate(values)]
+    return out
+
+
+def _check_places(fixed: Mapping[str, Any], grid: Mapping[str, Any], listed: Sequence[Mapping[str, Any]]) -> None:
+    """Each field in one place (``[set]``, ``[grid]`` or ``[[runs]]``); ``seeds`` only at the top."""
+    places = [("set", fixed), ("grid", grid), *((f"runs[{i}]", p) for i, p in enumerate(listed))]
+    for where, keys in places:
+        for key in keys:
+            if key == "seeds":
+                raise SweepConfigError(f"{where}.seeds: sweep seeds with the top-level 'seeds' key")
+            if where != "set" and key in fixed:
+                raise SweepConfigError(f"{where}.{key}: also given in [set]; give each field in one place")
+            if where.startswith("runs") and key in grid:
+                raise SweepConfigError(f"{where}.{key}: also in [grid]; give each field in one place")
+
+
+def _typed(value: Any, kind: type, where: str) -> Any:
+    if (kind is not bool and isinstance(value, bool)) or not isinstance(value, kind):
+        raise SweepConfigError(f"{where}: expected {_kind_name(kind)}, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _kind_name(kind: Any) -> str:
+    names = {list: "a list", str: "a string", bool: "true or false", int: "an integer",
+             float: "a number", MappingABC: "a table of fields"}
+    return names.get(kind, getattr(kind, "__name__", str(kind)))
+
+
+def _table(value: Any, where: str) -> Mapping[str, Any]:
+    return _typed(value, MappingABC, where)
+
+
+def _seeds(value: Any) -> tuple[int, ...]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            raise SweepConfigError(f"seeds: a count must be at least 1, got {value}")
+        return tuple(range(value))
+    seeds = _typed(value, list, "seeds")
+    if not seeds:
+        raise SweepConfigError("seeds: empty list; give at least one seed")
+    for i, seed in enumerate(seeds):
+        _typed(seed, int, f"seeds[{i}]")
+        if seed < 0:
+            raise SweepConfigError(f"seeds[{i}]: a seed must be >= 0, got {seed}")
+    if len(set(seeds)) != len(seeds):
+        raise SweepConfigError(f"seeds: repeated seed in {seeds}")
+    return tuple(seeds)
+
+
+def _overrides(cfg: Any, values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``values`` converted to the types of ``cfg``'s fields; errors name ``where.key``."""
+    return {key: config_field(cfg, key, value, f"{where}.{key}") for key, value in values.items()}
+
+
+# ---------------------------------------------------------------------------- planning
+
+
+def plan(spec: SweepSpec, data_dir: str | Path | None = None) -> list[RunSpec]:
+    """Every run of the sweep (point-major, then seed), each with its store key and folder.
+
+    The key hashes the experiment, the resolved config, the seed, the specinit version, the
+    code's fingerprint and — for an image experiment — the data folder (``data_dir``, else
+    ``$SPECINIT_DATA``), so a run is never reused across code or data.
+    """
+    from specinit import __version__
+
+    exp = experiments.get(spec.experiment)
+    data = str(data_dir) if data_dir is not None else None
+    identity: dict[str, Any] = {"experiment": spec.experiment, "specinit": __version__,
+                                "code": code_fingerprint()}
+    if exp.images:
+        identity["data"] = Context(None if data is None else Path(data)).describe_data()["root"]
+    runs = []
+    for point in spec.points:
+        for seed in spec.seeds:
+            cfg = dataclasses.replace(spec.base, **point, seeds=(seed,))
+            key = config_hash({**identity, "config": cfg, "seed": seed})
+            label = " ".join(filter(None, [point_label(point), f"seed={seed}"]))
+            slug = re.sub(r"[^A-Za-z0-9._=,+-]+", "_", label)[:80]
+            runs.append(RunSpec(key, spec.experiment, label, dict(point), seed, cfg,
+                                f"runs/{slug}-{key}", len(exp.units(cfg)), spec.modules, data))
+    return runs
+
+
+# ---------------------------------------------------------------------------- executing one run
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _point_json(point: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (config_json(v) if dataclasses.is_dataclass(v) else v) for k, v in point.items()}
+
+
+def _record(run: RunSpec, *, status: str, started: str, seconds: float, env: Mapping[str, str],
+            results: Mapping[str, Any] | None = None, error: str | None = None) -> RunRecord:
+    results = results or {}
+    return RunRecord(
+        key=run.key, experiment=run.experiment, label=run.label,
+        point=json.loads(json.dumps(_point_json(run.point))), config=config_json(run.config),
+        seed=run.seed, status=status, environment=dict(env), started_at=started,
+        finished_at=_now(), seconds=round(seconds, 3), rows=list(results.get("rows", [])),
+        metrics=dict(results.get("metrics", {})), findings=list(results.get("findings", [])),
+        traceback=error, folder=run.folder,
+    )
+
+
+def execute(run: RunSpec, out: str | Path, *, threads: int = 1) -> RunRecord:
+    """Run one sweep run into ``out/run.folder`` (resuming its finished units) and return its record.
+
+    Never raises for a failing experiment: the record has ``status="failed"`` and the traceback.
+    """
+    import torch
+
+    threads = check_int(threads, "threads")
+    started, t0 = _now(), time.perf_counter()
+    previous_threads = torch.get_num_threads()
+    try:
+        for module in run.modules:
+            importlib.import_module(module)
+        torch.set_num_threads(threads)
+        folder = Path(out) / run.folder
+        run_experiment(run.experiment, config=run.config, out=folder, progress=False,
+                       data_dir=run.data_dir)
+        results = json.loads((folder / "results.json").read_text())
+    except Exception:
+        return _record(run, status="failed", started=started, seconds=time.perf_counter() - t0,
+                       env=environment(), error=traceback.format_exc())
+    finally:
+        torch.set_num_threads(previous_threads)  # the caller's process keeps its own setting
+    return _record(run, status="done", started=started, seconds=time.perf_counter() - t0,
+                   env=results["environment"], results=results)
+
+
+def _execute_packed(run: RunSpec, threads: int) -> tuple[RunRecord, bytes]:
+    """:func:`execute` in a scratch folder; returns the record and the run folder as a tar archive
+    (for a worker on another machine: the driver unpacks it into the sweep folder)."""
+    with tempfile.TemporaryDirectory(prefix="specinit-run-") as scratch:
+        record = execute(run, scratch, threads=threads)
+        buffer = io.BytesIO()
+        folder = Path(scratch) / run.folder
+        if folder.is_dir():
+            with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+                tar.add(folder, arcname=".")
+        return record, buffer.getvalue()
+
+
+def _unpack(archive: bytes, folder: Path) -> None:
+    if not archive:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4: refuse unsafe members
+            tar.extractall(folder, filter="data")
+        else:
+            tar.extractall(folder)
+
+
+# ---------------------------------------------------------------------------- backends
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def default_workers(n_runs: int) -> int:
+    """``min(available_cores(), n_runs)``, at least 1."""
+    return max(1, min(available_cores(), n_runs))
+
+
+def threads_per_worker(workers: int) -> int:
+    """Torch threads for each of ``workers`` local processes: ``max(1, cores // workers)``,
+    so the workers together do not oversubscribe the cores."""
+    return max(1, available_cores() // workers)
+
+
+class _LocalBackend:
+    """Worker processes (spawned: no forked torch state); a crashed worker's pool is rebuilt."""
+
+    shows_units = True
+
+    def __init__(self, out: Path, workers: int, threads: int) -> None:
+        self.out, self.workers, self.threads = out, workers, threads
+        self._pool: ProcessPoolExecutor | None = None
+        self._owner: dict[Future, ProcessPoolExecutor] = {}
+
+    def submit(self, run: RunSpec) -> Future:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        future = self._pool.submit(execute, run, self.out, threads=self.threads)
+        self._owner[future] = self._pool
+        return future
+
+    def wait(self, handles: Sequence[Future], timeout: float) -> list[Future]:
+        return list(wait_futures(handles, timeout=timeout, return_when=FIRST_COMPLETED).done)
+
+    def result(self, handle: Future, run: RunSpec) -> RunRecord:
+        pool = self._owner.pop(handle)
+        try:
+            return handle.result()
+        except BrokenProcessPool:
+            if pool is self._pool:  # replace the broken pool once; its other runs fail too
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+            raise
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _RayBackend:
+    """Ray tasks (one CPU-thread budget each); the driver unpacks each run folder and records it."""
+
+    shows_units = False
+
+    def __init__(self, out: Path, workers: int | None, threads: int, address: str | None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise RuntimeError("the Ray backend needs Ray: pip install 'specinit[ray]'") from None
+        self.ray, self.out = ray, out
+        self._started = not ray.is_initialized()
+        if self._started:
+            options: dict[str, Any] = {"address": address} if address else {"num_cpus": workers}
+            ray.init(**options, include_dashboard=False, log_to_driver=False)
+        self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // threads)
+        self._task = ray.remote(num_cpus=threads, max_retries=0)(_execute_packed)
+        self.threads = threads
+
+    def submit(self, run: RunSpec) -> Any:
+        return self._task.remote(run, self.threads)
+
+    def wait(self, handles: Sequence[Any], timeout: float) -> list[Any]:
+        ready, rest = self.ray.wait(list(handles), num_returns=1, timeout=timeout)
+        if ready and rest:
+            more, _ = self.ray.wait(rest, num_returns=len(rest), timeout=0)
+            ready += more
+        return ready
+
+    def result(self, handle: Any, run: RunSpec) -> RunRecord:
+        record, archive = self.ray.get(handle)
+        _unpack(archive, self.out / run.folder)
+        return record
+
+    def close(self) -> None:
+        if self._started:
+            self.ray.shutdown()
+
+
+# ---------------------------------------------------------------------------- the driver
+
+
+def run_sweep(
+    spec: SweepSpec | str | Path,
+    out: str | Path,
+    *,
+    workers: int | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    progress: bool = True,
+    on_record: Callable[[RunRecord], None] | None = None,
+    command: str = "",
+    data_dir: str | Path | None = None,
+) -> SweepSummary:
+    """Run (or resume) a sweep into ``out``: skip runs done in ``out/sweep.sqlite``, run the rest.
+
+    ``workers`` defaults to :func:`default_workers` (local) or the cluster's CPUs (Ray); each
+    run gets ``max(1, cores // workers)`` torch threads locally, one per task on Ray.
+    ``on_record`` is called with each finished run's record (done or failed) as it is stored;
+    ``data_dir`` is the image data folder of image experiments (else ``$SPECINIT_DATA``).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if address is not None and backend != "ray":
+        raise ValueError("address= is for backend='ray'")
+    if workers is not None:
+        workers = check_int(workers, "workers")
+    if not isinstance(spec, SweepSpec):
+        spec = load_sweep(spec)
+    out = Path(out)
+    runs = plan(spec, data_dir)
+    start = time.perf_counter()
+    with RunStore(out / STORE_NAME) as store:
+        previous = store.meta().get("experiment")
+        if previous is not None and previous != spec.experiment:
+            raise ValueError(f"{out} holds a sweep of {previous!r}, not {spec.experiment!r}; choose another --out")
+        store.set_meta(name=spec.name, experiment=spec.experiment, config_text=spec.text,
+                       command=command, quick=str(spec.quick).lower())
+        statuses = store.statuses()
+        todo = [r for r in runs if statuses.get(r.key) != "done"]
+        failures: list[RunRecord] = []
+        if todo:
+            n_workers = workers or default_workers(len(todo))
+            if backend == "local":
+                runner: _LocalBackend | _RayBackend = _LocalBackend(out, n_workers, threads_per_worker(n_workers))
+            else:
+                runner = _RayBackend(out, workers, 1, address)
+
+            def keep(record: RunRecord) -> None:
+                store.add(record)
+                if record.status == "failed":
+                    failures.append(record)
+                if on_record is not None:
+                    on_record(record)
+
+            try:
+                _drive(runner, todo, out, keep, progress=progress)
+            finally:
+                runner.close()
+    return SweepSummary(out, out / STORE_NAME, len(todo) - len(failures), len(runs) - len(todo),
+                        len(failures), time.perf_counter() - start, tuple(failures))
+
+
+def _drive(backend: _LocalBackend | _RayBackend, todo: Sequence[RunSpec], out: Path,
+           keep: Callable[[RunRecord], None], *, progress: bool) -> None:
+    """Keep ``backend.workers`` runs in flight; store each as it finishes; show progress."""
+    pending = list(reversed(todo))
+    running: dict[Any, tuple[RunSpec, Any, int]] = {}
+    free_rows = list(range(backend.workers, 0, -1))
+    overall = tqdm(total=len(todo), desc="sweep", unit="run", disable=not progress, dynamic_ncols=True)
+    try:
+        while pending or running:
+            while pending and len(running) < backend.workers:
+                run, row, bar = pending.pop(), free_rows.pop(), None
+                if progress and backend.shows_units:
+                    bar = tqdm(total=run.n_units, desc=run.label[:40], unit="unit", leave=False,
+                               position=row, dynamic_ncols=True)
+                running[backend.submit(run)] = (run, bar, row)
+            for handle in backend.wait(list(running), timeout=0.5):
+                run, bar, row = running.pop(handle)
+                try:
+                    record = backend.result(handle, run)
+                except Exception as exc:  # the worker died (crash, OOM kill) or Ray lost the task
+                    record = _record(run, status="failed", started=_now(), seconds=0.0, env=environment(),
+                                     error="the worker running this run died or was lost:\n"
+                                     + "".join(traceback.format_exception(exc)))
+                keep(record)
+                overall.update()
+                free_rows.append(row)
+                if bar is not None:
+                    bar.close()
+            for run, bar, _ in running.values():
+                if bar is not None:
+                    bar.n = _finished_units(out / run.folder)
+                    bar.refresh()
+    finally:
+        for _, bar, _ in running.values():
+            if bar is not None:
+                bar.close()
+        overall.close()
+
+
+def _finished_units(folder: Path) -> int:
+    units = folder / "units"
+    return sum(1 for _ in units.glob("*.json")) if units.is_dir() else 0

@@ -1,0 +1,196 @@
+"""Plumbing shared by several experiments: the sparse 1D regression task of arXiv 2206.08558
+(Exp 1, 3 and 5), its four bandwidth starts, and the image datasets' names.
+
+The task: a sum of sinusoids on ``[lo, hi)``, sampled sparsely at step ``s``, so the lowest
+frequency that fits the samples is ``f_c = 1/(2s)`` (Nyquist).  A network that generalizes
+interpolates with little energy above ``f_c``; the measurements here are the library's
+spectrum and training functions composed, nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from specinit._core.plotting import figure
+from specinit.data import Sinusoids, grid_1d, sample_1d, sinusoids
+from specinit.initializers import init_
+from specinit.lab.runner import IMAGE_DATASETS
+from specinit.measure.spectrum import Spectrum, lowest_fitting_frequency, spectrum_1d
+from specinit.nn.models import coordinate_mlp
+from specinit.training import tune_lr
+
+
+@dataclass(frozen=True)
+class SparseTask:
+    """A sparse 1D regression problem: target, interval and sample step."""
+
+    freqs: tuple[float, ...] = (1.0, 2.0)
+    amplitudes: tuple[float, ...] = (1.0, 0.5)
+    phases: tuple[float, ...] = (0.0, 1.0)
+    lo: float = -1.0
+    hi: float = 1.0
+    step: float = 0.1
+    grid: int = 1024
+
+    @property
+    def target(self) -> Sinusoids:
+        return sinusoids(self.freqs, self.amplitudes, self.phases)
+
+    @property
+    def cutoff(self) -> float:
+        """The lowest frequency that fits the samples, 1/(2·step)."""
+        return lowest_fitting_frequency(self.step)
+
+    def samples(self) -> tuple[Tensor, Tensor]:
+        """Training points on ``[lo, hi]`` at spacing ``step`` (both ends included)."""
+        return sample_1d(self.target, self.lo, self.hi, step=self.step, endpoint=True)
+
+    def dense(self) -> Tensor:
+        return grid_1d(self.lo, self.hi, n=self.grid)
+
+    def spectrum(self, model: Callable[[Tensor], Tensor]) -> Spectrum:
+        """The mollified spectrum on the data interval (the function is tapered to zero
+        outside it, eq. 1 of arXiv 2206.08558), so the jump between the interval's ends
+        does not leak into high frequencies."""
+        return spectrum_1d(model, self.lo, self.hi, self.grid, mollify=True)
+
+
+def build_net(
+    activation: str, depth: int, width: int, init: str, seed: int, **init_options: Any
+) -> nn.Module:
+    """A coordinate MLP with ``depth`` hidden layers initialized by ``specinit.init_``.
+
+    ``init_`` overwrites every weight and bias, so PyTorch's default (global-RNG) draw in the
+    constructor leaves no trace: the result depends on ``seed`` only.
+    """
+    net = coordinate_mlp(1, width, depth, 1, activation)
+    return init_(net, init, generator=seed, **init_options)
+
+
+def fit_and_measure(
+    task: SparseTask,
+    make_model: Callable[[], nn.Module],
+    *,
+    lrs: Sequence[float],
+    steps: int,
+    momentum: float,
+    seed: int,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Fit the sparse samples with SGD (lr chosen by final training loss) and measure.
+
+    Row: chosen lr, train MSE, MSE against the true signal on the dense grid ("test"), and the
+    fraction of spectral energy above ``f_c`` before and after fitting.
+    """
+    x, y = task.samples()
+    start = make_model()
+    spec0 = task.spectrum(start)
+    search = tune_lr(
+        make_model, x, y, lrs, optimizer="sgd", momentum=momentum, steps=steps, generator=seed,
+        progress=False,
+    )
+    model = search.model
+    spec1 = task.spectrum(model)
+    grid = task.dense()
+    with torch.no_grad():
+        fitted = model(grid).reshape(-1)
+        truth = task.target(grid).reshape(-1)
+        test_mse = float(((fitted - truth) ** 2).mean())
+    row = {
+        "lr": search.lr,
+        "train_mse": search.result.final_loss,
+        "test_mse": test_mse,
+        "energy_above_init": spec0.energy_above(task.cutoff),
+        "energy_above_final": spec1.energy_above(task.cutoff),
+        "centroid_init": spec0.centroid(),
+        "centroid_final": spec1.centroid(),
+    }
+    arrays = {
+        "freqs": spec0.freqs,
+        "amplitude_init": spec0.amplitude,
+        "amplitude_final": spec1.amplitude,
+        "grid": grid.reshape(-1).numpy(),
+        "fitted": fitted.numpy(),
+    }
+    return row, arrays
+
+
+def mean_by(rows: Sequence[Mapping[str, Any]], metric: str, **where: Any) -> float:
+    """Mean of ``metric`` over the rows matching ``where``; NaN when none match."""
+    values = [float(r[metric]) for r in rows if all(r.get(k) == v for k, v in where.items())]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def plot_fits(
+    task: SparseTask,
+    panels: Sequence[tuple[str, np.ndarray, np.ndarray]],
+    path: Any,
+    *,
+    columns: int,
+) -> None:
+    """A grid of fitted curves with the true signal and the training samples."""
+    rows = -(-len(panels) // columns)
+    fig, axes = figure(rows, columns, width=3.2 * columns, height=2.4 * rows)
+    x, y = task.samples()
+    grid = task.dense().reshape(-1)
+    truth = task.target(grid).numpy()
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    for ax, (title, xs, fitted) in zip(axes.flat, panels):
+        ax.plot(grid.numpy(), truth, color="0.6", lw=1, label="signal")
+        ax.plot(xs, fitted, color="C0", lw=1.2, label="network")
+        ax.plot(x.reshape(-1).numpy(), y.reshape(-1).numpy(), "k.", ms=4, label="samples")
+        ax.set_title(title, fontsize=9)
+        ax.set_ylim(-3, 3)
+    axes.flat[0].legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def check_image_datasets(names: Sequence[str]) -> None:
+    """Raise ``ValueError`` naming every dataset not in the runner's ``IMAGE_DATASETS``."""
+    unknown = [d for d in names if d not in IMAGE_DATASETS]
+    if unknown:
+        raise ValueError(f"unknown dataset(s) {unknown}; known: {', '.join(IMAGE_DATASETS)}")
+
+
+#: The four starts of arXiv 2206.08558's Exp 3 and 5: (activation, bandwidth) pairs.
+BANDWIDTH_STARTS = ("relu-xavier", "relu-high-frequency", "gaussian-xavier", "gaussian-small")
+
+
+@dataclass(frozen=True)
+class Starts:
+    """Settings of the four bandwidth starts (:func:`make_start`)."""
+
+    width: int = 128
+    relu_depth: int = 4
+    gaussian_depth: int = 6
+    gaussian_sigma: float = 0.1
+    small_alpha: float = 2.0  # gaussian_small: W ~ N(0, (alpha·sigma)²/fan_in)
+    high_freq: float = 8.0  # f_hi, cycles per unit; must exceed f_c
+    pretrain_steps: int = 3000
+    pretrain_lr: float = 3e-3
+
+
+def make_start(start: str, seed: int, settings: Starts, lo: float, hi: float) -> nn.Module:
+    """The coordinate MLP of one of :data:`BANDWIDTH_STARTS` (pre-training on
+    ``sin(2π f_hi x)`` over ``[lo, hi)`` included), every weight drawn from ``seed``:
+    ReLU + Xavier (low), ReLU pre-trained on a high frequency (high), Gaussian + Xavier (high),
+    Gaussian + small variance (low)."""
+    gaussian = f"gaussian(sigma={settings.gaussian_sigma})"
+    if start == "relu-xavier":
+        return build_net("relu", settings.relu_depth, settings.width, "xavier_normal", seed)
+    if start == "relu-high-frequency":
+        net = build_net("relu", settings.relu_depth, settings.width, "xavier_normal", seed)
+        return init_(net, "high_frequency", freq=settings.high_freq, lo=lo, hi=hi,
+                     steps=settings.pretrain_steps, lr=settings.pretrain_lr, generator=seed)
+    if start == "gaussian-xavier":
+        return build_net(gaussian, settings.gaussian_depth, settings.width, "xavier_normal", seed)
+    if start == "gaussian-small":
+        return build_net(gaussian, settings.gaussian_depth, settings.width, "gaussian_small", seed,
+                         sigma=settings.gaussian_sigma, alpha=settings.small_alpha)
+    raise ValueError(f"unknown start {start!r}; known: {', '.join(BANDWIDTH_STARTS)}")

@@ -1,0 +1,37 @@
+"""Building blocks: activations with their properties, the one walk over a model's layers, and
+small model definitions (no torchvision needed)."""
+
+from specinit.nn import activations, layers, models
+from specinit.nn.activations import Activation, ActivationModule, from_module, get as get_activation
+from specinit.nn.models import (
+    CoordinateMLP,
+    ResNetSmall,
+    ShallowNTKNet,
+    VGGSmall,
+    coordinate_mlp,
+    hidden_layers,
+    mlp,
+    mlp_widths,
+    resnet_small,
+    vgg_small,
+)
+
+__all__ = [
+    "activations",
+    "layers",
+    "models",
+    "Activation",
+    "ActivationModule",
+    "from_module",
+    "get_activation",
+    "mlp",
+    "coordinate_mlp",
+    "CoordinateMLP",
+    "vgg_small",
+    "VGGSmall",
+    "resnet_small",
+    "ResNetSmall",
+    "ShallowNTKNet",
+    "hidden_layers",
+    "mlp_widths",
+]
