@@ -1,7 +1,7 @@
-"""specinit.curvature against PyHessian 0.1 (arXiv 1912.07145): HVP time, top eigenvalue, trace.
+"""specinit.measure.curvature against PyHessian 0.1 (arXiv 1912.07145): HVP time, top eigenvalue, trace.
 
 Both sides get the same model and the same batch, in one process: an MLP 64-256-256-10 (ReLU,
-``specinit.models.mlp``, 85,002 parameters, float32) with a mean cross-entropy loss on a batch
+``specinit.nn.models.mlp``, 85,002 parameters, float32) with a mean cross-entropy loss on a batch
 of 1,000 seeded points, in two variants:
 
 * ``random`` — PyTorch's default init (seeded) on Gaussian inputs with uniformly random labels;
@@ -117,8 +117,8 @@ from torch import Tensor, nn
 from torch.func import functional_call, jacrev, vmap
 
 import specinit
-from specinit.curvature import HessianOperator, hessian_density, hessian_eigs, hessian_trace
-from specinit.results import text_table
+from specinit._core.tables import text_table
+from specinit.measure.curvature import HessianOperator, hessian_density, hessian_eigs, hessian_trace
 
 ARCH = (64, [256, 256], 10)  # in_features, hidden widths, classes
 N_HESSIAN = 1000  # the Hessian batch
@@ -157,7 +157,7 @@ class Problem:
 
 def _seeded_mlp(seed: int, widths: Sequence[int] = ARCH[1]) -> nn.Sequential:
     with _seeded(seed):
-        return specinit.models.mlp(ARCH[0], list(widths), ARCH[2], "relu")
+        return specinit.nn.models.mlp(ARCH[0], list(widths), ARCH[2], "relu")
 
 
 def make_problem(variant: str, seed: int, train_steps: int) -> Problem:
@@ -174,7 +174,7 @@ def make_problem(variant: str, seed: int, train_steps: int) -> Problem:
     y[noisy] = torch.randint(0, ARCH[2], (int(noisy.sum()),), generator=g)
     model = _seeded_mlp(seed)
     specinit.train(model, x, y, loss="cross_entropy", optimizer="adam", lr=TRAIN_LR,
-                   steps=train_steps, batch_size=TRAIN_BATCH, seed=seed, progress=False)
+                   steps=train_steps, batch_size=TRAIN_BATCH, generator=seed, progress=False)
     xb, yb = x[:N_HESSIAN], y[:N_HESSIAN]
     with torch.no_grad():
         logits = model(xb)
@@ -369,7 +369,7 @@ def hvp_rows(problem: Problem, repeats: int, seed: int) -> list[dict[str, str]]:
 
 
 def reference_top_eigenvalue(op: HessianOperator, seed: int) -> float:
-    return float(hessian_eigs(op, k=1, method="lanczos", tol=REFERENCE_TOL, seed=seed).eigenvalues[0])
+    return float(hessian_eigs(op, k=1, method="lanczos", tol=REFERENCE_TOL, generator=seed).eigenvalues[0])
 
 
 def eigen_row(problem: Problem, reference: float, seed: int) -> dict[str, str]:
@@ -381,7 +381,7 @@ def eigen_row(problem: Problem, reference: float, seed: int) -> dict[str, str]:
         their_time = time.perf_counter() - start
     op = HessianOperator(model, "cross_entropy", (x, y))
     start = time.perf_counter()
-    ours = hessian_eigs(op, k=1, method="lanczos", seed=seed)
+    ours = hessian_eigs(op, k=1, method="lanczos", generator=seed)
     our_time = time.perf_counter() - start
     value = float(ours.eigenvalues[0])
     return {
@@ -389,7 +389,7 @@ def eigen_row(problem: Problem, reference: float, seed: int) -> dict[str, str]:
         "PyHessian": f"{theirs:.6g}", "PyH rel. err": f"{_relative(theirs, reference):.1e}",
         "PyH matvecs": str(count[0]), "PyH s": f"{their_time:.2f}",
         "ours (Lanczos)": f"{value:.6g}", "ours rel. err": f"{_relative(value, reference):.1e}",
-        "ours matvecs": str(ours.n_matvecs), "ours s": f"{our_time:.2f}",
+        "ours matvecs": str(ours.num_matvecs), "ours s": f"{our_time:.2f}",
         "ours vs PyHessian": f"{_relative(value, theirs):.1e}",
     }
 
@@ -419,10 +419,10 @@ def trace_errors(problem: Problem, exact: float, budgets: Sequence[int], seeds: 
             errors: dict[str, list[float]] = {k: [] for k in ("hutchinson", "hutch++", "pyh", "pyh_default")}
             used, negative, same, share = [], 0, 0.0, []
             for s in range(seeds):
-                ests = {method: hessian_trace(op, method=method, n_matvecs=m, seed=s)
+                ests = {method: hessian_trace(op, method=method, num_matvecs=m, generator=s)
                         for method in ("hutchinson", "hutch++")}
                 for method, est in ests.items():
-                    assert est.n_matvecs == m, (method, est.n_matvecs, m)
+                    assert est.num_matvecs == m, (method, est.num_matvecs, m)
                     errors[method].append(abs(est.estimate - exact))
                 share.append(ests["hutch++"].exact_part / exact)
                 with _seeded(s):
@@ -473,14 +473,14 @@ def density_row(problem: Problem, reference: float, seed: int) -> dict[str, str]
         their_time = time.perf_counter() - start
     theirs_nodes = np.asarray(nodes[0])
     start = time.perf_counter()
-    ours = hessian_density(op, n_probes=1, n_steps=SLQ_STEPS, seed=seed)
+    ours = hessian_density(op, n_probes=1, n_steps=SLQ_STEPS, generator=seed)
     our_time = time.perf_counter() - start
     return {
         "variant": problem.variant,
         "PyH max θ (rel. err)": f"{theirs_nodes.max():.6g} ({_relative(float(theirs_nodes.max()), reference):.1e})",
         "PyH nodes, matvecs, s": f"{theirs_nodes.size}, {count[0]}, {their_time:.2f}",
         "ours max θ (rel. err)": f"{ours.nodes.max():.6g} ({_relative(float(ours.nodes.max()), reference):.1e})",
-        "ours nodes, matvecs, s": f"{ours.nodes.size}, {ours.n_matvecs}, {our_time:.2f}",
+        "ours nodes, matvecs, s": f"{ours.nodes.size}, {ours.num_matvecs}, {our_time:.2f}",
     }
 
 

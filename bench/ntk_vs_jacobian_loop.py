@@ -1,8 +1,8 @@
-"""``specinit.kernels.ntk`` against a per-sample Jacobian loop, and against jvp∘vjp, in one run.
+"""``specinit.measure.kernels.ntk`` against a per-sample Jacobian loop, and against jvp∘vjp, in one run.
 
 What it measures (CPU, float32 models, all sides in the same process):
 
-* **ours** — ``specinit.kernels.ntk(model, x)`` (``method="auto"``): for every ``nn.Linear``
+* **ours** — ``specinit.measure.kernels.ntk(model, x)`` (``method="auto"``): for every ``nn.Linear``
   layer the Gram product ``(g·g')(a·a' + 1)`` of its output signals and inputs, and
   ``torch.func.vmap(jacrev(f))`` Jacobians for any other parameter, ``J`` never formed;
 * **loop** — the textbook baseline: for each point and output, ``torch.autograd.grad`` of the
@@ -37,11 +37,10 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jvp, vjp, vmap
 
-from specinit import kernels
+from specinit._core.tables import text_table
 from specinit.initializers.registry import init_
-from specinit.kernels import ShallowNTKNet
-from specinit.models import mlp
-from specinit.results import text_table
+from specinit.measure import kernels
+from specinit.nn.models import ShallowNTKNet, mlp
 
 TARGET = 10.0  # loop / ours speed-up asked for by issue 7
 JVP_CHUNK = 50  # columns of Θ per vmapped jvp∘vjp call (memory: chunk · n · width numbers)

@@ -46,8 +46,8 @@ import numpy as np
 import torch
 
 from specinit import SwimClassifier, SwimRegressor, data, scale_schedule
-from specinit.experiments.swim_1d import MixedTask
-from specinit.results import text_table
+from specinit.lab.experiments.swim_1d import MixedTask
+from specinit.lab.results import text_table
 
 SWEEP_TASK = MixedTask(phases=(0.3, 1.7, 2.9))
 ACTIVATION = "tanh"
@@ -71,22 +71,24 @@ def sin1d_error(scales: Sequence[float], depth: int, width: int, seed: int) -> f
     return float(np.mean((reg.predict(xv.numpy()) - yv[:, 0].numpy()) ** 2))
 
 
-def _classification_split(name: str, seed: int, mnist_train: int) -> tuple[np.ndarray, ...]:
+def _classification_split(name: str, seed: int, mnist_train: int,
+                          data_dir: str | None = None) -> tuple[np.ndarray, ...]:
     """Fit/validation parts of the training split only (75/25, stratified, from ``seed``)."""
     if name == "mnist":
-        split = data.mnist(flatten=True, limit_train=mnist_train, limit_test=10, seed=seed)
+        split = data.mnist(data_dir=data_dir, flatten=True, limit_train=mnist_train, limit_test=10,
+                           generator=seed)
     else:
-        split = data.digits(seed=0)
-    parts = data.train_val_split(split.x_train, split.y_train, 0.25, seed=seed)
+        split = data.digits(generator=0)
+    parts = data.train_val_split(split.x_train, split.y_train, 0.25, generator=seed)
     return tuple(p.numpy() for p in parts)
 
 
-def classification_error(name: str, mnist_train: int) -> Callable[..., float]:
+def classification_error(name: str, mnist_train: int, data_dir: str | None = None) -> Callable[..., float]:
     cache: dict[int, tuple[np.ndarray, ...]] = {}
 
     def error(scales: Sequence[float], depth: int, width: int, seed: int) -> float:
         if seed not in cache:
-            cache[seed] = _classification_split(name, seed, mnist_train)
+            cache[seed] = _classification_split(name, seed, mnist_train, data_dir)
         x, y, xv, yv = cache[seed]
         clf = SwimClassifier(widths=(width,) * depth, activation=ACTIVATION, scales=list(scales),
                              random_state=seed)
@@ -166,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         choices=["sin1d", "mnist", "digits"])
     parser.add_argument("--sin1d-widths", type=int, nargs="+", default=[256, 1024])
     parser.add_argument("--mnist-width", type=int, default=1024)
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding mnist/ with the full official files (else $SPECINIT_DATA)")
     parser.add_argument("--mnist-train", type=int, default=6000,
                         help="images of the MNIST training split used (fit + validation)")
     parser.add_argument("--digits-width", type=int, default=512)
@@ -174,9 +178,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     torch.set_num_threads(1)
     available = {
         "sin1d": Task("sin1d", tuple(args.sin1d_widths), sin1d_error),
-        "mnist": Task("mnist", (args.mnist_width,), classification_error("mnist", args.mnist_train)),
+        "mnist": Task("mnist", (args.mnist_width,),
+                      classification_error("mnist", args.mnist_train, args.data_dir)),
         "digits": Task("digits", (args.digits_width,), classification_error("digits", 0)),
     }
+    if "mnist" in args.tasks:  # a subset of the full training split, not of the embedded one
+        try:
+            data.data_source(args.data_dir).require("mnist", args.mnist_train, None)
+        except (FileNotFoundError, ValueError) as exc:
+            raise SystemExit(f"swim_schedule_sweep: {exc}") from None
     tasks = [available[t] for t in args.tasks]
     errors, seconds = sweep(tasks, args.lows, args.highs, args.depths, range(args.seeds))
     table = scores(errors)

@@ -91,6 +91,7 @@ class Job:
     max_shift: int = 2
     noise: float = 0.05
     ours_params: dict[str, Any] = field(default_factory=dict)
+    data_dir: str | None = None  # the full MNIST (else $SPECINIT_DATA)
 
 
 @dataclass(frozen=True)
@@ -155,12 +156,13 @@ def _load(job: Job):
     import specinit
 
     if job.augment:
-        split = specinit.data.mnist(flatten=False, seed=job.seed)
+        split = specinit.data.mnist(data_dir=job.data_dir, flatten=False, generator=job.seed)
         x_train, y_train = augment(split.x_train[:, 0].numpy(), split.y_train.numpy(), job.n_train,
                                    seed=job.seed, max_shift=job.max_shift, noise=job.noise)
     else:
         limit = job.n_train if job.n_train < 60_000 else None
-        split = specinit.data.mnist(flatten=True, limit_train=limit, seed=job.seed)
+        split = specinit.data.mnist(data_dir=job.data_dir, flatten=True, limit_train=limit,
+                                    generator=job.seed)
         x_train, y_train = split.x_train.numpy(), split.y_train.numpy()
     return x_train, y_train, split.x_test.reshape(len(split.x_test), -1).numpy(), split.y_test.numpy()
 
@@ -334,6 +336,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-shift", type=int, default=2, help="augmentation shift, pixels (2)")
     parser.add_argument("--noise", type=float, default=0.05, help="augmentation noise std (0.05)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding mnist/ with the full official files (else $SPECINIT_DATA)")
     args = parser.parse_args(argv)
     for name in ("n_train", "threads", "large_n", "large_width"):
         if getattr(args, name) < 1:
@@ -362,9 +366,15 @@ def _versions() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from specinit.results import text_table  # here, so the reference's children never import it
+    from specinit.lab.results import text_table  # here, so the reference's children never import it
 
     args = parse_args(argv)
+    from specinit.data import data_source
+
+    try:  # the full MNIST: the embedded 2000-image subset would measure something else
+        data_source(args.data_dir).require("mnist", min(args.n_train, 60_000), 10_000)
+    except (FileNotFoundError, ValueError) as exc:
+        raise SystemExit(f"swim_vs_swimnetworks: {exc}") from None
     for variable in THREAD_VARIABLES:  # inherited by the spawned children
         os.environ[variable] = str(args.threads)
     ours_params = dict(args.ours_param)
@@ -375,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     def job(side: str, width: int, n: int, **extra: Any) -> Job:
         return Job(side=side, width=width, n_train=n, seed=args.seed, threads=args.threads,
-                   ours_params=ours_params, **extra)
+                   ours_params=ours_params, data_dir=args.data_dir, **extra)
 
     def run(this: Job, skip: bool) -> Outcome:
         if skip:

@@ -26,7 +26,7 @@ def test_regressor_fits_a_smooth_function_and_keeps_output_shapes():
 
 
 def test_classifier_probabilities_and_decisions():
-    split = specinit.data.digits(seed=0)
+    split = specinit.data.digits(generator=0)
     names = np.array(list("abcdefghij"))
     clf = SwimClassifier(widths=(128,), random_state=0)
     clf.fit(split.x_train.numpy(), names[split.y_train.numpy()])
@@ -45,7 +45,7 @@ def test_classifier_probabilities_and_decisions():
 
 
 def test_options_reach_the_network():
-    split = specinit.data.digits(seed=0)
+    split = specinit.data.digits(generator=0)
     x, y = split.x_train.numpy(), split.y_train.numpy()
     deep = SwimClassifier(widths=(64, 32), scales=[0.5, 2.0], dtype="float64", random_state=0).fit(x, y)
     assert [m.out_features for m in deep.model_[::2]] == [64, 32, 10]

@@ -38,7 +38,16 @@ from specinit.measure.bandwidth import (
     gradient_bandwidth,
     input_gradients,
 )
-from specinit.measure.curvature import HessianOperator, hessian_density, hessian_eigs, hessian_trace
+from specinit.measure.curvature import (
+    HessianOperator,
+    curvature_summary,
+    hessian_density,
+    hessian_density_per_layer,
+    hessian_eigs,
+    hessian_eigs_per_layer,
+    hessian_trace,
+    hessian_trace_per_layer,
+)
 from specinit.measure.hyperplanes import (
     HyperplaneClusters,
     HyperplaneTracker,
@@ -156,6 +165,10 @@ __all__ = [
     "hessian_trace",
     "hessian_eigs",
     "hessian_density",
+    "hessian_trace_per_layer",
+    "hessian_eigs_per_layer",
+    "hessian_density_per_layer",
+    "curvature_summary",
     "kernels",
     "ntk",
     "ntk_eig",

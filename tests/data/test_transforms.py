@@ -31,4 +31,4 @@ def test_standardize_uses_training_statistics_only():
     # column 0: mean 2, std 2; column 1 is constant: centred, std kept at 1
     assert per.x_train[:, 0].tolist() == pytest.approx([-1.0, 0.0, 1.0])
     assert per.x_train[:, 1].tolist() == [0.0, 0.0, 0.0]
-    assert per.x_test.tolist() == pytest.approx([[0.0, 1.0]])
+    assert per.x_test[0].tolist() == pytest.approx([0.0, 1.0])

@@ -25,11 +25,12 @@ from specinit.initializers.classic import (
     siren_,
     trunc_normal_,
     truncated_variance,
+    variance_scaled_trunc_normal_,
     xavier_normal_,
     xavier_uniform_,
 )
+from specinit._core.rng import as_generator
 from specinit.initializers.registry import (
-    as_generator,
     fan_in_out,
     init_,
     methods,
@@ -64,7 +65,8 @@ LAWS = {
     "xavier_normal": (xavier_normal_, {"gain": 1.5}, None, _normal(1.5 * math.sqrt(2 / 900))),
     "kaiming_uniform": (kaiming_uniform_, {}, None, _uniform(math.sqrt(2) * math.sqrt(3 / 500))),
     "kaiming_uniform_fan_out": (
-        kaiming_uniform_, {"gain": 0.5, "mode": "fan_out"}, None, _uniform(0.5 * math.sqrt(3 / 400))
+        # leaky ReLU gain √(2/(1 + a²)) = 0.5 at a = √7
+        kaiming_uniform_, {"a": math.sqrt(7), "mode": "fan_out"}, None, _uniform(0.5 * math.sqrt(3 / 400))
     ),
     "kaiming_normal": (kaiming_normal_, {}, None, _normal(math.sqrt(2 / 500))),
     "kaiming_normal_fan_out": (
@@ -73,8 +75,13 @@ LAWS = {
     "kaiming_normal_conv": (kaiming_normal_, {}, (64, 32, 3, 3), _normal(math.sqrt(2 / 288))),
     "lecun_uniform": (lecun_uniform_, {}, None, _uniform(math.sqrt(3 / 500))),
     "lecun_normal": (lecun_normal_, {}, None, _normal(math.sqrt(1 / 500))),
-    "trunc_normal": (trunc_normal_, {}, None, _truncnorm(1 / math.sqrt(500), 2.0)),
-    "trunc_normal_narrow": (trunc_normal_, {"std": 0.1, "bound": 1.0}, None, _truncnorm(0.1, 1.0)),
+    "variance_scaled_trunc_normal": (variance_scaled_trunc_normal_, {}, None, _truncnorm(1 / math.sqrt(500), 2.0)),
+    "variance_scaled_trunc_normal_narrow": (
+        variance_scaled_trunc_normal_, {"std": 0.1, "bound": 1.0}, None, _truncnorm(0.1, 1.0)
+    ),
+    # torch.nn.init.trunc_normal_'s law: N(mean, std²) cut at the absolute a, b
+    "trunc_normal": (trunc_normal_, {"mean": 0.1, "std": 0.5, "a": -0.5, "b": 1.0}, None,
+                     st.truncnorm((-0.5 - 0.1) / 0.5, (1.0 - 0.1) / 0.5, loc=0.1, scale=0.5)),
     "siren_first": (siren_, {"first": True}, None, _uniform(1 / 500)),
     "siren_hidden": (siren_, {}, None, _uniform(math.sqrt(6 / 500) / 30)),
     "siren_hidden_omega5": (siren_, {"omega0": 5.0}, None, _uniform(math.sqrt(6 / 500) / 5)),
@@ -98,9 +105,12 @@ def test_samples_follow_stated_law(case: str) -> None:
         # fan_in vs fan_out: a 12% scale error must be caught.
         (kaiming_normal_, {}, _normal(math.sqrt(2 / 400))),
         # Untruncated normal of the same variance.
-        (trunc_normal_, {}, _normal(1 / math.sqrt(500))),
+        (variance_scaled_trunc_normal_, {}, _normal(1 / math.sqrt(500))),
         # Truncated but without the variance correction (σ0 = std).
-        (trunc_normal_, {}, st.truncnorm(-2, 2, scale=1 / math.sqrt(500))),
+        (variance_scaled_trunc_normal_, {}, st.truncnorm(-2, 2, scale=1 / math.sqrt(500))),
+        # torch's law has no variance correction: its std is that of the parent normal.
+        (trunc_normal_, {"std": 1 / math.sqrt(500), "a": -2 / math.sqrt(500), "b": 2 / math.sqrt(500)},
+         _truncnorm(1 / math.sqrt(500), 2.0)),
     ],
 )
 def test_ks_rejects_wrong_law(fn, kwargs, wrong_law) -> None:
@@ -114,8 +124,8 @@ def test_truncated_variance_matches_scipy() -> None:
 
 
 @pytest.mark.parametrize("std, bound", [(None, 2.0), (0.05, 1.0), (2.0, 3.0)])
-def test_trunc_normal_has_target_std_and_respects_bound(std, bound) -> None:
-    w = trunc_normal_(torch.empty(OUT, IN, dtype=torch.float64), std, bound, generator=3)
+def test_variance_scaled_trunc_normal_has_target_std_and_respects_bound(std, bound) -> None:
+    w = variance_scaled_trunc_normal_(torch.empty(OUT, IN, dtype=torch.float64), std, bound, generator=3)
     target = std if std is not None else 1 / math.sqrt(IN)
     cut = bound * target / math.sqrt(truncated_variance(bound))
     assert float(w.std()) == pytest.approx(target, rel=0.01)
@@ -156,8 +166,6 @@ def test_orthogonal_is_haar_distributed() -> None:
     [
         (xavier_uniform_, {}),
         (xavier_normal_, {}),
-        (kaiming_uniform_, {"mode": "fan_out"}),
-        (kaiming_normal_, {}),
         (orthogonal_, {}),
     ],
 )
@@ -167,10 +175,49 @@ def test_gain_scales_weights_exactly(fn, kwargs) -> None:
     torch.testing.assert_close(scaled, 3.0 * base)
 
 
+@pytest.mark.parametrize("fn, kwargs", [(kaiming_uniform_, {"mode": "fan_out"}), (kaiming_normal_, {})])
+def test_kaiming_gain_follows_torch_calculate_gain(fn, kwargs) -> None:
+    base = fn(torch.empty(20, 30), nonlinearity="linear", generator=5, **kwargs)
+    for change, gain in (({"nonlinearity": "relu"}, math.sqrt(2)), ({}, math.sqrt(2)),
+                         ({"a": 0.2}, math.sqrt(2 / 1.04)), ({"nonlinearity": "tanh"}, 5 / 3)):
+        scaled = fn(torch.empty(20, 30), generator=5, **kwargs, **change)
+        torch.testing.assert_close(scaled, gain * base)
+
+
+def test_kaiming_signature_is_torchs() -> None:
+    import inspect
+
+    for ours, theirs in ((kaiming_uniform_, nn.init.kaiming_uniform_), (kaiming_normal_, nn.init.kaiming_normal_),
+                         (trunc_normal_, nn.init.trunc_normal_)):
+        names = lambda f: [p for p in inspect.signature(f).parameters if not p.startswith("_")]  # noqa: E731
+        assert names(ours) == names(theirs)
+
+
+def test_deprecated_gain_and_bound_still_work_with_a_warning() -> None:
+    with pytest.warns(DeprecationWarning, match=r"kaiming_normal_\(gain=...\) is deprecated"):
+        old = kaiming_normal_(torch.empty(20, 30), gain=0.5, generator=2)
+    new = kaiming_normal_(torch.empty(20, 30), a=math.sqrt(7), generator=2)  # gain 0.5
+    torch.testing.assert_close(old, new)
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="gain must be"):
+        kaiming_normal_(torch.empty(3, 5), gain=-1.0)
+    with pytest.warns(DeprecationWarning, match="variance_scaled_trunc_normal_"):
+        old = trunc_normal_(torch.empty(20, 30), std=0.1, bound=1.0, generator=2)
+    torch.testing.assert_close(old, variance_scaled_trunc_normal_(torch.empty(20, 30), 0.1, 1.0, generator=2))
+    net = _mlp((500, 400, 1))
+    with pytest.warns(DeprecationWarning, match="gain"):
+        init_(net, "kaiming_uniform", gain=0.5, mode="fan_out", generator=0)
+    sample = net[0].weight.detach().flatten().numpy()
+    assert st.kstest(sample, _uniform(0.5 * math.sqrt(3 / 400)).cdf).pvalue > P_MIN
+    with pytest.warns(DeprecationWarning, match="trunc_normal"):
+        init_(net, "trunc_normal", generator=0)  # no std: this release keeps the old law
+    sample = net[0].weight.detach().flatten().numpy()
+    assert st.kstest(sample, _truncnorm(1 / math.sqrt(500), 2.0).cdf).pvalue > P_MIN
+
+
 def test_lecun_is_kaiming_with_unit_gain() -> None:
     torch.testing.assert_close(
         lecun_normal_(torch.empty(20, 30), generator=2),
-        kaiming_normal_(torch.empty(20, 30), gain=1.0, generator=2),
+        kaiming_normal_(torch.empty(20, 30), nonlinearity="linear", generator=2),
     )
 
 
@@ -193,6 +240,7 @@ ALL_FUNCTIONS = [
     (lecun_normal_, {}),
     (orthogonal_, {}),
     (trunc_normal_, {}),
+    (variance_scaled_trunc_normal_, {}),
     (siren_, {}),
     (siren_, {"first": True}),
     (gaussian_small_, {"sigma": 0.1}),
@@ -251,15 +299,16 @@ def test_no_fan_needed_for_explicit_trunc_std() -> None:
         (lambda: kaiming_uniform_(torch.empty(5)), ValueError, "at least 2 dimensions"),
         (lambda: orthogonal_(torch.empty(5)), ValueError, "at least 2 dimensions"),
         (lambda: siren_(torch.empty(5)), ValueError, "at least 2 dimensions"),
-        (lambda: trunc_normal_(torch.empty(5)), ValueError, "at least 2 dimensions"),
+        (lambda: variance_scaled_trunc_normal_(torch.empty(5)), ValueError, "at least 2 dimensions"),
         (lambda: xavier_uniform_(torch.empty(0, 5)), ValueError, "zero fan-in or fan-out"),
         (lambda: xavier_uniform_(torch.empty(3, 5), gain=0.0), ValueError, "gain must be"),
-        (lambda: kaiming_normal_(torch.empty(3, 5), gain=-1.0), ValueError, "gain must be"),
+        (lambda: kaiming_normal_(torch.empty(3, 5), nonlinearity="selu_x"), ValueError, "nonlinearity"),
         (lambda: orthogonal_(torch.empty(3, 5), gain=math.nan), ValueError, "gain must be"),
         (lambda: kaiming_normal_(torch.empty(3, 5), mode="fan_avg"), ValueError, "mode must be"),
         (lambda: trunc_normal_(torch.empty(3, 5), std=0.0), ValueError, "std must be"),
-        (lambda: trunc_normal_(torch.empty(3, 5), bound=-1.0), ValueError, "bound must be"),
-        (lambda: trunc_normal_(torch.empty(3, 5), bound=math.inf), ValueError, "bound must be"),
+        (lambda: trunc_normal_(torch.empty(3, 5), a=1.0, b=-1.0), ValueError, "a < b"),
+        (lambda: variance_scaled_trunc_normal_(torch.empty(3, 5), bound=-1.0), ValueError, "bound must be"),
+        (lambda: variance_scaled_trunc_normal_(torch.empty(3, 5), bound=math.inf), ValueError, "bound must be"),
         (lambda: gaussian_small_(torch.empty(3, 5), sigma=-0.1), ValueError, "sigma must be"),
         (lambda: gaussian_small_(torch.empty(3, 5), sigma=0.1, alpha=0.0), ValueError, "alpha must be"),
         (lambda: gaussian_small_(torch.empty(5), sigma=0.1), ValueError, "at least 2 dimensions"),
@@ -334,7 +383,7 @@ def test_init_is_seeded_and_layers_differ() -> None:
 
 def test_init_options_reach_the_function() -> None:
     net = _mlp((500, 400, 1))
-    init_(net, "kaiming_uniform", gain=0.5, mode="fan_out", generator=0)
+    init_(net, "kaiming_uniform", a=math.sqrt(7), mode="fan_out", generator=0)  # gain 0.5
     sample = net[0].weight.detach().flatten().numpy()
     assert st.kstest(sample, _uniform(0.5 * math.sqrt(3 / 400)).cdf).pvalue > P_MIN
 

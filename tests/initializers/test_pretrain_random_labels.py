@@ -10,8 +10,8 @@ from specinit.nn.models import mlp, resnet_small, vgg_small
 
 @pytest.fixture(scope="module")
 def small_digits():
-    split = digits(seed=0)
-    return balanced_subset(split.x_train, split.y_train, 200, seed=0)
+    split = digits(generator=0)
+    return balanced_subset(split.x_train, split.y_train, 200, generator=0)
 
 
 def _mlp(seed=0):
@@ -32,7 +32,7 @@ def test_memorizes_the_shuffled_labels_not_the_true_ones(small_digits):
     x, y = small_digits
     net = specinit.init_(_mlp(), "random_labels", data=x, targets=y, epochs=30, lr=3e-3,
                          batch_size=50, generator=0)
-    shuffled = random_labels(y, seed=_seed_drawn_from(0))
+    shuffled = random_labels(y, generator=_seed_drawn_from(0))
     assert (shuffled != y).float().mean() > 0.8  # the labels really moved
     assert specinit.accuracy(net, x, shuffled) > 0.8  # chance is 0.1
     assert specinit.accuracy(net, x, y) < 0.25
@@ -44,7 +44,7 @@ def test_init_is_base_init_then_pretraining_with_the_drawn_seed(small_digits):
                        batch_size=64, base="kaiming_normal", generator=4)
     s = _seed_drawn_from(4)
     b = specinit.init_(_mlp(2), "kaiming_normal", generator=s)
-    specinit.pretrain_random_labels_(b, x, y, epochs=2, lr=3e-3, batch_size=64, seed=s)
+    specinit.pretrain_random_labels_(b, x, y, epochs=2, lr=3e-3, batch_size=64, generator=s)
     assert _same(a, b)
 
 
@@ -62,9 +62,9 @@ def test_pretraining_reaches_high_accuracy_on_its_own_labels(small_digits):
     x, y = small_digits
     net = specinit.init_(_mlp(), "xavier_normal", generator=0)
     out = specinit.pretrain_random_labels_(net, x.numpy(), y.numpy(), epochs=30, lr=3e-3,
-                                           batch_size=50, seed=11)
+                                           batch_size=50, generator=11)
     assert out is net
-    assert specinit.accuracy(net, x, random_labels(y, seed=11)) > 0.8
+    assert specinit.accuracy(net, x, random_labels(y, generator=11)) > 0.8
 
 
 @pytest.mark.parametrize("make", [vgg_small, resnet_small])

@@ -168,7 +168,7 @@ def test_chunked_network_equals_unchunked():
 
 
 def test_wide_digits_do_not_collapse_at_width_near_n_samples():
-    split = specinit.data.digits(seed=0)  # 1347 training images: width 2048 > n_samples
+    split = specinit.data.digits(generator=0)  # 1347 training images: width 2048 > n_samples
     clf = specinit.SwimClassifier(widths=(2048,), random_state=0)
     clf.fit(split.x_train.numpy(), split.y_train.numpy())
     assert clf.score(split.x_test.numpy(), split.y_test.numpy()) >= 0.95
@@ -203,7 +203,7 @@ def test_float64_on_request():
 
 
 def test_init_reproduces_the_estimator():
-    split = specinit.data.digits(seed=1)
+    split = specinit.data.digits(generator=1)
     x, y = split.x_train[:500], split.y_train[:500]
     clf = specinit.SwimClassifier(widths=(64, 32), scales="spectral", random_state=3)
     clf.fit(x.numpy(), y.numpy())
@@ -272,9 +272,12 @@ def test_bad_options_are_refused():
         (mlp(2, [8], 1, "tanh", norm="batch"), "module 1 is BatchNorm1d"),
         (mlp(2, [8], 1, "tanh", bias=False), "bias=False"),
         (
-            torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)),
-            "not ActivationModule",
+            torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 8),
+                                torch.nn.ReLU(), torch.nn.Linear(8, 1)),
+            "same activation, got tanh, relu",
         ),
+        (torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Dropout(), torch.nn.Linear(8, 1)),
+         "module 1 is Dropout, not an activation"),
     ],
 )
 def test_unsupported_models_are_refused(model, match):
@@ -283,10 +286,20 @@ def test_unsupported_models_are_refused(model, match):
         specinit.init_(model, "swim", data=x.float(), targets=y.float())
 
 
+def test_torch_activation_modules_sample_like_specinit_ones():
+    # A plain torch MLP (nn.Tanh) is the same chain as specinit's mlp: the same SWIM network.
+    x, y = _smooth_data(60, d=1)
+    ours = specinit.init_(mlp(1, [16], 1, "tanh").double(), "swim", data=x, targets=y, generator=3)
+    theirs = torch.nn.Sequential(torch.nn.Linear(1, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)).double()
+    specinit.init_(theirs, "swim", data=x, targets=y, generator=3)
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
 def test_float32_ridge_never_drops_below_rounding_noise():
     # Width > n_samples with a tiny l2: the float32 Gram products' rounding would dominate the
     # ridge (test accuracy 12% without the floor of specinit.readout).
-    split = specinit.data.digits(seed=0)
+    split = specinit.data.digits(generator=0)
     clf = specinit.SwimClassifier(widths=(1500,), l2=1e-9, random_state=0)
     clf.fit(split.x_train.numpy(), split.y_train.numpy())
     assert clf.score(split.x_test.numpy(), split.y_test.numpy()) >= 0.95

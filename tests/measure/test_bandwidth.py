@@ -66,11 +66,11 @@ def test_gradients_match_autograd_per_sample_and_do_not_depend_on_chunking():
     torch.manual_seed(1)
     net = nn.Sequential(nn.Linear(6, 12), nn.Tanh(), nn.Linear(12, 4)).double()
     x = _rand(9, 6)
-    g = input_gradients(net, x, batch_size=4)
+    g = input_gradients(net, x, chunk_size=4)
     for n in (0, 4, 8):
         jac = torch.autograd.functional.jacobian(net, x[n])  # (4, 6)
         assert torch.allclose(g[n], jac.mean(dim=0), rtol=1e-12, atol=1e-14)
-    assert torch.allclose(g, input_gradients(net, x, batch_size=100), rtol=0, atol=1e-14)
+    assert torch.allclose(g, input_gradients(net, x, chunk_size=100), rtol=0, atol=1e-14)
 
 
 def test_measurements_leave_model_and_inputs_as_they_were():
@@ -172,7 +172,7 @@ def test_frequency_along_a_line_is_k_times_the_cosine_of_its_angle():
 def test_smoother_model_has_a_lower_centroid():
     u = _rand(3, seed=6) - 0.5
     x = _rand(20, 3)
-    kwargs = dict(n_lines=40, n_points=128, length=2.0, seed=0)
+    kwargs = dict(n_lines=40, n_points=128, length=2.0, generator=0)
     smooth = directional_spectrum(PlaneWave(u, 1.0), x, **kwargs)
     rough = directional_spectrum(PlaneWave(u, 4.0), x, **kwargs)
     assert smooth.centroid() < rough.centroid()
@@ -183,10 +183,10 @@ def test_smoother_model_has_a_lower_centroid():
 def test_seed_reproduces_lines_and_spectrum():
     net = _cnn()
     x = _rand(5, 1, 8, 8, dtype=torch.float32)
-    a = directional_spectrum(net, x, n_lines=6, n_points=16, seed=3)
-    b = directional_spectrum(net, x, n_lines=6, n_points=16, seed=3, batch_size=7)
-    c = directional_spectrum(net, x, n_lines=6, n_points=16, seed=4)
-    g = directional_spectrum(net, x, n_lines=6, n_points=16, seed=torch.Generator().manual_seed(3))
+    a = directional_spectrum(net, x, n_lines=6, n_points=16, generator=3)
+    b = directional_spectrum(net, x, n_lines=6, n_points=16, generator=3, chunk_size=7)
+    c = directional_spectrum(net, x, n_lines=6, n_points=16, generator=4)
+    g = directional_spectrum(net, x, n_lines=6, n_points=16, generator=torch.Generator().manual_seed(3))
     assert np.array_equal(a.points, b.points) and torch.equal(a.directions, b.directions)
     assert np.allclose(a.spectrum.amplitude, b.spectrum.amplitude, rtol=1e-5, atol=1e-7)
     assert np.array_equal(a.points, g.points) and g.seed is None and a.seed == 3
@@ -251,8 +251,8 @@ def test_bad_input_is_refused():
         directional_spectrum(net, x, n_lines=3, directions=torch.ones(2, 1, 4, 4))
     with pytest.raises(ValueError, match="unknown window"):
         directional_spectrum(net, x, window="kaiser")
-    with pytest.raises(TypeError, match="seed must be"):
-        directional_spectrum(net, x, seed=1.5)
+    with pytest.raises(TypeError, match="generator must be"):
+        directional_spectrum(net, x, generator=1.5)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         input_gradients(lambda t: t.sum(1), x)
     with pytest.raises(ValueError, match="no batch axis"):

@@ -113,17 +113,24 @@ def test_vector_target_gives_one_readout_spectrum_per_output():
     assert readout.at([3.0, 5.0]) == pytest.approx(np.eye(2), abs=0.05)
 
 
-def test_ridge_readout_matches_float64_references():
+def test_layer_readouts_are_the_one_ridge_readout_matching_float64_references():
+    # layer_spectra fits its readouts with specinit.fit_readout (relative ridge, bias unpenalized);
+    # the deprecated ridge_readout returns the same solution stacked as (W + 1, k).
     g = torch.Generator().manual_seed(0)
     h = torch.randn(50, 6, generator=g, dtype=torch.float64).numpy()
     y = torch.randn(50, 2, generator=g, dtype=torch.float64).numpy()
     a = np.hstack([h, np.ones((50, 1))])
-    np.testing.assert_allclose(ridge_readout(h, y, l2=0.0), np.linalg.lstsq(a, y, rcond=None)[0],
-                               rtol=1e-10, atol=1e-12)
-    lam = 0.1 * np.linalg.norm(a, 2) ** 2
-    closed = np.linalg.solve(a.T @ a + lam * np.eye(7), a.T @ y)
-    np.testing.assert_allclose(ridge_readout(h, y, l2=0.1), closed, rtol=1e-10, atol=1e-12)
-    assert ridge_readout(h, y[:, 0]).shape == (7, 1)
+    with pytest.warns(DeprecationWarning, match="fit_readout"):
+        stacked = ridge_readout(h, y, l2=0.0)
+    np.testing.assert_allclose(stacked, np.linalg.lstsq(a, y, rcond=None)[0], rtol=1e-10, atol=1e-12)
+    hc, yc = h - h.mean(0), y - y.mean(0)
+    lam = 0.1 * np.trace(hc.T @ hc) / 6
+    w = np.linalg.solve(hc.T @ hc + lam * np.eye(6), hc.T @ yc)
+    closed = np.vstack([w, y.mean(0) - h.mean(0) @ w])
+    with pytest.warns(DeprecationWarning):
+        np.testing.assert_allclose(ridge_readout(h, y, l2=0.1), closed, rtol=1e-10, atol=1e-12)
+    with pytest.warns(DeprecationWarning):
+        assert ridge_readout(h, y[:, 0]).shape == (7, 1)
 
 
 def test_structure_and_model_left_untouched():

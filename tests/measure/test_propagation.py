@@ -112,7 +112,7 @@ def test_chunked_batches_pool_exactly(loss):
     y = torch.randint(0, 3, (50,), generator=_gen(7)) if loss == "cross_entropy" else torch.randn(
         50, 3, generator=_gen(7), dtype=torch.float64)
     whole = propagation(net, x, y=y, loss=loss)
-    chunked = propagation(net, x, y=y, loss=loss, batch_size=7)
+    chunked = propagation(net, x, y=y, loss=loss, chunk_size=7)
     for key in ("mean", "std", "frac_saturated", "frac_near_zero", "grad_norm", "weight_grad_norm"):
         np.testing.assert_allclose(chunked.column(key), whole.column(key), rtol=1e-10, atol=1e-14)
 
@@ -188,7 +188,7 @@ def test_model_mode_buffers_grads_rng_and_hooks_are_left_untouched():
     x, y = torch.randn(16, 4, generator=_gen(0)), torch.randn(16, 2, generator=_gen(1))
 
     for train_mode in (False, True):
-        propagation(net, x, y=y, train_mode=train_mode, batch_size=6)
+        propagation(net, x, y=y, train_mode=train_mode, chunk_size=6)
         assert [m.training for m in net.modules()] == modes
         for before, after in zip(buffers, net.buffers()):
             assert torch.equal(before, after)
@@ -210,7 +210,7 @@ def test_train_mode_uses_batch_statistics_and_is_seeded():
     assert trained.saturated_at(0.5) is None and trained.train_mode
     again = propagation(net, x, train_mode=True, y=torch.zeros(64, 2))
     assert trained == again  # dropout draws from the seeded fork
-    other = propagation(net, x, train_mode=True, y=torch.zeros(64, 2), seed=1)
+    other = propagation(net, x, train_mode=True, y=torch.zeros(64, 2), generator=1)
     assert other.layers[-1].grad_norm != trained.layers[-1].grad_norm
 
 
@@ -311,8 +311,8 @@ def test_errors():
         propagation(net, good, loss="mse")
     with pytest.raises(ValueError, match="different numbers of samples"):
         propagation(net, good, y=torch.zeros(3, 3, dtype=torch.float64))
-    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
-        propagation(net, good, batch_size=0)
+    with pytest.raises(ValueError, match="chunk_size must be an integer >= 1"):
+        propagation(net, good, chunk_size=0)
     lstm = nn.LSTM(5, 2).double()
     with pytest.raises(TypeError, match="returned tuple, not a tensor"):
         propagation(lstm, good[None], layers=[lstm])

@@ -120,7 +120,7 @@ def test_module_in_training_mode_is_evaluated_in_eval_mode(recwarn):
     model[3].eval()  # a submodule with its own mode
     stats = {name: b.clone() for name, b in model.named_buffers()}
     first = spectrum_1d(model, 0.0, 1.0, n=32)
-    second = spectrum_1d(model, 0.0, 1.0, n=32, batch_size=5)
+    second = spectrum_1d(model, 0.0, 1.0, n=32, chunk_size=5)
     for name, buffer in model.named_buffers():
         assert torch.equal(buffer, stats[name]), name  # running_mean/var, num_batches_tracked
     np.testing.assert_allclose(first.amplitude, second.amplitude, rtol=1e-5, atol=1e-7)
@@ -143,7 +143,7 @@ def test_numpy_callable_and_batching():
         return two_tones(x)
 
     assert spectrum_1d(numpy_fn, 0.0, 1.0, n=32).at(3.0) == pytest.approx(1.0, rel=1e-5)
-    batched = spectrum_1d(counted, 0.0, 1.0, n=100, batch_size=30)
+    batched = spectrum_1d(counted, 0.0, 1.0, n=100, chunk_size=30)
     assert calls == [30, 30, 30, 10]
     np.testing.assert_allclose(batched.amplitude, spectrum_1d(two_tones, 0.0, 1.0, n=100).amplitude)
 
@@ -195,7 +195,7 @@ def test_lowest_fitting_frequency():
         ({"fn": lambda x: x / 0.0 * 0.0}, ValueError, "fn output contains .* NaN"),
         ({"fn": lambda x: x.repeat(2, 1)}, ValueError, r"shape \(16,\)"),
         ({"fn": "sin"}, TypeError, "callable"),
-        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"chunk_size": 0}, ValueError, "chunk_size"),
     ],
 )
 def test_bad_input(kwargs, error, match):

@@ -69,7 +69,7 @@ def test_same_seed_is_bit_identical_and_leaves_global_rng_alone():
     models = [copy.deepcopy(start) for _ in range(3)]
     rng_before = torch.get_rng_state()
     options = dict(lr=0.05, momentum=0.9, epochs=4, batch_size=8, progress=False)
-    runs = [train(m, x, y, seed=s, **options) for m, s in zip(models, (7, 7, 8))]
+    runs = [train(m, x, y, generator=s, **options) for m, s in zip(models, (7, 7, 8))]
     assert torch.equal(torch.get_rng_state(), rng_before)
     np.testing.assert_array_equal(runs[0].losses, runs[1].losses)
     for a, b in zip(models[0].parameters(), models[1].parameters()):
@@ -179,7 +179,7 @@ def test_classification_history_and_helpers():
     assert accuracy(model, xv, yv) == 1.0
     with torch.no_grad():
         expected = F.cross_entropy(model(xv), yv).item()
-    assert evaluate_loss(model, xv, yv, loss="cross_entropy", batch_size=7) == pytest.approx(expected, rel=1e-5)
+    assert evaluate_loss(model, xv, yv, loss="cross_entropy", chunk_size=7) == pytest.approx(expected, rel=1e-5)
     assert model.training
 
 
@@ -244,7 +244,7 @@ def test_progress_bar_reports_rate_and_loss(capsys):
         ({"x_val": torch.zeros(4, 3)}, ValueError, "both x_val and y_val"),
         ({"callbacks": [1]}, TypeError, "callbacks must be callable"),
         ({"tol": -1.0}, ValueError, "tol"),
-        ({"seed": 1.5}, TypeError, "seed must be an integer"),
+        ({"generator": 1.5}, TypeError, "generator must be a torch.Generator, an int seed or None"),
     ],
 )
 def test_bad_input(change, error, match):

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from specinit import data
-from specinit._core.rng import fork_rng
+from specinit._core.rng import as_generator, fork_rng
 from specinit.doctor import (
     Diagnosis,
     Suggestion,
@@ -180,7 +180,7 @@ def inspect_command(factory: str, args: tuple[str, ...], kwargs_json: str | None
         raise click.ClickException(f"{factory} returned a {type(model).__name__}, not a torch.nn.Module")
     y = None
     if input_shape is not None:
-        x = torch.randn((batch, *_shape(input_shape)), generator=torch.Generator().manual_seed(seed))
+        x = torch.randn((batch, *_shape(input_shape)), generator=as_generator(seed))
     else:
         try:
             x, y = _data_batch(dataset, batch, seed, data_dir)

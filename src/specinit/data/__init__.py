@@ -3,13 +3,28 @@
 * :mod:`.signals` — sums of sinusoids sampled on uniform grids (arXiv 2206.08558's regressions);
 * :mod:`.splits` — :class:`Split`, stratified train/validation splits, class-balanced subsets,
   shuffled labels, scikit-learn's 8x8 digits;
-* :mod:`.images` — MNIST and Fashion-MNIST from their original IDX files;
+* :mod:`.images` — MNIST and Fashion-MNIST from their original IDX files: a data folder
+  (``data_dir=``, ``$SPECINIT_DATA``) or, by default, the class-balanced subset embedded in the
+  package (2000 train / 1000 test images per dataset);
 * :mod:`.transforms` — standardization and PCA projections fitted on a training part.
 
 Every random choice takes ``generator=`` (an int seed, a ``torch.Generator`` or ``None``).
 """
 
-from specinit.data.images import ENV_VAR, IDX_FILES, SHA256, data_dir, fashion_mnist, mnist, read_idx
+from specinit.data.images import (
+    EMBEDDED_SHA256,
+    EMBEDDED_SIZES,
+    ENV_VAR,
+    IDX_FILES,
+    SHA256,
+    DataSource,
+    FullDataRequired,
+    data_dir,
+    data_source,
+    fashion_mnist,
+    mnist,
+    read_idx,
+)
 from specinit.data.signals import Sinusoids, between_samples, grid_1d, random_sinusoids, sample_1d, sinusoids
 from specinit.data.splits import (
     Split,
@@ -40,9 +55,14 @@ __all__ = [
     "mnist",
     "fashion_mnist",
     "data_dir",
+    "data_source",
+    "DataSource",
+    "FullDataRequired",
     "read_idx",
     "IDX_FILES",
     "SHA256",
+    "EMBEDDED_SHA256",
+    "EMBEDDED_SIZES",
     "ENV_VAR",
     # transforms
     "standardize",

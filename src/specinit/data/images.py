@@ -1,12 +1,20 @@
 """MNIST and Fashion-MNIST from their original gzip IDX files, checked against their SHA-256.
 
-Nothing here touches the network: the files must already be on disk.  The data root is the
-``data_dir=`` argument (the CLI's ``--data-dir``), else the environment variable
-``SPECINIT_DATA``; it holds one subfolder per dataset with the four official file names::
+Nothing here touches the network.  The data root is the ``data_dir=`` argument (the CLI's
+``--data-dir``), else the environment variable ``SPECINIT_DATA``, else the **embedded subset**
+that ships inside the package (``specinit/data/embedded/``, the way scikit-learn ships its
+digits).  A root holds one subfolder per dataset with the four official file names::
 
     <root>/mnist/train-images-idx3-ubyte.gz  ...  <root>/fashion-mnist/t10k-labels-idx1-ubyte.gz
 
-Every file is checked against its published SHA-256 once per process.  Subsets are drawn with
+A data folder must hold the full official files (60,000 train / 10,000 test images each),
+checked against their published SHA-256 (:data:`SHA256`).  The embedded subset is a
+class-balanced draw from those files — 200 training and 100 test images of each class, 2000 /
+1000 per dataset, in the same IDX format, read by the same code and checked against
+:data:`EMBEDDED_SHA256`; ``specinit/data/embedded/README.md`` says how it was drawn
+(``tools/make_embedded_data.py`` regenerates it) and under which licences it ships.  Each file is
+verified once per process.  A request for more images than the subset holds raises
+:class:`FullDataRequired`, naming ``--data-dir`` / ``SPECINIT_DATA``.  Subsets are drawn with
 ``generator=`` (an int seed, a ``torch.Generator`` or ``None`` for PyTorch's global RNG).
 """
 
@@ -19,6 +27,7 @@ import math
 import os
 import struct
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +42,16 @@ __all__ = [
     "mnist",
     "fashion_mnist",
     "data_dir",
+    "data_source",
+    "DataSource",
+    "FullDataRequired",
     "read_idx",
     "IDX_FILES",
     "SHA256",
+    "FULL_SIZES",
+    "EMBEDDED_DIR",
+    "EMBEDDED_SHA256",
+    "EMBEDDED_SIZES",
     "ENV_VAR",
 ]
 # --------------------------------------------------------------------------------------------
@@ -67,20 +83,145 @@ SHA256: dict[str, dict[str, str]] = {
     },
 }
 
+#: (train, test) images of each full official dataset.
+FULL_SIZES: dict[str, tuple[int, int]] = {"mnist": (60000, 10000), "fashion-mnist": (60000, 10000)}
+
+#: The folder of the embedded subset inside the installed package.
+EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded"
+
+#: SHA-256 of every embedded subset file (written by ``tools/make_embedded_data.py``).
+EMBEDDED_SHA256: dict[str, dict[str, str]] = {
+    "mnist": {
+        "train-images-idx3-ubyte.gz": "630f103a521ff483e46c927e8c2b078e9084b07c2fbca78d1ab668094d5fb8fc",
+        "train-labels-idx1-ubyte.gz": "493116fc1d8f2241bc011a6f2cf6eb66d1975c9add9deb55cf0c4364a413a54f",
+        "t10k-images-idx3-ubyte.gz": "4bfb9eced64915fb4a31f55ee88a34997d52be27553760cbe2b9e3b3fb968487",
+        "t10k-labels-idx1-ubyte.gz": "c32ec120e82896ed94508ee4aa496a94fe2a552b9ce0112c70ad91fe904de638",
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte.gz": "0968f2abecdbfb3193670a2fc2c99da7cfa11722b957906db6732400f2b5731c",
+        "train-labels-idx1-ubyte.gz": "ab285da88987bfb22212a7f3406cb46aa17e0824e0eafa3d5099acce2385242b",
+        "t10k-images-idx3-ubyte.gz": "871ba0a76d001b075056f135509bf9e991ab7d682acde99b2c95ab02f4af2ff6",
+        "t10k-labels-idx1-ubyte.gz": "522d733dd394a59a07a9a889176cef2730472b6651c5f0fac56293df157b4743",
+    },
+}
+
+#: (train, test) images of each embedded subset: 200 and 100 of each of the 10 classes.
+EMBEDDED_SIZES: dict[str, tuple[int, int]] = {"mnist": (2000, 1000), "fashion-mnist": (2000, 1000)}
+
 ENV_VAR = "SPECINIT_DATA"
 
 # IDX element type codes (third byte of the magic number) and their big-endian dtypes.
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def _resolve_root(explicit: str | Path | None) -> tuple[Path | None, str]:
-    """The data root and a description of where it came from (or why there is none)."""
+class FullDataRequired(FileNotFoundError):
+    """More images were asked for than the embedded subset holds, and no data folder is given.
+
+    A ``FileNotFoundError``: the full files the request needs are not on this machine (the
+    command line reports it in one line).
+    """
+
+
+def _folder_name(dataset: str) -> str:
+    """The subfolder of ``dataset`` (``fashion_mnist`` and ``fashion-mnist`` both work)."""
+    name = dataset.replace("_", "-")
+    if name not in SHA256:
+        raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(SHA256)}")
+    return name
+
+
+def _embedded_key() -> str:
+    """``embedded:`` and 12 hex digits of the SHA-256 over the subset's checksum table."""
+    text = ";".join(f"{d}/{n}={h}" for d, files in sorted(EMBEDDED_SHA256.items())
+                    for n, h in sorted(files.items()))
+    return "embedded:" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where the image loaders read: a data folder with the full official files, or the
+    embedded subset.
+
+    ``root`` is the folder holding ``mnist/`` and ``fashion-mnist/``; ``origin`` says how it was
+    chosen (``"given explicitly"``, ``"from $SPECINIT_DATA"`` or ``"embedded default"``).
+    """
+
+    root: Path
+    origin: str
+    embedded: bool
+
+    @property
+    def key(self) -> str:
+        """What results are keyed on: the resolved folder, or ``embedded:<hash>`` for the
+        subset (the same on every machine, new when the subset's files change)."""
+        return _embedded_key() if self.embedded else str(self.root)
+
+    def sizes(self, dataset: str) -> tuple[int, int]:
+        """``(train, test)`` images this source holds of ``dataset``."""
+        name = _folder_name(dataset)
+        return EMBEDDED_SIZES[name] if self.embedded else FULL_SIZES[name]
+
+    def checksums(self, dataset: str) -> dict[str, str]:
+        """The SHA-256 every file of ``dataset`` must have, by file name."""
+        name = _folder_name(dataset)
+        return EMBEDDED_SHA256[name] if self.embedded else SHA256[name]
+
+    def describe(self, dataset: str | None = None) -> str:
+        """``"embedded subset, 2000 train / 1000 test"`` or ``"official files in <folder>"``."""
+        if not self.embedded:
+            return f"official files in {self.root / _folder_name(dataset) if dataset else self.root}"
+        sizes = {self.sizes(d) for d in ([dataset] if dataset else EMBEDDED_SIZES)}
+        if len(sizes) > 1:
+            return "embedded subsets: " + ", ".join(
+                f"{d} {n:d} train / {m:d} test" for d, (n, m) in EMBEDDED_SIZES.items())
+        (n_train, n_test), = sizes
+        return f"embedded subset, {n_train} train / {n_test} test"
+
+    def require(self, dataset: str, n_train: int | None, n_test: int | None) -> None:
+        """Raise unless this source holds ``n_train`` training and ``n_test`` test images of
+        ``dataset`` (``None``: no need).  The embedded subset raises :class:`FullDataRequired`
+        in one line naming ``--data-dir`` / ``$SPECINIT_DATA``; a data folder ``ValueError``.
+        """
+        name = _folder_name(dataset)
+        have = self.sizes(name)
+        parts = zip(("training", "test"), (n_train, n_test), have)
+        short = [(part, need, held) for part, need, held in parts if need is not None and need > held]
+        if not short:
+            return
+        full = dict(zip(("training", "test"), FULL_SIZES[name]))
+        wanted = " and ".join(f"{need:,} {part}" for part, need, _ in short) + " images"
+        if all(need == full[part] for part, need, _ in short):
+            wanted += " (the full split)" if len(short) == 1 else " (the full splits)"
+        if not self.embedded:
+            raise ValueError(f"{name}: {wanted} asked for, but the full dataset has "
+                             f"{have[0]:,} training / {have[1]:,} test images")
+        raise FullDataRequired(
+            f"{name}: {wanted} needed, but only the embedded subset is here ({have[0]} train / "
+            f"{have[1]} test images); point --data-dir (data_dir= in Python) or ${ENV_VAR} at "
+            f"the folder holding the full {name}/ IDX files"
+        )
+
+
+def data_source(explicit: str | Path | None = None) -> DataSource:
+    """Where the loaders read: ``explicit`` (``data_dir=`` / ``--data-dir``), else
+    ``$SPECINIT_DATA`` (an empty value counts as unset), else the embedded subset.
+
+    A folder is returned resolved, even if it does not exist yet (the loaders name any missing
+    file); the package's own ``embedded`` folder given explicitly is the embedded subset.
+    """
     if explicit is not None and str(explicit) != "":
-        return Path(explicit).expanduser().resolve(), "given explicitly"
-    env = os.environ.get(ENV_VAR, "")
-    if env:
-        return Path(env).expanduser().resolve(), f"from ${ENV_VAR}"
-    return None, f"no data folder given (data_dir= / --data-dir) and ${ENV_VAR} is not set"
+        root, origin = Path(explicit).expanduser().resolve(), "given explicitly"
+    elif os.environ.get(ENV_VAR, ""):
+        root, origin = Path(os.environ[ENV_VAR]).expanduser().resolve(), f"from ${ENV_VAR}"
+    else:
+        return DataSource(EMBEDDED_DIR, "embedded default", True)
+    return DataSource(root, origin, root == EMBEDDED_DIR)
+
+
+def data_dir(explicit: str | Path | None = None) -> Path:
+    """The data root folder: ``explicit``, else ``$SPECINIT_DATA``, else :data:`EMBEDDED_DIR`
+    (see :func:`data_source`, which also says which of them it is)."""
+    return data_source(explicit).root
 
 
 def _where_to_put(*datasets: str) -> str:
@@ -93,23 +234,9 @@ def _where_to_put(*datasets: str) -> str:
     return (
         f"{tables}"
         "Point specinit at the data root (the folder holding mnist/ and fashion-mnist/) with "
-        f"--data-dir (data_dir= in Python) or the environment variable {ENV_VAR}. Nothing is "
-        "downloaded."
+        f"--data-dir (data_dir= in Python) or the environment variable {ENV_VAR}, or give neither "
+        "for the embedded subset. Nothing is downloaded."
     )
-
-
-def data_dir(explicit: str | Path | None = None) -> Path:
-    """The data root folder: ``explicit``, else ``$SPECINIT_DATA``.
-
-    The path is returned as given (resolved), even if it does not exist yet; the loaders name
-    any missing file.  Raises ``FileNotFoundError`` when neither is given.
-    """
-    root, origin = _resolve_root(explicit)
-    if root is None:
-        raise FileNotFoundError(
-            f"MNIST/Fashion-MNIST data: {origin}.\n{_where_to_put(*SHA256)}"
-        )
-    return root
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -161,13 +288,16 @@ def _sha256(path: Path) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _verified_idx(path: Path, expected_sha256: str, _size: int, _mtime_ns: int) -> np.ndarray:
+def _verified_idx(path: Path, expected_sha256: str, embedded: bool, _size: int,
+                  _mtime_ns: int) -> np.ndarray:
     """Checksum-verified contents of one file; cached per (resolved path, size, mtime)."""
     actual = _sha256(path)
     if actual != expected_sha256:
+        fix = ("the installed package is damaged, reinstall specinit" if embedded else
+               "the file is corrupt or not the official one, replace it")
         raise ValueError(
-            f"{path}: checksum mismatch, SHA-256 is {actual} but the official file has "
-            f"{expected_sha256}; the file is corrupt or not the official one, replace it"
+            f"{path}: checksum mismatch, SHA-256 is {actual} but the "
+            f"{'embedded subset file' if embedded else 'official file'} has {expected_sha256}; {fix}"
         )
     try:
         array = read_idx(path)
@@ -177,10 +307,11 @@ def _verified_idx(path: Path, expected_sha256: str, _size: int, _mtime_ns: int) 
     return array
 
 
-def _load_file(dataset: str, folder: Path, name: str) -> np.ndarray:
-    path = (folder / name).resolve()
+def _load_file(source: DataSource, dataset: str, name: str) -> np.ndarray:
+    path = (source.root / dataset / name).resolve()
     stat = path.stat()
-    return _verified_idx(path, SHA256[dataset][name], stat.st_size, stat.st_mtime_ns)
+    return _verified_idx(path, source.checksums(dataset)[name], source.embedded, stat.st_size,
+                         stat.st_mtime_ns)
 
 
 def _check_pair(images: np.ndarray, labels: np.ndarray, where: Path) -> None:
@@ -213,24 +344,31 @@ def _load_dataset(
     limit_test: int | None,
     generator: GeneratorLike,
 ) -> Split:
-    root, origin = _resolve_root(explicit_dir)
-    if root is None:
-        raise FileNotFoundError(f"{dataset} data: {origin}.\n{_where_to_put(dataset)}")
-    folder = root / dataset
+    source = data_source(explicit_dir)
+    if source.embedded:  # more than the subset holds: refused before any file is read
+        source.require(dataset, limit_train, limit_test)
+    folder = source.root / dataset
     missing = [name for name in IDX_FILES if not (folder / name).is_file()]
+    if missing and source.embedded:
+        raise FileNotFoundError(
+            f"{dataset}: the embedded subset is missing from the installed package ({folder}: no "
+            f"{', '.join(missing)}); reinstall specinit, or point --data-dir (data_dir= in "
+            f"Python) or ${ENV_VAR} at the full data"
+        )
     if missing:
         raise FileNotFoundError(
-            f"{dataset} data: searched {folder} (data root {origin}); missing "
+            f"{dataset} data: searched {folder} (data root {source.origin}); missing "
             f"{', '.join(missing)}.\n{_where_to_put(dataset)}"
         )
-    arrays = [_load_file(dataset, folder, name) for name in IDX_FILES]
+    arrays = [_load_file(source, dataset, name) for name in IDX_FILES]
     _check_pair(arrays[0], arrays[1], folder)
     _check_pair(arrays[2], arrays[3], folder)
     # Two sub-seeds drawn up front: the test subset depends on (generator, limit_test) only.
     train_seed, test_seed = torch.randint(2**62, (2,), generator=as_generator(generator)).tolist()
     x_train, y_train = _part(arrays[0], arrays[1], limit_train, flatten, as_generator(train_seed))
     x_test, y_test = _part(arrays[2], arrays[3], limit_test, flatten, as_generator(test_seed))
-    return Split(x_train, y_train, x_test, y_test, num_classes=10, name=dataset)
+    return Split(x_train, y_train, x_test, y_test, num_classes=10, name=dataset,
+                 source=source.describe(dataset))
 
 
 @renamed_kwargs(seed="generator")
@@ -242,14 +380,17 @@ def mnist(
     limit_test: int | None = None,
     generator: GeneratorLike = 0,
 ) -> Split:
-    """MNIST handwritten digits (LeCun et al. 1998): 60,000 train and 10,000 test images.
+    """MNIST handwritten digits (LeCun et al. 1998): 60,000 train and 10,000 test images, or
+    with no data folder the embedded subset (2000 / 1000, 200 / 100 of each digit).
 
     Images are float32 in [0, 1] with shape ``(N, 1, 28, 28)``, or ``(N, 784)`` with
     ``flatten=True``; labels are int64 in 0..9. ``limit_train`` / ``limit_test`` keep a
     class-balanced random subset of that size (:func:`balanced_subset`); each part draws from
     its own sub-seed of ``generator``, so the test subset depends on ``(generator, limit_test)`` only.
-    The files are found as described in :func:`data_dir` and checked against their SHA-256
-    (once per process); nothing is downloaded.
+    The files are found as described in :func:`data_source` and checked against their SHA-256
+    (once per process); nothing is downloaded.  ``split.source`` says which data was read
+    (``"embedded subset, 2000 train / 1000 test"`` or ``"official files in <folder>"``); a
+    limit above the embedded subset's size raises :class:`FullDataRequired`.
     """
     return _load_dataset("mnist", data_dir, flatten, limit_train, limit_test, generator)
 
@@ -266,6 +407,6 @@ def fashion_mnist(
     """Fashion-MNIST (Xiao et al., arXiv 1708.07747): 10 clothing classes, same format as MNIST.
 
     Classes 0..9: T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag,
-    Ankle boot. Arguments and outputs as in :func:`mnist`.
+    Ankle boot. Arguments, outputs and the embedded default as in :func:`mnist`.
     """
     return _load_dataset("fashion-mnist", data_dir, flatten, limit_train, limit_test, generator)

@@ -197,7 +197,11 @@ def train_val_split(
 
 @dataclass(frozen=True, eq=False)
 class Split:
-    """A train/test split: inputs ``x_*`` (first axis = samples) and targets ``y_*``."""
+    """A train/test split: inputs ``x_*`` (first axis = samples) and targets ``y_*``.
+
+    ``source`` says where the data came from when that matters, e.g. ``"embedded subset,
+    2000 train / 1000 test"`` or ``"official files in /data/mnist"`` for the image loaders.
+    """
 
     x_train: Tensor
     y_train: Tensor
@@ -205,6 +209,7 @@ class Split:
     y_test: Tensor
     num_classes: int | None = None
     name: str = ""
+    source: str = ""
 
     def __post_init__(self) -> None:
         check_same_length(self.x_train, self.y_train, "x_train", "y_train")
@@ -223,7 +228,8 @@ class Split:
     def __repr__(self) -> str:
         return (
             f"Split(name={self.name!r}, train={tuple(self.x_train.shape)}, "
-            f"test={tuple(self.x_test.shape)}, num_classes={self.num_classes})"
+            f"test={tuple(self.x_test.shape)}, num_classes={self.num_classes}"
+            + (f", source={self.source!r})" if self.source else ")")
         )
 
 

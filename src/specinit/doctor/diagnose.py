@@ -1,7 +1,7 @@
 """An init doctor: what a model's start does to a batch, in numbers and plain words.
 
 :func:`diagnose` runs one batch through any ``torch.nn.Module`` at its current weights and
-measures, per activation layer (forward order, as :func:`specinit.propagation.propagation`
+measures, per activation layer (forward order, as :func:`specinit.measure.propagation.propagation`
 records them — that function does the signal and gradient statistics here):
 
 * **signal** — the activation's mean and std, and ``std_ratio = std(h_l) / std(x)``;
@@ -18,8 +18,8 @@ records them — that function does the signal and gradient statistics here):
   ``f − t``, so the backward pass shows how the network itself transmits gradients;
 
 and, for the whole model, the input-gradient bandwidth proxy of arXiv 2206.08558
-(:func:`specinit.bandwidth.gradient_bandwidth`) and the top Hessian eigenvalue of ``L``
-(:func:`specinit.curvature.hessian_eigs`, Lanczos, as PyHessian, arXiv 1912.07145).  The problems
+(:func:`specinit.measure.bandwidth.gradient_bandwidth`) and the top Hessian eigenvalue of ``L``
+(:func:`specinit.measure.curvature.hessian_eigs`, Lanczos, as PyHessian, arXiv 1912.07145).  The problems
 found are listed in plain words, with the thresholds of :class:`Thresholds`.
 
 :func:`suggest` proposes initializers from the registry for the activations, depth and data
@@ -50,12 +50,12 @@ from specinit._core.checks import as_tensor, check_int, check_positive
 from specinit._core.deprecation import renamed_kwargs
 from specinit._core.placement import module_mode, placement, untouched
 from specinit._core.records import compact_repr
-from specinit._core.rng import GeneratorLike, derive_seed, fork_rng
+from specinit._core.rng import GeneratorLike, as_generator, derive_seed, fork_rng
 from specinit._core.tables import text_table
 from specinit.measure.bandwidth import GradientBandwidth, gradient_bandwidth
 from specinit.measure.curvature import hessian_eigs
 from specinit.measure.propagation import Propagation, propagation
-from specinit.nn.activations import from_module
+from specinit.nn.activations import ActivationModule
 from specinit.nn.layers import chosen_layers
 from specinit.training.losses import Loss
 
@@ -113,7 +113,7 @@ class Thresholds:
 class LayerDiagnosis:
     """One activation layer at initialization (see the module docstring for each measurement).
 
-    ``name`` and ``index`` are those of :class:`specinit.propagation.LayerStats`; ``activation``
+    ``name`` and ``index`` are those of :class:`specinit.measure.propagation.LayerStats`; ``activation``
     names the module's non-linearity; ``std_ratio = std / input std``; ``frac_dead`` is the
     fraction of constant features; ``effective_rank`` is bounded by
     ``min(samples, features)`` = ``max_rank``.
@@ -303,7 +303,7 @@ def diagnose(
     if surrogate:
         if loss is not None:
             raise ValueError("loss= needs targets: pass y= as well")
-        y = torch.randn(output.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+        y = torch.randn(output.shape, generator=as_generator(seed), dtype=torch.float64)
         y, loss = y.to(device=device, dtype=output.dtype), "mse"
     targets = chosen_layers(model, layers)
     prop = propagation(model, x, y=y, loss=loss, layers=layers, generator=seed, train_mode=train_mode,
@@ -369,8 +369,8 @@ def fit_input_layout(model: nn.Module, x: Tensor) -> Tensor:
 
 
 def _activation_name(module: nn.Module) -> str:
-    act = from_module(module)
-    return type(module).__name__ if act is None else act.describe()
+    """A specinit activation by its description (``sine(omega0=30)``), a torch module by its class."""
+    return module.activation.describe() if isinstance(module, ActivationModule) else type(module).__name__
 
 
 def _feature_stats(
@@ -431,7 +431,7 @@ def _hessian_top(
         return None, None
     try:
         pairs = hessian_eigs(model, loss, (x, y), k=1, method="lanczos", which="LA", tol=1e-3,
-                             max_iter=iters, seed=seed, train_mode=train_mode)
+                             max_iter=iters, generator=seed, train_mode=train_mode)
     except ArpackNoConvergence as exc:
         found = np.asarray(exc.eigenvalues, dtype=np.float64)
         return (float(found.max()) if found.size else None), False

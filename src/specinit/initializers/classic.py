@@ -432,7 +432,9 @@ def _layer_method(
     method.__signature__ = signature  # type: ignore[attr-defined]
     method.__doc__ = summary or inspect.getdoc(fn)
     method.__name__ = method.__qualname__ = fn.__name__.rstrip("_") + "_layer"
-    method.__deprecated_kwargs__ = getattr(fn, "__deprecated_kwargs__", {})  # type: ignore[attr-defined]
+    # Old argument names stay accepted for one release, unless the method pins the new ones.
+    deprecated = {} if fixed else getattr(fn, "__deprecated_kwargs__", {})
+    method.__deprecated_kwargs__ = deprecated  # type: ignore[attr-defined]
     return method
 
 

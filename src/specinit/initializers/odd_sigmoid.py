@@ -42,7 +42,7 @@ from scipy.optimize import brentq
 from torch import Tensor
 
 from specinit._core.checks import check_int, check_positive
-from specinit._core.rng import GeneratorLike
+from specinit._core.rng import GeneratorLike, as_generator
 from specinit.initializers.classic import _fans, _layer_method, _normal_
 from specinit.initializers.registry import register_layer_method
 from specinit.nn import activations
@@ -233,7 +233,7 @@ def _calibrated_beta(act: Activation, target_layer: int, width: int) -> float:
     omega = 1.0 / act.slope0
     particles = max(2**10, min(CALIBRATION_PARTICLES, 2**24 // target_layer))
     batch = max(1, particles // width)
-    gen = torch.Generator().manual_seed(CALIBRATION_SEED)
+    gen = as_generator(CALIBRATION_SEED)
     h0 = act.fn(omega * torch.randn(batch, width, dtype=torch.float64, generator=gen))
     noise = torch.randn(target_layer, batch, width, generator=gen)  # float32 storage
     clean = h0

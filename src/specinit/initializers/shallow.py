@@ -8,7 +8,7 @@ they move.  Registered with :func:`~specinit.initializers.registry.init_` as ``"
 
 >>> from specinit.nn.models import mlp
 >>> net = shallow_init_(mlp(1, [8], 1, "relu"), scale=1e-3, generator=0)
->>> float(net[2].bias.abs().max())
+>>> float(net[2].bias.detach().abs().max())
 0.0
 """
 

@@ -27,7 +27,7 @@ not follow the layer's scale).  Each layer draws from its own generator
 
 Memory: candidate statistics and layer outputs are computed in row chunks; hidden layers before
 the last are held in memory (``N × width``), the last one is never materialized — its features
-stream into the float64 normal equations of :func:`specinit.readout.fit_readout`.
+stream into the float64 normal equations of :func:`specinit.initializers.readout.fit_readout`.
 """
 
 from __future__ import annotations
@@ -367,7 +367,7 @@ def swim_(
 
     Hidden layers are sampled one after another from ``data`` pushed through the layers before
     them (:func:`swim_layer`, scales from :func:`scale_schedule`), each from its own
-    generator; the last ``Linear`` is the ridge readout of :func:`specinit.readout.fit_readout`
+    generator; the last ``Linear`` is the ridge readout of :func:`specinit.initializers.readout.fit_readout`
     (one-hot labels for classification).  ``classification`` defaults to ``True`` for 1-D integer
     targets, which must then be labels ``0..out_features-1``.  Gradient training can continue
     from the result.  Returns ``model``.

@@ -22,6 +22,7 @@ from specinit.lab.results import Finding, RunDir
 
 __all__ = [
     "Experiment",
+    "DataNeed",
     "Unit",
     "Summary",
     "register",
@@ -52,15 +53,18 @@ class Summary:
 
 
 RunUnit = Callable[[Any, Unit, Any], tuple[dict[str, Any], dict[str, np.ndarray]]]
+#: ``(dataset, training images, test images)`` a config reads (``None``: the whole split).
+DataNeed = tuple[str, "int | None", "int | None"]
 
 
 @dataclass(frozen=True)
 class Experiment:
     """A registered experiment: configs plus the three functions the runner calls.
 
-    ``run_unit(cfg, unit, context)`` gets the run's :class:`~specinit.lab.runner.Context` (the
-    data folder, the progress setting); ``images`` marks an experiment that reads MNIST /
-    Fashion-MNIST, whose runs are then keyed on the data they used.
+    ``run_unit(cfg, unit, context)`` gets the run's :class:`~specinit.lab.runner.Context` (where
+    the image data lives).  ``data_needs(cfg)``, for an experiment that reads MNIST /
+    Fashion-MNIST, lists the :data:`DataNeed` s of a config: the runner checks them against the
+    data source before anything is written, and keys the run on the data it read.
     """
 
     name: str
@@ -71,7 +75,12 @@ class Experiment:
     units: Callable[[Any], list[Unit]]
     run_unit: RunUnit
     summarize: Callable[[Any, list[dict[str, Any]], dict[str, dict[str, np.ndarray]], RunDir], Summary]
-    images: bool = False
+    data_needs: Callable[[Any], list[DataNeed]] | None = None
+
+    @property
+    def images(self) -> bool:
+        """Whether the experiment reads image data (it has ``data_needs``)."""
+        return self.data_needs is not None
 
     def config(
         self, *, quick: bool = False, seeds: int | None = None,
@@ -102,13 +111,13 @@ def register(experiment: Experiment) -> Experiment:
 
 def register_module(
     module_name: str, *, name: str, title: str, source: str, default: Any, quick: Any,
-    images: bool = False,
 ) -> Experiment:
-    """Register the experiment whose ``units``, ``run_unit`` and ``summarize`` are the
-    module-level functions of ``module_name`` (call it as ``register_module(__name__, ...)``)."""
+    """Register the experiment whose ``units``, ``run_unit``, ``summarize`` (and, if it reads
+    image data, ``data_needs``) are the module-level functions of ``module_name`` (call it as
+    ``register_module(__name__, ...)``)."""
     module = sys.modules[module_name]
     return register(Experiment(name, title, source, default, quick, module.units, module.run_unit,
-                               module.summarize, images))
+                               module.summarize, getattr(module, "data_needs", None)))
 
 
 def _load_builtin() -> None:

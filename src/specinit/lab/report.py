@@ -81,12 +81,15 @@ def _environment_section(envs: Sequence[Mapping[str, str]]) -> list[str]:
     return [*lines, ""]
 
 
-def reproduce_command(experiment: str, config: Mapping[str, Any], out: str | Path) -> str | None:
+def reproduce_command(experiment: str, config: Mapping[str, Any], out: str | Path,
+                      data: Mapping[str, Any] | None = None) -> str | None:
     """The ``specinit reproduce`` command line that recreates ``config`` into ``out``, or None.
 
     Compares ``config`` (JSON, as in ``results.json``) with the experiment's quick and full
     configs, turns the differences into ``--seeds N`` / ``--set FIELD=VALUE`` and keeps the
-    shorter command whose settings parse back to exactly ``config``.
+    shorter command whose settings parse back to exactly ``config``.  ``data`` (the
+    ``results.json`` entry of an image experiment) adds ``--data-dir`` when a data folder, not
+    the embedded subset, was read.
     """
     if experiment not in experiments.names():
         return None
@@ -109,6 +112,8 @@ def reproduce_command(experiment: str, config: Mapping[str, Any], out: str | Pat
         args += ["--seeds", str(seeds)] if seeds is not None else []
         for key, text in settings.items():
             args += ["--set", f"{key}={text}"]
+        if data and not data.get("embedded", True) and data.get("root"):
+            args += ["--data-dir", str(data["root"])]
         args += ["--out", str(out)]
         changes = len(settings) + (seeds is not None)
         if best is None or changes < best[0]:  # fewest changes; the quick base on a tie
@@ -207,7 +212,7 @@ def write_run_report(folder: str | Path, *, out_label: str | Path | None = None)
     lines = [_run_markdown(folder, results), ""]
     lines += _ci_section(results.get("rows", []))
     lines += _environment_section([results["environment"]] if "environment" in results else [])
-    command = reproduce_command(name, results.get("config", {}), out_label or folder)
+    command = reproduce_command(name, results.get("config", {}), out_label or folder, results.get("data"))
     lines += ["## Reproduce", "", "```bash"]
     lines.append(command or f"# the config differs from {name}'s built-in ones in ways --set cannot "
                  f"express: run specinit.lab.run({name!r}, config=...) with the config above")
@@ -239,7 +244,7 @@ def write_index_report(root: str | Path, folders: Sequence[str | Path]) -> Path:
         lines += ["", f"## {res.get('experiment', folder.name)}", ""]
         lines += [Finding(**f).markdown() for f in res.get("findings", [])]
     lines += [""] + _environment_section([res["environment"] for _, res in entries if "environment" in res])
-    commands = [reproduce_command(res.get("experiment", ""), res.get("config", {}), folder)
+    commands = [reproduce_command(res.get("experiment", ""), res.get("config", {}), folder, res.get("data"))
                 for folder, res in entries]
     lines += ["## Reproduce", "", "```bash", *_all_command(root, entries, commands),
               f"specinit report {shlex.quote(str(root))}", "```", ""]

@@ -46,6 +46,7 @@ __all__ = [
     "ci_markdown",
     "split_columns",
     "unit_filename",
+    "text_table",
 ]
 
 
@@ -83,16 +84,18 @@ def config_hash(config: Any) -> str:
 
 
 def environment() -> dict[str, str]:
-    """Versions and host facts recorded with every run."""
+    """Versions, the code's fingerprint and host facts recorded with every run."""
     import matplotlib
     import scipy
     import sklearn
     import torch
 
     from specinit import __version__
+    from specinit._core.fingerprint import code_fingerprint
 
     return {
         "specinit": __version__,
+        "code": code_fingerprint(),
         "python": sys.version.split()[0],
         "torch": torch.__version__,
         "numpy": np.__version__,

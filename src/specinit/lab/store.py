@@ -1,8 +1,9 @@
 """The sweep store: one SQLite row per finished run, safe against a kill at any moment.
 
 A sweep writes ``sweep.sqlite`` (stdlib :mod:`sqlite3`, WAL journal) with one row per run,
-keyed by the hash of (experiment, resolved config, seed, specinit version) under a UNIQUE
-constraint.  A row is inserted in one transaction after its run has finished, so a killed
+keyed by the hash of (experiment, resolved config, seed, specinit version, the code's
+fingerprint and, for image experiments, the data folder; :func:`specinit.lab.sweep.plan`) under
+a UNIQUE constraint.  A row is inserted in one transaction after its run has finished, so a killed
 sweep keeps every run it recorded and never holds half a row; a run recorded as ``done`` is
 never replaced, while a ``failed`` row is replaced when the run is tried again.
 """
@@ -15,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Iterator
+
+from specinit._core.records import compact_repr
 
 __all__ = ["RunRecord", "RunStore", "STORE_NAME"]
 
@@ -59,7 +62,7 @@ class RunRecord:
     """One run of a sweep as stored: what ran, where, how long, and what it measured.
 
     ``point`` holds the overrides that vary across the sweep, ``config`` the resolved config
-    (JSON), ``environment`` the versions and host (:func:`specinit.results.environment`),
+    (JSON), ``environment`` the versions and host (:func:`specinit.lab.results.environment`),
     ``rows`` the experiment's per-unit rows, ``traceback`` the error of a failed run.
     """
 
@@ -79,6 +82,8 @@ class RunRecord:
     findings: list[dict[str, Any]]
     traceback: str | None
     folder: str
+
+    __repr__ = compact_repr
 
     def __post_init__(self) -> None:
         if self.status not in _STATUSES:

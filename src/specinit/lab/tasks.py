@@ -9,7 +9,7 @@ spectrum and training functions composed, nothing more.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -174,6 +174,11 @@ class Starts:
     high_freq: float = 8.0  # f_hi, cycles per unit; must exceed f_c
     pretrain_steps: int = 3000
     pretrain_lr: float = 3e-3
+
+    @classmethod
+    def of(cls, cfg: Any) -> "Starts":
+        """The settings an experiment config holds under the same field names."""
+        return cls(**{f.name: getattr(cfg, f.name) for f in fields(cls)})
 
 
 def make_start(start: str, seed: int, settings: Starts, lo: float, hi: float) -> nn.Module:

@@ -8,7 +8,7 @@ on the uniform grid of :func:`specinit.spectrum_1d`, records every hidden layer'
 
 * the **feature spectrum**: the mean power over the layer's ``W_l`` units,
   ``P_l(f) = (1/W_l) Σ_u A_u(f)²``, normalized so that its non-DC bins sum to 1, as a
-  :class:`~specinit.spectrum.Spectrum` with amplitude ``√P_l`` (so ``Spectrum.energy`` is
+  :class:`~specinit.measure.spectrum.Spectrum` with amplitude ``√P_l`` (so ``Spectrum.energy`` is
   ``P_l``);
 * given a target, the **readout spectrum**: the spectrum, on the grid, of the least-squares
   readout ``[H_l, 1] w`` fitted on that layer alone (ridge, float64) — the function the layer
@@ -25,8 +25,8 @@ the lowest bins and says nothing about where the frequency content lies.
 >>> result = layer_spectra(net, 0.0, 1.0, 256, target=lambda x: torch.sin(2 * math.pi * 3 * x))
 >>> [(layer.name, layer.width) for layer in result.layers]
 [('1', 64), ('3', 64)]
->>> result.column("readout_error").round(1)  # the second layer fits sin(2π·3x) far better
-array([0.7, 0.1])
+>>> result.column("readout_error").round(2)  # the second layer fits sin(2π·3x) far better
+array([0.23, 0.03])
 >>> float(result.layers[1].readout.peaks(1)[0])
 3.0
 """

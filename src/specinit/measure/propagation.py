@@ -33,7 +33,7 @@ from specinit._core.placement import placement, untouched
 from specinit._core.records import compact_repr
 from specinit._core.rng import GeneratorLike, derive_seed, fork_rng
 from specinit.nn.activations import from_module
-from specinit.nn.layers import WEIGHT_LAYERS, chosen_layers
+from specinit.nn.layers import chosen_layers, weight_layers
 from specinit.training.losses import Loss, LossFn, default_loss, prepare, resolve_loss
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -347,9 +347,8 @@ class _Recorder:
 
     def __enter__(self) -> "_Recorder":
         try:
-            for module in self.model.modules():
-                if isinstance(module, WEIGHT_LAYERS):
-                    self._handles.append(module.register_forward_hook(self._weight_ran))
+            for _, module in weight_layers(self.model):
+                self._handles.append(module.register_forward_hook(self._weight_ran))
             for module in self.targets:
                 self._handles.append(module.register_forward_hook(self._record))
         except BaseException:

@@ -1,6 +1,6 @@
 """Small models built from specinit's activation modules: MLPs, coordinate MLPs, small CNNs.
 
-Every non-linearity is an :class:`~specinit.activations.ActivationModule`, so its properties
+Every non-linearity is an :class:`~specinit.nn.activations.ActivationModule`, so its properties
 (odd, bounded, ``f'(0)``, ``omega0`` ...) stay reachable from the model, and
 :func:`hidden_layers` can list them for diagnostics that hook the hidden layers.  The only
 modules that own parameters are ``nn.Linear``, ``nn.Conv2d`` and normalization layers, the
@@ -153,7 +153,7 @@ class CoordinateMLP(nn.Module):
     Wraps a fully connected ``nn.Sequential`` (first and last module ``nn.Linear``, as built by
     :func:`mlp`) as ``self.net`` and checks its input: ``(N,)`` when ``in_features == 1``, or
     ``(N, in_features)``; the output is ``(N, out_features)``.  ``self.activation`` is the
-    :class:`~specinit.activations.Activation` of the hidden layers (e.g. SIREN's ``omega0``).
+    :class:`~specinit.nn.activations.Activation` of the hidden layers (e.g. SIREN's ``omega0``).
     """
 
     def __init__(self, net: nn.Sequential, activation: Activation) -> None:
@@ -202,7 +202,7 @@ def coordinate_mlp(
 
     The networks of arXiv 2206.08558 Exp. 1 (ReLU, Gaussian and sine activations at
     increasing depth regressing sparse samples of a 1D signal).  ``activation_params`` go to
-    :func:`specinit.activations.get`, e.g. ``omega0=30`` for ``"sine"``, ``sigma=0.1`` for
+    :func:`specinit.nn.activations.get`, e.g. ``omega0=30`` for ``"sine"``, ``sigma=0.1`` for
     ``"gaussian"``.
 
     >>> coordinate_mlp(2, width=8, depth=2, activation="gaussian", sigma=0.5).activation.describe()
@@ -417,7 +417,7 @@ def hidden_layers(model: nn.Module) -> list[ActivationModule]:
 
     Hook them (``register_forward_hook``) to read each hidden layer's post-activation output,
     e.g. for signal-propagation diagnostics; each exposes ``.activation`` with its properties.
-    Only specinit :class:`~specinit.activations.ActivationModule` s are listed (``torch.nn.ReLU``
+    Only specinit :class:`~specinit.nn.activations.ActivationModule` s are listed (``torch.nn.ReLU``
     and friends are not); a linear model gives ``[]``.
     """
     if not isinstance(model, nn.Module):

@@ -49,11 +49,11 @@ def test_interrupted_run_keeps_finished_units_and_resumes(tmp_path, monkeypatch)
     calls = []
     real = exp.run_unit
 
-    def flaky(cfg, unit):
+    def flaky(cfg, unit, context):
         calls.append(unit.key)
         if len(calls) == 3:
             raise KeyboardInterrupt  # as if the user pressed Ctrl-C in the third unit
-        return real(cfg, unit)
+        return real(cfg, unit, context)
 
     patched = dataclasses.replace(exp, run_unit=flaky)
     monkeypatch.setitem(experiments.experiment._REGISTRY, "bandwidth-1d", patched)

@@ -13,7 +13,7 @@ from specinit.lab import Context
 from specinit.lab.experiment import Unit
 from specinit.lab.experiments import flat_minima
 from specinit.lab.experiments.flat_minima import compare
-from specinit.lab.tasks import make_start
+from specinit.lab.tasks import BANDWIDTH_STARTS, Starts, make_start
 
 TINY = dataclasses.replace(
     flat_minima.QUICK, width=16, relu_depth=2, gaussian_depth=2, pretrain_steps=100, steps=100,
@@ -39,7 +39,7 @@ def test_units_cover_starts_signals_and_seeds():
     assert len(params) == len(flat_minima.STARTS) * 2 * 2
     assert {(p["start"], p["signal"], p["seed"]) for p in params} == {
         (s, k, d) for s in flat_minima.STARTS for k in (0, 5) for d in (1, 2)}
-    assert set(flat_minima.BANDWIDTH) == set(bandwidth_1d.STARTS)
+    assert set(flat_minima.BANDWIDTH) == set(BANDWIDTH_STARTS)
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_findings_use_converged_units_and_read_the_claims_both_ways():
 def test_high_bandwidth_starts_have_the_higher_bandwidth():
     cfg = dataclasses.replace(flat_minima.QUICK, width=64, pretrain_steps=300)
     task = flat_minima.signal_task(cfg, 0)
-    centroid = {s: task.spectrum(make_start(s, 0, flat_minima.starts(cfg), task.lo, task.hi)).centroid()
+    centroid = {s: task.spectrum(make_start(s, 0, Starts.of(cfg), task.lo, task.hi)).centroid()
                 for s in flat_minima.STARTS}
     for act in ("relu", "gaussian"):
         low, high = (s for b in ("low", "high") for s, band in flat_minima.BANDWIDTH.items()

@@ -61,12 +61,12 @@ def test_record_steps_start_at_zero_and_end_at_the_last_step():
 
 def test_problems_depend_on_the_seed_only():
     task_1d, task_2d = TINY.tasks[0], TINY.tasks[1]
-    a, b = hyperplanes.make_problem(TINY, task_1d, 3), hyperplanes.make_problem(TINY, task_1d, 3)
+    a, b = hyperplanes.make_problem(TINY, task_1d, 3, Context()), hyperplanes.make_problem(TINY, task_1d, 3, Context())
     assert torch.equal(a.x, b.x) and a.x.shape == (8, 1)
     assert torch.all(a.x[1:] >= a.x[:-1])
     assert torch.allclose(a.y, torch.sin(3 * a.x) + 0.5 * a.x)
-    assert not torch.equal(a.x, hyperplanes.make_problem(TINY, task_1d, 4).x)
-    two = hyperplanes.make_problem(TINY, task_2d, 0)
+    assert not torch.equal(a.x, hyperplanes.make_problem(TINY, task_1d, 4, Context()).x)
+    two = hyperplanes.make_problem(TINY, task_2d, 0, Context())
     assert two.x.shape == (12, 2) and two.x_test.shape == (1024, 2) and two.loss == "mse"
 
 

@@ -32,7 +32,8 @@ def _rows(path):
         ("oddsig-data", TINY_DATA, ("accuracy_per_epoch_32x5.png",)),
     ],
 )
-def test_tiny_run_writes_everything_and_is_deterministic(tmp_path, name, cfg, figures):
+def test_tiny_run_writes_everything_and_is_deterministic(tmp_path, monkeypatch, name, cfg, figures):
+    monkeypatch.delenv("SPECINIT_DATA", raising=False)  # no data folder: the embedded subset
     first = base.run(name, config=cfg, out=tmp_path / "a", progress=False)
     second = base.run(name, config=cfg, out=tmp_path / "b", progress=False)
     for f in ("results.json", "results.csv", "summary.csv", "report.md", *figures):
@@ -40,6 +41,8 @@ def test_tiny_run_writes_everything_and_is_deterministic(tmp_path, name, cfg, fi
     results = json.loads((first.path / "results.json").read_text())
     assert len(results["rows"]) == len(cfg.inits) == len(first.rows)
     assert results["findings"], "the summary states at least one checked finding"
+    assert results["data"]["embedded"] is True  # results and report say which data ran
+    assert "embedded subset, 2000 train / 1000 test" in (first.path / "report.md").read_text()
     rows = _rows(first.path)
     assert rows == _rows(second.path)  # same seed → the same numbers, to the last digit
     for row in rows:

@@ -59,7 +59,7 @@ def test_residual_vanishes_on_the_exact_viscous_solution():
 def test_loss_is_differentiable_and_parts_add_up():
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
-    pts = pinn.sample_points(50, 10, 5, seed=1)
+    pts = pinn.sample_points(50, 10, 5, generator=1)
     parts = pinn.burgers_loss(net, pts)
     torch.testing.assert_close(parts.total, parts.residual + parts.data)
     n0, nb = 10, 10
@@ -69,7 +69,7 @@ def test_loss_is_differentiable_and_parts_add_up():
 
 
 def test_points_and_targets():
-    pts = pinn.sample_points(100, 20, 7, seed=3)
+    pts = pinn.sample_points(100, 20, 7, generator=3)
     assert pts.collocation.shape == (100, 2) and pts.initial.shape == (20, 2)
     assert pts.boundary.shape == (14, 2)
     c = pts.collocation
@@ -84,11 +84,11 @@ def test_points_and_targets():
 
 
 def test_sampling_is_seeded():
-    a, b, c = (pinn.sample_points(30, 5, 5, seed=s) for s in (4, 4, 5))
+    a, b, c = (pinn.sample_points(30, 5, 5, generator=s) for s in (4, 4, 5))
     assert torch.equal(a.collocation, b.collocation) and torch.equal(a.boundary, b.boundary)
     assert not torch.equal(a.collocation, c.collocation)
     state = torch.random.get_rng_state()
-    pinn.sample_points(30, 5, 5, seed=4)
+    pinn.sample_points(30, 5, 5, generator=4)
     assert torch.equal(state, torch.random.get_rng_state())
 
 
@@ -105,7 +105,7 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="nu must be a finite non-negative"):
         pinn.burgers_residual(net, XT, -1.0)
     with pytest.raises(ValueError, match="n_collocation must be an integer >= 1"):
-        pinn.sample_points(0, 5, 5, seed=0)
+        pinn.sample_points(0, 5, 5, generator=0)
     with pytest.raises(ValueError, match="t ≥ 0"):
         pinn.reference_solution(np.zeros(3), np.array([-0.1]))
 
@@ -126,7 +126,7 @@ def test_training_lowers_the_loss_deterministically():
     def run():
         torch.manual_seed(0)
         net = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
-        return pinn.train_pinn(net, pinn.sample_points(64, 16, 8, seed=0), adam_steps=30, lr=1e-2,
+        return pinn.train_pinn(net, pinn.sample_points(64, 16, 8, generator=0), adam_steps=30, lr=1e-2,
                                lbfgs_iterations=5)
     a, b = run(), run()
     assert a.final == b.final and np.array_equal(a.losses, b.losses)

@@ -186,7 +186,7 @@ def test_run_writes_results_and_resumes(tmp_path, monkeypatch):
         assert (tmp_path / name).stat().st_size > 0
     calls = []
     exp = base.get("random-label")
-    monkeypatch.setitem(base._REGISTRY, "random-label",
+    monkeypatch.setitem(base.experiment._REGISTRY, "random-label",
                         dataclasses.replace(exp, run_unit=lambda *a: calls.append(a)))
     again = base.run("random-label", config=cfg, out=tmp_path, progress=False)
     assert again.skipped == 2 and calls == []

@@ -54,18 +54,10 @@ def units(cfg: Config) -> list[Unit]:
     return seeds_units([{"start": s} for s in STARTS], cfg.seeds)
 
 
-def starts(cfg: Config) -> Starts:
-    """The settings of the four starts in ``cfg``."""
-    return Starts(width=cfg.width, relu_depth=cfg.relu_depth, gaussian_depth=cfg.gaussian_depth,
-                  gaussian_sigma=cfg.gaussian_sigma, small_alpha=cfg.small_alpha,
-                  high_freq=cfg.high_freq, pretrain_steps=cfg.pretrain_steps,
-                  pretrain_lr=cfg.pretrain_lr)
-
-
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     start, seed = unit.params["start"], unit.params["seed"]
     # The pre-trained start is built once and copied for each learning rate.
-    base = make_start(start, seed, starts(cfg), cfg.task.lo, cfg.task.hi)
+    base = make_start(start, seed, Starts.of(cfg), cfg.task.lo, cfg.task.hi)
     row, arrays = fit_and_measure(
         cfg.task, lambda: copy.deepcopy(base), lrs=cfg.lrs, steps=cfg.steps,
         momentum=cfg.momentum, seed=seed,

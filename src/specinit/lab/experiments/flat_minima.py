@@ -16,7 +16,7 @@ gaussian-xavier        high       Gaussian net, Xavier-normal init
 =====================  =========  =====================================================
 
 At convergence the Hessian ``H`` of the training MSE w.r.t. all parameters is measured with the
-library's matrix-free estimators (:mod:`specinit.curvature`): ``tr H`` by Hutchinson with its
+library's matrix-free estimators (:mod:`specinit.measure.curvature`): ``tr H`` by Hutchinson with its
 standard error, ``λ_max(H)`` by Lanczos, and the spectral density by stochastic Lanczos
 quadrature (saved per unit).  The paper's claim (Sec. 8): flatness orders the starts like their
 generalization for ReLU nets but not for Gaussian nets, while the initial bandwidth predicts
@@ -155,14 +155,6 @@ def signal_task(cfg: Config, signal: int) -> SparseTask:
     )
 
 
-def starts(cfg: Config) -> Starts:
-    """The settings of the four starts (:func:`specinit.lab.tasks.make_start`) in ``cfg``."""
-    return Starts(width=cfg.width, relu_depth=cfg.relu_depth, gaussian_depth=cfg.gaussian_depth,
-                  gaussian_sigma=cfg.gaussian_sigma, small_alpha=cfg.small_alpha,
-                  high_freq=cfg.high_freq, pretrain_steps=cfg.pretrain_steps,
-                  pretrain_lr=cfg.pretrain_lr)
-
-
 def units(cfg: Config) -> list[Unit]:
     unknown = [s for s in cfg.starts if s not in BANDWIDTH]
     if unknown:
@@ -186,7 +178,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     x, y = task.samples()
     x_test = between_samples(x, cfg.test_per_gap)
     y_test = task.target(x_test).reshape(-1, 1)
-    net = make_start(start, seed, starts(cfg), task.lo, task.hi)
+    net = make_start(start, seed, Starts.of(cfg), task.lo, task.hi)
     spec0 = task.spectrum(net)
     search = tune_lr(
         lambda: copy.deepcopy(net), x, y, cfg.lrs, optimizer="sgd", momentum=cfg.momentum,

@@ -51,6 +51,7 @@ from specinit.data import pca_project
 from specinit.initializers import shallow_init_
 from specinit.measure.hyperplanes import HyperplaneTracker, Neurons, cluster_hyperplanes, hyperplane_movement
 from specinit.training import accuracy, train
+from specinit._core.rng import as_generator
 
 KINDS = ("1d", "2d", "mnist")
 REGIME_NAMES = ("adaptive", "lazy")
@@ -88,6 +89,8 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
 
 
+# Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
+# runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
 QUICK = Config(
     tasks=(
         Task("1d", 12, 256, 3000, 0.2, 1.0, 0.01),
@@ -135,6 +138,11 @@ def units(cfg: Config) -> list[Unit]:
                        cfg.seeds)
 
 
+def data_needs(cfg: Config) -> list[tuple[str, int | None, int | None]]:
+    """The MNIST images of the ``mnist`` task, if the config has one (1D and 2D read none)."""
+    return [("mnist", t.n_train, cfg.mnist_test) for t in cfg.tasks if t.kind == "mnist"]
+
+
 # --------------------------------------------------------------------------- data
 
 
@@ -159,7 +167,7 @@ def _target_2d(x: Tensor) -> Tensor:
 
 def make_problem(cfg: Config, task: Task, seed: int, context: Context) -> Problem:
     """The data of ``task``; the 1D/2D points depend on ``seed``, the MNIST subset does not."""
-    gen = torch.Generator().manual_seed(10_000 + seed)
+    gen = as_generator(10_000 + seed)
     if task.kind == "1d":
         x = torch.sort(torch.rand(task.n_train, generator=gen) * 2 - 1).values.unsqueeze(1)
         grid = torch.linspace(-1, 1, 512).unsqueeze(1)
@@ -399,5 +407,4 @@ EXPERIMENT = register_module(
     source="arXiv 2503.10587 (Sahs et al.); ReLU splines arXiv 2008.01772",
     default=Config(),
     quick=QUICK,
-    images=True,
 )

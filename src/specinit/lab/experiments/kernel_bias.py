@@ -4,7 +4,7 @@ arXiv 2503.10587 claims that in the kernel (lazy) regime a shallow network's imp
 spectral seminorm ``Σ_k W_σ(k) |f̂(k)|²`` whose frequency weight ``W_σ`` depends on the
 activation ``σ``.  The paper's formula was not reachable in full, so we measure the weight
 numerically as ``W_σ(k) = 1/λ_σ(k)``, the inverse power of the infinite-width NTK
-(:func:`specinit.kernels.shallow_ntk`) at frequency ``k``, and check what it predicts.
+(:func:`specinit.measure.kernels.shallow_ntk`) at frequency ``k``, and check what it predicts.
 
 Set-up (our choice): ``n_points`` inputs on the unit circle, ``z_j = (cos 2πθ_j, sin 2πθ_j)``
 with ``θ_j = j/n``, and the target ``y(θ) ∝ Σ_{k=1..n_freqs} cos(2πkθ + φ_k)`` (unit mean
@@ -13,17 +13,18 @@ eigenvectors are exactly the Fourier modes in ``θ`` and ``λ(k)`` its eigenvalu
 is exact, not a Rayleigh-quotient bound (up to Monte Carlo error).  Each unit (activation × seed):
 
 1. ``λ_σ(k)`` from the infinite-width kernel (Monte Carlo, ``n_samples`` draws, seeded);
-2. a wide :class:`~specinit.kernels.ShallowNTKNet` (NTK parameterization, float64) trained by
+2. a wide :class:`~specinit.nn.models.ShallowNTKNet` (NTK parameterization, float64) trained by
    full-batch gradient descent on ``L = (1/2n) Σ (f − y)²`` with ``lr = lr_scale · n / λ_max``
    of its empirical NTK (phases ``φ_k`` and all draws from the seed);
 3. the linearized prediction with the empirical NTK at init and the offset ``f0``
-   (:func:`~specinit.kernels.linearized_flow`, ``discrete=True``: the same steps) and the
-   kernel-regression limit (:func:`~specinit.kernels.kernel_regression`), at the training
+   (:func:`~specinit.measure.kernels.linearized_flow`, ``discrete=True``: the same steps) and the
+   kernel-regression limit (:func:`~specinit.measure.kernels.kernel_regression`), at the training
    points and at the midpoints between them (test);
 4. per target frequency ``k ≤ n_freqs``, the residual ``r_t(k) = |DFT(f_t − y)(k)|`` and its
-   decay rate (:func:`~specinit.kernels.efolding_rate`) against the kernel prediction
-   ``−log(1 − η λ(k)/n)`` (:func:`~specinit.kernels.predicted_decay_rate`), with
-   ``λ(k)`` of the infinite-width kernel (and, as a control, of the net's empirical NTK).
+   decay rate (:func:`~specinit.measure.kernels.efolding_rate`) against the kernel prediction
+   ``−log(1 − η λ(k)/n)`` (:func:`~specinit.measure.kernels.predicted_decay_rate`), with
+   ``λ(k)`` of the infinite-width kernel (and, as a control, of the net's empirical NTK), by
+   :func:`~specinit.measure.kernels.compare_rates`.
 
 Runtime (one core, ``OMP_NUM_THREADS=1``, shared 2-core machine, measured): ``--quick``
 (width 2048, 600 steps, 2 seeds) 13 s; the default (5 activations × 5 seeds, 64 points, width
@@ -39,7 +40,6 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import Tensor
 
 from specinit.nn import activations
@@ -49,13 +49,12 @@ from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
 from specinit.measure.kernels import (
     ShallowNTKNet,
     SpectralWeight,
-    efolding_rate,
+    compare_rates,
     fourier_projection,
     kernel_regression,
     linearized_flow,
     ntk,
     ntk_eig,
-    predicted_decay_rate,
     shallow_ntk,
     spectral_weight,
 )
@@ -148,40 +147,9 @@ def _train(net: ShallowNTKNet, x: Tensor, y: Tensor, lr: float, steps: int,
     return outputs
 
 
-def _median_rel(measured: np.ndarray, predicted: np.ndarray, mask: np.ndarray) -> float | None:
-    """Median ``|measured/predicted − 1|`` over ``mask``; ``None`` (left out of the row, so out
-    of the mean over seeds) when no frequency is measurable."""
-    if not mask.any():
-        return None
-    return float(np.median(np.abs(measured[mask] / predicted[mask] - 1)))
-
-
 def _rel(a: Tensor, b: Tensor, base: Tensor) -> float:
     """``‖a − b‖ / ‖b − base‖``: the error of ``a`` relative to the change ``b`` made from ``base``."""
     return float((a - b).norm() / (b - base).norm())
-
-
-def _rates(steps: np.ndarray, residual: np.ndarray, inf: SpectralWeight, emp: SpectralWeight,
-           lr: float, n: int, track: int) -> dict[str, Any]:
-    """Measured e-folding rates of frequencies ``1..track`` against the kernel's prediction.
-
-    Returns the arrays ``rate`` and ``rate_predicted`` (infinite-width ``λ(k)``) and, under
-    ``row``, the Spearman rank correlation of measured rate with ``λ(k)`` and the median
-    relative rate error (infinite-width and empirical ``λ``) over the *resolved* frequencies:
-    those whose predicted e-folding time lies between the first record and the last step.
-    """
-    rate = efolding_rate(steps, residual)
-    lam_inf = inf.power[1:track + 1]
-    predicted = predicted_decay_rate(lam_inf, lr, n)
-    resolved = (predicted * steps[-1] > 1.0) & (predicted * steps[1] < 1.0)
-    row = {
-        "spearman_rate": float(stats.spearmanr(rate, lam_inf)[0]),
-        "rate_rel_err": _median_rel(rate, predicted, resolved),
-        "rate_rel_err_emp": _median_rel(
-            rate, predicted_decay_rate(emp.power[1:track + 1], lr, n), resolved),
-        "n_resolved": int(resolved.sum()),
-    }
-    return {"rate": rate, "rate_predicted": predicted, "row": row}
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -210,7 +178,11 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
                            k_test=k_test, f0_test=f0t, discrete=True)
     limit = kernel_regression(k_train, y, k_test, f0_train=f0, f0_test=f0t)
     r_net, r_lin = residual_spectrum(f_train, y, track), residual_spectrum(flow.train, y, track)
-    rates = _rates(steps, r_net, weight_inf, weight_emp, lr, n, track)
+    # measured e-folding rates of frequencies 1..track against λ(k) of the infinite-width
+    # kernel (and, as a control, of the net's empirical NTK); an error over no resolved
+    # frequency is None, left out of the row and so out of the mean over seeds
+    rates = compare_rates(steps, r_net, weight_inf.power[1:track + 1], lr, n,
+                          control_power=weight_emp.power[1:track + 1])
     proj = fourier_projection(eig.eigenvectors[:, :2 * track])
     row = {
         "activation": act, "seed": seed, "lr": lr,
@@ -218,7 +190,10 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
         "rel_err_test": _rel(ft, flow.test[-1], f0t),
         "rel_err_kr_test": _rel(ft, limit, f0t),
         "residual_left": float((f_train[-1] - y).norm() / (f0 - y).norm()),
-        **rates.pop("row"),
+        "spearman_rate": rates.spearman,
+        "rate_rel_err": rates.rel_err,
+        "rate_rel_err_emp": rates.rel_err_control,
+        "n_resolved": rates.n_resolved,
         "emp_vs_inf": float((k_train - infinite.value).norm() / infinite.value.norm()),
         "mc_rel_stderr": float(infinite.stderr.norm() / infinite.value.norm()),
         "eigvec_purity": float(proj.energy.max(axis=1).mean()),
@@ -226,7 +201,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     arrays = {
         "freqs": weight_inf.freqs, "power_inf": weight_inf.power, "power_emp": weight_emp.power,
         "steps": steps, "residual_net": r_net, "residual_lin": r_lin,
-        **rates,
+        "rate": rates.rate, "rate_predicted": rates.predicted,
         "eigenvalues": eig.eigenvalues[:2 * track].numpy(), "eig_dominant": proj.dominant,
     }
     return {k: v for k, v in row.items() if v is not None}, arrays

@@ -5,7 +5,7 @@ a start that keeps the signal dispersed should learn from few samples where Xavi
 Orthogonal starts do not.  Each unit trains one ``(dataset, train_size, activation, design,
 init, seed)`` MLP on a class-balanced subset of MNIST or Fashion-MNIST (drawn with the unit's
 seed) and records the test accuracy (full test split) after every epoch; the model, data
-standardization and measurement are those of :mod:`specinit.experiments.oddsig_depth`.
+standardization and measurement are those of :mod:`specinit.lab.experiments.oddsig_depth`.
 
 Every init gets the same Adam learning-rate grid, chosen per unit by final *training* loss
 (never test accuracy).  The default config (2 datasets × 2 sizes × 4 activations × 2 designs ×
@@ -47,6 +47,8 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
+# Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
+# runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
 QUICK = Config(datasets=("mnist",), activations=("tanh",), limit_test=1000, lrs=(1e-4, 1e-3),
                seeds=(0,))
 
@@ -63,6 +65,11 @@ def units(cfg: Config) -> list[Unit]:
         for g in cfg.designs for i in cfg.inits
     ]
     return seeds_units(cases, cfg.seeds)
+
+
+def data_needs(cfg: Config) -> list[tuple[str, int | None, int | None]]:
+    """The images the units read: per dataset, the largest training subset and the test part."""
+    return [(d, max(cfg.train_sizes), cfg.limit_test) for d in cfg.datasets]
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -116,5 +123,4 @@ EXPERIMENT = register_module(
     source="arXiv 2509.23085 (data-efficiency study)",
     default=Config(),
     quick=QUICK,
-    images=True,
 )

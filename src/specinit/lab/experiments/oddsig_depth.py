@@ -5,7 +5,7 @@ scale, :mod:`specinit.initializers.odd_sigmoid`) MLPs of 50–100+ layers with o
 activations train without normalization, while Xavier, He and Orthogonal starts do not.
 Each unit trains one ``(dataset, activation, design, init, seed)`` MLP on MNIST or
 Fashion-MNIST with Adam and records the test accuracy after every epoch, plus the std of the
-last hidden layer at init (:func:`specinit.propagation.propagation`).
+last hidden layer at init (:func:`specinit.measure.propagation.propagation`).
 
 Our choices, all in :class:`Config`: inputs standardized with the global mean/std of the
 training split (``/255`` inputs saturate the first layer of a wrapping ``D``); the same Adam
@@ -67,6 +67,8 @@ class Config:
 
 
 # Quick: 64 Adam steps per epoch, so a larger lr than the default's (the 16/4 net may collapse).
+# Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
+# runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
 QUICK = Config(
     activations=("tanh", "erf"), designs=("64x10", "64x50", "16/4x101"), limit_train=2000,
     limit_test=1000, epochs=2, lrs=(1e-3,), seeds=(0,),
@@ -97,6 +99,11 @@ def units(cfg: Config) -> list[Unit]:
         for d in cfg.datasets for a in cfg.activations for g in cfg.designs for i in cfg.inits
     ]
     return seeds_units(cases, cfg.seeds)
+
+
+def data_needs(cfg: Config) -> list[tuple[str, int | None, int | None]]:
+    """The images every unit reads: one subset per dataset."""
+    return [(d, cfg.limit_train, cfg.limit_test) for d in cfg.datasets]
 
 
 def load(context: Context, dataset: str, limit_train: int | None, limit_test: int | None,
@@ -281,6 +288,5 @@ EXPERIMENT = register_module(
     source="arXiv 2509.23085 (MNIST / Fashion-MNIST depth study; Tanh-Init arXiv 2410.02242)",
     default=Config(),
     quick=QUICK,
-    images=True,
 )
 

@@ -1,6 +1,6 @@
 """``oddsig-pinn``: Burgers' equation PINN, odd-sigmoid initialization vs Xavier (arXiv 2509.23085).
 
-The PINN of :mod:`specinit.pinn` (``u_t + u u_x − ν u_xx = 0``, ``ν = 0.01/π``,
+The PINN of :mod:`specinit.training.pinn` (``u_t + u u_x − ν u_xx = 0``, ``ν = 0.01/π``,
 ``u(x,0) = −sin πx``, ``u(±1,t) = 0``) with scaled odd-sigmoid activations ``f(kx)``, each
 started with our odd-sigmoid init (``W = ωD + Z``, closed-form noise, target layer = number of
 weight layers) or with Xavier normal.  Claim: the odd-sigmoid start trains the deep narrow PINN

@@ -4,7 +4,7 @@ One variable at a time is swept around a base network (an MLP on standardized 8�
 width 64, ``L = 100`` hidden layers, ``f = tanh``, activation scale ``k = 1``, closed-form
 noise): the width (8..128), the depth ``L`` (10..200, target layer = ``L``), the scale ``k`` of
 ``f(kx)`` (0.5..4) and a multiplier of the noise ``Z`` (0.25×..4× the closed form).  At init,
-:func:`specinit.propagation.propagation` measures the activation std and saturated fraction of
+:func:`specinit.measure.propagation.propagation` measures the activation std and saturated fraction of
 the last hidden layer; :func:`~specinit.initializers.odd_sigmoid.predicted_std` predicts the std
 from that of the first hidden layer, with the tolerance band stated in ``docs/odd_sigmoid.md``
 ([0.75, 1.15] × prediction at the target layer).  Xavier normal is measured alongside (except

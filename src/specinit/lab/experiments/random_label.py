@@ -104,6 +104,8 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
+# Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
+# runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
 QUICK = Config(
     mlp_widths=(256,), vgg_widths=(8, 16, 32), resnet_widths=(8, 16, 32), limit_train=2000,
     limit_test=1000, epochs=2, batch_size=64, lrs=(3e-3,), pretrain_epochs=3, pretrain_lr=3e-3,
@@ -150,6 +152,11 @@ def units(cfg: Config) -> list[Unit]:
     return seeds_units(cases, cfg.seeds)
 
 
+def data_needs(cfg: Config) -> list[tuple[str, int | None, int | None]]:
+    """The images every unit reads: one subset per dataset."""
+    return [(d, cfg.limit_train, cfg.limit_test) for d in cfg.datasets]
+
+
 def build_network(cfg: Config, arch: str, seed: int, num_classes: int = 10) -> nn.Module:
     """The ``arch`` network for 28×28 grey images, initialized by ``init_(·, base_init, seed)``."""
     widths = _widths(cfg)[arch]
@@ -178,11 +185,11 @@ def _curvature(cfg: Config, model: nn.Module, x: Tensor, y: Tensor) -> dict[str,
     """Hessian trace (Hutchinson, with standard error) and top eigenvalue (Lanczos), A.4."""
     batch = (x[: cfg.n_hessian], y[: cfg.n_hessian])
     trace = hessian_trace(model, "cross_entropy", batch, method="hutchinson",
-                          n_matvecs=cfg.trace_matvecs, seed=cfg.hessian_seed)
+                          num_matvecs=cfg.trace_matvecs, generator=cfg.hessian_seed)
     top = hessian_eigs(model, "cross_entropy", batch, k=1, method="lanczos", which="LA",
-                       tol=cfg.eig_tol, seed=cfg.hessian_seed)
-    return {"trace": trace.estimate, "trace_se": trace.std_error,
-            "top_eig": float(top.eigenvalues[0]), "eig_matvecs": top.n_matvecs}
+                       tol=cfg.eig_tol, generator=cfg.hessian_seed)
+    return {"trace": trace.estimate, "trace_se": trace.stderr,
+            "top_eig": float(top.eigenvalues[0]), "eig_matvecs": top.num_matvecs}
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -344,5 +351,4 @@ EXPERIMENT = register_module(
     source="arXiv 2206.08558 (How you start matters for generalization), Exp 4 and A.4",
     default=Config(),
     quick=QUICK,
-    images=True,
 )

@@ -50,6 +50,7 @@ from specinit.measure.layer_spectra import layer_spectra
 from specinit._core.plotting import figure
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
 from specinit.training import tune_lr
+from specinit._core.rng import as_generator
 
 #: Gradient-trained baselines: ``specinit.init_`` methods, then Adam.
 ADAM_INITS = ("xavier_normal", "kaiming_normal")
@@ -86,7 +87,7 @@ class MixedTask:
 
     def validation(self, n: int, seed: int) -> tuple[Tensor, Tensor]:
         """``n`` points drawn uniformly on ``[lo, hi)`` from ``seed`` and ``f`` there (float64)."""
-        g = torch.Generator().manual_seed(seed)
+        g = as_generator(seed)
         x = self.lo + (self.hi - self.lo) * torch.rand(n, 1, generator=g, dtype=torch.float64)
         return x, self.target(x)
 

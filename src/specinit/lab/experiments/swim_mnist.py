@@ -87,6 +87,8 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
+# Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
+# runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
 QUICK = Config(
     widths=(256, 1024), limit_train=2000, limit_test=1000, finetune_width=256, epochs=2,
     lrs=(1e-4, 1e-3), seeds=(0,),
@@ -130,6 +132,11 @@ def units(cfg: Config) -> list[Unit]:
                    "depth": cfg.finetune_depth, "width": cfg.finetune_width}
                   for i in cfg.finetune_inits]
     return seeds_units(cases, cfg.seeds)
+
+
+def data_needs(cfg: Config) -> list[tuple[str, int | None, int | None]]:
+    """The images every unit reads: one subset per dataset."""
+    return [(d, cfg.limit_train, cfg.limit_test) for d in cfg.datasets]
 
 
 def _swim_unit(cfg: Config, split: data.Split, p: Mapping[str, Any]) -> dict[str, Any]:
@@ -301,5 +308,4 @@ EXPERIMENT = register_module(
     source="arXiv 2511.02244 (spectral SWIM), SWIM arXiv 2306.16830",
     default=Config(),
     quick=QUICK,
-    images=True,
 )

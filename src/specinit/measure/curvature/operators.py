@@ -1,22 +1,22 @@
-"""Loss curvature: Hessian-vector products and the Hessian's trace, top eigenvalues and density.
+"""Symmetric operators ``v ↦ A v``, above all the Hessian of a model's loss, never formed.
 
-The approach of PyHessian (Yao et al. 2020, arXiv 1912.07145): never form the Hessian ``H`` of
-the loss w.r.t. the parameters, only products ``H v`` by automatic differentiation, and feed them
-to matrix-free estimators — Hutchinson / Hutch++ for ``tr H``, Lanczos or power iteration for the
-top eigenvalues, stochastic Lanczos quadrature for the spectral density.
+PyHessian's approach (Yao et al. 2020, arXiv 1912.07145): the Hessian ``H = ∇²_θ L`` of the
+loss ``L(θ)`` w.r.t. the parameters ``θ ∈ R^P`` is never built, only products
 
-The estimators are free functions over a tiny operator interface (:class:`Operator`: ``size``,
-``dtype``, ``device``, ``matvec``, a matvec counter), so they run on a model's Hessian
-(:class:`HessianOperator`), on any dense symmetric matrix or on a symmetric ``callable`` +
-size (:func:`as_operator`) — which is how they are tested against known spectra.  Each returns
-a frozen record; given a model instead of an operator they build the Hessian themselves, for
-all trainable parameters, a subset (``params=``) or each layer's diagonal block
-(``per_layer=True``).
+    H v = ∇_θ (∇_θ L(θ) · v)
 
->>> import torch
->>> A = torch.diag(torch.arange(1.0, 101.0, dtype=torch.float64))
->>> hessian_trace(A, method="hutchinson", n_matvecs=10, seed=0).estimate  # Rademacher: exact on a diagonal
-5050.0
+by automatic differentiation (Pearlmutter 1994: one more backward pass through the gradient's
+graph), and the estimators of :mod:`.trace`, :mod:`.eigs` and :mod:`.density` need nothing else.
+Their interface is :class:`Operator` (``size``, ``dtype``, ``device``, ``matvec`` and the count
+``num_matvecs``), so they run on a model's Hessian (:class:`HessianOperator`), on a dense
+symmetric matrix or on a symmetric ``callable`` + size (:func:`as_operator`) — which is how
+they are tested against known spectra.
+
+For batches ``b`` of sizes ``n_b`` (``N = Σ_b n_b``) and a loss ``L_b`` that averages over its
+batch, :class:`HessianOperator` is the Hessian of the full-data mean loss
+``L = Σ_b (n_b/N) L_b``, restricted to the selected parameters: the diagonal block
+``H_SS = ∇²_{θ_S} L`` for a subset ``S`` (``params=``), one block per layer with
+:func:`layer_blocks`.
 
 How a Hessian-vector product is computed (measured on this project's 2-core CPU, one thread,
 float32, MLP 64-256-256-10 with ReLU, batch 1000, cross-entropy; median of 5 × 10 products,
@@ -30,7 +30,7 @@ the four ways side by side in one scratch script)::
 This module's two paths, best of 5 × 20 (``one``: a single batch, ``many``: a list of batches)::
 
     S='import torch,torch.nn as nn; torch.set_num_threads(1)
-       from specinit.curvature import HessianOperator; torch.manual_seed(0)
+       from specinit.measure.curvature import HessianOperator; torch.manual_seed(0)
        m=nn.Sequential(nn.Linear(64,256),nn.ReLU(),nn.Linear(256,256),nn.ReLU(),nn.Linear(256,10))
        x=torch.randn(1000,64); y=torch.randint(0,10,(1000,))
        one=HessianOperator(m,"cross_entropy",(x,y)); many=HessianOperator(m,"cross_entropy",[(x,y)])
@@ -44,71 +44,46 @@ does.  For several batches (a ``DataLoader``) keeping every batch's graph would 
 activations at once, so each product re-runs forward + double backward batch by batch (the
 19 ms path), bounding memory by one batch.  torch.func is also wrong for BatchNorm in train
 mode on torch 2.13: ``torch.func.hessian`` returns an asymmetric matrix there, while double
-backward agrees with ``torch.autograd.functional.hessian`` (tests/test_curvature.py).
+backward agrees with ``torch.autograd.functional.hessian`` (tests/measure/test_curvature.py).
 
 Model state.  Nothing about the model changes: the Hessian is that of the loss with the model in
 **eval mode** by default (BatchNorm normalizes with its running statistics, dropout is off);
 ``train_mode=True`` uses train mode instead (BatchNorm batch statistics, so the Hessian includes
-their dependence on the parameters; dropout masks are drawn once per batch from ``seed`` and
-reused by every product, so the operator is one fixed symmetric matrix).  Every forward pass runs
-inside a context that sets the mode and forks the global RNG, restoring every submodule's mode
-and the caller's RNG state afterwards; the model runs through ``torch.func.functional_call`` on
-copies of its buffers, so running statistics and ``num_batches_tracked`` are never updated;
-parameters and their ``.grad`` are never written (products use ``torch.autograd.grad``).
+their dependence on the parameters; dropout masks are drawn once per batch from ``generator``
+and reused by every product, so the operator is one fixed symmetric matrix).  Every forward pass
+runs inside a context that sets the mode and forks the global RNG, restoring every submodule's
+mode and the caller's RNG state afterwards; the model runs through
+``torch.func.functional_call`` on copies of its buffers, so running statistics and
+``num_batches_tracked`` are never updated; parameters and their ``.grad`` are never written
+(products use ``torch.autograd.grad``).
+
+>>> import torch
+>>> op = as_operator(torch.diag(torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)))
+>>> op.matvec(torch.ones(3, dtype=torch.float64)).tolist(), op.num_matvecs
+([1.0, 2.0, 3.0], 1)
 """
 
 from __future__ import annotations
 
-import math
-import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 import torch
-from scipy.linalg import eigh_tridiagonal
-from scipy.sparse.linalg import LinearOperator, eigsh
 from torch import Tensor, nn
 
-from specinit._core.checks import check_finite, check_float, check_int, check_positive
+from specinit._core.checks import check_finite, check_int
+from specinit._core.deprecation import deprecated_alias, warn_deprecated
 from specinit._core.placement import module_mode, placement
-from specinit._core.plotting import new_axes
-from specinit._core.rng import fork_rng
+from specinit._core.rng import GeneratorLike, derive_seed, fork_rng
 from specinit.training.losses import Loss, prepare, resolve_loss
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from matplotlib.axes import Axes
-
-__all__ = [
-    # operators
-    "Operator",
-    "HessianOperator",
-    "as_operator",
-    # estimators and their records
-    "hessian_trace",
-    "hessian_eigs",
-    "hessian_density",
-    "TraceEstimate",
-    "Eigenpairs",
-    "SpectralDensity",
-    # parameter selection
-    "layer_blocks",
-    # one row of curvature measurements
-    "curvature_summary",
-    "TRACE_METHODS",
-    "EIG_METHODS",
-]
-
-#: Trace estimators of :func:`hessian_trace`.
-TRACE_METHODS = ("hutchinson", "hutch++")
-#: Eigenvalue methods of :func:`hessian_eigs`.
-EIG_METHODS = ("lanczos", "power")
-#: Which end of the spectrum :func:`hessian_eigs` returns: largest algebraic / largest magnitude.
-WHICH = ("LA", "LM")
+__all__ = ["Operator", "HessianOperator", "as_operator", "layer_blocks"]
 
 Batch = tuple[Any, Any]
+#: Which parameters a Hessian is taken over: all trainable ones (``None``), a submodule, or a
+#: sequence of parameter names or ``nn.Parameter`` objects.
 Params = Union[None, nn.Module, Sequence[str], Sequence[nn.Parameter]]
 
 
@@ -118,13 +93,15 @@ Params = Union[None, nn.Module, Sequence[str], Sequence[nn.Parameter]]
 class Operator:
     """A symmetric linear operator ``v ↦ A v`` on vectors of length ``size`` (the interface the
     estimators use).  Subclasses implement ``_apply``; :meth:`matvec` checks the vector and counts
-    the call in ``n_matvecs``."""
+    the call in ``num_matvecs``."""
 
     def __init__(self, size: int, dtype: torch.dtype, device: torch.device) -> None:
         self.size = check_int(size, "size")
         self.dtype = dtype
         self.device = torch.device(device)
-        self.n_matvecs = 0
+        self.num_matvecs = 0
+
+    n_matvecs = deprecated_alias("n_matvecs", "num_matvecs")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -137,7 +114,7 @@ class Operator:
             raise TypeError(f"matvec needs a torch.Tensor, got {type(v).__name__}")
         if v.shape != (self.size,):
             raise ValueError(f"matvec needs a vector of shape ({self.size},), got {tuple(v.shape)}")
-        self.n_matvecs += 1
+        self.num_matvecs += 1
         out = self._apply(v.to(dtype=self.dtype, device=self.device))
         if out.shape != (self.size,):
             raise ValueError(f"operator returned shape {tuple(out.shape)}, expected ({self.size},)")
@@ -174,7 +151,8 @@ def as_operator(
 
     A matrix must be square, finite and symmetric (to a relative ``1e-6``, float32 round-off);
     its dtype and device are kept.  A callable needs ``size``; it is trusted to be symmetric and
-    receives vectors of ``dtype`` on ``device``.  An operator is returned unchanged.
+    receives vectors of ``dtype`` on ``device``.  An operator is returned unchanged.  (The
+    matrix-free interface of PyHessian, arXiv 1912.07145.)
     """
     if isinstance(matrix, Operator):
         return matrix
@@ -201,8 +179,9 @@ class HessianOperator(Operator):
 
     For batches ``b`` of sizes ``n_b`` (``N = Σ n_b``) and a loss ``L_b`` that averages over its
     batch, the operator is the Hessian of the full-data mean loss ``L = Σ_b (n_b/N) L_b``:
-    ``H v = Σ_b (n_b/N) ∇²L_b v``.  Vectors are the selected parameters flattened and concatenated
-    in ``names`` order (:meth:`unflatten` splits one back).
+    ``H v = Σ_b (n_b/N) ∇²L_b v``, each product by double backward (arXiv 1912.07145).  Vectors
+    are the selected parameters flattened and concatenated in ``names`` order (:meth:`unflatten`
+    splits one back).
 
     Args:
         model: any ``nn.Module``; data are moved to its device and floats cast to its dtype.
@@ -218,11 +197,13 @@ class HessianOperator(Operator):
             a sequence of parameter names or of ``nn.Parameter`` objects of ``model``; the
             operator is then the corresponding diagonal block of the Hessian.
         train_mode: evaluate in train mode instead of eval mode (see the module docstring).
-        seed: seeds the global RNG, inside a fork, for each pass over the data (dropout in train
-            mode, a shuffling ``DataLoader``), so every product sees the same masks and order.
+        generator: an int seed, a ``torch.Generator`` (one int is drawn from it) or ``None``
+            (one draw from the global RNG).  That int seeds the global RNG, inside a fork, for
+            each pass over the data (dropout in train mode, a shuffling ``DataLoader``), so every
+            product sees the same masks and order.  ``seed=`` is a deprecated alias.
 
     Attributes: ``names`` (parameter names), ``loss_value`` (the full-data mean loss),
-    ``n_samples`` (``N``), ``n_matvecs``.
+    ``n_samples`` (``N``), ``seed`` (the int used), ``num_matvecs``.
     """
 
     def __init__(
@@ -233,15 +214,24 @@ class HessianOperator(Operator):
         *,
         params: Params = None,
         train_mode: bool = False,
-        seed: int = 0,
+        generator: GeneratorLike = 0,
+        **deprecated: Any,
     ) -> None:
+        if "seed" in deprecated:
+            if "generator" in deprecated or generator != 0:
+                raise TypeError("HessianOperator() got both seed= (deprecated) and generator=")
+            warn_deprecated("HessianOperator(seed=...) is deprecated and will be removed in the next "
+                            "release; use generator=")
+            generator = check_int(deprecated.pop("seed"), "seed", minimum=0)
+        if deprecated:
+            raise TypeError(f"HessianOperator() got unexpected keyword(s) {sorted(deprecated)}")
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if not isinstance(train_mode, bool):
             raise TypeError(f"train_mode must be a bool, got {train_mode!r}")
         self.model = model
         self.train_mode = train_mode
-        self.seed = check_int(seed, "seed", minimum=0)
+        self.seed = derive_seed(generator)
         self._loss_fn, self._loss_name = resolve_loss(loss)
         named = _select_params(model, params)
         self.names = tuple(name for name, _ in named)
@@ -351,6 +341,9 @@ def _flat(tensors: Sequence[Tensor]) -> Tensor:
     return torch.cat([t.reshape(-1) for t in tensors])
 
 
+# --------------------------------------------------------------------------- parameter selection
+
+
 def _select_params(model: nn.Module, params: Params) -> list[tuple[str, nn.Parameter]]:
     """``(name, parameter)`` pairs of ``model`` chosen by ``params`` (see :class:`HessianOperator`)."""
     named = list(model.named_parameters())
@@ -394,260 +387,25 @@ def _select_params(model: nn.Module, params: Params) -> list[tuple[str, nn.Param
 
 def layer_blocks(model: nn.Module, params: Params = None) -> dict[str, list[str]]:
     """Parameter names grouped by the module that owns them (``"0.weight"`` → layer ``"0"``),
-    in module order; the model's own direct parameters form the layer ``""``."""
+    in module order; the model's own direct parameters form the layer ``""``.  Each group is a
+    diagonal block ``H_ll`` of the Hessian (the per-layer curvature of arXiv 1912.07145)."""
     blocks: dict[str, list[str]] = {}
     for name, _ in _select_params(model, params):
         blocks.setdefault(name.rpartition(".")[0], []).append(name)
     return blocks
 
 
-# --------------------------------------------------------------------------- records
+# --------------------------------------------------------------------------- shared by the estimators
 
-
-def _frozen_array(values: Any) -> np.ndarray:
-    array = np.array(values, dtype=np.float64)
-    array.setflags(write=False)
-    return array
-
-
-@dataclass(frozen=True)
-class TraceEstimate:
-    """Outcome of :func:`hessian_trace`.
-
-    ``estimate`` of ``tr A`` and its ``std_error`` (the sample standard deviation of the
-    Hutchinson terms over ``√samples``; for Hutch++ conditional on the sketch, whose exact part
-    ``exact_part`` has no variance); ``samples`` are the terms ``zᵢᵀ A zᵢ`` (Hutch++: of the
-    deflated operator), ``n_matvecs`` the products used, ``size`` the dimension.
-    """
-
-    estimate: float
-    std_error: float
-    n_matvecs: int
-    samples: np.ndarray
-    exact_part: float
-    method: str
-    size: int
-    seed: int
-
-
-@dataclass(frozen=True)
-class Eigenpairs:
-    """Outcome of :func:`hessian_eigs`: ``eigenvalues`` (``k``, ordered by ``which`` — ``"LA"``
-    descending, ``"LM"`` by descending magnitude), unit ``eigenvectors`` as columns of a
-    ``(size, k)`` tensor (``None`` unless requested), products used, and whether every pair met
-    the tolerance (``converged``; Lanczos raises instead when ARPACK does not converge)."""
-
-    eigenvalues: np.ndarray
-    eigenvectors: Tensor | None
-    n_matvecs: int
-    method: str
-    which: str
-    converged: bool
-    size: int
-    seed: int
-
-
-@dataclass(frozen=True)
-class SpectralDensity:
-    """Outcome of :func:`hessian_density`: a Gaussian-smoothed spectral density on ``grid``.
-
-    ``nodes`` / ``weights`` are the Gauss quadrature nodes (Ritz values) and weights of all probes
-    (each probe's weights sum to ``1 / n_probes``, so all sum to 1); ``density(t) = Σᵢ wᵢ
-    N(t; θᵢ, sigma²)``.
-    """
-
-    grid: np.ndarray
-    density: np.ndarray
-    nodes: np.ndarray
-    weights: np.ndarray
-    sigma: float
-    n_probes: int
-    n_steps: int
-    n_matvecs: int
-    size: int
-    seed: int
-
-    @property
-    def mean(self) -> float:
-        """``Σ wᵢ θᵢ``, the mean eigenvalue's estimate (``tr A / size``; a Hutchinson estimate)."""
-        return float(np.dot(self.weights, self.nodes))
-
-    def plot(self, ax: "Axes | None" = None, *, log: bool = True, label: str | None = None) -> "Axes":
-        """Density against eigenvalue (log-scaled density by default, as in arXiv 1901.10159)."""
-        ax = new_axes() if ax is None else ax
-        ax.plot(self.grid, self.density, label=label)
-        if log:
-            ax.set_yscale("log")
-            ax.set_ylim(bottom=max(float(self.density.max()) * 1e-8, 1e-300))
-        ax.set_xlabel("eigenvalue")
-        ax.set_ylabel("density")
-        if label is not None:
-            ax.legend()
-        return ax
-
-
-# --------------------------------------------------------------------------- estimators
-
-
+#: What an estimator runs on: an :class:`Operator`, a dense symmetric matrix, or a model.
 Target = Union[Operator, Tensor, np.ndarray, nn.Module]
 
 
-def hessian_trace(
-    target: Target,
-    loss: Loss | None = None,
-    data: Batch | Iterable[Batch] | None = None,
-    *,
-    method: str = "hutch++",
-    n_matvecs: int = 99,
-    seed: int = 0,
-    params: Params = None,
-    per_layer: bool = False,
-    train_mode: bool = False,
-) -> TraceEstimate | dict[str, TraceEstimate]:
-    """Estimate ``tr A`` from ``n_matvecs`` products with Rademacher probes ``z`` (``±1`` entries).
-
-    ``"hutchinson"``: ``tr A ≈ (1/m) Σᵢ zᵢᵀ A zᵢ`` (Hutchinson 1989), standard error
-    ``std(zᵢᵀ A zᵢ)/√m``.  ``"hutch++"`` (Meyer et al. 2021, arXiv 2010.09649): with
-    ``s = ⌊m/3⌋`` sketch columns ``S``, ``Q = qr(A S)``, ``tr A ≈ tr(Qᵀ A Q) + (1/g) Σᵢ gᵢᵀ
-    (I−QQᵀ) A (I−QQᵀ) gᵢ`` for ``g = m − 2s`` probes; the error shrinks like ``1/m`` instead of
-    ``1/√m`` when the spectrum decays.  Its standard error is the Hutchinson one of the second
-    term, conditional on ``Q``.
-
-    Args:
-        target: an :class:`Operator`, a dense symmetric matrix, or a model (then ``loss`` and
-            ``data`` build a :class:`HessianOperator`; see there for ``params``, ``train_mode``).
-        method: ``"hutchinson"`` (``n_matvecs ≥ 2``) or ``"hutch++"`` (``n_matvecs ≥ 4``).
-        seed: seeds the probes (``torch.Generator``) and, for a model, the operator.
-        per_layer: for a model, a dict ``layer name → estimate`` of each layer's diagonal Hessian
-            block (:func:`layer_blocks`), each with its own ``n_matvecs``; their sum estimates the
-            trace of the selected parameters' Hessian.
-    """
-    if method not in TRACE_METHODS:
-        raise ValueError(f"unknown trace method {method!r}; choose one of {', '.join(TRACE_METHODS)}")
-    n_matvecs = check_int(n_matvecs, "n_matvecs")
-    if method == "hutchinson" and n_matvecs < 2:
-        raise ValueError("hutchinson needs n_matvecs >= 2 (for a standard error)")
-    if method == "hutch++" and n_matvecs < 4:
-        raise ValueError(f"hutch++ needs n_matvecs >= 4 (sketch, its image and >= 2 probes), got {n_matvecs}")
-    seed = check_int(seed, "seed", minimum=0)
-    estimate = _hutchinson if method == "hutchinson" else _hutchpp
-    return _per_target(target, loss, data, params, per_layer, train_mode, seed,
-                       lambda op: estimate(op, n_matvecs, seed))
-
-
-def hessian_eigs(
-    target: Target,
-    loss: Loss | None = None,
-    data: Batch | Iterable[Batch] | None = None,
-    *,
-    k: int = 1,
-    method: str = "lanczos",
-    which: str = "LA",
-    tol: float | None = None,
-    max_iter: int = 1000,
-    return_eigenvectors: bool = False,
-    seed: int = 0,
-    params: Params = None,
-    per_layer: bool = False,
-    train_mode: bool = False,
-) -> Eigenpairs | dict[str, Eigenpairs]:
-    """Top-``k`` eigenvalues (and unit eigenvectors) of a symmetric operator.
-
-    ``"lanczos"``: implicitly restarted Lanczos (ARPACK through ``scipy.sparse.linalg.eigsh``,
-    which keeps the Krylov basis orthogonal) for the ``k`` largest algebraic (``which="LA"``,
-    the sharpest directions, PyHessian's top eigenvalues) or largest magnitude (``"LM"``)
-    eigenvalues; start vector from ``seed``; ``max_iter`` restarts.  ``"power"``: power iteration
-    with deflation (arXiv 1912.07145, Alg. 2): each pair in turn by ``v ← P A P v / ‖·‖`` with
-    ``P`` projecting out the pairs already found, until ``‖A v − λ v‖ ≤ tol |λ|`` or ``max_iter``
-    products; it finds the largest **magnitude** eigenvalues, so only ``which="LM"`` applies.
-
-    ``tol``: relative tolerance, default ``√eps`` of the operator's dtype.  ``k`` must be below
-    the operator's size.  Other arguments as in :func:`hessian_trace`.
-    """
-    if method not in EIG_METHODS:
-        raise ValueError(f"unknown eigenvalue method {method!r}; choose one of {', '.join(EIG_METHODS)}")
-    if which not in WHICH:
-        raise ValueError(f"which must be one of {', '.join(WHICH)}, got {which!r}")
-    if method == "power" and which != "LM":
-        raise ValueError("power iteration finds the largest-magnitude eigenvalues: use which='LM' "
-                         "(or method='lanczos' for which='LA')")
-    k = check_int(k, "k")
-    max_iter = check_int(max_iter, "max_iter")
-    if tol is not None:
-        check_positive(tol, "tol")
-    if not isinstance(return_eigenvectors, bool):
-        raise TypeError(f"return_eigenvectors must be a bool, got {return_eigenvectors!r}")
-    seed = check_int(seed, "seed", minimum=0)
-
-    def run(op: Operator) -> Eigenpairs:
-        if k >= op.size:
-            raise ValueError(f"k={k} must be smaller than the number of parameters ({op.size})")
-        rtol = math.sqrt(torch.finfo(op.dtype).eps) if tol is None else float(tol)
-        solve = _lanczos_eigs if method == "lanczos" else _power_eigs
-        return solve(op, k, which, rtol, max_iter, return_eigenvectors, seed)
-
-    return _per_target(target, loss, data, params, per_layer, train_mode, seed, run)
-
-
-def hessian_density(
-    target: Target,
-    loss: Loss | None = None,
-    data: Batch | Iterable[Batch] | None = None,
-    *,
-    n_probes: int = 1,
-    n_steps: int = 90,
-    sigma: float | None = None,
-    n_grid: int = 1000,
-    seed: int = 0,
-    params: Params = None,
-    per_layer: bool = False,
-    train_mode: bool = False,
-) -> SpectralDensity | dict[str, SpectralDensity]:
-    """Spectral density by stochastic Lanczos quadrature (Ghorbani et al. 2019, arXiv 1901.10159).
-
-    For each of ``n_probes`` unit Rademacher probes ``q = z/√n``, ``n_steps`` Lanczos steps (full
-    reorthogonalization) give a tridiagonal ``T = U diag(θ) Uᵀ``; its Ritz values ``θⱼ`` with
-    weights ``τⱼ = U₀ⱼ²`` are the Gauss quadrature of the spectral measure seen from ``q``, so
-    ``φ(t) ≈ (1/n_probes) Σ_probes Σⱼ τⱼ N(t; θⱼ, σ²)`` with ``E[Σⱼ τⱼ θⱼ] = tr A / n``.  The
-    Lanczos recursion stops early (fewer nodes) when the Krylov space is exhausted.
-
-    ``sigma``: the smoothing width, default 1% of the span of the nodes.  The density is evaluated
-    on ``n_grid`` points covering the nodes ± 5σ.  Memory: the Lanczos basis holds ``n_steps``
-    vectors of the operator's size.  Other arguments as in :func:`hessian_trace`.
-    """
-    n_probes = check_int(n_probes, "n_probes")
-    n_steps = check_int(n_steps, "n_steps")
-    n_grid = check_int(n_grid, "n_grid", minimum=2)
-    if sigma is not None:
-        check_positive(sigma, "sigma")
-    seed = check_int(seed, "seed", minimum=0)
-    return _per_target(target, loss, data, params, per_layer, train_mode, seed,
-                       lambda op: _slq(op, n_probes, n_steps, sigma, n_grid, seed))
-
-
-# --------------------------------------------------------------------------- dispatch
-
-
-def _per_target(
-    target: Target, loss: Loss | None, data: Any, params: Params, per_layer: bool, train_mode: bool,
-    seed: int, estimate: Callable[[Operator], Any],
-) -> Any:
-    """Run ``estimate`` on the operator ``target`` names, or on each layer block of a model."""
-    if not isinstance(per_layer, bool):
-        raise TypeError(f"per_layer must be a bool, got {per_layer!r}")
-    if not isinstance(target, nn.Module):
-        if loss is not None or data is not None or params is not None or per_layer or train_mode:
-            raise ValueError("loss, data, params, per_layer and train_mode apply to a model, "
-                             "not to an operator or matrix")
-        return estimate(as_operator(target))
-    if loss is None or data is None:
-        raise ValueError("a model needs a loss and data: e.g. hessian_trace(model, 'mse', (x, y))")
-    if not per_layer:
-        return estimate(HessianOperator(target, loss, data, params=params, train_mode=train_mode, seed=seed))
-    return {
-        layer: estimate(HessianOperator(target, loss, data, params=names, train_mode=train_mode, seed=seed))
-        for layer, names in layer_blocks(target, params).items()
-    }
+def _frozen_array(values: Any) -> np.ndarray:
+    """A read-only float64 copy (record fields are immutable)."""
+    array = np.array(values, dtype=np.float64)
+    array.setflags(write=False)
+    return array
 
 
 def _rademacher(count: int, op: Operator, generator: torch.Generator) -> Tensor:
@@ -657,180 +415,41 @@ def _rademacher(count: int, op: Operator, generator: torch.Generator) -> Tensor:
     return (2 * signs - 1).T.to(dtype=op.dtype, device=op.device)
 
 
-def _apply_columns(op: Operator, block: Tensor) -> Tensor:
-    """``A B`` for an ``(n, c)`` block, one product per column."""
-    return torch.stack([op.matvec(block[:, j]) for j in range(block.shape[1])], dim=1)
+def _operator_for(target: Target, loss: Loss | None, data: Any, params: Params, train_mode: bool,
+                  seed: int) -> Operator:
+    """The operator ``target`` names: itself or a matrix, or a model's :class:`HessianOperator`."""
+    if not isinstance(target, nn.Module):
+        if loss is not None or data is not None or params is not None or train_mode:
+            raise ValueError("loss, data, params, per_layer and train_mode apply to a model, "
+                             "not to an operator or matrix")
+        return as_operator(target)
+    if loss is None or data is None:
+        raise ValueError("a model needs a loss and data: e.g. hessian_trace(model, 'mse', (x, y))")
+    return HessianOperator(target, loss, data, params=params, train_mode=train_mode, generator=seed)
 
 
-def _hutchinson(op: Operator, m: int, seed: int) -> TraceEstimate:
-    start = op.n_matvecs
-    probes = _rademacher(m, op, torch.Generator().manual_seed(seed))
-    samples = _quadratic_forms(op, probes)
-    return _trace_record(samples, 0.0, "hutchinson", op, start, seed)
-
-
-def _hutchpp(op: Operator, m: int, seed: int) -> TraceEstimate:
-    start = op.n_matvecs
-    generator = torch.Generator().manual_seed(seed)
-    s = min(m // 3, op.size)
-    sketch = _rademacher(s, op, generator)
-    q, _ = torch.linalg.qr(_apply_columns(op, sketch))
-    exact = float(torch.trace(q.T @ _apply_columns(op, q)))
-    if s == op.size:  # the sketch spans everything: the trace is exact
-        return _trace_record(np.zeros(0), exact, "hutch++", op, start, seed)
-    probes = _rademacher(m - 2 * s, op, generator)
-    probes = probes - q @ (q.T @ probes)
-    return _trace_record(_quadratic_forms(op, probes), exact, "hutch++", op, start, seed)
-
-
-def _quadratic_forms(op: Operator, probes: Tensor) -> np.ndarray:
-    """``zᵢᵀ A zᵢ`` for the columns ``zᵢ`` of ``probes``."""
-    return np.array([float(probes[:, j] @ op.matvec(probes[:, j])) for j in range(probes.shape[1])])
-
-
-def _trace_record(samples: np.ndarray, exact: float, method: str, op: Operator, start: int,
-                  seed: int) -> TraceEstimate:
-    mean = float(samples.mean()) if samples.size else 0.0
-    error = float(samples.std(ddof=1) / math.sqrt(samples.size)) if samples.size > 1 else 0.0
-    return TraceEstimate(estimate=exact + mean, std_error=error, n_matvecs=op.n_matvecs - start,
-                         samples=_frozen_array(samples), exact_part=exact, method=method,
-                         size=op.size, seed=seed)
-
-
-def _lanczos_eigs(op: Operator, k: int, which: str, tol: float, max_iter: int, vectors: bool,
-                  seed: int) -> Eigenpairs:
-    start = op.n_matvecs
-
-    def apply(v: np.ndarray) -> np.ndarray:
-        out = op.matvec(torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64).reshape(-1)))
-        return out.detach().to(device="cpu", dtype=torch.float64).numpy()
-
-    linear = LinearOperator((op.size, op.size), matvec=apply, dtype=np.float64)
-    v0 = np.random.default_rng(seed).standard_normal(op.size)
-    values, vecs = eigsh(linear, k=k, which=which, v0=v0, tol=tol, maxiter=max_iter)
-    order = np.argsort(-(values if which == "LA" else np.abs(values)), kind="stable")
-    eigvecs = torch.from_numpy(vecs[:, order]).to(dtype=op.dtype, device=op.device) if vectors else None
-    return Eigenpairs(eigenvalues=_frozen_array(values[order]), eigenvectors=eigvecs,
-                      n_matvecs=op.n_matvecs - start, method="lanczos", which=which, converged=True,
-                      size=op.size, seed=seed)
-
-
-def _power_eigs(op: Operator, k: int, which: str, tol: float, max_iter: int, vectors: bool,
-                seed: int) -> Eigenpairs:
-    start = op.n_matvecs
-    generator = torch.Generator().manual_seed(seed)
-    found = torch.zeros(op.size, 0, dtype=op.dtype, device=op.device)
-    values: list[float] = []
-    converged = True
-    for _ in range(k):
-        v = torch.randn(op.size, generator=generator, dtype=op.dtype).to(op.device)
-        value, done = 0.0, False
-        for _ in range(max_iter):
-            v = v - found @ (found.T @ v)  # deflation: power iteration on P A P
-            v = v / torch.linalg.vector_norm(v)
-            w = op.matvec(v)
-            w = w - found @ (found.T @ w)
-            value = float(v @ w)
-            residual = float(torch.linalg.vector_norm(w - value * v))
-            norm = float(torch.linalg.vector_norm(w))
-            if residual <= tol * abs(value) or norm == 0.0:
-                done = True
-                break
-            v = w / norm
-        converged &= done
-        values.append(value)
-        found = torch.cat([found, v.unsqueeze(1)], dim=1)
-    if not converged:
-        warnings.warn(f"power iteration did not reach tol={tol:g} within max_iter={max_iter} "
-                      "products for every eigenvalue", RuntimeWarning, stacklevel=3)
-    return Eigenpairs(eigenvalues=_frozen_array(values), eigenvectors=found if vectors else None,
-                      n_matvecs=op.n_matvecs - start, method="power", which=which,
-                      converged=converged, size=op.size, seed=seed)
-
-
-def _lanczos_tridiagonal(op: Operator, q: Tensor, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Diagonal ``α`` and off-diagonal ``β`` of the Lanczos tridiagonal from unit ``q``.
-
-    Full reorthogonalization (Gram–Schmidt twice against every previous vector) keeps the basis
-    orthogonal in floating point, so no spurious copies of converged Ritz values appear.
-    """
-    basis = torch.zeros(min(steps, op.size), op.size, dtype=op.dtype, device=op.device)
-    alphas: list[float] = []
-    betas: list[float] = []
-    eps = torch.finfo(op.dtype).eps
-    for j in range(basis.shape[0]):
-        basis[j] = q
-        w = op.matvec(q)
-        alpha = float(q @ w)
-        alphas.append(alpha)
-        for _ in range(2):
-            w = w - basis[: j + 1].T @ (basis[: j + 1] @ w)
-        beta = float(torch.linalg.vector_norm(w))
-        scale = max(abs(a) for a in alphas) + max(betas, default=0.0)
-        if j == basis.shape[0] - 1 or beta <= 100 * eps * scale:
-            break  # the Krylov space is exhausted (or the step budget spent)
-        betas.append(beta)
-        q = w / beta
-    return np.array(alphas), np.array(betas)
-
-
-def _slq(op: Operator, n_probes: int, n_steps: int, sigma: float | None, n_grid: int,
-         seed: int) -> SpectralDensity:
-    start = op.n_matvecs
-    generator = torch.Generator().manual_seed(seed)
-    nodes, weights = [], []
-    for _ in range(n_probes):
-        q = _rademacher(1, op, generator)[:, 0] / math.sqrt(op.size)
-        alpha, beta = _lanczos_tridiagonal(op, q, n_steps)
-        theta, u = eigh_tridiagonal(alpha, beta)
-        nodes.append(theta)
-        weights.append(u[0] ** 2 / n_probes)
-    theta, tau = np.concatenate(nodes), np.concatenate(weights)
-    if sigma is None:
-        span = float(theta.max() - theta.min())
-        sigma = 0.01 * span if span > 0 else max(abs(float(theta.max())), 1.0) * 1e-3
-    sigma = check_float(sigma, "sigma")
-    grid = np.linspace(theta.min() - 5 * sigma, theta.max() + 5 * sigma, n_grid)
-    gauss = np.exp(-0.5 * ((grid[:, None] - theta[None, :]) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
-    return SpectralDensity(grid=_frozen_array(grid), density=_frozen_array(gauss @ tau),
-                           nodes=_frozen_array(theta), weights=_frozen_array(tau), sigma=sigma,
-                           n_probes=n_probes, n_steps=n_steps, n_matvecs=op.n_matvecs - start,
-                           size=op.size, seed=seed)
-
-
-def curvature_summary(
-    model: nn.Module,
-    loss: Loss,
-    data: Batch | Iterable[Batch],
-    *,
-    trace_matvecs: int = 100,
-    slq_steps: int = 80,
-    slq_probes: int = 1,
-    generator: int = 0,
-) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """The Hessian of ``model``'s loss on ``data`` in one row: trace, top eigenvalue and density.
-
-    Row: ``trace`` and ``trace_se`` (Hutchinson, ``trace_matvecs`` Rademacher probes),
-    ``top_eig`` (Lanczos, largest algebraic), ``mean_eig`` (the SLQ density's mean, ``≈ tr H / P``,
-    PyHessian's "expected eigenvalue") and ``n_params`` ``P``.  Arrays: the smoothed density on
-    its grid and the quadrature nodes and weights.  One operator serves the three estimators
-    (the flat-minima measurement of arXiv 2206.08558, Exp 5).
-    """
-    op = HessianOperator(model, loss, data)
-    trace = hessian_trace(op, method="hutchinson", n_matvecs=trace_matvecs, seed=generator)
-    top = hessian_eigs(op, k=1, method="lanczos", seed=generator)
-    density = hessian_density(op, n_probes=slq_probes, n_steps=slq_steps, seed=generator)
-    row = {
-        "trace": trace.estimate,
-        "trace_se": trace.std_error,
-        "top_eig": float(top.eigenvalues[0]),
-        "mean_eig": density.mean,
-        "n_params": op.size,
+def _per_layer(model: nn.Module, loss: Loss | None, data: Any, params: Params, train_mode: bool,
+               seed: int, estimate: Callable[[Operator], Any]) -> dict[str, Any]:
+    """``estimate`` on each layer's diagonal Hessian block (:func:`layer_blocks`), by layer name."""
+    if not isinstance(model, nn.Module):
+        raise ValueError("per-layer estimates need a model (an nn.Module) with a loss and data, "
+                         f"got {type(model).__name__}")
+    if loss is None or data is None:
+        raise ValueError("a model needs a loss and data: e.g. hessian_trace_per_layer(model, 'mse', (x, y))")
+    return {
+        layer: estimate(HessianOperator(model, loss, data, params=names, train_mode=train_mode,
+                                        generator=seed))
+        for layer, names in layer_blocks(model, params).items()
     }
-    arrays = {
-        "density_grid": np.asarray(density.grid),
-        "density": np.asarray(density.density),
-        "density_nodes": np.asarray(density.nodes),
-        "density_weights": np.asarray(density.weights),
-    }
-    return row, arrays
+
+
+def _deprecated_per_layer(per_layer: bool, name: str) -> bool:
+    """Check the deprecated ``per_layer=`` flag of ``name``; warn when it is set."""
+    if not isinstance(per_layer, bool):
+        raise TypeError(f"per_layer must be a bool, got {per_layer!r}")
+    if per_layer:
+        # stack: warn_deprecated, this check, the estimator, its renamed_kwargs wrapper, the caller
+        warn_deprecated(f"{name}(..., per_layer=True) is deprecated and will be removed in the next "
+                        f"release; use {name}_per_layer(...), which always returns a dict",
+                        stacklevel=5)
+    return per_layer
