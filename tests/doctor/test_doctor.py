@@ -2,7 +2,6 @@
 suggestions fix what they should, the user's model is never touched, and the CLI explains errors."""
 
 import math
-import re
 
 import numpy as np
 import pytest

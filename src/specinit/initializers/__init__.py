@@ -14,7 +14,7 @@ method to a whole model.
 Importing a family registers its methods with :func:`init_`.
 """
 
-from specinit.initializers import classic, odd_sigmoid, pretrain, readout, shallow, swim
+from specinit.initializers import classic, odd_sigmoid, pretrain, readout, shallow, swim  # noqa: F401 (importing registers)
 from specinit.initializers.classic import *  # noqa: F403
 from specinit.initializers.classic import __all__ as _classic_all
 from specinit.initializers.odd_sigmoid import (  # registers "odd_sigmoid" and "tanh_init"

@@ -56,7 +56,7 @@ from tqdm.auto import tqdm
 from specinit._core.checks import check_int
 from specinit._core.fingerprint import code_fingerprint
 from specinit.lab import experiment as experiments
-from specinit.lab.config import ConfigError, config_field, config_json, format_value, point_label
+from specinit.lab.config import ConfigError, config_field, config_json, point_label
 from specinit.lab.results import config_hash, environment
 from specinit.lab.runner import Context
 from specinit.lab.runner import run as run_experiment

@@ -4,9 +4,7 @@ the comparisons behind the findings, the starts' bandwidth, and tiny end-to-end 
 import dataclasses
 import json
 
-import numpy as np
 import pytest
-import torch
 
 from specinit import lab as experiments
 from specinit.lab import Context

@@ -78,7 +78,6 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 from scipy import stats
-from torch import Tensor, nn
 
 from specinit.data import between_samples, random_sinusoids
 from specinit.lab.experiment import Summary, Unit, register_module

@@ -15,13 +15,11 @@ recorded.  About 20 s per seed on one core.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 import specinit
 from specinit.nn.activations import get as get_activation
