@@ -59,7 +59,6 @@ __all__ = [
     "ReluSpline",
     "HyperplaneClusters",
     "HyperplaneTracker",
-    "shallow_parts",
     "to_neurons",
     "to_network",
     "rescale_neurons",
