@@ -138,7 +138,7 @@ def test_top_eigenvalues_equal_the_dense_hessians():
     np.testing.assert_allclose(lm.eigenvalues, top_lm, rtol=1e-4)
     assert power.converged and lanczos.num_matvecs > 0 and power.num_matvecs > 0
     vecs = lanczos.eigenvectors
-    torch.testing.assert_close(H @ vecs, vecs * torch.as_tensor(lanczos.eigenvalues), atol=1e-8, rtol=0)
+    torch.testing.assert_close(H @ vecs, vecs * torch.tensor(lanczos.eigenvalues), atol=1e-8, rtol=0)
 
 
 def test_eigenvalues_on_a_known_indefinite_spectrum():
