@@ -40,7 +40,8 @@ def short(value: Any, depth: int = 0) -> str:
         if len(value) > _MAX_ITEMS or any(_bulky(v) for v in value):
             kinds = {type(v).__name__ for v in value}
             kind = kinds.pop() if len(kinds) == 1 else "item"
-            return f"<{len(value)} {kind}{'' if len(value) == 1 else 's'}>"
+            plural = "" if len(value) == 1 else ("es" if kind.endswith("s") else "s")
+            return f"<{len(value)} {kind}{plural}>"
         inner = ", ".join(short(v, depth + 1) for v in value)
         return f"({inner}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) else f"[{inner}]"
     if isinstance(value, dict):
