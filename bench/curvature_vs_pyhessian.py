@@ -104,10 +104,10 @@ import platform
 import statistics
 import time
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -173,13 +173,25 @@ def make_problem(variant: str, seed: int, train_steps: int) -> Problem:
     noisy = torch.rand(N_TRAIN, generator=g) < LABEL_NOISE
     y[noisy] = torch.randint(0, ARCH[2], (int(noisy.sum()),), generator=g)
     model = _seeded_mlp(seed)
-    specinit.train(model, x, y, loss="cross_entropy", optimizer="adam", lr=TRAIN_LR,
-                   steps=train_steps, batch_size=TRAIN_BATCH, generator=seed, progress=False)
+    specinit.train(
+        model,
+        x,
+        y,
+        loss="cross_entropy",
+        optimizer="adam",
+        lr=TRAIN_LR,
+        steps=train_steps,
+        batch_size=TRAIN_BATCH,
+        generator=seed,
+        progress=False,
+    )
     xb, yb = x[:N_HESSIAN], y[:N_HESSIAN]
     with torch.no_grad():
         logits = model(xb)
-    note = (f"Adam {train_steps} steps on teacher labels ({LABEL_NOISE:.0%} noise): batch loss "
-            f"{float(F.cross_entropy(logits, yb)):.3f}, accuracy {float((logits.argmax(1) == yb).float().mean()):.3f}")
+    note = (
+        f"Adam {train_steps} steps on teacher labels ({LABEL_NOISE:.0%} noise): batch loss "
+        f"{float(F.cross_entropy(logits, yb)):.3f}, accuracy {float((logits.argmax(1) == yb).float().mean()):.3f}"
+    )
     return Problem(variant, model, xb, yb, note)
 
 
@@ -190,7 +202,8 @@ def gauss_newton_diagonal(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
     """``G_pp = (1/N) Σ_n (Σ_k p_nk J_nkp² − (Σ_k p_nk J_nkp)²)`` in float64, flattened in
     ``named_parameters`` order (the diagonal of the cross-entropy Gauss–Newton matrix; equal to
     the Hessian's diagonal for a ReLU MLP, see the module docstring).  ``y`` is unused by ``G``
-    but checked for the batch size."""
+    but checked for the batch size.
+    """
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x has {x.shape[0]} rows but y has {y.shape[0]}")
     model64 = copy.deepcopy(model).double().eval()
@@ -202,7 +215,7 @@ def gauss_newton_diagonal(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
     per_point = vmap(jacrev(logits), in_dims=(None, 0))
     diagonal = torch.zeros(sum(p.numel() for p in params.values()), dtype=torch.float64)
     for start in range(0, x.shape[0], JACOBIAN_CHUNK):
-        xc = x[start:start + JACOBIAN_CHUNK].double()
+        xc = x[start : start + JACOBIAN_CHUNK].double()
         jac = per_point(params, xc)  # name -> (c, classes, *shape)
         J = torch.cat([jac[n].reshape(xc.shape[0], ARCH[2], -1) for n in params], dim=2)
         with torch.no_grad():
@@ -219,7 +232,8 @@ def float64_operator(problem: Problem) -> HessianOperator:
 
 def check_diagonal(op: HessianOperator, diagonal: Tensor, seed: int) -> float:
     """Largest ``|e_pᵀ H e_p − G_pp| / max_p |G_pp|`` over ``CHECKS_PER_TENSOR`` seeded
-    coordinates of each parameter tensor (float64 HVPs)."""
+    coordinates of each parameter tensor (float64 HVPs).
+    """
     g = torch.Generator().manual_seed(seed)
     coords, offset = [], 0
     for p in op.model.parameters():
@@ -248,7 +262,8 @@ def _removed(fn: Callable[..., object] | None) -> bool:
 
 def _legacy_eig(input: Tensor, eigenvectors: bool = False) -> tuple[Tensor, Tensor]:
     """``torch.eig`` as before its removal, for a real spectrum: ``(n, 2)`` (real, imaginary)
-    eigenvalues and real unit eigenvectors as columns (an empty tensor without ``eigenvectors``)."""
+    eigenvalues and real unit eigenvectors as columns (an empty tensor without ``eigenvectors``).
+    """
     values, vectors = torch.linalg.eig(input)
     if bool((values.imag != 0).any()):
         raise ValueError("the torch.eig shim covers real spectra only (PyHessian's symmetric tridiagonal)")
@@ -259,7 +274,8 @@ def _legacy_eig(input: Tensor, eigenvectors: bool = False) -> tuple[Tensor, Tens
 @contextmanager
 def legacy_torch_eig() -> Iterator[None]:
     """``torch.eig`` patched with :func:`_legacy_eig` inside the block, if the installed one is
-    missing or raises (restored on exit)."""
+    missing or raises (restored on exit).
+    """
     original = getattr(torch, "eig", None)
     if not _removed(original):
         yield
@@ -294,7 +310,8 @@ def counting_pyhessian_products() -> Iterator[list[int]]:
 @contextmanager
 def pyhessian_on(model: nn.Module, x: Tensor, y: Tensor, *, loader: bool = False) -> Iterator[object]:
     """PyHessian's ``hessian`` object on one batch (or a one-batch "data loader"); every
-    submodule's mode is restored and the parameters' ``.grad`` cleared afterwards."""
+    submodule's mode is restored and the parameters' ``.grad`` cleared afterwards.
+    """
     modes = [m.training for m in model.modules()]
     kwargs = {"dataloader": [(x, y)]} if loader else {"data": (x, y)}
     try:
@@ -323,23 +340,27 @@ def _relative(value: float, reference: float) -> float:
     return abs(value - reference) / abs(reference)
 
 
-def time_products(ours: Callable[[], object], theirs: Callable[[], object],
-                  repeats: int) -> dict[str, tuple[float, float]]:
+def time_products(
+    ours: Callable[[], object], theirs: Callable[[], object], repeats: int
+) -> dict[str, tuple[float, float]]:
     """Median (wall, CPU) seconds per product of each side, timed one product at a time in
-    interleaved rounds whose order alternates."""
+    interleaved rounds whose order alternates.
+    """
     sides = {"ours": ours, "theirs": theirs}
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in sides}
     for fn in sides.values():
         for _ in range(WARMUP):
             fn()
     for r in range(repeats):
-        for name in (("ours", "theirs") if r % 2 == 0 else ("theirs", "ours")):
+        for name in ("ours", "theirs") if r % 2 == 0 else ("theirs", "ours"):
             for _ in range(PRODUCTS_PER_ROUND):
                 wall, cpu = time.perf_counter(), time.process_time()
                 sides[name]()
                 times[name].append((time.perf_counter() - wall, time.process_time() - cpu))
-    return {name: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts))
-            for name, ts in times.items()}
+    return {
+        name: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts))
+        for name, ts in times.items()
+    }
 
 
 def hvp_rows(problem: Problem, repeats: int, seed: int) -> list[dict[str, str]]:
@@ -351,20 +372,28 @@ def hvp_rows(problem: Problem, repeats: int, seed: int) -> list[dict[str, str]]:
         v = torch.randn(op.size, generator=torch.Generator().manual_seed(seed))
         v_list = list(op.unflatten(v).values())
         with pyhessian_on(model, x, y, loader=loader) as h:
-            theirs = ((lambda: h.dataloader_hv_product(v_list)[1]) if loader else
-                      (lambda: pyhessian_utils.hessian_vector_product(h.gradsH, h.params, v_list)))
+            theirs = (
+                (lambda: h.dataloader_hv_product(v_list)[1])
+                if loader
+                else (lambda: pyhessian_utils.hessian_vector_product(h.gradsH, h.params, v_list))
+            )
             ours_hv, theirs_hv = op.matvec(v), torch.cat([t.reshape(-1) for t in theirs()])
             agree = float((ours_hv - theirs_hv).norm() / theirs_hv.norm())  # the same product?
             t = time_products(lambda: op.matvec(v), theirs, repeats)
         wall, cpu = t["ours"][0] / t["theirs"][0], t["ours"][1] / t["theirs"][1]
-        rows.append({
-            "variant": problem.variant, "path": path,
-            "PyHessian ms": f"{1e3 * t['theirs'][0]:.1f}", "ours ms": f"{1e3 * t['ours'][0]:.1f}",
-            "ratio (wall)": f"{wall:.2f}",
-            "CPU ms (PyH / ours)": f"{1e3 * t['theirs'][1]:.1f} / {1e3 * t['ours'][1]:.1f}",
-            "ratio (CPU)": f"{cpu:.2f}", "‖Δ Hv‖/‖Hv‖": f"{agree:.1e}",
-            "target ≤ 1.1": _verdict(wall <= HVP_TARGET, f"wall {wall:.2f}, CPU {cpu:.2f}"),
-        })
+        rows.append(
+            {
+                "variant": problem.variant,
+                "path": path,
+                "PyHessian ms": f"{1e3 * t['theirs'][0]:.1f}",
+                "ours ms": f"{1e3 * t['ours'][0]:.1f}",
+                "ratio (wall)": f"{wall:.2f}",
+                "CPU ms (PyH / ours)": f"{1e3 * t['theirs'][1]:.1f} / {1e3 * t['ours'][1]:.1f}",
+                "ratio (CPU)": f"{cpu:.2f}",
+                "‖Δ Hv‖/‖Hv‖": f"{agree:.1e}",
+                "target ≤ 1.1": _verdict(wall <= HVP_TARGET, f"wall {wall:.2f}, CPU {cpu:.2f}"),
+            }
+        )
     return rows
 
 
@@ -385,11 +414,16 @@ def eigen_row(problem: Problem, reference: float, seed: int) -> dict[str, str]:
     our_time = time.perf_counter() - start
     value = float(ours.eigenvalues[0])
     return {
-        "variant": problem.variant, "λ_max (float64 ref)": f"{reference:.6g}",
-        "PyHessian": f"{theirs:.6g}", "PyH rel. err": f"{_relative(theirs, reference):.1e}",
-        "PyH matvecs": str(count[0]), "PyH s": f"{their_time:.2f}",
-        "ours (Lanczos)": f"{value:.6g}", "ours rel. err": f"{_relative(value, reference):.1e}",
-        "ours matvecs": str(ours.num_matvecs), "ours s": f"{our_time:.2f}",
+        "variant": problem.variant,
+        "λ_max (float64 ref)": f"{reference:.6g}",
+        "PyHessian": f"{theirs:.6g}",
+        "PyH rel. err": f"{_relative(theirs, reference):.1e}",
+        "PyH matvecs": str(count[0]),
+        "PyH s": f"{their_time:.2f}",
+        "ours (Lanczos)": f"{value:.6g}",
+        "ours rel. err": f"{_relative(value, reference):.1e}",
+        "ours matvecs": str(ours.num_matvecs),
+        "ours s": f"{our_time:.2f}",
         "ours vs PyHessian": f"{_relative(value, theirs):.1e}",
     }
 
@@ -419,8 +453,10 @@ def trace_errors(problem: Problem, exact: float, budgets: Sequence[int], seeds: 
             errors: dict[str, list[float]] = {k: [] for k in ("hutchinson", "hutch++", "pyh", "pyh_default")}
             used, negative, same, share = [], 0, 0.0, []
             for s in range(seeds):
-                ests = {method: hessian_trace(op, method=method, num_matvecs=m, generator=s)
-                        for method in ("hutchinson", "hutch++")}
+                ests = {
+                    method: hessian_trace(op, method=method, num_matvecs=m, generator=s)
+                    for method in ("hutchinson", "hutch++")
+                }
                 for method, est in ests.items():
                     assert est.num_matvecs == m, (method, est.num_matvecs, m)
                     errors[method].append(abs(est.estimate - exact))
@@ -435,30 +471,48 @@ def trace_errors(problem: Problem, exact: float, budgets: Sequence[int], seeds: 
                 used.append(len(samples))
                 errors["pyh_default"].append(abs(float(np.mean(samples)) - exact))
                 negative += int(len(samples) < m and float(np.mean(samples[:-1])) < 0)
-            out.append(TraceErrors(m, *(float(np.mean(errors[k])) for k in errors),
-                                   float(np.mean(used)), negative, same, float(np.mean(share))))
+            out.append(
+                TraceErrors(
+                    m,
+                    *(float(np.mean(errors[k])) for k in errors),
+                    float(np.mean(used)),
+                    negative,
+                    same,
+                    float(np.mean(share)),
+                )
+            )
     return out
 
 
-def trace_rows(problem: Problem, exact: float, errors: Sequence[TraceErrors], seeds: int) -> list[dict[str, str]]:
+def trace_rows(
+    problem: Problem, exact: float, errors: Sequence[TraceErrors], seeds: int
+) -> list[dict[str, str]]:
     def cell(e: float) -> str:
         return f"{e:.4g} ({100 * e / abs(exact):.2f}%)"
 
     rows = []
     for e in errors:
         ratio = e.hutchpp / e.hutchinson
-        verdict = (_verdict(ratio <= TRACE_TARGET, f"{ratio:.2f}") if problem.variant == "trained"
-                   else f"{ratio:.2f} (no target)")
-        rows.append({
-            "variant": problem.variant, "matvecs": str(e.budget), "exact tr H": f"{exact:.6g}",
-            f"Hutchinson MAE ({seeds} seeds)": cell(e.hutchinson), "Hutch++ MAE": cell(e.hutchpp),
-            "PyHessian MAE": cell(e.pyhessian),
-            "max Δ PyH vs Hutchinson": f"{e.pyhessian_vs_hutchinson:.1e}",
-            "sketch's share of tr": f"{e.sketch_share:.0%}",
-            "PyHessian tol=1e-3: MAE, samples": f"{cell(e.pyhessian_default)}, {e.default_samples:.1f}"
-            + (f", {e.negative_stops} neg. stops" if e.negative_stops else ""),
-            "Hutch++/Hutchinson ≤ 0.5": verdict,
-        })
+        verdict = (
+            _verdict(ratio <= TRACE_TARGET, f"{ratio:.2f}")
+            if problem.variant == "trained"
+            else f"{ratio:.2f} (no target)"
+        )
+        rows.append(
+            {
+                "variant": problem.variant,
+                "matvecs": str(e.budget),
+                "exact tr H": f"{exact:.6g}",
+                f"Hutchinson MAE ({seeds} seeds)": cell(e.hutchinson),
+                "Hutch++ MAE": cell(e.hutchpp),
+                "PyHessian MAE": cell(e.pyhessian),
+                "max Δ PyH vs Hutchinson": f"{e.pyhessian_vs_hutchinson:.1e}",
+                "sketch's share of tr": f"{e.sketch_share:.0%}",
+                "PyHessian tol=1e-3: MAE, samples": f"{cell(e.pyhessian_default)}, {e.default_samples:.1f}"
+                + (f", {e.negative_stops} neg. stops" if e.negative_stops else ""),
+                "Hutch++/Hutchinson ≤ 0.5": verdict,
+            }
+        )
     return rows
 
 
@@ -466,8 +520,12 @@ def density_row(problem: Problem, reference: float, seed: int) -> dict[str, str]
     """SLQ: PyHessian's ``density`` (through the torch.eig shim) against ``hessian_density``."""
     model, x, y = problem.model, problem.x, problem.y
     op = HessianOperator(model, "cross_entropy", (x, y))
-    with pyhessian_on(model, x, y) as h, counting_pyhessian_products() as count, \
-            legacy_torch_eig(), _seeded(seed):
+    with (
+        pyhessian_on(model, x, y) as h,
+        counting_pyhessian_products() as count,
+        legacy_torch_eig(),
+        _seeded(seed),
+    ):
         start = time.perf_counter()
         nodes, _ = h.density(iter=SLQ_STEPS, n_v=1)  # Ritz values and weights per probe
         their_time = time.perf_counter() - start
@@ -494,21 +552,27 @@ def _verdict(met: bool, detail: str) -> str:
 def verdicts(hvp: Sequence[dict[str, str]], trace: Sequence[dict[str, str]]) -> list[str]:
     """One line per target, from the verdict cells of the tables."""
     hvp_met = [r for r in hvp if r["target ≤ 1.1"].startswith("met")]
-    lines = [f"per-HVP time ≤ {HVP_TARGET}× PyHessian's (wall): met in {len(hvp_met)} of {len(hvp)} rows"
-             + "".join(f"; MISSED: {r['variant']} {r['path']} {r['target ≤ 1.1']}"
-                       for r in hvp if r not in hvp_met)]
+    lines = [
+        f"per-HVP time ≤ {HVP_TARGET}× PyHessian's (wall): met in {len(hvp_met)} of {len(hvp)} rows"
+        + "".join(
+            f"; MISSED: {r['variant']} {r['path']} {r['target ≤ 1.1']}" for r in hvp if r not in hvp_met
+        )
+    ]
     trained = [r for r in trace if r["variant"] == "trained"]
     if trained:
         cells = [f"{r['matvecs']} matvecs: {r['Hutch++/Hutchinson ≤ 0.5']}" for r in trained]
-        lines.append(f"Hutch++ error ≤ {TRACE_TARGET}× Hutchinson's on the trained model: " + "; ".join(cells))
+        lines.append(
+            f"Hutch++ error ≤ {TRACE_TARGET}× Hutchinson's on the trained model: " + "; ".join(cells)
+        )
     return lines
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
-    parser.add_argument("--budgets", nargs="+", type=int, default=[30, 99, 300],
-                        help="matvec budgets of the trace comparison")
+    parser.add_argument(
+        "--budgets", nargs="+", type=int, default=[30, 99, 300], help="matvec budgets of the trace comparison"
+    )
     parser.add_argument("--seeds", type=int, default=10, help="seeds per trace budget")
     parser.add_argument("--repeats", type=int, default=15, help="timing rounds per HVP path")
     parser.add_argument("--train-steps", type=int, default=400, help="Adam steps of the trained variant")
@@ -525,10 +589,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     begin, load = time.perf_counter(), os.getloadavg()
-    print(f"torch {torch.__version__}, PyHessian {version('pyhessian')}, specinit {version('specinit')}, "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"{torch.get_num_threads()} thread(s), OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
-          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(
+        f"torch {torch.__version__}, PyHessian {version('pyhessian')}, specinit {version('specinit')}, "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{torch.get_num_threads()} thread(s), OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
     sections: dict[str, list[dict[str, str]]] = {"hvp": [], "eig": [], "trace": [], "density": []}
     for variant in args.variants:
         problem = make_problem(variant, args.seed, args.train_steps)
@@ -537,13 +603,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         op64 = float64_operator(problem)
         check = check_diagonal(op64, diagonal, args.seed)
         reference = reference_top_eigenvalue(op64, args.seed)
-        print(f"\n[{variant}] {problem.note}; exact tr H = {exact:.8g} "
-              f"(Σ G_pp; max |e_pᵀHe_p − G_pp| / max G_pp over {CHECKS_PER_TENSOR} coords/tensor: {check:.1e}), "
-              f"λ_max = {reference:.8g}")
+        print(
+            f"\n[{variant}] {problem.note}; exact tr H = {exact:.8g} "
+            f"(Σ G_pp; max |e_pᵀHe_p − G_pp| / max G_pp over {CHECKS_PER_TENSOR} coords/tensor: {check:.1e}), "
+            f"λ_max = {reference:.8g}"
+        )
         sections["hvp"] += hvp_rows(problem, args.repeats, args.seed)
         sections["eig"].append(eigen_row(problem, reference, args.seed))
-        sections["trace"] += trace_rows(problem, exact, trace_errors(problem, exact, args.budgets, args.seeds),
-                                        args.seeds)
+        sections["trace"] += trace_rows(
+            problem, exact, trace_errors(problem, exact, args.budgets, args.seeds), args.seeds
+        )
         sections["density"].append(density_row(problem, reference, args.seed))
         print(f"  done after {time.perf_counter() - begin:.0f} s")
     titles = {
@@ -559,8 +628,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     for line in verdicts(sections["hvp"], sections["trace"]):
         print(f"- {line}")
     load = os.getloadavg()
-    print(f"\ntotal {time.perf_counter() - begin:.0f} s; load average at the end "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(
+        f"\ntotal {time.perf_counter() - begin:.0f} s; load average at the end "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
 
 
 if __name__ == "__main__":

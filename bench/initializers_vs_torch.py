@@ -43,8 +43,8 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 from scipy.stats import ks_2samp
@@ -100,7 +100,7 @@ TRUNC_SHRINK = math.sqrt(classic.truncated_variance(classic.TRUNC_BOUND))  # 0.8
 
 
 def _torch_trunc_normal_(weight: Tensor, generator: torch.Generator) -> Tensor:
-    """torch's truncated normal with the same law as ours: σ0 = s / 0.880, cut at ±2σ0."""
+    """Torch's truncated normal with the same law as ours: σ0 = s / 0.880, cut at ±2σ0."""
     sigma0 = _lecun_std(weight) / TRUNC_SHRINK
     cut = classic.TRUNC_BOUND * sigma0
     return nn.init.trunc_normal_(weight, std=sigma0, a=-cut, b=cut, generator=generator)
@@ -144,10 +144,12 @@ PAIRS = (
     ),
     Pair(  # torch's law on both sides: N(0, s²) cut at ±2s, s = 1/√fan_in
         "trunc_normal",
-        lambda w, g: classic.trunc_normal_(w, std=_lecun_std(w), a=-2 * _lecun_std(w),
-                                           b=2 * _lecun_std(w), generator=g),
-        lambda w, g: nn.init.trunc_normal_(w, std=_lecun_std(w), a=-2 * _lecun_std(w),
-                                           b=2 * _lecun_std(w), generator=g),
+        lambda w, g: classic.trunc_normal_(
+            w, std=_lecun_std(w), a=-2 * _lecun_std(w), b=2 * _lecun_std(w), generator=g
+        ),
+        lambda w, g: nn.init.trunc_normal_(
+            w, std=_lecun_std(w), a=-2 * _lecun_std(w), b=2 * _lecun_std(w), generator=g
+        ),
         lambda w: _lecun_std(w) * TRUNC_SHRINK,
         "size",
     ),

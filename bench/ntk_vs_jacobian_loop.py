@@ -31,7 +31,7 @@ import argparse
 import platform
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -75,7 +75,7 @@ def jvp_vjp_ntk(model: nn.Module, x: Tensor) -> Tensor:
         return jvp(f, (params,), (tangent,))[1]
 
     eye = torch.eye(out.numel(), dtype=out.dtype)
-    theta = torch.cat([vmap(column)(eye[s:s + JVP_CHUNK]) for s in range(0, out.numel(), JVP_CHUNK)])
+    theta = torch.cat([vmap(column)(eye[s : s + JVP_CHUNK]) for s in range(0, out.numel(), JVP_CHUNK)])
     n_out = out.numel() // x.shape[0]
     theta = theta.T.reshape(x.shape[0], n_out, x.shape[0], n_out).permute(0, 2, 1, 3)
     return theta[:, :, 0, 0] if n_out == 1 else theta
@@ -97,8 +97,7 @@ def models(seed: int) -> list[tuple[str, nn.Module, int]]:
     return [
         ("shallow NTK net, width 1024, tanh", ShallowNTKNet(1, 1024, "tanh", generator=seed), 1),
         ("mlp 1→256→256→1, tanh", init_(mlp(1, [256, 256], 1, "tanh"), "default", generator=seed), 1),
-        ("mlp 2→128→128→3, tanh (full)",
-         init_(mlp(2, [128, 128], 3, "tanh"), "default", generator=seed), 2),
+        ("mlp 2→128→128→3, tanh (full)", init_(mlp(2, [128, 128], 3, "tanh"), "default", generator=seed), 2),
     ]
 
 
@@ -125,8 +124,11 @@ def main() -> None:
         t_ours, ours = timed(lambda: kernels.ntk(model, x), args.repeats)
         t_loop, loop = timed(lambda: loop_ntk(model, x), args.repeats)
         cells = {
-            "model": name, "params": str(n_params), "points": str(args.points),
-            "ours (s)": f"{t_ours:.3f}", "loop (s)": f"{t_loop:.3f}",
+            "model": name,
+            "params": str(n_params),
+            "points": str(args.points),
+            "ours (s)": f"{t_ours:.3f}",
+            "loop (s)": f"{t_loop:.3f}",
             "loop/ours": f"{t_loop / t_ours:.1f}×",
             "target ≥10×": "met" if t_loop / t_ours >= TARGET else "MISSED",
             "max abs Δ": f"{float((ours - loop).abs().max()):.2e}",
@@ -138,9 +140,11 @@ def main() -> None:
             cells["jvp∘vjp max abs Δ"] = f"{float((other - loop).abs().max()):.2e}"
         rows.append(cells)
         print(f"done: {name}", flush=True)
-    print(f"\ntorch {torch.__version__}, {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} thread(s), float32, median of {args.repeats} runs "
-          "(jvp∘vjp: 1 run)\n")
+    print(
+        f"\ntorch {torch.__version__}, {platform.processor() or platform.machine()}, "
+        f"{torch.get_num_threads()} thread(s), float32, median of {args.repeats} runs "
+        "(jvp∘vjp: 1 run)\n"
+    )
     print(text_table(rows, markdown=args.markdown))
 
 

@@ -39,8 +39,8 @@ import itertools
 import math
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -65,18 +65,26 @@ class Task:
 def sin1d_error(scales: Sequence[float], depth: int, width: int, seed: int) -> float:
     x, y = SWEEP_TASK.train()
     xv, yv = SWEEP_TASK.validation(2048, seed=1000 + seed)
-    reg = SwimRegressor(widths=(width,) * depth, activation=ACTIVATION, scales=list(scales),
-                        l2=1e-10, random_state=seed, dtype="float64")
+    reg = SwimRegressor(
+        widths=(width,) * depth,
+        activation=ACTIVATION,
+        scales=list(scales),
+        l2=1e-10,
+        random_state=seed,
+        dtype="float64",
+    )
     reg.fit(x.numpy(), y[:, 0].numpy())
     return float(np.mean((reg.predict(xv.numpy()) - yv[:, 0].numpy()) ** 2))
 
 
-def _classification_split(name: str, seed: int, mnist_train: int,
-                          data_dir: str | None = None) -> tuple[np.ndarray, ...]:
+def _classification_split(
+    name: str, seed: int, mnist_train: int, data_dir: str | None = None
+) -> tuple[np.ndarray, ...]:
     """Fit/validation parts of the training split only (75/25, stratified, from ``seed``)."""
     if name == "mnist":
-        split = data.mnist(data_dir=data_dir, flatten=True, limit_train=mnist_train, limit_test=10,
-                           generator=seed)
+        split = data.mnist(
+            data_dir=data_dir, flatten=True, limit_train=mnist_train, limit_test=10, generator=seed
+        )
     else:
         split = data.digits(generator=0)
     parts = data.train_val_split(split.x_train, split.y_train, 0.25, generator=seed)
@@ -90,15 +98,21 @@ def classification_error(name: str, mnist_train: int, data_dir: str | None = Non
         if seed not in cache:
             cache[seed] = _classification_split(name, seed, mnist_train, data_dir)
         x, y, xv, yv = cache[seed]
-        clf = SwimClassifier(widths=(width,) * depth, activation=ACTIVATION, scales=list(scales),
-                             random_state=seed)
+        clf = SwimClassifier(
+            widths=(width,) * depth, activation=ACTIVATION, scales=list(scales), random_state=seed
+        )
         return 1.0 - clf.fit(x, y).score(xv, yv)
 
     return error
 
 
-def sweep(tasks: Sequence[Task], lows: Sequence[float], highs: Sequence[float],
-          depths: Sequence[int], seeds: Sequence[int]) -> tuple[dict, dict]:
+def sweep(
+    tasks: Sequence[Task],
+    lows: Sequence[float],
+    highs: Sequence[float],
+    depths: Sequence[int],
+    seeds: Sequence[int],
+) -> tuple[dict, dict]:
     """``errors[(task, width, depth, seed)][(low, high)]`` (constant included) and timings."""
     pairs = list(itertools.product(lows, highs))
     if (1.0, 1.0) not in pairs:
@@ -119,7 +133,8 @@ def sweep(tasks: Sequence[Task], lows: Sequence[float], highs: Sequence[float],
 
 def scores(errors: dict) -> dict:
     """Per ``(low, high)``: mean log10 error ratio to constant per task, their mean over tasks
-    (``"all"``: every task weighs the same, whatever its number of cells) and the mean rank."""
+    (``"all"``: every task weighs the same, whatever its number of cells) and the mean rank.
+    """
     table: dict = {}
     floor = 1e-12  # a perfect validation score must not give log(0)
     for (task, _w, _d, _s), cell in errors.items():
@@ -147,13 +162,25 @@ def mean_errors(errors: dict) -> dict:
 
 
 def render(table: dict, raw: dict, task_names: Sequence[str], markdown: bool) -> str:
-    header = ["low", "high", *[f"{t} log10 ratio" for t in task_names], "mean log10 ratio",
-              "mean rank", *[f"{t} mean error" for t in task_names]]
+    header = [
+        "low",
+        "high",
+        *[f"{t} log10 ratio" for t in task_names],
+        "mean log10 ratio",
+        "mean rank",
+        *[f"{t} mean error" for t in task_names],
+    ]
     rows = []
     for pair in sorted(table, key=lambda p: table[p]["all"]):
         s = table[pair]
-        cells = [f"{pair[0]:g}", f"{pair[1]:g}", *[f"{s[t]:+.3f}" for t in task_names],
-                 f"{s['all']:+.3f}", f"{s['rank']:.2f}", *[f"{raw[pair][t]:.4g}" for t in task_names]]
+        cells = [
+            f"{pair[0]:g}",
+            f"{pair[1]:g}",
+            *[f"{s[t]:+.3f}" for t in task_names],
+            f"{s['all']:+.3f}",
+            f"{s['rank']:.2f}",
+            *[f"{raw[pair][t]:.4g}" for t in task_names],
+        ]
         rows.append(dict(zip(header, cells)))
     return text_table(rows, markdown=markdown)
 
@@ -164,22 +191,31 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--highs", type=float, nargs="+", default=[1.0, 2.0, 4.0, 8.0])
     parser.add_argument("--depths", type=int, nargs="+", default=[2, 3, 4])
     parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--tasks", nargs="+", default=["sin1d", "mnist", "digits"],
-                        choices=["sin1d", "mnist", "digits"])
+    parser.add_argument(
+        "--tasks", nargs="+", default=["sin1d", "mnist", "digits"], choices=["sin1d", "mnist", "digits"]
+    )
     parser.add_argument("--sin1d-widths", type=int, nargs="+", default=[256, 1024])
     parser.add_argument("--mnist-width", type=int, default=1024)
-    parser.add_argument("--data-dir", default=None,
-                        help="folder holding mnist/ with the full official files (else $SPECINIT_DATA)")
-    parser.add_argument("--mnist-train", type=int, default=6000,
-                        help="images of the MNIST training split used (fit + validation)")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder holding mnist/ with the full official files (else $SPECINIT_DATA)",
+    )
+    parser.add_argument(
+        "--mnist-train",
+        type=int,
+        default=6000,
+        help="images of the MNIST training split used (fit + validation)",
+    )
     parser.add_argument("--digits-width", type=int, default=512)
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     available = {
         "sin1d": Task("sin1d", tuple(args.sin1d_widths), sin1d_error),
-        "mnist": Task("mnist", (args.mnist_width,),
-                      classification_error("mnist", args.mnist_train, args.data_dir)),
+        "mnist": Task(
+            "mnist", (args.mnist_width,), classification_error("mnist", args.mnist_train, args.data_dir)
+        ),
         "digits": Task("digits", (args.digits_width,), classification_error("digits", 0)),
     }
     if "mnist" in args.tasks:  # a subset of the full training split, not of the embedded one
@@ -192,9 +228,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     table = scores(errors)
     best = min(table, key=lambda p: table[p]["all"])
     print(render(table, mean_errors(errors), args.tasks, args.markdown))
-    print(f"\nbest (low, high) = ({best[0]:g}, {best[1]:g}): mean log10 error ratio to constant "
-          f"{table[best]['all']:+.3f}, mean rank {table[best]['rank']:.2f}; depths {args.depths}, "
-          f"{args.seeds} seed(s), {sum(seconds.values()):.0f} s")
+    print(
+        f"\nbest (low, high) = ({best[0]:g}, {best[1]:g}): mean log10 error ratio to constant "
+        f"{table[best]['all']:+.3f}, mean rank {table[best]['rank']:.2f}; depths {args.depths}, "
+        f"{args.seeds} seed(s), {sum(seconds.values()):.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -65,8 +65,9 @@ import resource
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 GIB = 2**30
 REFERENCE_RAM_GIB = 24  # the memory the reference is judged against
@@ -144,7 +145,7 @@ def augment(images: Any, labels: Any, n_total: int, *, seed: int, max_shift: int
             for dx in range(-max_shift, max_shift + 1):
                 rows = torch.nonzero((shift[:, 0] == dy) & (shift[:, 1] == dx)).flatten()
                 top, left = max_shift - dy, max_shift - dx
-                out[rows] = padded[source[rows], top:top + height, left:left + width]
+                out[rows] = padded[source[rows], top : top + height, left : left + width]
         out.add_(noise * torch.randn(out.shape, generator=g)).clamp_(0.0, 1.0)
         x[start:stop] = out.reshape(stop - start, -1).numpy()
         y[start:stop] = np.asarray(labels)[source.numpy()]
@@ -157,12 +158,19 @@ def _load(job: Job):
 
     if job.augment:
         split = specinit.data.mnist(data_dir=job.data_dir, flatten=False, generator=job.seed)
-        x_train, y_train = augment(split.x_train[:, 0].numpy(), split.y_train.numpy(), job.n_train,
-                                   seed=job.seed, max_shift=job.max_shift, noise=job.noise)
+        x_train, y_train = augment(
+            split.x_train[:, 0].numpy(),
+            split.y_train.numpy(),
+            job.n_train,
+            seed=job.seed,
+            max_shift=job.max_shift,
+            noise=job.noise,
+        )
     else:
         limit = job.n_train if job.n_train < 60_000 else None
-        split = specinit.data.mnist(data_dir=job.data_dir, flatten=True, limit_train=limit,
-                                    generator=job.seed)
+        split = specinit.data.mnist(
+            data_dir=job.data_dir, flatten=True, limit_train=limit, generator=job.seed
+        )
         x_train, y_train = split.x_train.numpy(), split.y_train.numpy()
     return x_train, y_train, split.x_test.reshape(len(split.x_test), -1).numpy(), split.y_test.numpy()
 
@@ -171,18 +179,34 @@ def _reference_estimator(job: Job):
     from sklearn.pipeline import Pipeline
     from swimnetworks import Dense, Linear
 
-    return Pipeline([
-        ("dense", Dense(layer_width=job.width, activation="tanh", parameter_sampler="tanh",
-                        random_seed=job.seed, is_classifier=True)),
-        ("linear", Linear(is_classifier=True)),
-    ])
+    return Pipeline(
+        [
+            (
+                "dense",
+                Dense(
+                    layer_width=job.width,
+                    activation="tanh",
+                    parameter_sampler="tanh",
+                    random_seed=job.seed,
+                    is_classifier=True,
+                ),
+            ),
+            ("linear", Linear(is_classifier=True)),
+        ]
+    )
 
 
 def _ours_estimator(job: Job):
     import specinit
 
-    options = dict(widths=(job.width,), activation="tanh", scales="constant", sampler="swim",
-                   random_state=job.seed, dtype="float32")
+    options = dict(
+        widths=(job.width,),
+        activation="tanh",
+        scales="constant",
+        sampler="swim",
+        random_state=job.seed,
+        dtype="float32",
+    )
     options.update(job.ours_params)
     return specinit.SwimClassifier(**options)
 
@@ -206,9 +230,13 @@ def run_job(job: Job) -> Outcome:
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     peak = _max_rss_bytes()
     predicted = np.asarray(model.predict(x_test)).reshape(-1)
-    return Outcome(seconds=seconds, cpu_seconds=cpu_seconds,
-                   accuracy=float(np.mean(predicted == y_test)),
-                   peak_bytes=peak, before_bytes=before)
+    return Outcome(
+        seconds=seconds,
+        cpu_seconds=cpu_seconds,
+        accuracy=float(np.mean(predicted == y_test)),
+        peak_bytes=peak,
+        before_bytes=before,
+    )
 
 
 def _child(job: Job, conn: Any) -> None:
@@ -262,7 +290,7 @@ def _gib(value: int | None) -> str:
 def row(width: int, n: int, ref: Outcome, ours: Outcome) -> dict[str, str]:
     """One table row; the ratio is reference time / our time (> 1: ours is faster)."""
     ratio = (ref.seconds / ours.seconds) if ref.seconds and ours.seconds else None
-    fit_delta = (lambda o: None if o.peak_bytes is None else o.peak_bytes - o.before_bytes)
+    fit_delta = lambda o: None if o.peak_bytes is None else o.peak_bytes - o.before_bytes
     return {
         "width": str(width),
         "N": f"{n:,}",
@@ -288,18 +316,22 @@ def verdicts(results: dict[int, tuple[Outcome, Outcome]]) -> list[str]:
         if ref.seconds and ours.seconds:
             speedup = ref.seconds / ours.seconds
             ok = speedup >= TARGET_SPEEDUP_2048 and ours.accuracy >= ref.accuracy
-            lines.append(f"width 2048: ≥{TARGET_SPEEDUP_2048}× faster at equal or better accuracy — "
-                         f"{'met' if ok else 'missed'} ({speedup:.2f}×, "
-                         f"{_percent(ours.accuracy)} vs {_percent(ref.accuracy)})")
+            lines.append(
+                f"width 2048: ≥{TARGET_SPEEDUP_2048}× faster at equal or better accuracy — "
+                f"{'met' if ok else 'missed'} ({speedup:.2f}×, "
+                f"{_percent(ours.accuracy)} vs {_percent(ref.accuracy)})"
+            )
         else:
             lines.append("width 2048 speed-up target: not measured (a side was skipped or failed)")
     if 8192 in results:
         ours = results[8192][1]
         if ours.seconds is not None:
             ok = ours.seconds <= TARGET_SECONDS_8192 and ours.peak_bytes / GIB <= TARGET_GIB_8192
-            lines.append(f"width 8192: ≤{TARGET_SECONDS_8192:.0f} s and ≤{TARGET_GIB_8192:.0f} GiB "
-                         f"peak — {'met' if ok else 'missed'} ({ours.seconds:.1f} s, "
-                         f"{ours.peak_bytes / GIB:.2f} GiB)")
+            lines.append(
+                f"width 8192: ≤{TARGET_SECONDS_8192:.0f} s and ≤{TARGET_GIB_8192:.0f} GiB "
+                f"peak — {'met' if ok else 'missed'} ({ours.seconds:.1f} s, "
+                f"{ours.peak_bytes / GIB:.2f} GiB)"
+            )
         else:
             lines.append("width 8192 time/memory target: not measured (ours skipped or failed)")
     return lines
@@ -318,26 +350,46 @@ def _param(text: str) -> tuple[str, Any]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--widths", type=int, nargs="+", default=[2048, 8192],
-                        help="hidden widths (2048 8192)")
-    parser.add_argument("--n-train", type=int, default=60_000,
-                        help="training points: all 60,000, or a class-balanced subset (60000)")
+    parser.add_argument(
+        "--widths", type=int, nargs="+", default=[2048, 8192], help="hidden widths (2048 8192)"
+    )
+    parser.add_argument(
+        "--n-train",
+        type=int,
+        default=60_000,
+        help="training points: all 60,000, or a class-balanced subset (60000)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP/torch threads (2)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed of both sides (0)")
-    parser.add_argument("--skip-reference", action="store_true",
-                        help="do not run swimnetworks (sizes it cannot hold, or no reference venv)")
+    parser.add_argument(
+        "--skip-reference",
+        action="store_true",
+        help="do not run swimnetworks (sizes it cannot hold, or no reference venv)",
+    )
     parser.add_argument("--skip-ours", action="store_true", help="run the reference only")
-    parser.add_argument("--ours-param", type=_param, action="append", default=[],
-                        metavar="KEY=VALUE", help="extra SwimClassifier parameter (repeatable)")
-    parser.add_argument("--large", action="store_true",
-                        help="also fit ours on the augmented --large-n × --large-width problem")
+    parser.add_argument(
+        "--ours-param",
+        type=_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra SwimClassifier parameter (repeatable)",
+    )
+    parser.add_argument(
+        "--large",
+        action="store_true",
+        help="also fit ours on the augmented --large-n × --large-width problem",
+    )
     parser.add_argument("--large-n", type=int, default=1_000_000, help="augmented points (1,000,000)")
     parser.add_argument("--large-width", type=int, default=4096, help="width for --large (4096)")
     parser.add_argument("--max-shift", type=int, default=2, help="augmentation shift, pixels (2)")
     parser.add_argument("--noise", type=float, default=0.05, help="augmentation noise std (0.05)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    parser.add_argument("--data-dir", default=None,
-                        help="folder holding mnist/ with the full official files (else $SPECINIT_DATA)")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder holding mnist/ with the full official files (else $SPECINIT_DATA)",
+    )
     args = parser.parse_args(argv)
     for name in ("n_train", "threads", "large_n", "large_width"):
         if getattr(args, name) < 1:
@@ -384,8 +436,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     notes = []
 
     def job(side: str, width: int, n: int, **extra: Any) -> Job:
-        return Job(side=side, width=width, n_train=n, seed=args.seed, threads=args.threads,
-                   ours_params=ours_params, data_dir=args.data_dir, **extra)
+        return Job(
+            side=side,
+            width=width,
+            n_train=n,
+            seed=args.seed,
+            threads=args.threads,
+            ours_params=ours_params,
+            data_dir=args.data_dir,
+            **extra,
+        )
 
     def run(this: Job, skip: bool) -> Outcome:
         if skip:
@@ -400,15 +460,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         ours = run(job("ours", width, args.n_train), args.skip_ours)
         results[width] = (ref, ours)
         rows.append(row(width, args.n_train, ref, ours))
-        notes += [f"{side} width {width}: {o.note}" for side, o in (("reference", ref), ("ours", ours))
-                  if o.note.startswith("failed")]
+        notes += [
+            f"{side} width {width}: {o.note}"
+            for side, o in (("reference", ref), ("ours", ours))
+            if o.note.startswith("failed")
+        ]
     if args.large:
         n, width = args.large_n, args.large_width
         features, peak = reference_need_gib(n, width)
-        ours = run(job("ours", width, n, augment=True, max_shift=args.max_shift, noise=args.noise),
-                   args.skip_ours)
-        rows.append(row(width, n, skipped, ours) | {"time ref (s)": "cannot fit",
-                                                    "peak ref (GiB)": f"≥{features:.1f} (~{peak:.0f})"})
+        ours = run(
+            job("ours", width, n, augment=True, max_shift=args.max_shift, noise=args.noise), args.skip_ours
+        )
+        rows.append(
+            row(width, n, skipped, ours)
+            | {"time ref (s)": "cannot fit", "peak ref (GiB)": f"≥{features:.1f} (~{peak:.0f})"}
+        )
         notes.append(
             f"large: {n:,} points (60,000 MNIST originals + seeded shifts ≤{args.max_shift} px and "
             f"noise std {args.noise}) × width {width}: the reference cannot fit in "
@@ -420,9 +486,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     elapsed = time.perf_counter() - start
 
     load = os.getloadavg()[0]
-    setup = (f"{_versions()}; {args.threads} thread(s) per fit (of {os.cpu_count()} CPUs, "
-             f"{platform.machine()}); seed {args.seed}; one spawned child per fit, run one after "
-             f"the other; load average at the end {load:.2f}; total {elapsed:.0f} s")
+    setup = (
+        f"{_versions()}; {args.threads} thread(s) per fit (of {os.cpu_count()} CPUs, "
+        f"{platform.machine()}); seed {args.seed}; one spawned child per fit, run one after "
+        f"the other; load average at the end {load:.2f}; total {elapsed:.0f} s"
+    )
     bullet = "- " if args.markdown else "  "
     print(("**Setup:** " if args.markdown else "Setup: ") + setup + "\n")
     print(text_table(rows, markdown=args.markdown) + "\n")

@@ -9,8 +9,18 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "src" / "specinit"
 #: Each layer imports only from layers below it (peers of one rank do not import each other).
-RANKS = {"_core": 0, "nn": 1, "data": 1, "training": 2, "initializers": 3, "measure": 4,
-         "estimators": 5, "doctor": 6, "lab": 7, "cli": 8}
+RANKS = {
+    "_core": 0,
+    "nn": 1,
+    "data": 1,
+    "training": 2,
+    "initializers": 3,
+    "measure": 4,
+    "estimators": 5,
+    "doctor": 6,
+    "lab": 7,
+    "cli": 8,
+}
 MODULES = sorted(p for p in ROOT.rglob("*.py"))
 
 
@@ -36,8 +46,11 @@ def _target(module: str, names: list[str]) -> list[str]:
     return [parts[1]] if len(parts) > 1 else names  # `from specinit import lab` targets lab
 
 
-@pytest.mark.parametrize("path", [p for p in MODULES if p.name != "__init__.py" or p.parent != ROOT],
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path",
+    [p for p in MODULES if p.name != "__init__.py" or p.parent != ROOT],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
 def test_layers_import_only_downward(path):
     unit = _unit(path)
     rank = RANKS[unit]
@@ -70,8 +83,10 @@ def test_only_the_cli_imports_click():
 
 
 def test_import_specinit_is_light():
-    code = ("import sys, specinit; heavy = sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'click', 'sklearn', 'matplotlib', 'ray'}) + sorted(m for m in sys.modules "
-            "if m.startswith(('specinit.lab', 'specinit.cli', 'specinit.estimators'))); print(heavy)")
+    code = (
+        "import sys, specinit; heavy = sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'click', 'sklearn', 'matplotlib', 'ray'}) + sorted(m for m in sys.modules "
+        "if m.startswith(('specinit.lab', 'specinit.cli', 'specinit.estimators'))); print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

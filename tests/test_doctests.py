@@ -8,9 +8,7 @@ import pytest
 
 import specinit
 
-MODULES = sorted(
-    info.name for info in pkgutil.walk_packages(specinit.__path__, prefix="specinit.")
-)
+MODULES = sorted(info.name for info in pkgutil.walk_packages(specinit.__path__, prefix="specinit."))
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -54,6 +54,7 @@ def sha256_file(path: Path) -> str:
 
 def chosen_indices(labels: np.ndarray, per_class: int, dataset: str, part: str) -> np.ndarray:
     """Sorted indices: the ``per_class`` images of each class with the smallest seeded hash."""
+
     def key(index: int) -> bytes:
         return hashlib.sha256(f"{SEED}/{dataset}/{part}/{index}".encode()).digest()
 
@@ -97,11 +98,16 @@ def draw(source: Path, dataset: str) -> dict[str, bytes]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", type=Path, required=True,
-                        help="folder holding mnist/ and fashion-mnist/ with the official files")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        required=True,
+        help="folder holding mnist/ and fashion-mnist/ with the official files",
+    )
     parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
-    parser.add_argument("--check", action="store_true",
-                        help="compare the files in --out with a fresh draw; write nothing")
+    parser.add_argument(
+        "--check", action="store_true", help="compare the files in --out with a fresh draw; write nothing"
+    )
     args = parser.parse_args()
     table: dict[str, dict[str, str]] = {}
     rows, failures = [], []
@@ -134,11 +140,14 @@ def main() -> int:
     if args.check:
         from specinit.data.images import EMBEDDED_SHA256
 
-        failures += [f"{dataset}/{name}: SHA-256 {digest} is not the {EMBEDDED_SHA256[dataset][name]} "
-                     "recorded in specinit/data/images.py (a different zlib? the content check above "
-                     "is the one that matters)"
-                     for dataset, digests in table.items() for name, digest in digests.items()
-                     if EMBEDDED_SHA256[dataset][name] != digest]
+        failures += [
+            f"{dataset}/{name}: SHA-256 {digest} is not the {EMBEDDED_SHA256[dataset][name]} "
+            "recorded in specinit/data/images.py (a different zlib? the content check above "
+            "is the one that matters)"
+            for dataset, digests in table.items()
+            for name, digest in digests.items()
+            if EMBEDDED_SHA256[dataset][name] != digest
+        ]
         print("\n".join(failures) if failures else "\nOK: the committed subsets match a fresh draw.")
     return 1 if failures else 0
 

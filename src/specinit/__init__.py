@@ -25,8 +25,8 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 from typing import Any
 
-from specinit._core import moved as _moved
 from specinit import data, doctor, initializers, measure, nn, training
+from specinit._core import moved as _moved
 from specinit.doctor import diagnose
 from specinit.initializers import *  # noqa: F403  (the torch.nn.init-shaped functions and init_)
 from specinit.initializers import __all__ as _init_all
@@ -104,7 +104,8 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     """The parts that need optional dependencies (scikit-learn, the lab) load on first use;
-    old module names (``specinit.curvature``) still resolve, with a DeprecationWarning."""
+    old module names (``specinit.curvature``) still resolve, with a DeprecationWarning.
+    """
     import importlib
 
     if name in _LAZY:

@@ -16,7 +16,8 @@ True
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -70,22 +71,28 @@ class _SwimBase(BaseEstimator):
     def _generator(self) -> torch.Generator | None:
         """scikit-learn's ``random_state`` as a torch generator: an int seed is the torch seed
         itself (so ``init_(..., generator=seed)`` matches ``fit``), a ``RandomState`` gives one
-        draw, ``None`` is PyTorch's global RNG (:func:`specinit._core.rng.as_generator`)."""
+        draw, ``None`` is PyTorch's global RNG (:func:`specinit._core.rng.as_generator`).
+        """
         state = self.random_state
         if state is not None and (isinstance(state, bool) or not isinstance(state, numbers.Integral)):
             state = int(check_random_state(state).randint(2**31))
         return as_generator(state)
 
-    def _fit_network(
-        self, X: np.ndarray, y: torch.Tensor, n_outputs: int, classification: bool
-    ) -> None:
+    def _fit_network(self, X: np.ndarray, y: torch.Tensor, n_outputs: int, classification: bool) -> None:
         dtype = self._torch_dtype()
         widths = [self.widths] if isinstance(self.widths, numbers.Integral) else list(self.widths)
         model = mlp(X.shape[1], widths, n_outputs, self.activation).to(dtype)
         swim_(
-            model, torch.as_tensor(X, dtype=dtype), y, scales=self.scales, sampler=self.sampler,
-            classification=classification, generator=self._generator(), l2=self.l2,
-            n_candidates=self.n_candidates, chunk_size=self.chunk_size,
+            model,
+            torch.as_tensor(X, dtype=dtype),
+            y,
+            scales=self.scales,
+            sampler=self.sampler,
+            classification=classification,
+            generator=self._generator(),
+            l2=self.l2,
+            n_candidates=self.n_candidates,
+            chunk_size=self.chunk_size,
         )
         self.model_: nn.Sequential = model
 
@@ -101,8 +108,7 @@ class _SwimBase(BaseEstimator):
         rows = self.chunk_size or 8192
         with torch.no_grad():
             x = torch.as_tensor(X, dtype=torch.float64)
-            out = [functional_call(self.model_, weights, (x[s : s + rows],))
-                   for s in range(0, len(x), rows)]
+            out = [functional_call(self.model_, weights, (x[s : s + rows],)) for s in range(0, len(x), rows)]
         return torch.cat(out).numpy()
 
 
@@ -122,10 +128,8 @@ class SwimRegressor(RegressorMixin, _SwimBase):
         tags.target_tags.multi_output = True
         return tags
 
-    def fit(self, X: Any, y: Any) -> "SwimRegressor":
-        X, y = validate_data(
-            self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32]
-        )
+    def fit(self, X: Any, y: Any) -> SwimRegressor:
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32])
         target = torch.tensor(y, dtype=torch.float64)
         self._single_output = target.dim() == 1
         target = target[:, None] if self._single_output else target
@@ -148,7 +152,7 @@ class SwimClassifier(ClassifierMixin, _SwimBase):
     probabilities.  Parameters: as :class:`SwimRegressor`.
     """
 
-    def fit(self, X: Any, y: Any) -> "SwimClassifier":
+    def fit(self, X: Any, y: Any) -> SwimClassifier:
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)

@@ -36,7 +36,9 @@ def test_real_scalars_are_accepted(value):
     assert isinstance(check_float(value, "x"), float)
 
 
-@pytest.mark.parametrize("value, allow_zero", [(0.0, False), (-1.0, True), (math.inf, True), (math.nan, False)])
+@pytest.mark.parametrize(
+    "value, allow_zero", [(0.0, False), (-1.0, True), (math.inf, True), (math.nan, False)]
+)
 def test_check_positive_values(value, allow_zero):
     kind = "non-negative" if allow_zero else "positive"
     with pytest.raises(ValueError, match=f"x must be a finite {kind} number"):

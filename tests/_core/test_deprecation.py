@@ -33,9 +33,14 @@ def test_deprecated_attribute_alias():
         assert Thing().old == 3
 
 
-@pytest.mark.parametrize("old, new", [("specinit.curvature", "specinit.measure.curvature"),
-                                      ("specinit.models", "specinit.nn.models"),
-                                      ("specinit.experiments", "specinit.lab")])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("specinit.curvature", "specinit.measure.curvature"),
+        ("specinit.models", "specinit.nn.models"),
+        ("specinit.experiments", "specinit.lab"),
+    ],
+)
 def test_old_module_paths_still_import(old, new):
     sys.modules.pop(old, None)
     with pytest.warns(SpecinitDeprecationWarning, match=f"{old} moved to {new}"):

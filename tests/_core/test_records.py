@@ -20,10 +20,14 @@ class Record:
 
 
 def test_arrays_and_long_sequences_are_not_dumped():
-    record = Record(1.0 / 3.0, np.arange(10_000.0), torch.zeros(500, 3, dtype=torch.float64), tuple(range(100)))
+    record = Record(
+        1.0 / 3.0, np.arange(10_000.0), torch.zeros(500, 3, dtype=torch.float64), tuple(range(100))
+    )
     text = repr(record)
-    assert text == ("Record(estimate=0.333333, samples=<array (10000,) float64>, "
-                    "vectors=<tensor (500, 3) float64>, rows=<100 ints>, name='x')")
+    assert text == (
+        "Record(estimate=0.333333, samples=<array (10000,) float64>, "
+        "vectors=<tensor (500, 3) float64>, rows=<100 ints>, name='x')"
+    )
 
 
 def test_short_values_stay_readable():

@@ -15,7 +15,9 @@ def test_int_seed_generator_and_none():
     assert as_generator(None) is None
 
 
-@pytest.mark.parametrize("bad, error", [(1.5, TypeError), ("3", TypeError), (True, TypeError), (-1, ValueError)])
+@pytest.mark.parametrize(
+    "bad, error", [(1.5, TypeError), ("3", TypeError), (True, TypeError), (-1, ValueError)]
+)
 def test_bad_generators_are_refused(bad, error):
     with pytest.raises(error, match="generator"):
         as_generator(bad)

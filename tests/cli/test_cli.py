@@ -2,7 +2,6 @@ import json
 import re
 
 import pytest
-
 from click.testing import CliRunner
 
 from specinit.cli import main
@@ -43,14 +42,15 @@ def test_quick_spectral_bias_run_writes_results_and_resumes(tmp_path):
     assert again.exit_code == 0 and "3 unit(s) reused" in again.output
 
 
-
 def test_set_overrides_parse_like_the_field():
     from specinit.lab import get
     from specinit.lab.config import replace_fields
 
     exp = get("oddsig-depth")
-    cfg = exp.config(quick=True, overrides={"designs": "16/4x101, 64x10", "epochs": "3",
-                                            "lrs": "1e-4,3e-4", "limit_train": "none"})
+    cfg = exp.config(
+        quick=True,
+        overrides={"designs": "16/4x101, 64x10", "epochs": "3", "lrs": "1e-4,3e-4", "limit_train": "none"},
+    )
     assert cfg.designs == ("16/4x101", "64x10") and cfg.epochs == 3
     assert cfg.lrs == (1e-4, 3e-4) and cfg.limit_train is None
     assert replace_fields(cfg, {"limit_test": "500"}).limit_test == 500

@@ -108,7 +108,9 @@ def test_grid_by_step_and_by_n():
     by_n = D.grid_1d(-1.0, 1.0, n=4).flatten()
     assert torch.allclose(by_n, torch.tensor([-1.0, -0.5, 0.0, 0.5]))
     closed = D.grid_1d(-1.0, 1.0, n=5, endpoint=True, dtype=torch.float64).flatten()
-    assert closed[-1].item() == 1.0 and torch.allclose(closed.diff(), torch.full((4,), 0.5, dtype=torch.float64))
+    assert closed[-1].item() == 1.0 and torch.allclose(
+        closed.diff(), torch.full((4,), 0.5, dtype=torch.float64)
+    )
 
 
 def test_grid_errors():
@@ -256,7 +258,9 @@ def test_stratified_split_never_moves_a_whole_class_to_validation():
 def test_split_validates_lengths():
     with pytest.raises(ValueError, match="x_train and y_train"):
         D.Split(torch.zeros(3, 2), torch.zeros(2), torch.zeros(1, 2), torch.zeros(1))
-    assert "train=(3, 2)" in repr(D.Split(torch.zeros(3, 2), torch.zeros(3), torch.zeros(1, 2), torch.zeros(1)))
+    assert "train=(3, 2)" in repr(
+        D.Split(torch.zeros(3, 2), torch.zeros(3), torch.zeros(1, 2), torch.zeros(1))
+    )
 
 
 def test_digits_split():
@@ -332,8 +336,10 @@ def fake_data(tmp_path, monkeypatch) -> FakeData:
     pointed at them (restored after the test) and ``SPECINIT_DATA`` is unset."""
     monkeypatch.delenv(D.ENV_VAR, raising=False)
     root = tmp_path / "data"
-    labels = {"mnist": (_labels(TRAIN_COUNTS, 0), _labels(TEST_COUNTS, 1)),
-              "fashion-mnist": (_labels([60] * 10, 2), _labels([10] * 10, 3))}
+    labels = {
+        "mnist": (_labels(TRAIN_COUNTS, 0), _labels(TEST_COUNTS, 1)),
+        "fashion-mnist": (_labels([60] * 10, 2), _labels([10] * 10, 3)),
+    }
     sha = {}
     for seed, (dataset, (train, test)) in enumerate(labels.items()):
         sha[dataset] = _write_dataset(root / dataset, train, test, 10 * seed)
@@ -374,8 +380,9 @@ def test_limits_are_balanced_and_deterministic(fake_data):
     assert sorted(_counts(small.y_test)) == [5] * 5 + [6] * 5
     again = D.mnist(data_dir=root, flatten=True, limit_train=100, limit_test=55, generator=3)
     assert torch.equal(small.x_train, again.x_train) and torch.equal(small.y_test, again.y_test)
-    assert not torch.equal(small.x_train, D.mnist(data_dir=root, flatten=True, limit_train=100,
-                                                  generator=4).x_train)
+    assert not torch.equal(
+        small.x_train, D.mnist(data_dir=root, flatten=True, limit_train=100, generator=4).x_train
+    )
     # the test subset depends on (seed, limit_test) only, not on limit_train
     for limit_train in (25, 300):  # 25: a remainder draw that shifts a shared generator
         other = D.mnist(data_dir=root, flatten=True, limit_train=limit_train, limit_test=55, generator=3)
@@ -383,8 +390,10 @@ def test_limits_are_balanced_and_deterministic(fake_data):
     reseeded = D.mnist(data_dir=root, flatten=True, limit_train=10, limit_test=55, generator=4)
     assert not torch.equal(reseeded.x_test, small.x_test)
     generator = torch.Generator().manual_seed(3)  # a generator seed works like the int seed
-    assert torch.equal(D.mnist(data_dir=root, flatten=True, limit_train=100, limit_test=55,
-                               generator=generator).x_test, small.x_test)
+    assert torch.equal(
+        D.mnist(data_dir=root, flatten=True, limit_train=100, limit_test=55, generator=generator).x_test,
+        small.x_test,
+    )
     # each subset image is one of the full set's images (found by the index it carries), with
     # that image's label, in the file's order
     index = ((small.x_train[:, 1:3] * 255).round().long() * torch.tensor([256, 1])).sum(1)
@@ -481,13 +490,19 @@ def test_corrupt_file_is_rejected_with_its_checksum(fake_data, damage):
 @pytest.mark.parametrize(
     "name, content, message",
     [
-        ("t10k-labels-idx1-ubyte.gz", gzip.compress(_idx_bytes(np.zeros(100, np.uint8), 0x08, 1)),
-         "bad IDX magic"),
+        (
+            "t10k-labels-idx1-ubyte.gz",
+            gzip.compress(_idx_bytes(np.zeros(100, np.uint8), 0x08, 1)),
+            "bad IDX magic",
+        ),
         ("t10k-labels-idx1-ubyte.gz", _gz(np.zeros(100, np.uint8))[:-12], "cannot decompress"),
         ("t10k-labels-idx1-ubyte.gz", _gz(np.zeros(99, np.uint8)), r"expected 100 labels in 0\.\.9"),
         ("t10k-labels-idx1-ubyte.gz", _gz(np.full(100, 10, np.uint8)), r"expected 100 labels in 0\.\.9"),
-        ("t10k-images-idx3-ubyte.gz", _gz(np.zeros((100, 27, 28), np.uint8)),
-         r"expected uint8 images of shape \(N, 28, 28\), got \(100, 27, 28\)"),
+        (
+            "t10k-images-idx3-ubyte.gz",
+            _gz(np.zeros((100, 27, 28), np.uint8)),
+            r"expected uint8 images of shape \(N, 28, 28\), got \(100, 27, 28\)",
+        ),
     ],
     ids=["wrong-magic", "truncated-gzip", "label-count", "label-value", "image-size"],
 )
@@ -523,7 +538,9 @@ def test_read_idx_formats_and_errors(tmp_path):
     assert np.array_equal(D.read_idx(packed), floats)
     labels = tmp_path / "labels-idx1-ubyte.gz"  # the official labels' layout: magic 2049, N bytes
     labels.write_bytes(_gz(np.arange(10, dtype=np.uint8)))
-    assert labels.read_bytes()[:2] == b"\x1f\x8b" and gzip.decompress(labels.read_bytes())[:4] == b"\0\0\x08\x01"
+    assert (
+        labels.read_bytes()[:2] == b"\x1f\x8b" and gzip.decompress(labels.read_bytes())[:4] == b"\0\0\x08\x01"
+    )
     read = D.read_idx(labels)
     assert read.shape == (10,) and read.dtype == np.uint8 and read.tolist() == list(range(10))
 

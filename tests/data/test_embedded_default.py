@@ -71,11 +71,20 @@ def test_embedded_files_match_their_checksums_sizes_and_readme(dataset):
 
 
 def test_readme_states_origin_and_licences():
-    for words in ("class-balanced", "tools/make_embedded_data.py", "seed 0",
-                  "Creative Commons Attribution-Share Alike 3.0", "CC BY-SA 3.0",
-                  "Yann LeCun", "Corinna Cortes", "Christopher J. C. Burges",
-                  "Zalando SE", "The MIT License", "arXiv:1708.07747",
-                  "The above copyright notice and this permission notice shall be included"):
+    for words in (
+        "class-balanced",
+        "tools/make_embedded_data.py",
+        "seed 0",
+        "Creative Commons Attribution-Share Alike 3.0",
+        "CC BY-SA 3.0",
+        "Yann LeCun",
+        "Corinna Cortes",
+        "Christopher J. C. Burges",
+        "Zalando SE",
+        "The MIT License",
+        "arXiv:1708.07747",
+        "The above copyright notice and this permission notice shall be included",
+    ):
         assert words in README, words
     assert (ROOT / "tools" / "make_embedded_data.py").is_file()
 
@@ -115,8 +124,12 @@ def test_embedded_subset_refuses_more_than_it_holds():
         D.mnist(limit_train=2001)
     message = str(info.value)
     assert isinstance(info.value, FileNotFoundError) and "\n" not in message
-    for words in ("mnist: 2,001 training images needed", "2000 train / 1000 test", "--data-dir",
-                  "$SPECINIT_DATA"):
+    for words in (
+        "mnist: 2,001 training images needed",
+        "2000 train / 1000 test",
+        "--data-dir",
+        "$SPECINIT_DATA",
+    ):
         assert words in message, words
     with pytest.raises(D.FullDataRequired, match=r"fashion-mnist: 1,001 test images needed"):
         D.fashion_mnist(limit_test=1001)
@@ -134,9 +147,11 @@ def test_context_describes_and_keys_the_data(tmp_path, monkeypatch):
     assert "--data-dir" in embedded["source"] and embedded["root"].startswith("embedded:")
     assert Context().data_root == I.EMBEDDED_DIR
     folder = Context(tmp_path).describe_data()
-    assert folder == {"root": str(tmp_path.resolve()), "embedded": False,
-                      "source": f"MNIST / Fashion-MNIST: official files in {tmp_path.resolve()} "
-                                "(given explicitly)"}
+    assert folder == {
+        "root": str(tmp_path.resolve()),
+        "embedded": False,
+        "source": f"MNIST / Fashion-MNIST: official files in {tmp_path.resolve()} (given explicitly)",
+    }
     with pytest.raises(ValueError, match="70,000 training images asked for"):
         Context(tmp_path).images("mnist", 70000, 10)  # checked before any file is read
     monkeypatch.setitem(D.EMBEDDED_SHA256["mnist"], "t10k-labels-idx1-ubyte.gz", "0" * 64)
@@ -144,8 +159,9 @@ def test_context_describes_and_keys_the_data(tmp_path, monkeypatch):
 
 
 def test_the_image_experiments_are_the_ones_listed_here():
-    builtin = [lab.get(n) for n in lab.names()
-               if lab.get(n).units.__module__.startswith("specinit.lab.experiments.")]
+    builtin = [
+        lab.get(n) for n in lab.names() if lab.get(n).units.__module__.startswith("specinit.lab.experiments.")
+    ]
     assert {e.name for e in builtin if e.images} == set(IMAGE_EXPERIMENTS)
 
 
@@ -184,8 +200,9 @@ def test_readme_main_job_image_experiments_run_on_the_embedded_subset(tmp_path, 
     ``oddsig-data`` run tiny configs on it in ``tests/lab/experiments/test_oddsig.py``.
     """
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["reproduce", name, "--quick", "--out", f"runs/{name}",
-                                       "--no-progress"], env={D.ENV_VAR: None})
+    result = CliRunner().invoke(
+        main, ["reproduce", name, "--quick", "--out", f"runs/{name}", "--no-progress"], env={D.ENV_VAR: None}
+    )
     assert result.exit_code == 0, result.output
     folder = tmp_path / "runs" / name
     results = json.loads((folder / "results.json").read_text())

@@ -91,8 +91,15 @@ def test_dead_relu_units_and_saturated_tanh_are_flagged():
 
 def test_thresholds_are_the_documented_ones_and_validated():
     t = Thresholds()
-    assert (t.signal_low, t.signal_high, t.saturated, t.dead, t.gradient_ratio, t.rank_drop,
-            t.sharpness) == (0.1, 10.0, 0.2, 0.25, 100.0, 0.25, 2000.0)
+    assert (t.signal_low, t.signal_high, t.saturated, t.dead, t.gradient_ratio, t.rank_drop, t.sharpness) == (
+        0.1,
+        10.0,
+        0.2,
+        0.25,
+        100.0,
+        0.25,
+        2000.0,
+    )
     net = _mlp(10, "tanh", "trunc_normal", std=0.02)
     lax = diagnose(net, _batch(), hessian_iters=0, thresholds=Thresholds(signal_low=1e-9, gradient_ratio=1e9))
     assert lax.ok
@@ -137,8 +144,8 @@ def test_numbers_match_direct_measurement():
 
     def loss_of(v):
         pieces, start = {}, 0
-        for (name, p) in net.named_parameters():
-            pieces[name] = v[start:start + p.numel()].reshape(p.shape)
+        for name, p in net.named_parameters():
+            pieces[name] = v[start : start + p.numel()].reshape(p.shape)
             start += p.numel()
         out = torch.func.functional_call(net.double(), pieces, (x.double(),))
         return nn.functional.mse_loss(out, t.double())
@@ -155,7 +162,9 @@ def test_labels_use_cross_entropy_and_the_effective_rank_of_a_known_matrix():
     d = diagnose(_mlp(2, "relu", "kaiming_normal"), x, y, hessian_iters=0)
     assert d.loss == "cross_entropy" and not d.surrogate and d.hessian_top is None
     # Orthogonal columns of equal norm: every singular value equal, effective rank = columns.
-    q, _ = torch.linalg.qr(torch.randn(50, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(1)))
+    q, _ = torch.linalg.qr(
+        torch.randn(50, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    )
     q = q - q.mean(0)
     u, _, vh = torch.linalg.svd(q, full_matrices=False)
     assert doctor.effective_rank(u @ vh) == pytest.approx(7.0, rel=1e-9)

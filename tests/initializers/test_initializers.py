@@ -15,6 +15,7 @@ import scipy.stats as st
 import torch
 from torch import nn
 
+from specinit._core.rng import as_generator
 from specinit.initializers.classic import (
     gaussian_small_,
     kaiming_normal_,
@@ -29,7 +30,6 @@ from specinit.initializers.classic import (
     xavier_normal_,
     xavier_uniform_,
 )
-from specinit._core.rng import as_generator
 from specinit.initializers.registry import (
     fan_in_out,
     init_,
@@ -66,27 +66,45 @@ LAWS = {
     "kaiming_uniform": (kaiming_uniform_, {}, None, _uniform(math.sqrt(2) * math.sqrt(3 / 500))),
     "kaiming_uniform_fan_out": (
         # leaky ReLU gain √(2/(1 + a²)) = 0.5 at a = √7
-        kaiming_uniform_, {"a": math.sqrt(7), "mode": "fan_out"}, None, _uniform(0.5 * math.sqrt(3 / 400))
+        kaiming_uniform_,
+        {"a": math.sqrt(7), "mode": "fan_out"},
+        None,
+        _uniform(0.5 * math.sqrt(3 / 400)),
     ),
     "kaiming_normal": (kaiming_normal_, {}, None, _normal(math.sqrt(2 / 500))),
-    "kaiming_normal_fan_out": (
-        kaiming_normal_, {"mode": "fan_out"}, None, _normal(math.sqrt(2 / 400))
-    ),
+    "kaiming_normal_fan_out": (kaiming_normal_, {"mode": "fan_out"}, None, _normal(math.sqrt(2 / 400))),
     "kaiming_normal_conv": (kaiming_normal_, {}, (64, 32, 3, 3), _normal(math.sqrt(2 / 288))),
     "lecun_uniform": (lecun_uniform_, {}, None, _uniform(math.sqrt(3 / 500))),
     "lecun_normal": (lecun_normal_, {}, None, _normal(math.sqrt(1 / 500))),
-    "variance_scaled_trunc_normal": (variance_scaled_trunc_normal_, {}, None, _truncnorm(1 / math.sqrt(500), 2.0)),
+    "variance_scaled_trunc_normal": (
+        variance_scaled_trunc_normal_,
+        {},
+        None,
+        _truncnorm(1 / math.sqrt(500), 2.0),
+    ),
     "variance_scaled_trunc_normal_narrow": (
-        variance_scaled_trunc_normal_, {"std": 0.1, "bound": 1.0}, None, _truncnorm(0.1, 1.0)
+        variance_scaled_trunc_normal_,
+        {"std": 0.1, "bound": 1.0},
+        None,
+        _truncnorm(0.1, 1.0),
     ),
     # torch.nn.init.trunc_normal_'s law: N(mean, std²) cut at the absolute a, b
-    "trunc_normal": (trunc_normal_, {"mean": 0.1, "std": 0.5, "a": -0.5, "b": 1.0}, None,
-                     st.truncnorm((-0.5 - 0.1) / 0.5, (1.0 - 0.1) / 0.5, loc=0.1, scale=0.5)),
+    "trunc_normal": (
+        trunc_normal_,
+        {"mean": 0.1, "std": 0.5, "a": -0.5, "b": 1.0},
+        None,
+        st.truncnorm((-0.5 - 0.1) / 0.5, (1.0 - 0.1) / 0.5, loc=0.1, scale=0.5),
+    ),
     "siren_first": (siren_, {"first": True}, None, _uniform(1 / 500)),
     "siren_hidden": (siren_, {}, None, _uniform(math.sqrt(6 / 500) / 30)),
     "siren_hidden_omega5": (siren_, {"omega0": 5.0}, None, _uniform(math.sqrt(6 / 500) / 5)),
     "gaussian_small": (gaussian_small_, {"sigma": 0.1}, None, _normal(0.2 / math.sqrt(500))),
-    "gaussian_small_alpha": (gaussian_small_, {"sigma": 0.5, "alpha": 0.5}, None, _normal(0.25 / math.sqrt(500))),
+    "gaussian_small_alpha": (
+        gaussian_small_,
+        {"sigma": 0.5, "alpha": 0.5},
+        None,
+        _normal(0.25 / math.sqrt(500)),
+    ),
 }
 
 
@@ -109,8 +127,11 @@ def test_samples_follow_stated_law(case: str) -> None:
         # Truncated but without the variance correction (σ0 = std).
         (variance_scaled_trunc_normal_, {}, st.truncnorm(-2, 2, scale=1 / math.sqrt(500))),
         # torch's law has no variance correction: its std is that of the parent normal.
-        (trunc_normal_, {"std": 1 / math.sqrt(500), "a": -2 / math.sqrt(500), "b": 2 / math.sqrt(500)},
-         _truncnorm(1 / math.sqrt(500), 2.0)),
+        (
+            trunc_normal_,
+            {"std": 1 / math.sqrt(500), "a": -2 / math.sqrt(500), "b": 2 / math.sqrt(500)},
+            _truncnorm(1 / math.sqrt(500), 2.0),
+        ),
     ],
 )
 def test_ks_rejects_wrong_law(fn, kwargs, wrong_law) -> None:
@@ -178,8 +199,12 @@ def test_gain_scales_weights_exactly(fn, kwargs) -> None:
 @pytest.mark.parametrize("fn, kwargs", [(kaiming_uniform_, {"mode": "fan_out"}), (kaiming_normal_, {})])
 def test_kaiming_gain_follows_torch_calculate_gain(fn, kwargs) -> None:
     base = fn(torch.empty(20, 30), nonlinearity="linear", generator=5, **kwargs)
-    for change, gain in (({"nonlinearity": "relu"}, math.sqrt(2)), ({}, math.sqrt(2)),
-                         ({"a": 0.2}, math.sqrt(2 / 1.04)), ({"nonlinearity": "tanh"}, 5 / 3)):
+    for change, gain in (
+        ({"nonlinearity": "relu"}, math.sqrt(2)),
+        ({}, math.sqrt(2)),
+        ({"a": 0.2}, math.sqrt(2 / 1.04)),
+        ({"nonlinearity": "tanh"}, 5 / 3),
+    ):
         scaled = fn(torch.empty(20, 30), generator=5, **kwargs, **change)
         torch.testing.assert_close(scaled, gain * base)
 
@@ -187,8 +212,11 @@ def test_kaiming_gain_follows_torch_calculate_gain(fn, kwargs) -> None:
 def test_kaiming_signature_is_torchs() -> None:
     import inspect
 
-    for ours, theirs in ((kaiming_uniform_, nn.init.kaiming_uniform_), (kaiming_normal_, nn.init.kaiming_normal_),
-                         (trunc_normal_, nn.init.trunc_normal_)):
+    for ours, theirs in (
+        (kaiming_uniform_, nn.init.kaiming_uniform_),
+        (kaiming_normal_, nn.init.kaiming_normal_),
+        (trunc_normal_, nn.init.trunc_normal_),
+    ):
         names = lambda f: [p for p in inspect.signature(f).parameters if not p.startswith("_")]  # noqa: E731
         assert names(ours) == names(theirs)
 
@@ -287,9 +315,7 @@ def test_global_rng_is_used_only_without_generator() -> None:
 
 
 def test_no_fan_needed_for_explicit_trunc_std() -> None:
-    assert float(trunc_normal_(torch.empty(1000), std=0.5, generator=0).std()) == pytest.approx(
-        0.5, rel=0.1
-    )
+    assert float(trunc_normal_(torch.empty(1000), std=0.5, generator=0).std()) == pytest.approx(0.5, rel=0.1)
 
 
 @pytest.mark.parametrize(
@@ -308,7 +334,11 @@ def test_no_fan_needed_for_explicit_trunc_std() -> None:
         (lambda: trunc_normal_(torch.empty(3, 5), std=0.0), ValueError, "std must be"),
         (lambda: trunc_normal_(torch.empty(3, 5), a=1.0, b=-1.0), ValueError, "a < b"),
         (lambda: variance_scaled_trunc_normal_(torch.empty(3, 5), bound=-1.0), ValueError, "bound must be"),
-        (lambda: variance_scaled_trunc_normal_(torch.empty(3, 5), bound=math.inf), ValueError, "bound must be"),
+        (
+            lambda: variance_scaled_trunc_normal_(torch.empty(3, 5), bound=math.inf),
+            ValueError,
+            "bound must be",
+        ),
         (lambda: gaussian_small_(torch.empty(3, 5), sigma=-0.1), ValueError, "sigma must be"),
         (lambda: gaussian_small_(torch.empty(3, 5), sigma=0.1, alpha=0.0), ValueError, "alpha must be"),
         (lambda: gaussian_small_(torch.empty(5), sigma=0.1), ValueError, "at least 2 dimensions"),
@@ -348,9 +378,19 @@ def _linears(net: nn.Module) -> list[nn.Linear]:
 
 def test_registered_names() -> None:
     expected = {
-        "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal", "he_uniform",
-        "he_normal", "lecun_uniform", "lecun_normal", "orthogonal", "trunc_normal", "siren",
-        "gaussian_small", "default",
+        "xavier_uniform",
+        "xavier_normal",
+        "kaiming_uniform",
+        "kaiming_normal",
+        "he_uniform",
+        "he_normal",
+        "lecun_uniform",
+        "lecun_normal",
+        "orthogonal",
+        "trunc_normal",
+        "siren",
+        "gaussian_small",
+        "default",
     }
     assert expected <= set(methods())
     assert all(methods()[name] for name in expected)  # each has a one-line summary
@@ -458,9 +498,7 @@ def test_conv2d_uses_kernel_fan_in() -> None:
 
 
 def test_norm_layers_are_reset() -> None:
-    net = nn.Sequential(
-        nn.Linear(4, 8), nn.BatchNorm1d(8), nn.LayerNorm(8), nn.ReLU(), nn.Linear(8, 1)
-    )
+    net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.LayerNorm(8), nn.ReLU(), nn.Linear(8, 1))
     with torch.no_grad():
         for norm in (net[1], net[2]):
             norm.weight.fill_(5.0)

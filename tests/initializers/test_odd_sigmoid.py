@@ -15,7 +15,6 @@ import scipy.stats as st
 import torch
 from torch import nn
 
-from specinit.nn import activations, models
 from specinit.initializers import init_
 from specinit.initializers.odd_sigmoid import (
     critical_gain,
@@ -32,6 +31,7 @@ from specinit.initializers.odd_sigmoid import (
     readout_std,
     tanh_init_,
 )
+from specinit.nn import activations, models
 
 P_MIN = 1e-3
 # The bands stated in docs/odd_sigmoid.md: simulated std over the closed-form prediction for
@@ -45,8 +45,17 @@ def gd(x: torch.Tensor) -> torch.Tensor:
     return 2.0 * torch.atan(torch.tanh(0.5 * x))
 
 
-def _network_std(activation, width: int, layers: int, seed: int, *, scale: float = 1.0,
-                 rule: str = "closed_form", batch: int = 256, dtype=torch.float32):
+def _network_std(
+    activation,
+    width: int,
+    layers: int,
+    seed: int,
+    *,
+    scale: float = 1.0,
+    rule: str = "closed_form",
+    batch: int = 256,
+    dtype=torch.float32,
+):
     """(rms of the input activations, per-layer std list, noise-to-signal ratio at the end)."""
     act = odd_sigmoid_class(activation)
     omega = critical_gain(act)
@@ -121,9 +130,7 @@ def test_critical_gain_of_callable_is_measured():
     assert critical_gain(gd) == pytest.approx(1.0, rel=1e-6)
 
 
-@pytest.mark.parametrize(
-    "activation", ["tanh", "arctan", "softsign", "erf", "isru", "tanh_half", gd]
-)
+@pytest.mark.parametrize("activation", ["tanh", "arctan", "softsign", "erf", "isru", "tanh_half", gd])
 def test_fixed_point_solves_the_equation(activation):
     act = odd_sigmoid_class(activation)
     omega = critical_gain(act)
@@ -229,7 +236,7 @@ def test_diagonal_rejects_bad_input():
 def test_closed_form_values():
     for fan_in in (1, 16, 300):
         assert noise_scale("tanh", 100, fan_in) == pytest.approx(
-            math.sqrt(2 ** 0.01 - 1) / math.sqrt(fan_in), rel=1e-12
+            math.sqrt(2**0.01 - 1) / math.sqrt(fan_in), rel=1e-12
         )
     assert noise_scale("tanh", 100, 1) == pytest.approx(0.0834, abs=1e-4)  # Tanh-Init: 0.085
     assert noise_scale("tanh", 1, 1) == pytest.approx(1.0)  # (1 + β²)^1 = 2
@@ -256,7 +263,7 @@ def test_small_signal_noise_to_signal_ratio_is_one_at_target_layer(activation):
 @pytest.mark.parametrize(
     "shape, rule, std",
     [
-        ((300, 200), "closed_form", math.sqrt(2 ** 0.05 - 1) / math.sqrt(200)),
+        ((300, 200), "closed_form", math.sqrt(2**0.05 - 1) / math.sqrt(200)),
         ((150, 400), "tanh_init", 0.085 / 20.0),
     ],
 )
@@ -319,8 +326,15 @@ def test_bad_rule_and_fan_in():
 
 @pytest.mark.parametrize(
     "activation, width",
-    [("tanh", 8), ("softsign", 8), ("erf", 64), ("tanh_half", 64), ("isru", 16), (gd, 32),
-     (activations.get("arctan", k=2.0), 8)],
+    [
+        ("tanh", 8),
+        ("softsign", 8),
+        ("erf", 64),
+        ("tanh_half", 64),
+        ("isru", 16),
+        (gd, 32),
+        (activations.get("arctan", k=2.0), 8),
+    ],
 )
 def test_std_at_target_layer_matches_prediction(activation, width):
     layers = 100

@@ -30,8 +30,9 @@ def _same(a, b):
 
 def test_memorizes_the_shuffled_labels_not_the_true_ones(small_digits):
     x, y = small_digits
-    net = specinit.init_(_mlp(), "random_labels", data=x, targets=y, epochs=30, lr=3e-3,
-                         batch_size=50, generator=0)
+    net = specinit.init_(
+        _mlp(), "random_labels", data=x, targets=y, epochs=30, lr=3e-3, batch_size=50, generator=0
+    )
     shuffled = random_labels(y, generator=_seed_drawn_from(0))
     assert (shuffled != y).float().mean() > 0.8  # the labels really moved
     assert specinit.accuracy(net, x, shuffled) > 0.8  # chance is 0.1
@@ -40,8 +41,17 @@ def test_memorizes_the_shuffled_labels_not_the_true_ones(small_digits):
 
 def test_init_is_base_init_then_pretraining_with_the_drawn_seed(small_digits):
     x, y = small_digits
-    a = specinit.init_(_mlp(1), "random_labels", data=x, targets=y, epochs=2, lr=3e-3,
-                       batch_size=64, base="kaiming_normal", generator=4)
+    a = specinit.init_(
+        _mlp(1),
+        "random_labels",
+        data=x,
+        targets=y,
+        epochs=2,
+        lr=3e-3,
+        batch_size=64,
+        base="kaiming_normal",
+        generator=4,
+    )
     s = _seed_drawn_from(4)
     b = specinit.init_(_mlp(2), "kaiming_normal", generator=s)
     specinit.pretrain_random_labels_(b, x, y, epochs=2, lr=3e-3, batch_size=64, generator=s)
@@ -61,8 +71,9 @@ def test_same_generator_same_weights_whatever_the_previous_weights(small_digits)
 def test_pretraining_reaches_high_accuracy_on_its_own_labels(small_digits):
     x, y = small_digits
     net = specinit.init_(_mlp(), "xavier_normal", generator=0)
-    out = specinit.pretrain_random_labels_(net, x.numpy(), y.numpy(), epochs=30, lr=3e-3,
-                                           batch_size=50, generator=11)
+    out = specinit.pretrain_random_labels_(
+        net, x.numpy(), y.numpy(), epochs=30, lr=3e-3, batch_size=50, generator=11
+    )
     assert out is net
     assert specinit.accuracy(net, x, random_labels(y, generator=11)) > 0.8
 
@@ -77,8 +88,16 @@ def test_small_cnns_on_a_tiny_28x28_batch(make):
         net.eval()
     before = [p.detach().clone() for p in nets[0].parameters()]
     for net in nets:
-        specinit.init_(net, "random_labels", data=x, targets=y, epochs=1, batch_size=8,
-                       base="kaiming_normal", generator=0)
+        specinit.init_(
+            net,
+            "random_labels",
+            data=x,
+            targets=y,
+            epochs=1,
+            batch_size=8,
+            base="kaiming_normal",
+            generator=0,
+        )
     assert _same(*nets)
     assert not nets[0].training and not any(m.training for m in nets[0].modules())  # mode restored
     assert any(not torch.equal(p, q) for p, q in zip(before, nets[0].parameters()))

@@ -111,8 +111,9 @@ def test_scale_schedules():
 
 def test_schedule_reaches_the_network():
     x, y = _smooth_data(60)
-    net = specinit.init_(mlp(2, [8, 8], 1, "tanh").double(), "swim", data=x, targets=y,
-                         scales=[0.5, 3.0], generator=0)
+    net = specinit.init_(
+        mlp(2, [8, 8], 1, "tanh").double(), "swim", data=x, targets=y, scales=[0.5, 3.0], generator=0
+    )
     with torch.no_grad():
         h = torch.tanh(net[0](x))
         for layer, inputs, s1 in ((net[0], x, 0.5), (net[2], h, 3.0)):
@@ -207,8 +208,9 @@ def test_init_reproduces_the_estimator():
     x, y = split.x_train[:500], split.y_train[:500]
     clf = specinit.SwimClassifier(widths=(64, 32), scales="spectral", random_state=3)
     clf.fit(x.numpy(), y.numpy())
-    net = specinit.init_(mlp(64, [64, 32], 10, "tanh"), "swim", data=x, targets=y,
-                         scales="spectral", generator=3)
+    net = specinit.init_(
+        mlp(64, [64, 32], 10, "tanh"), "swim", data=x, targets=y, scales="spectral", generator=3
+    )
     for p, q in zip(net.parameters(), clf.model_.parameters()):
         assert torch.equal(p, q)
     with torch.no_grad():
@@ -272,12 +274,19 @@ def test_bad_options_are_refused():
         (mlp(2, [8], 1, "tanh", norm="batch"), "module 1 is BatchNorm1d"),
         (mlp(2, [8], 1, "tanh", bias=False), "bias=False"),
         (
-            torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 8),
-                                torch.nn.ReLU(), torch.nn.Linear(8, 1)),
+            torch.nn.Sequential(
+                torch.nn.Linear(2, 8),
+                torch.nn.Tanh(),
+                torch.nn.Linear(8, 8),
+                torch.nn.ReLU(),
+                torch.nn.Linear(8, 1),
+            ),
             "same activation, got tanh, relu",
         ),
-        (torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Dropout(), torch.nn.Linear(8, 1)),
-         "module 1 is Dropout, not an activation"),
+        (
+            torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Dropout(), torch.nn.Linear(8, 1)),
+            "module 1 is Dropout, not an activation",
+        ),
     ],
 )
 def test_unsupported_models_are_refused(model, match):

@@ -1,7 +1,8 @@
 """The one parser of config values (specinit.lab.config): --set, sweep files and inspect --arg."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import pytest
 
@@ -26,8 +27,16 @@ class Cfg:
 
 
 def test_strings_are_parsed_by_the_field_type():
-    cfg = replace_fields(Cfg(), {"lrs": "1e-4, 3e-4", "names": "relu,sine(omega0=5)", "limit": "none",
-                                 "flag": "true", "seeds": "[0, 1]"})
+    cfg = replace_fields(
+        Cfg(),
+        {
+            "lrs": "1e-4, 3e-4",
+            "names": "relu,sine(omega0=5)",
+            "limit": "none",
+            "flag": "true",
+            "seeds": "[0, 1]",
+        },
+    )
     assert cfg.lrs == (1e-4, 3e-4) and cfg.names == ("relu", "sine(omega0=5)")
     assert cfg.limit is None and cfg.flag is True and cfg.seeds == (0, 1)
     assert replace_fields(cfg, {"limit": "500"}).limit == 500
@@ -39,14 +48,17 @@ def test_typed_values_are_checked_and_nested_configs_filled():
     assert cfg.items == (Inner(2, 1.0),)
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"lr": "1"}, r"lr: unknown config field 'lr' of Cfg"),
-    ({"limit": "x"}, r"limit: expected int \| None, got 'x'"),
-    ({"flag": "yes"}, r"flag: expected bool, got 'yes': cannot parse 'yes' as bool"),
-    ({"lrs": ["fast"]}, r"lrs\[0\]: expected float, got 'fast'"),
-    ({"inner": {"grid": 1.5}}, r"inner\.grid: expected int, got 1\.5 \(float\)"),
-    ({"seeds": True}, r"seeds: expected tuple\[int, \.\.\.\], got True"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"lr": "1"}, r"lr: unknown config field 'lr' of Cfg"),
+        ({"limit": "x"}, r"limit: expected int \| None, got 'x'"),
+        ({"flag": "yes"}, r"flag: expected bool, got 'yes': cannot parse 'yes' as bool"),
+        ({"lrs": ["fast"]}, r"lrs\[0\]: expected float, got 'fast'"),
+        ({"inner": {"grid": 1.5}}, r"inner\.grid: expected int, got 1\.5 \(float\)"),
+        ({"seeds": True}, r"seeds: expected tuple\[int, \.\.\.\], got True"),
+    ],
+)
 def test_errors_name_the_key(overrides, message):
     with pytest.raises(ConfigError, match=message):
         replace_fields(Cfg(), overrides)

@@ -61,10 +61,14 @@ def test_reproduce_command_parses_back_to_the_config():
     cfg = exp.config(quick=True, seeds=3, overrides={"width": "16", "activations": "relu,sine(omega0=5)"})
     config = json.loads(json.dumps(cfg, default=vars))
     command = reproduce_command("inr-depth", config, "runs/x y")
-    assert command == ("specinit reproduce inr-depth --quick --seeds 3 "
-                       "--set 'activations=relu,sine(omega0=5)' --set width=16 --out 'runs/x y'")
-    assert reproduce_command("inr-depth", json.loads(json.dumps(exp.default, default=vars)), "o") == \
-        "specinit reproduce inr-depth --out o"
+    assert command == (
+        "specinit reproduce inr-depth --quick --seeds 3 "
+        "--set 'activations=relu,sine(omega0=5)' --set width=16 --out 'runs/x y'"
+    )
+    assert (
+        reproduce_command("inr-depth", json.loads(json.dumps(exp.default, default=vars)), "o")
+        == "specinit reproduce inr-depth --out o"
+    )
     nested = {**config, "task": {**config["task"], "step": 0.2}}  # --set cannot reach inside task
     assert reproduce_command("inr-depth", nested, "o") is None
     assert reproduce_command("no-such-experiment", config, "o") is None
@@ -73,7 +77,17 @@ def test_reproduce_command_parses_back_to_the_config():
 @pytest.mark.slow
 def test_reproduce_writes_an_offline_html_report_whose_command_is_exact(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    args = ["reproduce", "inr-depth", "--quick", "--seeds", "2", *TINY_SETS, "--out", "runs/tiny", "--no-progress"]
+    args = [
+        "reproduce",
+        "inr-depth",
+        "--quick",
+        "--seeds",
+        "2",
+        *TINY_SETS,
+        "--out",
+        "runs/tiny",
+        "--no-progress",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "report: runs/tiny/report.html" in result.output
@@ -86,7 +100,9 @@ def test_reproduce_writes_an_offline_html_report_whose_command_is_exact(tmp_path
     pngs = [src for src in page.images if src.startswith("data:image/png;base64,")]
     assert len(pngs) == len(page.images) == 3
     assert all(base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n" for src in pngs)
-    command = next(line for block in page.code for line in block.splitlines() if line.startswith("specinit reproduce"))
+    command = next(
+        line for block in page.code for line in block.splitlines() if line.startswith("specinit reproduce")
+    )
     again = CliRunner().invoke(main, [*shlex.split(command)[1:], "--no-progress"])
     assert again.exit_code == 0 and "2 unit(s) reused" in again.output, again.output  # same config
 
@@ -100,9 +116,15 @@ def test_reproduce_writes_an_offline_html_report_whose_command_is_exact(tmp_path
 
 @pytest.mark.slow
 def test_sweep_report_shows_points_runs_failures_and_commands(tmp_path):
-    spec = parse_sweep({"experiment": "inr-depth", "quick": True, "seeds": 2,
-                        "set": {"depths": [1], "lrs": [0.01], "steps": 20},
-                        "grid": {"activations": ["relu", "bogus"]}})
+    spec = parse_sweep(
+        {
+            "experiment": "inr-depth",
+            "quick": True,
+            "seeds": 2,
+            "set": {"depths": [1], "lrs": [0.01], "steps": 20},
+            "grid": {"activations": ["relu", "bogus"]},
+        }
+    )
     with RunStore(tmp_path / "sweep.sqlite") as store:
         store.set_meta(experiment="inr-depth", name="tiny", command="specinit sweep tiny.toml --out x")
         for run in plan(spec):
@@ -111,10 +133,17 @@ def test_sweep_report_shows_points_runs_failures_and_commands(tmp_path):
     assert written == [tmp_path / "report.html"] and (tmp_path / "report.md").is_file()
     page = Page(written[0].read_text())
     ci = next(t for t in page.tables if "train_mse" in t[0])
-    assert [row[:4] for row in ci] == [["activations", "activation", "depth", "n"], ["relu", "relu", "1", "2"]]
+    assert [row[:4] for row in ci] == [
+        ["activations", "activation", "depth", "n"],
+        ["relu", "relu", "1", "2"],
+    ]
     runs = next(t for t in page.tables if t[0][:2] == ["run", "status"])
-    assert [row[:2] for row in runs[1:]] == [["activations=relu seed=0", "done"], ["activations=relu seed=1", "done"],
-                                            ["activations=bogus seed=0", "failed"], ["activations=bogus seed=1", "failed"]]
+    assert [row[:2] for row in runs[1:]] == [
+        ["activations=relu seed=0", "done"],
+        ["activations=relu seed=1", "done"],
+        ["activations=bogus seed=0", "failed"],
+        ["activations=bogus seed=1", "failed"],
+    ]
     assert sum("unknown activation 'bogus'" in block for block in page.code) == 2
     assert page.images and all((tmp_path / src).is_file() for src in page.images)
     run_reports = [href for href in page.links if href.endswith("report.html")]

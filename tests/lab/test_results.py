@@ -54,12 +54,16 @@ def test_ci_rows_count_mean_sample_std_and_interval_per_group():
     assert x["m_ci"] == pytest.approx(math.tan(0.475 * math.pi) * 1.0, rel=1e-10)  # t(0.975, 1)·s/√2
     assert y["m_mean"] == 5.0 and math.isnan(y["m_std"]) and math.isnan(y["m_ci"])
     assert ci_rows(rows, ("g",), ("m",), confidence=0.9)[0]["m_ci"] == pytest.approx(
-        math.tan(0.45 * math.pi), rel=1e-10)
+        math.tan(0.45 * math.pi), rel=1e-10
+    )
 
 
 def test_ci_rows_values_bools_unhashable_cases_and_missing_metrics():
-    rows = [{"w": [1, 2], "ok": True, "e": "nan"}, {"w": [1, 2], "ok": False, "e": 1.0},
-            {"w": [3], "ok": True}]
+    rows = [
+        {"w": [1, 2], "ok": True, "e": "nan"},
+        {"w": [1, 2], "ok": False, "e": 1.0},
+        {"w": [3], "ok": True},
+    ]
     table = ci_rows(rows, ("w",), ("ok", "e"))
     assert [r["w"] for r in table] == [[1, 2], [3]]
     assert table[0]["ok_mean"] == 0.5 and math.isnan(table[0]["e_mean"])  # stored "nan" is NaN
@@ -74,20 +78,39 @@ def test_ci_rows_values_bools_unhashable_cases_and_missing_metrics():
 
 
 def test_ci_markdown_shows_mean_and_half_width():
-    rows = [{"a": "re|lu", "lr": 0.001, "m": 1.0}, {"a": "re|lu", "lr": 0.001, "m": 2.0},
-            {"a": "re|lu", "lr": 0.001, "m": 3.0}, {"a": "tanh", "lr": 0.1 + 0.2, "m": 1.0},
-            {"a": "sine", "lr": 1.0}]
+    rows = [
+        {"a": "re|lu", "lr": 0.001, "m": 1.0},
+        {"a": "re|lu", "lr": 0.001, "m": 2.0},
+        {"a": "re|lu", "lr": 0.001, "m": 3.0},
+        {"a": "tanh", "lr": 0.1 + 0.2, "m": 1.0},
+        {"a": "sine", "lr": 1.0},
+    ]
     table = ci_rows(rows, ("a", "lr"), ("m",))
     assert ci_markdown(table, ("a", "lr"), ("m",)).splitlines() == [
-        "| a | lr | n | m |", "|---|---|---|---|",
+        "| a | lr | n | m |",
+        "|---|---|---|---|",
         f"| re\\|lu | 0.001 | 3 | 2 ± {mean_ci([1, 2, 3])[1]:.2g} |",  # 2 ± 2.5
-        "| tanh | 0.3 | 1 | 1 |", "| sine | 1 | 1 |  |"]
+        "| tanh | 0.3 | 1 | 1 |",
+        "| sine | 1 | 1 |  |",
+    ]
 
 
 def test_columns_split_into_cases_and_metrics():
-    rows = [{"unit": f"activation={a},depth={d},seed={s}", "activation": a, "depth": d, "seed": s,
-             "note": "x", "lr": 0.01, "converged": s > 0, "mse": float(s + d)}
-            for a in ("relu", "sine(omega0=5)") for d in (1, 2) for s in (0, 1, 2)]
+    rows = [
+        {
+            "unit": f"activation={a},depth={d},seed={s}",
+            "activation": a,
+            "depth": d,
+            "seed": s,
+            "note": "x",
+            "lr": 0.01,
+            "converged": s > 0,
+            "mse": float(s + d),
+        }
+        for a in ("relu", "sine(omega0=5)")
+        for d in (1, 2)
+        for s in (0, 1, 2)
+    ]
     by, metrics = split_columns(rows)
     assert by == ["activation", "depth", "note"] and metrics == ["lr", "converged", "mse"]
     table = ci_rows(rows, by, metrics)
@@ -110,7 +133,11 @@ def test_text_table_markdown_and_aligned():
 
     rows = [{"method": "ours", "ms": "1.5"}, {"method": "torch", "ms": "12.25"}]
     assert text_table(rows, markdown=True).splitlines() == [
-        "| method | ms |", "|---|---|", "| ours | 1.5 |", "| torch | 12.25 |"]
+        "| method | ms |",
+        "|---|---|",
+        "| ours | 1.5 |",
+        "| torch | 12.25 |",
+    ]
     plain = text_table(rows).splitlines()
     assert plain[0].split() == ["method", "ms"] and plain[2].index("1.5") == plain[0].index("ms")
     with pytest.raises(ValueError, match="at least one row"):

@@ -23,20 +23,38 @@ def units(cfg):
 
 
 def run_unit(cfg, unit, context):
-    return {"value": cfg.value, "seed": unit.params["seed"], "square": cfg.value ** 2 + unit.params["seed"]}, {}
+    return {"value": cfg.value, "seed": unit.params["seed"], "square": cfg.value**2 + unit.params["seed"]}, {}
 
 
 def summarize(cfg, rows, arrays, run):
-    return Summary(tables=[("Squares", "| a |\n|---|\n| 1 |")],
-                   findings=[Finding("squares are positive", all(r["square"] > 0 for r in rows), "checked")])
+    return Summary(
+        tables=[("Squares", "| a |\n|---|\n| 1 |")],
+        findings=[Finding("squares are positive", all(r["square"] > 0 for r in rows), "checked")],
+    )
 
 
-register_module(__name__, name="runner-test", title="a tiny experiment", source="tests",
-                default=TinyConfig(), quick=TinyConfig(seeds=(0,)))
+register_module(
+    __name__,
+    name="runner-test",
+    title="a tiny experiment",
+    source="tests",
+    default=TinyConfig(),
+    quick=TinyConfig(seeds=(0,)),
+)
 # The same functions, reading images: runs are keyed on the data, and checked against it first.
-lab.register(lab.Experiment(
-    "runner-image-test", "reads images", "tests", TinyConfig(), TinyConfig(seeds=(0,)), units, run_unit,
-    summarize, data_needs=lambda cfg: [("mnist", 100 * cfg.value, 10)]))
+lab.register(
+    lab.Experiment(
+        "runner-image-test",
+        "reads images",
+        "tests",
+        TinyConfig(),
+        TinyConfig(seeds=(0,)),
+        units,
+        run_unit,
+        summarize,
+        data_needs=lambda cfg: [("mnist", 100 * cfg.value, 10)],
+    )
+)
 
 
 def test_results_json_carries_what_the_report_shows(tmp_path):

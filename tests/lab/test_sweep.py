@@ -12,13 +12,14 @@ from dataclasses import dataclass
 import pytest
 from click.testing import CliRunner
 
-from specinit.cli import main
-from specinit.lab.experiment import Summary, register_module, seeds_units
-from specinit.lab.tasks import SparseTask
-from specinit.lab.store import RunRecord, RunStore
 from specinit import lab as experiments
+from specinit.cli import main
 from specinit.lab import sweep
+from specinit.lab.experiment import Summary, register_module, seeds_units
+from specinit.lab.store import RunRecord, RunStore
 from specinit.lab.sweep import SweepConfigError, execute, load_sweep, parse_sweep, plan, run_sweep
+from specinit.lab.tasks import SparseTask
+
 
 # inr-depth with one tiny network per run: a run takes about a second, mostly its figures.
 def tiny(top="", grid="", fixed='activations = ["relu"]'):
@@ -49,12 +50,16 @@ def write(tmp_path, text, name="sweep.toml"):
 
 
 def test_grid_runs_and_seeds_expand_to_typed_points():
-    spec = parse_sweep({
-        "experiment": "inr-depth", "quick": True, "seeds": 2,
-        "set": {"steps": "30", "task": {"step": 0.2}},
-        "grid": {"width": [8, 16], "activations": ["relu", ["sine(omega0=5)", "relu"]]},
-        "runs": [{"lrs": [0.01]}, {"lrs": "1e-3,3e-3"}],
-    })
+    spec = parse_sweep(
+        {
+            "experiment": "inr-depth",
+            "quick": True,
+            "seeds": 2,
+            "set": {"steps": "30", "task": {"step": 0.2}},
+            "grid": {"width": [8, 16], "activations": ["relu", ["sine(omega0=5)", "relu"]]},
+            "runs": [{"lrs": [0.01]}, {"lrs": "1e-3,3e-3"}],
+        }
+    )
     assert spec.seeds == (0, 1) and spec.base.steps == 30 and spec.base.task == SparseTask(step=0.2)
     assert len(spec.points) == 2 * 2 * 2
     assert spec.points[0] == {"lrs": (0.01,), "width": 8, "activations": ("relu",)}
@@ -68,42 +73,75 @@ def test_grid_runs_and_seeds_expand_to_typed_points():
 
 def test_yaml_and_toml_give_the_same_runs(tmp_path):
     toml = write(tmp_path, tiny("seeds = [3, 4]", "width = [8, 16]"))
-    yaml = write(tmp_path, textwrap.dedent("""\
+    yaml = write(
+        tmp_path,
+        textwrap.dedent("""\
         experiment: inr-depth
         quick: true
         seeds: [3, 4]
         set: {activations: [relu], depths: [1], lrs: [1e-2], steps: 20}  # YAML reads 1e-2 as text
         grid: {width: [8, 16]}
-        """), "sweep.yaml")
+        """),
+        "sweep.yaml",
+    )
     assert [r.key for r in plan(load_sweep(toml))] == [r.key for r in plan(load_sweep(yaml))]
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"experiment": "nope"}, r"experiment: unknown experiment 'nope'; known: .*inr-depth"),
-    ({}, r"missing key 'experiment'"),
-    ({"experiment": "inr-depth", "grids": {}}, r"unknown key 'grids' in the sweep config"),
-    ({"experiment": "inr-depth", "set": {"widht": 3}}, r"set\.widht: unknown config field 'widht'"),
-    ({"experiment": "inr-depth", "grid": {"width": [8, "wide"]}}, r"grid\.width\[1\]: expected int, got 'wide'"),
-    ({"experiment": "inr-depth", "grid": {"width": 8}}, r"grid\.width: expected a list, got 8"),
-    ({"experiment": "inr-depth", "grid": {"width": []}}, r"grid\.width: empty list"),
-    ({"experiment": "inr-depth", "grid": {}}, r"grid: empty table"),
-    ({"experiment": "inr-depth", "runs": []}, r"runs: empty list"),
-    ({"experiment": "inr-depth", "runs": [{"steps": 10}, {"steps": True}]}, r"runs\[1\]\.steps: expected int, got True"),
-    ({"experiment": "inr-depth", "set": {"lrs": ["fast"]}}, r"set\.lrs\[0\]: expected float, got 'fast'"),
-    ({"experiment": "inr-depth", "set": {"task": {"grid": 1.5}}}, r"set\.task\.grid: expected int, got 1\.5"),
-    ({"experiment": "inr-depth", "quick": "yes"}, r"quick: expected true or false, got 'yes'"),
-    ({"experiment": "inr-depth", "seeds": []}, r"seeds: empty list"),
-    ({"experiment": "inr-depth", "seeds": [0, 0]}, r"seeds: repeated seed"),
-    ({"experiment": "inr-depth", "grid": {"seeds": [[0]]}}, r"grid\.seeds: sweep seeds with the top-level"),
-    ({"experiment": "inr-depth", "set": {"width": 8}, "grid": {"width": [8]}}, r"grid\.width: also given in \[set\]"),
-    ({"experiment": "inr-depth", "set": {"depths": []}}, r"no units to run"),
-    ({"experiment": "inr-depth", "set": {"seeds": [1]}}, r"set\.seeds: sweep seeds with the top-level"),
-    ({"experiment": "inr-depth", "grid": {"width": [8]}, "runs": [{"width": 4}]}, r"runs\[0\]\.width: also in \[grid\]"),
-    ({"experiment": "inr-depth", "modules": ["no_such_module_xyz"]}, r"modules\[0\]: cannot import 'no_such_module_xyz'"),
-    ({"experiment": "inr-depth", "grid": {"width": [8, 8]}}, r"points 'width=8' and 'width=8' give the same config"),
-    ({"experiment": "inr-depth", "quick": True, "runs": [{}, {"steps": QUICK_STEPS}]},
-     rf"points '\(base config\)' and 'steps={QUICK_STEPS}' give the same config"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"experiment": "nope"}, r"experiment: unknown experiment 'nope'; known: .*inr-depth"),
+        ({}, r"missing key 'experiment'"),
+        ({"experiment": "inr-depth", "grids": {}}, r"unknown key 'grids' in the sweep config"),
+        ({"experiment": "inr-depth", "set": {"widht": 3}}, r"set\.widht: unknown config field 'widht'"),
+        (
+            {"experiment": "inr-depth", "grid": {"width": [8, "wide"]}},
+            r"grid\.width\[1\]: expected int, got 'wide'",
+        ),
+        ({"experiment": "inr-depth", "grid": {"width": 8}}, r"grid\.width: expected a list, got 8"),
+        ({"experiment": "inr-depth", "grid": {"width": []}}, r"grid\.width: empty list"),
+        ({"experiment": "inr-depth", "grid": {}}, r"grid: empty table"),
+        ({"experiment": "inr-depth", "runs": []}, r"runs: empty list"),
+        (
+            {"experiment": "inr-depth", "runs": [{"steps": 10}, {"steps": True}]},
+            r"runs\[1\]\.steps: expected int, got True",
+        ),
+        ({"experiment": "inr-depth", "set": {"lrs": ["fast"]}}, r"set\.lrs\[0\]: expected float, got 'fast'"),
+        (
+            {"experiment": "inr-depth", "set": {"task": {"grid": 1.5}}},
+            r"set\.task\.grid: expected int, got 1\.5",
+        ),
+        ({"experiment": "inr-depth", "quick": "yes"}, r"quick: expected true or false, got 'yes'"),
+        ({"experiment": "inr-depth", "seeds": []}, r"seeds: empty list"),
+        ({"experiment": "inr-depth", "seeds": [0, 0]}, r"seeds: repeated seed"),
+        (
+            {"experiment": "inr-depth", "grid": {"seeds": [[0]]}},
+            r"grid\.seeds: sweep seeds with the top-level",
+        ),
+        (
+            {"experiment": "inr-depth", "set": {"width": 8}, "grid": {"width": [8]}},
+            r"grid\.width: also given in \[set\]",
+        ),
+        ({"experiment": "inr-depth", "set": {"depths": []}}, r"no units to run"),
+        ({"experiment": "inr-depth", "set": {"seeds": [1]}}, r"set\.seeds: sweep seeds with the top-level"),
+        (
+            {"experiment": "inr-depth", "grid": {"width": [8]}, "runs": [{"width": 4}]},
+            r"runs\[0\]\.width: also in \[grid\]",
+        ),
+        (
+            {"experiment": "inr-depth", "modules": ["no_such_module_xyz"]},
+            r"modules\[0\]: cannot import 'no_such_module_xyz'",
+        ),
+        (
+            {"experiment": "inr-depth", "grid": {"width": [8, 8]}},
+            r"points 'width=8' and 'width=8' give the same config",
+        ),
+        (
+            {"experiment": "inr-depth", "quick": True, "runs": [{}, {"steps": QUICK_STEPS}]},
+            rf"points '\(base config\)' and 'steps={QUICK_STEPS}' give the same config",
+        ),
+    ],
+)
 def test_malformed_config_names_the_offending_key(data, message):
     with pytest.raises(SweepConfigError, match=message):
         parse_sweep(data)
@@ -138,18 +176,32 @@ def test_workers_split_the_cores_and_a_run_leaves_the_caller_threads_alone(tmp_p
 
 
 def record(key, status, seconds=1.0):
-    return RunRecord(key=key, experiment="inr-depth", label=key, point={}, config={}, seed=0,
-                     status=status, environment={"torch": "t", "python": "p", "specinit": "s", "host": "h"},
-                     started_at="a", finished_at="b", seconds=seconds, rows=[{"x": 1}], metrics={},
-                     findings=[], traceback="boom" if status == "failed" else None, folder="runs/x")
+    return RunRecord(
+        key=key,
+        experiment="inr-depth",
+        label=key,
+        point={},
+        config={},
+        seed=0,
+        status=status,
+        environment={"torch": "t", "python": "p", "specinit": "s", "host": "h"},
+        started_at="a",
+        finished_at="b",
+        seconds=seconds,
+        rows=[{"x": 1}],
+        metrics={},
+        findings=[],
+        traceback="boom" if status == "failed" else None,
+        folder="runs/x",
+    )
 
 
 def test_store_keeps_done_rows_and_replaces_failed_ones(tmp_path):
     path = tmp_path / "sweep.sqlite"
     with RunStore(path) as store:
         assert store.add(record("a", "failed")) and store.add(record("b", "done", 2.0))
-        assert store.add(record("a", "done", 3.0))          # a retried failure is replaced
-        assert not store.add(record("b", "done", 9.0))      # a done run is never recorded twice
+        assert store.add(record("a", "done", 3.0))  # a retried failure is replaced
+        assert not store.add(record("b", "done", 9.0))  # a done run is never recorded twice
         assert not store.add(record("b", "failed"))
         assert store.statuses() == {"a": "done", "b": "done"} and len(store) == 2
         assert [r.seconds for r in store.records()] == [3.0, 2.0]
@@ -158,7 +210,9 @@ def test_store_keeps_done_rows_and_replaces_failed_ones(tmp_path):
             store.records("ok")
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("SELECT specinit, torch, python, host FROM runs").fetchall() == [("s", "t", "p", "h")] * 2
+    assert (
+        db.execute("SELECT specinit, torch, python, host FROM runs").fetchall() == [("s", "t", "p", "h")] * 2
+    )
     with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
         db.execute("INSERT INTO runs SELECT * FROM runs WHERE key = 'a'")
     with pytest.raises(ValueError, match="status must be 'done' or 'failed'"):
@@ -171,9 +225,22 @@ def test_killed_sweep_resumes_without_loss_or_duplicates(tmp_path):
     out = tmp_path / "out"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from specinit.cli import main; main()", "sweep", str(config),
-         "--out", str(out), "--workers", "1", "--no-progress"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        [
+            sys.executable,
+            "-c",
+            "from specinit.cli import main; main()",
+            "sweep",
+            str(config),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--no-progress",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     try:
@@ -214,7 +281,9 @@ def test_failures_are_recorded_and_ray_matches_local(tmp_path):
     import ray
 
     config = write(tmp_path, tiny("seeds = 2", 'activations = ["relu", "bogus"]', fixed=""))
-    local = CliRunner().invoke(main, ["sweep", str(config), "--out", str(tmp_path / "local"), "--no-progress"])
+    local = CliRunner().invoke(
+        main, ["sweep", str(config), "--out", str(tmp_path / "local"), "--no-progress"]
+    )
     assert local.exit_code == 1, local.output
     assert "4 run(s): 2 done, 0 skipped (already done), 2 failed" in local.output
     assert "FAILED  activations=bogus seed=0: ValueError: unknown activation 'bogus'" in local.output
@@ -263,14 +332,25 @@ def summarize(cfg, rows, arrays, run):
     return Summary()
 
 
-register_module(__name__, name="sweep-crash-test", title="a worker that dies", source="tests",
-                default=CrashConfig(), quick=CrashConfig())
+register_module(
+    __name__,
+    name="sweep-crash-test",
+    title="a worker that dies",
+    source="tests",
+    default=CrashConfig(),
+    quick=CrashConfig(),
+)
 
 
 @pytest.mark.slow
 def test_a_dying_worker_fails_its_run_and_the_sweep_goes_on(tmp_path):
-    spec = parse_sweep({"experiment": "sweep-crash-test", "modules": [__name__],
-                        "runs": [{"value": 1}, {"crash": True}, {"value": 3}]})
+    spec = parse_sweep(
+        {
+            "experiment": "sweep-crash-test",
+            "modules": [__name__],
+            "runs": [{"value": 1}, {"crash": True}, {"value": 3}],
+        }
+    )
     summary = run_sweep(spec, tmp_path, workers=1, progress=False)
     assert (summary.done, summary.failed) == (2, 1)
     with RunStore(tmp_path / "sweep.sqlite") as store:

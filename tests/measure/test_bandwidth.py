@@ -205,8 +205,7 @@ def test_energy_is_pooled_over_outputs_and_averaged_over_lines():
             t = x[:, 0]
             return torch.stack([torch.sin(2 * math.pi * 2 * t), 3 * torch.sin(2 * math.pi * 4 * t)], 1)
 
-    record = directional_spectrum(TwoTones(), _rand(4, 2), directions=u[None], window="none",
-                                  n_points=32)
+    record = directional_spectrum(TwoTones(), _rand(4, 2), directions=u[None], window="none", n_points=32)
     assert record.spectrum.at(2.0).tolist() == pytest.approx([1.0, 0.0], abs=1e-12)
     assert record.spectrum.at(4.0).tolist() == pytest.approx([0.0, 3.0], abs=1e-12)
     assert record.centroid() == pytest.approx((2 * 1 + 4 * 9) / 10)
@@ -293,7 +292,9 @@ def test_public_api_is_reexported():
     assert specinit.directional_spectrum is directional_spectrum
     assert specinit.gradient_bandwidth is gradient_bandwidth
     assert specinit.input_gradients is input_gradients
-    assert {"bandwidth", "GradientBandwidth", "DirectionalSpectrum", "pretrain_random_labels_"} <= set(specinit.__all__)
+    assert {"bandwidth", "GradientBandwidth", "DirectionalSpectrum", "pretrain_random_labels_"} <= set(
+        specinit.__all__
+    )
 
 
 def test_linear_detrend_removes_the_affine_part_along_each_line():

@@ -148,7 +148,9 @@ def test_eigenvalues_on_a_known_indefinite_spectrum():
     power = hessian_eigs(A, k=3, method="power", which="LM", generator=4, return_eigenvectors=True)
     np.testing.assert_allclose(la.eigenvalues, [6.0, 3.0, 2.0], rtol=1e-8)
     np.testing.assert_allclose(power.eigenvalues, [-9.0, 6.0, -4.0], rtol=1e-6)
-    torch.testing.assert_close(power.eigenvectors.T @ power.eigenvectors, torch.eye(3, dtype=D), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        power.eigenvectors.T @ power.eigenvectors, torch.eye(3, dtype=D), atol=1e-6, rtol=0
+    )
 
 
 def test_power_iteration_flags_missing_convergence():
@@ -176,8 +178,10 @@ def test_trace_lies_within_its_standard_error(method, kind):
     values = torch.rand(60, generator=g, dtype=D) * 4 - (0 if kind == "psd" else 2)
     A = _rotated(values, seed=6)
     exact = float(A.trace())
-    z = [(r.estimate - exact) / r.stderr
-         for r in (hessian_trace(A, method=method, num_matvecs=30, generator=s) for s in range(40))]
+    z = [
+        (r.estimate - exact) / r.stderr
+        for r in (hessian_trace(A, method=method, num_matvecs=30, generator=s) for s in range(40))
+    ]
     assert max(abs(v) for v in z) < 4.0
     assert np.mean(np.abs(z) < 2.0) > 0.8  # ≈ 95% for a normal error
     assert abs(z[0]) < 3.0
@@ -186,8 +190,12 @@ def test_trace_lies_within_its_standard_error(method, kind):
 def test_hutchpp_beats_hutchinson_on_a_decaying_spectrum():
     A = _rotated(1.0 / np.arange(1, 201) ** 2, seed=1)
     exact = float(A.trace())
-    errors = {m: np.mean([abs(hessian_trace(A, method=m, num_matvecs=45, generator=s).estimate - exact)
-                          for s in range(15)]) for m in ("hutchinson", "hutch++")}
+    errors = {
+        m: np.mean(
+            [abs(hessian_trace(A, method=m, num_matvecs=45, generator=s).estimate - exact) for s in range(15)]
+        )
+        for m in ("hutchinson", "hutch++")
+    }
     assert errors["hutch++"] < 0.25 * errors["hutchinson"]
 
 
@@ -259,10 +267,15 @@ def test_density_plot_uses_the_figure_api():
 
 def test_seeds_reproduce_exactly():
     A = _rotated(np.linspace(-2.0, 5.0, 50))
-    for fn, kwargs in [(hessian_trace, {"num_matvecs": 12}), (hessian_density, {"n_steps": 8}),
-                       (hessian_eigs, {"k": 2, "method": "power", "which": "LM"})]:
+    for fn, kwargs in [
+        (hessian_trace, {"num_matvecs": 12}),
+        (hessian_density, {"n_steps": 8}),
+        (hessian_eigs, {"k": 2, "method": "power", "which": "LM"}),
+    ]:
         a, b, c = fn(A, generator=7, **kwargs), fn(A, generator=7, **kwargs), fn(A, generator=8, **kwargs)
-        key = {"hessian_trace": "samples", "hessian_density": "nodes", "hessian_eigs": "eigenvalues"}[fn.__name__]
+        key = {"hessian_trace": "samples", "hessian_density": "nodes", "hessian_eigs": "eigenvalues"}[
+            fn.__name__
+        ]
         assert np.array_equal(getattr(a, key), getattr(b, key))
         assert a.seed == 7 and c.seed == 8
         if fn is not hessian_eigs:
@@ -271,7 +284,9 @@ def test_seeds_reproduce_exactly():
 
 def _bn_dropout_model():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5), nn.Tanh(), nn.Dropout(0.5), nn.Linear(5, 2)).to(D)
+    model = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5), nn.Tanh(), nn.Dropout(0.5), nn.Linear(5, 2)).to(
+        D
+    )
     with torch.no_grad():  # non-trivial running statistics
         model[1].running_mean.uniform_(-0.5, 0.5)
         model[1].running_var.uniform_(0.5, 2.0)
@@ -299,7 +314,9 @@ def test_modes_buffers_rng_and_grads_are_untouched(train_mode):
 def test_eval_mode_is_the_default_and_train_mode_uses_batch_statistics():
     model, (x, y) = _bn_dropout_model(), _data()
     model.train()
-    v = torch.randn(model[0].weight.numel() + 5 + 10 + 12, generator=torch.Generator().manual_seed(0), dtype=D)
+    v = torch.randn(
+        model[0].weight.numel() + 5 + 10 + 12, generator=torch.Generator().manual_seed(0), dtype=D
+    )
     eval_op = HessianOperator(model, "cross_entropy", (x, y))
     model.eval()  # reference: running statistics, no dropout
     H_eval = _dense_hessian(model, F.cross_entropy, x, y)
@@ -310,8 +327,14 @@ def test_eval_mode_is_the_default_and_train_mode_uses_batch_statistics():
     no_dropout.train()
     # torch.func.hessian (forward-over-reverse) returns an asymmetric, wrong matrix for BatchNorm
     # in train mode on torch 2.13, so the reference here is reverse-over-reverse
-    H_train = _dense_hessian(no_dropout, F.cross_entropy, x, y, buffers=dict(no_dropout.named_buffers()),
-                             hessian=torch.autograd.functional.hessian)
+    H_train = _dense_hessian(
+        no_dropout,
+        F.cross_entropy,
+        x,
+        y,
+        buffers=dict(no_dropout.named_buffers()),
+        hessian=torch.autograd.functional.hessian,
+    )
     torch.testing.assert_close(H_train, H_train.T, rtol=0, atol=1e-12)
     torch.testing.assert_close(op.matvec(v), H_train @ v, rtol=1e-10, atol=1e-12)
     assert not torch.allclose(H_train, H_eval)
@@ -412,8 +435,9 @@ def test_curvature_summary_agrees_with_the_dense_hessian():
     x = torch.rand(12, 1, generator=g, dtype=torch.float64) * 2 - 1
     y = torch.randn(12, 1, generator=g, dtype=torch.float64)
     eigs = torch.linalg.eigvalsh(_dense_mse_hessian(model, x, y)).numpy()
-    row, arrays = curvature_summary(model, "mse", (x, y), trace_matvecs=200, slq_steps=80, slq_probes=1,
-                                    generator=3)
+    row, arrays = curvature_summary(
+        model, "mse", (x, y), trace_matvecs=200, slq_steps=80, slq_probes=1, generator=3
+    )
     assert row["n_params"] == eigs.size == 46
     assert row["top_eig"] == pytest.approx(eigs.max(), rel=1e-8)
     assert 0 < row["trace_se"] and abs(row["trace"] - eigs.sum()) < 4 * row["trace_se"]
@@ -441,10 +465,8 @@ def test_per_layer_functions_equal_the_dense_diagonal_blocks():
     blocks = {"0": H[:9, :9], "2": H[9:, 9:]}
     # hutch++ with 3·size products: the sketch spans each block, so the trace is exact
     traces = hessian_trace_per_layer(model, "cross_entropy", (x, y), num_matvecs=27, generator=1)
-    eigs = hessian_eigs_per_layer(model, "cross_entropy", (x, y), k=2, return_eigenvectors=True,
-                                  generator=1)
-    densities = hessian_density_per_layer(model, "cross_entropy", (x, y), n_probes=2, n_steps=20,
-                                          generator=1)
+    eigs = hessian_eigs_per_layer(model, "cross_entropy", (x, y), k=2, return_eigenvectors=True, generator=1)
+    densities = hessian_density_per_layer(model, "cross_entropy", (x, y), n_probes=2, n_steps=20, generator=1)
     assert list(traces) == list(eigs) == list(densities) == ["0", "2"] == list(layer_blocks(model))
     for layer, block in blocks.items():
         exact = torch.linalg.eigvalsh(block).numpy()
@@ -453,7 +475,9 @@ def test_per_layer_functions_equal_the_dense_diagonal_blocks():
         assert isinstance(eigs[layer], Eigenpairs)
         np.testing.assert_allclose(eigs[layer].eigenvalues, exact[::-1][:2], rtol=1e-6)
         vecs = eigs[layer].eigenvectors
-        torch.testing.assert_close(block @ vecs, vecs * torch.tensor(eigs[layer].eigenvalues), atol=1e-8, rtol=0)
+        torch.testing.assert_close(
+            block @ vecs, vecs * torch.tensor(eigs[layer].eigenvalues), atol=1e-8, rtol=0
+        )
         # the Krylov space is exhausted (size < 20 steps): every node is an eigenvalue of the block
         nodes = densities[layer].nodes
         assert isinstance(densities[layer], SpectralDensity)
@@ -482,7 +506,9 @@ def test_deprecated_argument_names_warn_and_give_the_same_result():
     assert np.array_equal(old.samples, new.samples) and old.estimate == new.estimate
     with pytest.warns(DeprecationWarning, match=r"hessian_eigs\(seed=...\)"):
         old = hessian_eigs(A, k=2, method="power", which="LM", seed=5)
-    assert np.array_equal(old.eigenvalues, hessian_eigs(A, k=2, method="power", which="LM", generator=5).eigenvalues)
+    assert np.array_equal(
+        old.eigenvalues, hessian_eigs(A, k=2, method="power", which="LM", generator=5).eigenvalues
+    )
     with pytest.warns(DeprecationWarning, match=r"hessian_density\(seed=...\)"):
         old = hessian_density(A, n_probes=2, n_steps=6, seed=2)
     assert np.array_equal(old.nodes, hessian_density(A, n_probes=2, n_steps=6, generator=2).nodes)
@@ -496,10 +522,16 @@ def test_deprecated_attribute_names_warn_and_read_the_new_fields():
     trace = hessian_trace(op, method="hutchinson", num_matvecs=6, generator=0)
     eigs = hessian_eigs(A, k=1)
     density = hessian_density(A, n_steps=4)
-    for record, old, new in [(trace, "std_error", "stderr"), (trace, "n_matvecs", "num_matvecs"),
-                             (eigs, "n_matvecs", "num_matvecs"), (density, "n_matvecs", "num_matvecs"),
-                             (op, "n_matvecs", "num_matvecs")]:
-        with pytest.warns(DeprecationWarning, match=f"{type(record).__name__}.{old} is deprecated; use .{new}"):
+    for record, old, new in [
+        (trace, "std_error", "stderr"),
+        (trace, "n_matvecs", "num_matvecs"),
+        (eigs, "n_matvecs", "num_matvecs"),
+        (density, "n_matvecs", "num_matvecs"),
+        (op, "n_matvecs", "num_matvecs"),
+    ]:
+        with pytest.warns(
+            DeprecationWarning, match=f"{type(record).__name__}.{old} is deprecated; use .{new}"
+        ):
             assert getattr(record, old) == getattr(record, new)
     assert op.num_matvecs == 6
     with pytest.raises(AttributeError):
@@ -508,12 +540,16 @@ def test_deprecated_attribute_names_warn_and_read_the_new_fields():
 
 def test_deprecated_per_layer_flag_warns_and_returns_the_per_layer_dict():
     model, (x, y) = _tiny()
-    calls = [(hessian_trace, hessian_trace_per_layer, {"num_matvecs": 27}, "estimate"),
-             (hessian_eigs, hessian_eigs_per_layer, {"k": 1}, "eigenvalues"),
-             (hessian_density, hessian_density_per_layer, {"n_steps": 5}, "nodes")]
+    calls = [
+        (hessian_trace, hessian_trace_per_layer, {"num_matvecs": 27}, "estimate"),
+        (hessian_eigs, hessian_eigs_per_layer, {"k": 1}, "eigenvalues"),
+        (hessian_density, hessian_density_per_layer, {"n_steps": 5}, "nodes"),
+    ]
     for fn, per_layer_fn, kwargs, key in calls:
-        with pytest.warns(DeprecationWarning, match=f"{fn.__name__}\\(..., per_layer=True\\) is deprecated.*"
-                                                   f"{per_layer_fn.__name__}"):
+        with pytest.warns(
+            DeprecationWarning,
+            match=f"{fn.__name__}\\(..., per_layer=True\\) is deprecated.*{per_layer_fn.__name__}",
+        ):
             old = fn(model, "cross_entropy", (x, y), per_layer=True, generator=2, **kwargs)
         new = per_layer_fn(model, "cross_entropy", (x, y), generator=2, **kwargs)
         assert list(old) == list(new) == ["0", "2"]

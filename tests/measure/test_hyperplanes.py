@@ -7,8 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from specinit.nn import activations
-from specinit.nn.models import coordinate_mlp, mlp
+from specinit.initializers import shallow_init_
 from specinit.measure.hyperplanes import (
     HyperplaneClusters,
     HyperplaneTracker,
@@ -22,8 +21,9 @@ from specinit.measure.hyperplanes import (
     to_network,
     to_neurons,
 )
-from specinit.initializers import shallow_init_
+from specinit.nn import activations
 from specinit.nn.layers import shallow_parts
+from specinit.nn.models import coordinate_mlp, mlp
 from specinit.training import train
 
 
@@ -75,8 +75,14 @@ def test_tanh_keeps_the_norm_as_a_sharpness_and_the_symmetry_breaks():
 
 @pytest.mark.parametrize(
     "activation, params",
-    [("relu", {}), ("leaky_relu", {"negative_slope": 0.1}), ("tanh", {}), ("gelu", {}),
-     ("sine", {"omega0": 3.0}), ("gaussian", {"sigma": 0.5})],
+    [
+        ("relu", {}),
+        ("leaky_relu", {"negative_slope": 0.1}),
+        ("tanh", {}),
+        ("gelu", {}),
+        ("sine", {"omega0": 3.0}),
+        ("gaussian", {"sigma": 0.5}),
+    ],
 )
 def test_round_trip_reproduces_the_function(activation, params):
     net = _net(3, 20, 2, activation, **params)
@@ -141,7 +147,7 @@ def test_relu_breakpoints_and_delta_slopes_reconstruct_the_net():
     k = int(torch.argmin(spline.breakpoints.abs()))
     h = 1e-7
     xk = spline.breakpoints[k]
-    others = torch.cat([spline.breakpoints[:k], spline.breakpoints[k + 1:]])
+    others = torch.cat([spline.breakpoints[:k], spline.breakpoints[k + 1 :]])
     assert float((others - xk).abs().min()) > 10 * h
     pts = torch.stack([xk - 2 * h, xk - h, xk + h, xk + 2 * h]).unsqueeze(1)
     with torch.no_grad():
@@ -186,10 +192,15 @@ def _planted(noise, seed=0):
         amps.append(1e-4)
         truth.append(-1)
     k = len(amps)
-    neurons = Neurons(torch.stack(normals), torch.stack(offsets).reshape(k),
-                      torch.tensor(amps, dtype=torch.float64).unsqueeze(1),
-                      torch.ones(k, dtype=torch.float64), torch.zeros(1, dtype=torch.float64),
-                      activations.get("relu"), True)
+    neurons = Neurons(
+        torch.stack(normals),
+        torch.stack(offsets).reshape(k),
+        torch.tensor(amps, dtype=torch.float64).unsqueeze(1),
+        torch.ones(k, dtype=torch.float64),
+        torch.zeros(1, dtype=torch.float64),
+        activations.get("relu"),
+        True,
+    )
     return neurons, np.array(truth), data
 
 
@@ -225,14 +236,21 @@ def test_pinning_distances_against_hand_computed_values():
     dist = pinning_distances([[1.0], [-1.0]], [0.25, -2.0], x)
     assert np.allclose(dist, [0.25, 1.0])
     # median gap of the projections is 1.5 in both orientations
-    assert np.allclose(pinning_distances([[1.0], [-1.0]], [0.25, -2.0], x, relative=True),
-                       [0.25 / 1.5, 1.0 / 1.5])
+    assert np.allclose(
+        pinning_distances([[1.0], [-1.0]], [0.25, -2.0], x, relative=True), [0.25 / 1.5, 1.0 / 1.5]
+    )
 
 
 def _clusters_1d(offsets, masses):
     k = len(offsets)
-    return HyperplaneClusters(np.arange(k), np.ones((k, 1)), np.array(offsets, dtype=float),
-                              np.array(masses, dtype=float), np.zeros(k), np.ones(k, dtype=int))
+    return HyperplaneClusters(
+        np.arange(k),
+        np.ones((k, 1)),
+        np.array(offsets, dtype=float),
+        np.array(masses, dtype=float),
+        np.zeros(k),
+        np.ones(k, dtype=int),
+    )
 
 
 def test_median_pinning_is_the_mass_weighted_median():
@@ -289,7 +307,7 @@ def test_tracker_records_the_chosen_steps():
     start = to_neurons(net)
     x = torch.linspace(-1, 1, 8).unsqueeze(1)
     tracker = HyperplaneTracker([0, 5, 20, 5])
-    train(net, x, x ** 2, lr=0.05, steps=20, progress=False, callbacks=[tracker])
+    train(net, x, x**2, lr=0.05, steps=20, progress=False, callbacks=[tracker])
     assert tracker.steps == [0, 5, 20] and sorted(tracker.records) == [0, 5, 20]
     assert torch.equal(tracker.records[0].normals, start.normals)
     assert np.all(hyperplane_movement(start, tracker.records[0]) == 0)

@@ -16,8 +16,9 @@ def test_efolding_rate_recovers_exponential_rates():
     got = kernels.efolding_rate(steps, np.exp(-np.outer(steps, rates)))
     # r_10/r_0 = e^{-5}: log-linear interpolation from step 0 puts the e-fold at step 2
     np.testing.assert_allclose(got, [0.5, 0.05, 0.004], rtol=1e-12)
-    np.testing.assert_allclose(kernels.efolding_rate(steps + 7, np.exp(-np.outer(steps, rates))),
-                               got, rtol=1e-12)  # time is measured from the first record
+    np.testing.assert_allclose(
+        kernels.efolding_rate(steps + 7, np.exp(-np.outer(steps, rates))), got, rtol=1e-12
+    )  # time is measured from the first record
     with pytest.raises(ValueError, match="steps must increase"):
         kernels.efolding_rate(steps[::-1], np.ones((11, 2)))
 
@@ -70,8 +71,9 @@ def test_linearized_flow_matches_matrix_exponential_and_descent():
         torch.testing.assert_close(path.train[i], expected, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(path.test[0], f0t)
     # explicit gradient descent on the linear model, train and test
-    step = kernels.linearized_flow(k, y, torch.arange(4.0), lr=lr, f0_train=f0, k_test=kt,
-                                   f0_test=f0t, discrete=True)
+    step = kernels.linearized_flow(
+        k, y, torch.arange(4.0), lr=lr, f0_train=f0, k_test=kt, f0_test=f0t, discrete=True
+    )
     f, ft = f0.clone(), f0t.clone()
     for t in range(1, 4):
         r = f - y
@@ -86,7 +88,6 @@ def test_linearized_flow_matches_matrix_exponential_and_descent():
         kernels.linearized_flow(k, y, [1.0], lr=1e4, discrete=True)
     with pytest.raises(ValueError, match="integer step"):
         kernels.linearized_flow(k, y, [1.5], lr=lr, discrete=True)
-
 
 
 def test_lazy_training_of_a_wide_net_matches_kernel_regression():
@@ -110,8 +111,7 @@ def test_lazy_training_of_a_wide_net_matches_kernel_regression():
     with torch.no_grad():
         trained = net(xt)[:, 0]
     limit = kernels.kernel_regression(k, y, kt, f0_train=f0, f0_test=f0t)
-    path = kernels.linearized_flow(k, y, [1000], lr=lr, f0_train=f0, k_test=kt, f0_test=f0t,
-                                   discrete=True)
+    path = kernels.linearized_flow(k, y, [1000], lr=lr, f0_train=f0, k_test=kt, f0_test=f0t, discrete=True)
     change = (limit - f0t).norm()
     assert float((trained - path.test[0]).norm() / change) < 0.01  # measured 0.0012
     assert float((trained - limit).norm() / change) < 0.02  # measured 0.0048

@@ -35,7 +35,6 @@ def _explicit_jacobian(net, x):
     return torch.cat([b.reshape(x.shape[0], b.shape[1], -1) for b in blocks], dim=2)
 
 
-
 def test_ntk_equals_explicit_jacobian_product_for_every_output_mode():
     net = _mlp64(out=2)
     g = torch.Generator().manual_seed(1)
@@ -46,10 +45,15 @@ def test_ntk_equals_explicit_jacobian_product_for_every_output_mode():
     ours = kernels.ntk(net, x1, x2, chunk_size=3)
     assert ours.shape == (7, 5, 2, 2)
     torch.testing.assert_close(ours, full, rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(kernels.ntk(net, x1, x2, outputs="trace"),
-                               full.diagonal(dim1=2, dim2=3).sum(-1), rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(kernels.ntk(net, x1, x2, outputs="diagonal"),
-                               full.diagonal(dim1=2, dim2=3), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        kernels.ntk(net, x1, x2, outputs="trace"),
+        full.diagonal(dim1=2, dim2=3).sum(-1),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    torch.testing.assert_close(
+        kernels.ntk(net, x1, x2, outputs="diagonal"), full.diagonal(dim1=2, dim2=3), rtol=1e-12, atol=1e-12
+    )
 
 
 class _Shared(torch.nn.Module):
@@ -64,19 +68,25 @@ class _Shared(torch.nn.Module):
         return (torch.tanh(self.layer(torch.tanh(self.layer(x)))) * self.scale).sum(1, keepdim=True)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: _mlp64(out=1),
-    lambda: mlp(3, [6, 5], 2, "gelu", norm="layer").double(),  # Linear + LayerNorm parameters
-    _Shared,
-    lambda: ShallowNTKNet(3, 16, "sine(omega0=2)", generator=0, dtype=torch.float64),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: _mlp64(out=1),
+        lambda: mlp(3, [6, 5], 2, "gelu", norm="layer").double(),  # Linear + LayerNorm parameters
+        _Shared,
+        lambda: ShallowNTKNet(3, 16, "sine(omega0=2)", generator=0, dtype=torch.float64),
+    ],
+)
 def test_both_routes_equal_the_explicit_kernel(make):
     net = make()
     x1 = torch.randn(6, 3, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
     x2 = torch.randn(4, 3, generator=torch.Generator().manual_seed(10), dtype=torch.float64)
     j1, j2 = _explicit_jacobian(net, x1), _explicit_jacobian(net, x2)
-    expected = torch.einsum("aop,bqp->aboq", j1, j2).sum((2, 3)) if j1.shape[1] == 1 else \
-        torch.einsum("aop,bop->ab", j1, j2)
+    expected = (
+        torch.einsum("aop,bqp->aboq", j1, j2).sum((2, 3))
+        if j1.shape[1] == 1
+        else torch.einsum("aop,bop->ab", j1, j2)
+    )
     for method in ("auto", "jacobian"):
         got = kernels.ntk(net, x1, x2, method=method, outputs="trace", chunk_size=4)
         torch.testing.assert_close(got, expected, rtol=1e-11, atol=1e-11)
@@ -84,14 +94,26 @@ def test_both_routes_equal_the_explicit_kernel(make):
 
 def _conv_net():
     """Conv2d (Jacobian route) feeding a Linear head (Gram route) after Flatten."""
-    return _randomized(torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, padding=1), torch.nn.Tanh(),
-                                           torch.nn.Flatten(), torch.nn.Linear(3 * 5 * 5, 2)), 0, 0.3)
+    return _randomized(
+        torch.nn.Sequential(
+            torch.nn.Conv2d(2, 3, 3, padding=1),
+            torch.nn.Tanh(),
+            torch.nn.Flatten(),
+            torch.nn.Linear(3 * 5 * 5, 2),
+        ),
+        0,
+        0.3,
+    )
 
 
 def _batchnorm_net():
     """Linear → BatchNorm1d with non-trivial running statistics and affine → tanh → Linear."""
-    net = _randomized(torch.nn.Sequential(torch.nn.Linear(3, 6), torch.nn.BatchNorm1d(6),
-                                          torch.nn.Tanh(), torch.nn.Linear(6, 1)), 1)
+    net = _randomized(
+        torch.nn.Sequential(
+            torch.nn.Linear(3, 6), torch.nn.BatchNorm1d(6), torch.nn.Tanh(), torch.nn.Linear(6, 1)
+        ),
+        1,
+    )
     g = torch.Generator().manual_seed(2)
     with torch.no_grad():
         net[1].running_mean.copy_(torch.randn(6, generator=g, dtype=torch.float64))
@@ -150,8 +172,9 @@ def test_points_take_the_models_dtype():
     net32 = mlp(3, [8], 1, "tanh")
     theta32 = kernels.ntk(net32, x)
     assert theta32.dtype == torch.float32
-    torch.testing.assert_close(theta32.double(), kernels.ntk(net32.double(), x.float().double()),
-                               rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        theta32.double(), kernels.ntk(net32.double(), x.float().double()), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_ntk_is_symmetric_psd_and_chunking_changes_nothing():
@@ -163,11 +186,11 @@ def test_ntk_is_symmetric_psd_and_chunking_changes_nothing():
     assert float(torch.linalg.eigvalsh(theta).min()) > -1e-10 * float(theta.diagonal().max())
     for chunk in (1, 4, 23, 100):
         for method in ("auto", "jacobian"):
-            torch.testing.assert_close(kernels.ntk(net, x, chunk_size=chunk, method=method), theta,
-                                       rtol=1e-13, atol=1e-13)
+            torch.testing.assert_close(
+                kernels.ntk(net, x, chunk_size=chunk, method=method), theta, rtol=1e-13, atol=1e-13
+            )
     # x2 = x1 passed explicitly gives the same kernel
-    torch.testing.assert_close(kernels.ntk(net, x, x.clone(), chunk_size=5), theta,
-                               rtol=1e-13, atol=1e-13)
+    torch.testing.assert_close(kernels.ntk(net, x, x.clone(), chunk_size=5), theta, rtol=1e-13, atol=1e-13)
 
 
 def test_ntk_respects_params_subset_and_leaves_the_model_alone():
@@ -187,16 +210,22 @@ def test_ntk_respects_params_subset_and_leaves_the_model_alone():
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda net: kernels.ntk(net, torch.zeros(4, 3), torch.zeros(4, 2)), ValueError,
-         "same feature shape"),
+        (
+            lambda net: kernels.ntk(net, torch.zeros(4, 3), torch.zeros(4, 2)),
+            ValueError,
+            "same feature shape",
+        ),
         (lambda net: kernels.ntk(net, torch.zeros(4, 5)), ValueError, "cannot be applied to x1"),
         (lambda net: kernels.ntk(net, torch.tensor([[0.0, float("nan"), 1.0]])), ValueError, "NaN"),
         (lambda net: kernels.ntk(net, torch.zeros(0, 3)), ValueError, "x1 is empty"),
         (lambda net: kernels.ntk(net, torch.zeros(2, 3), chunk_size=0), ValueError, "chunk_size"),
         (lambda net: kernels.ntk(net, torch.zeros(2, 3), outputs="sum"), ValueError, "outputs"),
         (lambda net: kernels.ntk(net, torch.zeros(2, 3), method="fast"), ValueError, "method"),
-        (lambda net: kernels.ntk(net, torch.zeros(2, 3), params={"nope": torch.zeros(1)}),
-         ValueError, "not parameters of the model"),
+        (
+            lambda net: kernels.ntk(net, torch.zeros(2, 3), params={"nope": torch.zeros(1)}),
+            ValueError,
+            "not parameters of the model",
+        ),
         (lambda net: kernels.ntk("net", torch.zeros(2, 3)), TypeError, "nn.Module"),
     ],
 )

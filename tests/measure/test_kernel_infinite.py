@@ -22,16 +22,13 @@ def _arccos_ntk(a, b, sigma_w, sigma_b):
     return k1 + q12 * k0
 
 
-
 def test_shallow_relu_ntk_matches_the_arc_cosine_formula():
     x = torch.linspace(-1.5, 1.5, 11, dtype=torch.float64).unsqueeze(1)
     exact = _arccos_ntk(x, x, 1.5, 0.5)
-    mc = kernels.shallow_ntk(x, None, "relu", sigma_w=1.5, sigma_b=0.5, n_samples=2**17,
-                             generator=0)
+    mc = kernels.shallow_ntk(x, None, "relu", sigma_w=1.5, sigma_b=0.5, n_samples=2**17, generator=0)
     z = (mc.value - exact).abs() / mc.stderr
     assert float(z.max()) < 4.5 and float(z.mean()) < 1.5  # within Monte Carlo error
-    quad = kernels.shallow_ntk(x, None, "relu", sigma_w=1.5, sigma_b=0.5, method="quadrature",
-                               n_nodes=64)
+    quad = kernels.shallow_ntk(x, None, "relu", sigma_w=1.5, sigma_b=0.5, method="quadrature", n_nodes=64)
     # Gauss–Hermite converges slowly across ReLU's kink: a few percent at 64 nodes per axis
     assert float(((quad.value - exact).abs() / exact.abs().max()).max()) < 0.05
     assert float(quad.stderr.abs().max()) == 0.0

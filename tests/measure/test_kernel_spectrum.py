@@ -28,8 +28,9 @@ def test_ntk_eig_sorts_descending_and_reconstructs():
 def test_fourier_projection_puts_a_cosine_at_its_frequency_1d_and_2d():
     n = 64
     x = torch.arange(n, dtype=torch.float64) * 2.0 / n - 1.0  # grid of [-1, 1)
-    vectors = torch.stack([torch.cos(2 * math.pi * 3 * x), torch.sin(2 * math.pi * 10 * x + 0.3),
-                           torch.ones(n)], 1)
+    vectors = torch.stack(
+        [torch.cos(2 * math.pi * 3 * x), torch.sin(2 * math.pi * 10 * x + 0.3), torch.ones(n)], 1
+    )
     proj = kernels.fourier_projection(vectors, lo=-1.0, hi=1.0)
     np.testing.assert_allclose(proj.energy.sum(1), 1.0, rtol=1e-12)
     np.testing.assert_allclose(proj.dominant, [3.0, 10.0, 0.0])
@@ -50,7 +51,7 @@ def test_fourier_projection_puts_a_cosine_at_its_frequency_1d_and_2d():
 def test_spectral_weight_reads_a_circulant_kernels_eigenvalues():
     n = 32
     lam = 1.0 / (1.0 + torch.arange(n // 2 + 1, dtype=torch.float64) ** 2)
-    full = torch.cat([lam, lam[1:n - n // 2].flip(0)])  # λ(k) = λ(n − k)
+    full = torch.cat([lam, lam[1 : n - n // 2].flip(0)])  # λ(k) = λ(n − k)
     row = torch.fft.ifft(full).real  # first row of the circulant with these eigenvalues
     k = torch.stack([row.roll(j) for j in range(n)])
     sw = kernels.spectral_weight(k, lo=0.0, hi=2.0)
@@ -78,5 +79,5 @@ def test_fourier_projection_is_the_packages_one_sided_power(n):
     np.testing.assert_allclose(proj.freqs, np.arange(n // 2 + 1) / 3.0, rtol=1e-15)
     # by hand: c_k |V_k|² / (n Σ v²), c_k = 2 except at DC (and Nyquist for even n)
     power = np.abs(np.fft.rfft(v.numpy(), axis=0)) ** 2
-    power[1:(n + 1) // 2] *= 2.0
+    power[1 : (n + 1) // 2] *= 2.0
     np.testing.assert_allclose(proj.energy, (power / (n * (v.numpy() ** 2).sum(0))).T, rtol=1e-12)

@@ -21,8 +21,17 @@ def test_exports_and_docstring_examples():
     assert len(set(kernels.__all__)) == len(kernels.__all__)
     assert all(hasattr(kernels, name) for name in kernels.__all__)
     assert kernels.ShallowNTKNet is specinit.nn.models.ShallowNTKNet
-    for name in ("ntk", "ntk_eig", "fourier_projection", "spectral_weight", "kernel_regression",
-                 "linearized_flow", "efolding_rate", "predicted_decay_rate", "shallow_ntk"):
+    for name in (
+        "ntk",
+        "ntk_eig",
+        "fourier_projection",
+        "spectral_weight",
+        "kernel_regression",
+        "linearized_flow",
+        "efolding_rate",
+        "predicted_decay_rate",
+        "shallow_ntk",
+    ):
         assert getattr(specinit, name) is getattr(kernels, name), name
 
 
@@ -37,8 +46,9 @@ def test_records_print_compactly():
         kernels.spectral_weight(k),
         kernels.linearized_flow(k, torch.ones(n, dtype=torch.float64), torch.arange(50.0), lr=0.1),
         kernels.shallow_ntk(torch.linspace(-1, 1, 100), n_samples=64),
-        kernels.compare_rates(steps, np.exp(-np.outer(steps, np.linspace(0.001, 0.1, 64))),
-                              np.linspace(1.0, 2.0, 64), 0.5, n),
+        kernels.compare_rates(
+            steps, np.exp(-np.outer(steps, np.linspace(0.001, 0.1, 64))), np.linspace(1.0, 2.0, 64), 0.5, n
+        ),
     ]
     for record in records:
         text = repr(record)

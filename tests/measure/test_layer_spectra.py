@@ -84,8 +84,7 @@ def test_feature_spectrum_of_one_unit_matches_spectrum_1d():
         net[0].weight.fill_(7.0)
         net[0].bias.fill_(-2.0)
     features = layer_spectra(net, -1.0, 1.0, 64, window="none").layers[0].features
-    reference = specinit.spectrum_1d(lambda x: torch.tanh(7.0 * x - 2.0), -1.0, 1.0, 64,
-                                     dtype=torch.float64)
+    reference = specinit.spectrum_1d(lambda x: torch.tanh(7.0 * x - 2.0), -1.0, 1.0, 64, dtype=torch.float64)
     power = reference.amplitude**2
     assert features.energy[0] == 0.0  # the mean is removed
     np.testing.assert_allclose(features.energy[1:], power[1:] / power[1:].sum(), rtol=1e-5, atol=1e-12)
@@ -142,8 +141,16 @@ def test_structure_and_model_left_untouched():
     assert [(layer.name, layer.index, layer.width) for layer in result.layers] == [("1", 0, 16), ("3", 1, 16)]
     assert result.cutoff == 8.0 and result.n == 64 and result.window == "hann"
     assert result.layers[1].energy_above == pytest.approx(result.layers[1].features.energy_above(8.0))
-    assert set(result.table()[0]) == {"name", "index", "width", "centroid", "energy_above",
-                                      "readout_centroid", "readout_energy_above", "readout_error"}
+    assert set(result.table()[0]) == {
+        "name",
+        "index",
+        "width",
+        "centroid",
+        "energy_above",
+        "readout_centroid",
+        "readout_energy_above",
+        "readout_error",
+    }
     assert net.training and all(m.training for m in net.modules())
     assert all(torch.equal(p, q) for p, q in zip(before, net.parameters()))
     default = layer_spectra(net, 0.0, 1.0, 64)
@@ -181,19 +188,36 @@ def test_plot_draws_one_log_curve_per_layer():
         (lambda: layer_spectra(mlp(1, [4], 1, "tanh"), 0.0, float("nan"), 32), ValueError, "finite"),
         (lambda: layer_spectra(mlp(1, [4], 1, "tanh"), 0.0, 1.0, 32, cutoff=17.0), ValueError, "Nyquist"),
         (lambda: layer_spectra(mlp(1, [4], 1, "tanh"), 0.0, 1.0, 32, l2=-1.0), ValueError, "l2"),
-        (lambda: layer_spectra(mlp(1, [4], 1, "tanh"), 0.0, 1.0, 32,
-                               target=lambda x: x / 0.0), ValueError, "NaN"),
-        (lambda: layer_spectra(mlp(1, [4], 1, "tanh"), 0.0, 1.0, 32,
-                               target=(torch.rand(5), torch.rand(4))), ValueError, "different numbers"),
-        (lambda: layer_spectra(mlp(1, [4], 1, "tanh"), 0.0, 1.0, 32,
-                               target=lambda x: torch.zeros(len(x))), ValueError, "zero at every"),
+        (
+            lambda: layer_spectra(mlp(1, [4], 1, "tanh"), 0.0, 1.0, 32, target=lambda x: x / 0.0),
+            ValueError,
+            "NaN",
+        ),
+        (
+            lambda: layer_spectra(
+                mlp(1, [4], 1, "tanh"), 0.0, 1.0, 32, target=(torch.rand(5), torch.rand(4))
+            ),
+            ValueError,
+            "different numbers",
+        ),
+        (
+            lambda: layer_spectra(mlp(1, [4], 1, "tanh"), 0.0, 1.0, 32, target=lambda x: torch.zeros(len(x))),
+            ValueError,
+            "zero at every",
+        ),
         (lambda: layer_spectra(mlp(1, [4], 1, "tanh"), 0.0, 1.0, 32, target=3.0), TypeError, "callable"),
         (lambda: layer_spectra(nn.Sequential(nn.Linear(1, 1)), 0.0, 1.0, 32), ValueError, "no specinit"),
-        (lambda: layer_spectra(mlp(1, [4], 1, "tanh"), 0.0, 1.0, 32, layers=[nn.Tanh()]),
-         ValueError, "not a submodule"),
+        (
+            lambda: layer_spectra(mlp(1, [4], 1, "tanh"), 0.0, 1.0, 32, layers=[nn.Tanh()]),
+            ValueError,
+            "not a submodule",
+        ),
         (lambda: layer_spectra("net", 0.0, 1.0, 32), TypeError, "torch.nn.Module"),
-        (lambda: plot_layer_spectra(layer_spectra(mlp(1, [4], 1, "tanh"), 0.0, 1.0, 32), which="readout"),
-         ValueError, "target="),
+        (
+            lambda: plot_layer_spectra(layer_spectra(mlp(1, [4], 1, "tanh"), 0.0, 1.0, 32), which="readout"),
+            ValueError,
+            "target=",
+        ),
     ],
 )
 def test_bad_input_is_refused(call, error, match):

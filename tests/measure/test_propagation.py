@@ -83,8 +83,11 @@ def test_saturated_and_near_zero_fractions_on_constructed_inputs():
 def test_gradient_norms_match_autograd(loss):
     net = _tanh_mlp()
     x = torch.randn(30, 5, generator=_gen(3), dtype=torch.float64)
-    y = torch.randint(0, 3, (30,), generator=_gen(4)) if loss == "cross_entropy" else torch.randn(
-        30, 3, generator=_gen(4), dtype=torch.float64)
+    y = (
+        torch.randint(0, 3, (30,), generator=_gen(4))
+        if loss == "cross_entropy"
+        else torch.randn(30, 3, generator=_gen(4), dtype=torch.float64)
+    )
     prop = propagation(net, x, y=y)
     assert prop.loss == loss  # inferred from y's dtype
 
@@ -109,8 +112,11 @@ def test_gradient_norms_match_autograd(loss):
 def test_chunked_batches_pool_exactly(loss):
     net = _tanh_mlp(seed=5)
     x = torch.randn(50, 5, generator=_gen(6), dtype=torch.float64)
-    y = torch.randint(0, 3, (50,), generator=_gen(7)) if loss == "cross_entropy" else torch.randn(
-        50, 3, generator=_gen(7), dtype=torch.float64)
+    y = (
+        torch.randint(0, 3, (50,), generator=_gen(7))
+        if loss == "cross_entropy"
+        else torch.randn(50, 3, generator=_gen(7), dtype=torch.float64)
+    )
     whole = propagation(net, x, y=y, loss=loss)
     chunked = propagation(net, x, y=y, loss=loss, chunk_size=7)
     for key in ("mean", "std", "frac_saturated", "frac_near_zero", "grad_norm", "weight_grad_norm"):
@@ -121,8 +127,11 @@ def test_gradients_reach_hidden_layers_of_a_frozen_model():
     net = _tanh_mlp()
     for p in net.parameters():
         p.requires_grad_(False)
-    prop = propagation(net, torch.randn(8, 5, dtype=torch.float64, generator=_gen(0)),
-                       y=torch.zeros(8, 3, dtype=torch.float64))
+    prop = propagation(
+        net,
+        torch.randn(8, 5, dtype=torch.float64, generator=_gen(0)),
+        y=torch.zeros(8, 3, dtype=torch.float64),
+    )
     assert all(layer.grad_norm > 0 for layer in prop.layers)
     assert all(layer.weight_grad_norm is None for layer in prop.layers)
 

@@ -150,7 +150,11 @@ def test_numpy_callable_and_batching():
 
 def test_energy_and_centroid_on_hand_computable_spectrum():
     spec = Spectrum(
-        freqs=np.arange(6.0), amplitude=np.array([10.0, 0, 3, 0, 1, 0]), lo=0.0, hi=1.0, n=10,
+        freqs=np.arange(6.0),
+        amplitude=np.array([10.0, 0, 3, 0, 1, 0]),
+        lo=0.0,
+        hi=1.0,
+        n=10,
         window="none",
     )
     # non-DC energies: 9 at f=2, 1 at f=4 (the DC amplitude 10 is excluded)
@@ -246,7 +250,9 @@ def test_tracker_errors_go_from_one_to_zero():
     record(tracker, [0.0, 0.25, 0.5, 0.75, 0.95])
     assert tracker.steps == [0, 1, 2, 3, 4]
     assert tracker.errors.shape == (5, 2)
-    np.testing.assert_allclose(tracker.errors, np.repeat([[1.0], [0.75], [0.5], [0.25], [0.05]], 2, 1), atol=1e-6)
+    np.testing.assert_allclose(
+        tracker.errors, np.repeat([[1.0], [0.75], [0.5], [0.25], [0.05]], 2, 1), atol=1e-6
+    )
     np.testing.assert_array_equal(tracker.convergence_step(0.1), [4.0, 4.0])
     assert np.isnan(tracker.convergence_step(0.01)).all()
 

@@ -67,7 +67,9 @@ def test_from_callable_measures_what_the_registry_declares(name: str) -> None:
     declared = get(name)
     measured = from_callable(declared.fn)
     assert (measured.odd, measured.bounded, measured.increasing) == (
-        declared.odd, declared.bounded, declared.increasing
+        declared.odd,
+        declared.bounded,
+        declared.increasing,
     )
     assert measured.slope0 == pytest.approx(declared.slope0, rel=1e-4, abs=1e-6)
 
@@ -127,7 +129,7 @@ def test_parameters() -> None:
     assert get("sine").describe() == "sine(omega0=30)"  # SIREN's default
     sigma = 0.5
     gauss = get("gaussian", sigma=sigma)
-    torch.testing.assert_close(gauss(CENTRAL), torch.exp(-CENTRAL**2 / (2 * sigma**2)))
+    torch.testing.assert_close(gauss(CENTRAL), torch.exp(-(CENTRAL**2) / (2 * sigma**2)))
     leaky = get("leaky_relu", negative_slope=0.2)
     assert leaky.slope0 == pytest.approx(0.6)
     assert float(leaky(torch.tensor([-1.0]))) == pytest.approx(-0.2)
@@ -165,8 +167,15 @@ def test_unknown_names_and_types_raise() -> None:
 
 
 @pytest.mark.parametrize(
-    "alias, name", [("swish", "silu"), ("sin", "sine"), ("siren", "sine"), ("atan", "arctan"),
-                    ("TANH", "tanh"), ("Gaussian", "gaussian")]
+    "alias, name",
+    [
+        ("swish", "silu"),
+        ("sin", "sine"),
+        ("siren", "sine"),
+        ("atan", "arctan"),
+        ("TANH", "tanh"),
+        ("Gaussian", "gaussian"),
+    ],
 )
 def test_aliases_and_case(alias: str, name: str) -> None:
     a, b = get(alias), get(name)
@@ -282,8 +291,12 @@ def test_every_registry_activation_pickles_plain_and_scaled(name: str) -> None:
 
 def test_torch_save_of_a_model_with_activation_modules() -> None:
     model = nn.Sequential(
-        nn.Linear(1, 4), get("sine", omega0=3.0).module(), nn.Linear(4, 4),
-        get("gaussian", k=2.0).module(), nn.Linear(4, 1), get("leaky_relu").module(),
+        nn.Linear(1, 4),
+        get("sine", omega0=3.0).module(),
+        nn.Linear(4, 4),
+        get("gaussian", k=2.0).module(),
+        nn.Linear(4, 1),
+        get("leaky_relu").module(),
     )
     buffer = io.BytesIO()
     torch.save(model, buffer)

@@ -21,11 +21,23 @@ from specinit.nn.layers import (
 GRID = torch.linspace(-6.0, 6.0, 1201, dtype=torch.float64)
 
 
-@pytest.mark.parametrize("module", [cls() for cls in TORCH_ACTIVATIONS if cls not in (nn.PReLU, nn.RReLU)]
-                         + [nn.PReLU(init=0.2), nn.RReLU(0.1, 0.3), nn.LeakyReLU(0.2), nn.ELU(0.5),
-                            nn.CELU(2.0), nn.Softplus(beta=2.0), nn.GELU(approximate="tanh"),
-                            nn.Hardtanh(-2.0, 3.0), nn.Softshrink(0.3), nn.Hardshrink(0.7)],
-                         ids=lambda m: repr(m))
+@pytest.mark.parametrize(
+    "module",
+    [cls() for cls in TORCH_ACTIVATIONS if cls not in (nn.PReLU, nn.RReLU)]
+    + [
+        nn.PReLU(init=0.2),
+        nn.RReLU(0.1, 0.3),
+        nn.LeakyReLU(0.2),
+        nn.ELU(0.5),
+        nn.CELU(2.0),
+        nn.Softplus(beta=2.0),
+        nn.GELU(approximate="tanh"),
+        nn.Hardtanh(-2.0, 3.0),
+        nn.Softshrink(0.3),
+        nn.Hardshrink(0.7),
+    ],
+    ids=lambda m: repr(m),
+)
 def test_every_torch_activation_maps_to_the_function_it_computes(module):
     act = from_module(module.double().eval())
     assert act is not None and is_activation(module)

@@ -6,16 +6,16 @@ import pytest
 import torch
 from torch import nn
 
+from specinit.initializers.registry import supported_layers
 from specinit.nn import activations
 from specinit.nn.activations import ActivationModule
-from specinit.initializers.registry import supported_layers
 from specinit.nn.models import (
-    mlp_widths,
     BasicBlock,
     CoordinateMLP,
     coordinate_mlp,
     hidden_layers,
     mlp,
+    mlp_widths,
     resnet_small,
     vgg_small,
 )
@@ -61,14 +61,18 @@ def test_mlp_empty_widths_is_linear_model() -> None:
     assert hidden_layers(net) == []
 
 
-@pytest.mark.parametrize(
-    ("norm", "norm_type"), [("batch", nn.BatchNorm1d), ("layer", nn.LayerNorm)]
-)
+@pytest.mark.parametrize(("norm", "norm_type"), [("batch", nn.BatchNorm1d), ("layer", nn.LayerNorm)])
 def test_mlp_norm_sits_between_linear_and_activation(norm: str, norm_type: type) -> None:
     net = mlp(2, [6, 4], 1, norm=norm)
     kinds = [type(m) for m in net]
     assert kinds == [
-        nn.Linear, norm_type, ActivationModule, nn.Linear, norm_type, ActivationModule, nn.Linear
+        nn.Linear,
+        norm_type,
+        ActivationModule,
+        nn.Linear,
+        norm_type,
+        ActivationModule,
+        nn.Linear,
     ]
     norms = [m for m in net if isinstance(m, norm_type)]
     sizes = [m.num_features if norm == "batch" else m.normalized_shape[0] for m in norms]
@@ -164,7 +168,12 @@ def test_vgg_small_shapes_and_stage_structure() -> None:
     assert kinds == stage * 3
     convs = [m for m in net.features if isinstance(m, nn.Conv2d)]
     assert [(c.in_channels, c.out_channels) for c in convs] == [
-        (1, 32), (32, 32), (32, 64), (64, 64), (64, 128), (128, 128)
+        (1, 32),
+        (32, 32),
+        (32, 64),
+        (64, 64),
+        (64, 128),
+        (128, 128),
     ]
     assert all(c.kernel_size == (3, 3) and c.padding == (1, 1) and c.bias is None for c in convs)
     # 28 -> 14 -> 7 -> 3 after three 2x2 poolings.
@@ -173,9 +182,7 @@ def test_vgg_small_shapes_and_stage_structure() -> None:
 
 
 def test_vgg_small_without_norm_has_conv_bias_and_dropout() -> None:
-    net = vgg_small(
-        3, 4, widths=(8, 16), norm=None, dropout=0.25, image_size=16, activation="tanh"
-    )
+    net = vgg_small(3, 4, widths=(8, 16), norm=None, dropout=0.25, image_size=16, activation="tanh")
     assert not any(isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) for m in net.modules())
     convs = [m for m in net.features if isinstance(m, nn.Conv2d)]
     assert all(c.bias is not None for c in convs)
@@ -256,9 +263,7 @@ def _zero_residual_convs(block: BasicBlock) -> None:
 
 @pytest.mark.parametrize("norm", ["batch", "layer", None])
 @pytest.mark.parametrize("train", [True, False])
-def test_identity_block_with_zeroed_convs_computes_activation_of_input(
-    norm: str | None, train: bool
-) -> None:
+def test_identity_block_with_zeroed_convs_computes_activation_of_input(norm: str | None, train: bool) -> None:
     net = resnet_small(1, 10, widths=(4, 8), blocks_per_stage=2, norm=norm, activation="tanh")
     net.train(train)
     identity_blocks = [b for b in net.stages if isinstance(b.shortcut, nn.Identity)]

@@ -11,16 +11,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from specinit.nn import models
 from specinit._core.placement import module_mode
+from specinit.nn import models
 from specinit.training import (
-    param_groups,
     LrSearch,
     TrainingDiverged,
     TrainResult,
     TrainState,
     accuracy,
     evaluate_loss,
+    param_groups,
     train,
     tune_lr,
 )
@@ -141,8 +141,16 @@ def test_mini_batch_epochs_cover_every_row_once():
     y = torch.zeros(10, 1)
     model = RowRecorder()
     epochs: list[int] = []
-    result = train(model, x, y, lr=1e-3, epochs=3, batch_size=3, progress=False,
-                   callbacks=[lambda s: epochs.append(s.epoch)])
+    result = train(
+        model,
+        x,
+        y,
+        lr=1e-3,
+        epochs=3,
+        batch_size=3,
+        progress=False,
+        callbacks=[lambda s: epochs.append(s.epoch)],
+    )
     assert result.steps == 12  # ceil(10 / 3) = 4 steps per epoch
     assert [len(b) for b in model.batches] == [3, 3, 3, 1] * 3
     for e in range(3):
@@ -169,8 +177,19 @@ def test_classification_history_and_helpers():
     x, y = blobs()
     xv, yv = blobs(30, seed=1)
     model = seeded(lambda: nn.Linear(2, 3))
-    result = train(model, x, y, loss="cross_entropy", optimizer="adam", lr=0.05, epochs=6,
-                   batch_size=30, x_val=xv, y_val=yv.numpy(), progress=False)
+    result = train(
+        model,
+        x,
+        y,
+        loss="cross_entropy",
+        optimizer="adam",
+        lr=0.05,
+        epochs=6,
+        batch_size=30,
+        x_val=xv,
+        y_val=yv.numpy(),
+        progress=False,
+    )
     history = result.history
     assert history["step"] == [3, 6, 9, 12, 15, 18]
     assert set(history) == {"step", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy"}
@@ -179,7 +198,9 @@ def test_classification_history_and_helpers():
     assert accuracy(model, xv, yv) == 1.0
     with torch.no_grad():
         expected = F.cross_entropy(model(xv), yv).item()
-    assert evaluate_loss(model, xv, yv, loss="cross_entropy", chunk_size=7) == pytest.approx(expected, rel=1e-5)
+    assert evaluate_loss(model, xv, yv, loss="cross_entropy", chunk_size=7) == pytest.approx(
+        expected, rel=1e-5
+    )
     assert model.training
 
 
@@ -196,8 +217,9 @@ def test_tol_stops_early_and_custom_loss():
     result = train(linear_model(), x, y, lr=0.1, steps=1000, tol=1e-3, progress=False)
     assert result.steps < 1000 and result.losses[-1] < 1e-3 and result.final_loss < 1e-3
     assert np.all(result.losses[:-1] >= 1e-3)
-    l1 = train(linear_model(), x, y, loss=lambda p, t: (p - t).abs().mean(), lr=0.05, steps=50,
-               progress=False)
+    l1 = train(
+        linear_model(), x, y, loss=lambda p, t: (p - t).abs().mean(), lr=0.05, steps=50, progress=False
+    )
     assert l1.losses[-1] < l1.losses[0]
 
 
@@ -259,8 +281,14 @@ def test_bad_classification_labels_and_parameterless_model():
     with pytest.raises(ValueError, match="non-negative, found -1"):
         train(nn.Linear(2, 3), x, torch.full((9,), -1), loss="cross_entropy", steps=1, progress=False)
     with pytest.raises(ValueError, match="must be 1-D"):
-        train(nn.Linear(2, 3), x, torch.zeros(9, 1, dtype=torch.long), loss="cross_entropy", steps=1,
-              progress=False)
+        train(
+            nn.Linear(2, 3),
+            x,
+            torch.zeros(9, 1, dtype=torch.long),
+            loss="cross_entropy",
+            steps=1,
+            progress=False,
+        )
     with pytest.raises(ValueError, match="no trainable parameters"):
         train(nn.Tanh(), x, x, steps=1, progress=False)
 
@@ -271,13 +299,22 @@ def test_labels_beyond_the_model_outputs_are_named():
     with pytest.raises(ValueError, match=message):
         train(nn.Linear(2, 2), x, y, loss="cross_entropy", steps=1, progress=False)
     with pytest.raises(ValueError, match="y_val holds class label 5 but the model has 3 outputs"):
-        train(nn.Linear(2, 3), x, y, loss="cross_entropy", x_val=x[:2], y_val=torch.tensor([0, 5]),
-              steps=1, progress=False)
+        train(
+            nn.Linear(2, 3),
+            x,
+            y,
+            loss="cross_entropy",
+            x_val=x[:2],
+            y_val=torch.tensor([0, 5]),
+            steps=1,
+            progress=False,
+        )
     with pytest.raises(ValueError, match="y holds class label 2 but the model has 2 outputs"):
         evaluate_loss(nn.Linear(2, 2), x, y, loss="cross_entropy")
     with pytest.raises(ValueError, match=r"needs \(n, classes\) model outputs, got shape \(9,\)"):
-        train(nn.Sequential(nn.Linear(2, 1), nn.Flatten(0)), x, y, loss="cross_entropy", steps=1,
-              progress=False)
+        train(
+            nn.Sequential(nn.Linear(2, 1), nn.Flatten(0)), x, y, loss="cross_entropy", steps=1, progress=False
+        )
 
 
 # --------------------------------------------------------------------------- final loss

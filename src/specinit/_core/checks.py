@@ -37,17 +37,14 @@ def check_finite(tensor: Tensor, name: str) -> None:
             return
         bad = ~torch.isfinite(tensor)
         if bad.any():
-            raise ValueError(
-                f"{name} contains {int(bad.sum())} NaN/inf value(s) out of {tensor.numel()}"
-            )
+            raise ValueError(f"{name} contains {int(bad.sum())} NaN/inf value(s) out of {tensor.numel()}")
 
 
 def check_same_length(x: Tensor, y: Tensor, x_name: str = "x", y_name: str = "y") -> None:
     """Raise unless ``x`` and ``y`` have the same number of rows."""
     if x.shape[0] != y.shape[0]:
         raise ValueError(
-            f"{x_name} and {y_name} have different numbers of samples: "
-            f"{x.shape[0]} vs {y.shape[0]}"
+            f"{x_name} and {y_name} have different numbers of samples: {x.shape[0]} vs {y.shape[0]}"
         )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 __all__ = ["SpecinitDeprecationWarning", "renamed_kwargs", "warn_deprecated", "deprecated_alias"]
 
@@ -44,8 +45,10 @@ def renamed_kwargs(**renames: str) -> Callable[[F], F]:
                 if old in kwargs:
                     if new in kwargs:
                         raise TypeError(f"{fn.__name__}() got both {old}= (deprecated) and {new}=")
-                    warn_deprecated(f"{fn.__name__}({old}=...) is deprecated and will be removed in "
-                                    f"the next release; use {new}=")
+                    warn_deprecated(
+                        f"{fn.__name__}({old}=...) is deprecated and will be removed in "
+                        f"the next release; use {new}="
+                    )
                     kwargs[new] = kwargs.pop(old)
             return fn(*args, **kwargs)
 

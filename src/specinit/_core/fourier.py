@@ -8,7 +8,7 @@ of an on-bin sinusoid (``A sin(2π f x + φ)`` reads ``A`` at ``f``), for any wi
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.signal import windows as _windows
@@ -78,7 +78,8 @@ def window_weights(window: str, n: int, taper: float = DEFAULT_TAPER) -> np.ndar
 
 def fold_factors(n_fft: int) -> np.ndarray:
     """``c_k`` of the one-sided bins of an ``n_fft``-point transform: 2 for a bin paired with its
-    negative frequency, 1 at DC (and at Nyquist when ``n_fft`` is even)."""
+    negative frequency, 1 at DC (and at Nyquist when ``n_fft`` is even).
+    """
     scale = np.full(n_fft // 2 + 1, 2.0)
     scale[0] = 1.0
     if n_fft % 2 == 0:
@@ -89,7 +90,8 @@ def fold_factors(n_fft: int) -> np.ndarray:
 def one_sided(values: np.ndarray, weights: np.ndarray, n_fft: int) -> np.ndarray:
     """Complex one-sided coefficients ``c_k Σ_j w_j v_j e^{−2πi jk/M} / Σ_j w_j`` of ``values``
     (``(..., n)``, transformed along the last axis, zero-padded to ``M = n_fft``); ``|·|`` is the
-    amplitude of an on-bin sinusoid, the DC bin the weighted mean."""
+    amplitude of an on-bin sinusoid, the DC bin the weighted mean.
+    """
     coeffs = np.fft.rfft(values * weights, n=n_fft, axis=-1) / weights.sum()
     return coeffs * fold_factors(n_fft)
 

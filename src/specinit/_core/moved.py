@@ -11,8 +11,9 @@ import importlib
 import importlib.abc
 import importlib.util
 import sys
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any
 
 from specinit._core.deprecation import warn_deprecated
 
@@ -39,18 +40,33 @@ MOVED: dict[str, str] = {
     "specinit.experiments": "specinit.lab",
     "specinit.experiments.base": "specinit.lab.experiment",
     "specinit.experiments.common": "specinit.lab.tasks",
-    **{f"specinit.experiments.{name}": f"specinit.lab.experiments.{name}" for name in (
-        "bandwidth_1d", "flat_minima", "hyperplanes", "inr_depth", "kernel_bias", "oddsig_data",
-        "oddsig_depth", "oddsig_pinn", "oddsig_sensitivity", "random_label", "spectral_bias",
-        "swim_1d", "swim_mnist")},
+    **{
+        f"specinit.experiments.{name}": f"specinit.lab.experiments.{name}"
+        for name in (
+            "bandwidth_1d",
+            "flat_minima",
+            "hyperplanes",
+            "inr_depth",
+            "kernel_bias",
+            "oddsig_data",
+            "oddsig_depth",
+            "oddsig_pinn",
+            "oddsig_sensitivity",
+            "random_label",
+            "spectral_bias",
+            "swim_1d",
+            "swim_mnist",
+        )
+    },
 }
 
 
 def moved_module(old: str) -> ModuleType:
     """The module ``old`` now lives at, imported, with a DeprecationWarning naming the new path."""
     new = MOVED[old]
-    warn_deprecated(f"{old} moved to {new} (specinit 0.2); the old path will be removed in the "
-                    "next release", stacklevel=4)
+    warn_deprecated(
+        f"{old} moved to {new} (specinit 0.2); the old path will be removed in the next release", stacklevel=4
+    )
     return importlib.import_module(new)
 
 

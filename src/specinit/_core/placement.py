@@ -8,8 +8,8 @@ else buffer); :func:`module_mode` sets train/eval mode and restores every submod
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 from torch import nn
@@ -22,7 +22,8 @@ def placement(
 ) -> tuple[torch.device, torch.dtype]:
     """``(device, dtype)`` of ``module``'s first floating parameter, else its first floating
     buffer; a module with neither gives the CPU and ``default_dtype`` (default: torch's default
-    dtype)."""
+    dtype).
+    """
     for tensor in itertools.chain(module.parameters(), module.buffers()):
         if tensor.is_floating_point():
             return tensor.device, tensor.dtype

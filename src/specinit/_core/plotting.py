@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = ["new_axes", "figure"]
 
 
-def new_axes(width: float = 6.0, height: float = 3.5) -> "Axes":
+def new_axes(width: float = 6.0, height: float = 3.5) -> Axes:
     """Axes on a new ``Figure`` (no pyplot state, no backend chosen)."""
     from matplotlib.figure import Figure
 

@@ -53,7 +53,8 @@ def short(value: Any, depth: int = 0) -> str:
 
 def _bulky(value: Any) -> bool:
     return (dataclasses.is_dataclass(value) and not isinstance(value, type)) or isinstance(
-        value, (list, tuple, dict))
+        value, (list, tuple, dict)
+    )
 
 
 def compact_repr(self: Any) -> str:

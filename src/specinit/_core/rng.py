@@ -9,8 +9,9 @@ from the generator with :func:`derive_seed`; an int seed is used as it is.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Union
+from typing import Union
 
 import numpy as np
 import torch
@@ -38,7 +39,8 @@ def as_generator(generator: GeneratorLike, name: str = "generator") -> torch.Gen
 
 def derive_seed(generator: GeneratorLike, name: str = "generator") -> int:
     """An int seed: an int is returned as it is; a generator (or the global RNG for ``None``)
-    gives one draw in ``[0, 2^31 − 1)``."""
+    gives one draw in ``[0, 2^31 − 1)``.
+    """
     if isinstance(generator, (numbers.Integral, np.integer)) and not isinstance(generator, (bool, np.bool_)):
         if int(generator) < 0:
             raise ValueError(f"{name} must be a non-negative int seed, got {generator}")
@@ -51,7 +53,8 @@ def derive_seed(generator: GeneratorLike, name: str = "generator") -> int:
 def fork_rng(seed: int, device: torch.device | str | None = None) -> Iterator[None]:
     """Seed PyTorch's global RNGs (the CPU's, and ``device``'s when it is CUDA) with ``seed``
     inside a fork: the caller's RNG state is restored on exit (dropout masks and other layers
-    that draw from the global RNG become reproducible without touching the caller's state)."""
+    that draw from the global RNG become reproducible without touching the caller's state).
+    """
     device = torch.device(device) if device is not None else torch.device("cpu")
     cuda = []
     if device.type == "cuda":

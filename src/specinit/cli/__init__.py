@@ -1,5 +1,6 @@
 """The ``specinit`` command line: reproduce experiments, run sweeps, write reports, inspect a
-model's start, list methods.  The only place in specinit that imports click."""
+model's start, list methods.  The only place in specinit that imports click.
+"""
 
 from __future__ import annotations
 
@@ -18,15 +19,17 @@ from specinit.lab.store import STORE_NAME, RunRecord, RunStore
 
 __all__ = ["main"]
 
-DATA_DIR_HELP = ("Folder holding mnist/ and fashion-mnist/ with the official IDX files "
-                 "(else $SPECINIT_DATA, else the embedded subsets: 2000 train / 1000 test images "
-                 "per dataset, enough for --quick).")
+DATA_DIR_HELP = (
+    "Folder holding mnist/ and fashion-mnist/ with the official IDX files "
+    "(else $SPECINIT_DATA, else the embedded subsets: 2000 train / 1000 test images "
+    "per dataset, enough for --quick)."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="specinit")
 def main() -> None:
-    """specinit — how a neural network starts: initializers and spectral measurements."""
+    """Specinit — how a neural network starts: initializers and spectral measurements."""
 
 
 def _setting(text: str) -> tuple[str, str]:
@@ -41,16 +44,33 @@ def _setting(text: str) -> tuple[str, str]:
 @click.option("--list", "list_", is_flag=True, help="List the experiments and exit.")
 @click.option("--quick", is_flag=True, help="Small config that finishes in about a minute.")
 @click.option("--seeds", type=click.IntRange(min=1), default=None, help="Run seeds 0..N-1.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default runs/<experiment>[-quick]).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help=DATA_DIR_HELP)
-@click.option("--set", "settings", multiple=True, metavar="FIELD=VALUE",
-              help="Replace a config field (repeatable), e.g. --set designs=64x10,16/4x101.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default runs/<experiment>[-quick]).",
+)
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=DATA_DIR_HELP
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Replace a config field (repeatable), e.g. --set designs=64x10,16/4x101.",
+)
 @click.option("--progress/--no-progress", default=True, help="Show progress bars.")
-def reproduce(experiment: str | None, list_: bool, quick: bool, seeds: int | None,
-              out: Path | None, data_dir: Path | None, settings: tuple[str, ...],
-              progress: bool) -> None:
+def reproduce(
+    experiment: str | None,
+    list_: bool,
+    quick: bool,
+    seeds: int | None,
+    out: Path | None,
+    data_dir: Path | None,
+    settings: tuple[str, ...],
+    progress: bool,
+) -> None:
     """Run EXPERIMENT (or 'all') and write results.json, CSV tables, PNG figures and a report
     (report.md and an offline report.html; for 'all' also an index report in --out).
 
@@ -84,14 +104,23 @@ def reproduce(experiment: str | None, list_: bool, quick: bool, seeds: int | Non
     for name in names:
         folder = root / name if experiment == "all" else root
         try:
-            rep = lab.run(name, quick=quick, seeds=seeds, out=folder, progress=progress,
-                          overrides=overrides, data_dir=data_dir)
+            rep = lab.run(
+                name,
+                quick=quick,
+                seeds=seeds,
+                out=folder,
+                progress=progress,
+                overrides=overrides,
+                data_dir=data_dir,
+            )
         except (FileNotFoundError, FileExistsError) as exc:
             raise click.ClickException(str(exc)) from None
         reports.append(rep)
         held = sum(f.holds for f in rep.findings)
-        click.echo(f"{name}: {held}/{len(rep.findings)} findings hold; "
-                   f"{rep.skipped} unit(s) reused; report: {rep.path / 'report.html'}")
+        click.echo(
+            f"{name}: {held}/{len(rep.findings)} findings hold; "
+            f"{rep.skipped} unit(s) reused; report: {rep.path / 'report.html'}"
+        )
         for f in rep.findings:
             click.echo(f"  [{'ok' if f.holds else 'NO'}] {f.claim}: {f.evidence}")
     if experiment == "all":
@@ -109,21 +138,46 @@ def list_methods() -> None:
 
 @main.command("sweep", short_help="Run a sweep CONFIG (grid/list of fields × seeds), resumable.")
 @click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Sweep folder: sweep.sqlite, runs/, report (default runs/sweeps/<name>).")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Runs at once (default: min(cores, runs to do); on Ray: the cluster's CPUs).")
-@click.option("--backend", type=click.Choice(sweep.BACKENDS), default="local", show_default=True,
-              help="local: worker processes on this machine; ray: Ray tasks (pip install 'specinit[ray]').")
-@click.option("--address", default=None,
-              help="Ray cluster address for --backend ray, e.g. 'auto' or 'ray://head:10001' "
-                   "(default: start a local Ray instance).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help=DATA_DIR_HELP)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Sweep folder: sweep.sqlite, runs/, report (default runs/sweeps/<name>).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Runs at once (default: min(cores, runs to do); on Ray: the cluster's CPUs).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(sweep.BACKENDS),
+    default="local",
+    show_default=True,
+    help="local: worker processes on this machine; ray: Ray tasks (pip install 'specinit[ray]').",
+)
+@click.option(
+    "--address",
+    default=None,
+    help="Ray cluster address for --backend ray, e.g. 'auto' or 'ray://head:10001' "
+    "(default: start a local Ray instance).",
+)
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=DATA_DIR_HELP
+)
 @click.option("--dry-run", is_flag=True, help="List the runs and whether each is done; run nothing.")
 @click.option("--progress/--no-progress", default=True, help="Show progress bars.")
-def sweep_command(config: Path, out: Path | None, workers: int | None, backend: str,
-                  address: str | None, data_dir: Path | None, dry_run: bool, progress: bool) -> None:
+def sweep_command(
+    config: Path,
+    out: Path | None,
+    workers: int | None,
+    backend: str,
+    address: str | None,
+    data_dir: Path | None,
+    dry_run: bool,
+    progress: bool,
+) -> None:
     """Run the sweep described by CONFIG (TOML or YAML): one experiment over a grid or a list
     of config fields and seeds, one run per point × seed.
 
@@ -158,8 +212,10 @@ def sweep_command(config: Path, out: Path | None, workers: int | None, backend: 
         statuses = _statuses(out)
         for run in runs:
             click.echo(f"{statuses.get(run.key, 'todo'):6s} {run.key}  {run.label}")
-        click.echo(f"{len(runs)} run(s) of {spec.experiment} ({len(spec.points)} point(s) x "
-                   f"{len(spec.seeds)} seed(s)); {sum(statuses.get(r.key) == 'done' for r in runs)} done")
+        click.echo(
+            f"{len(runs)} run(s) of {spec.experiment} ({len(spec.points)} point(s) x "
+            f"{len(spec.seeds)} seed(s)); {sum(statuses.get(r.key) == 'done' for r in runs)} done"
+        )
         return
 
     def echo(record: RunRecord) -> None:
@@ -169,20 +225,41 @@ def sweep_command(config: Path, out: Path | None, workers: int | None, backend: 
             last = (record.traceback or "").strip().splitlines()[-1:] or ["?"]
             tqdm.write(f"FAILED  {record.label}: {last[0]}")
 
-    command = shlex.join(["specinit", "sweep", str(config), "--out", str(out),
-                          *(["--data-dir", str(data_dir)] if data_dir is not None else [])])
+    command = shlex.join(
+        [
+            "specinit",
+            "sweep",
+            str(config),
+            "--out",
+            str(out),
+            *(["--data-dir", str(data_dir)] if data_dir is not None else []),
+        ]
+    )
     try:
-        summary = sweep.run_sweep(spec, out, workers=workers, backend=backend, address=address,
-                                  progress=progress, on_record=echo, command=command, data_dir=data_dir)
+        summary = sweep.run_sweep(
+            spec,
+            out,
+            workers=workers,
+            backend=backend,
+            address=address,
+            progress=progress,
+            on_record=echo,
+            command=command,
+            data_dir=data_dir,
+        )
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
-        click.echo(f"\ninterrupted: finished runs are kept in {out / STORE_NAME}; "
-                   "run the same command to resume", err=True)
+        click.echo(
+            f"\ninterrupted: finished runs are kept in {out / STORE_NAME}; run the same command to resume",
+            err=True,
+        )
         raise SystemExit(130) from None
     html_report = report.write_sweep_report(out)
-    click.echo(f"sweep {spec.name}: {len(runs)} run(s): {summary.done} done, {summary.skipped} skipped "
-               f"(already done), {summary.failed} failed in {summary.seconds:.1f} s")
+    click.echo(
+        f"sweep {spec.name}: {len(runs)} run(s): {summary.done} done, {summary.skipped} skipped "
+        f"(already done), {summary.failed} failed in {summary.seconds:.1f} s"
+    )
     click.echo(f"store: {summary.store}\nreport: {html_report}")
     if summary.failed:
         raise SystemExit(1)

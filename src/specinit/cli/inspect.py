@@ -12,8 +12,9 @@ import importlib.util
 import json
 import sys
 import typing
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import click
 import torch
@@ -44,6 +45,7 @@ def load_factory(spec: str) -> Callable[..., Any]:
     Raises:
         ValueError: no ``:``; ModuleNotFoundError / FileNotFoundError: the module is not found;
         AttributeError: no such attribute; TypeError: it is not callable.
+
     """
     module_name, sep, attr = spec.rpartition(":")
     if not sep or not module_name or not attr:
@@ -64,8 +66,8 @@ def load_factory(spec: str) -> Callable[..., Any]:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             raise ModuleNotFoundError(
-                f"module {module_name!r} not found ({exc}); give an importable module path or a "
-                ".py file") from exc
+                f"module {module_name!r} not found ({exc}); give an importable module path or a .py file"
+            ) from exc
     target: Any = module
     for part in attr.split("."):
         if not hasattr(target, part):
@@ -85,9 +87,12 @@ def _hints(factory: Callable[..., Any]) -> dict[str, Any]:
         return {}
 
 
-def factory_kwargs(factory: Callable[..., Any], kwargs_json: str | None, args: Sequence[str]) -> dict[str, Any]:
+def factory_kwargs(
+    factory: Callable[..., Any], kwargs_json: str | None, args: Sequence[str]
+) -> dict[str, Any]:
     """The factory's keyword arguments: ``--kwargs`` JSON, then each ``--arg KEY=VALUE`` converted
-    by the factory's annotation of ``KEY`` (a Python literal or a string where there is none)."""
+    by the factory's annotation of ``KEY`` (a Python literal or a string where there is none).
+    """
     out: dict[str, Any] = {}
     if kwargs_json:
         try:
@@ -116,14 +121,16 @@ def _shape(text: str) -> tuple[int, ...]:
     except ValueError:
         shape = ()
     if not shape or min(shape) < 1:
-        raise click.BadParameter(f"{text!r} is not a list of positive sizes like 1,28,28",
-                                 param_hint="--input-shape")
+        raise click.BadParameter(
+            f"{text!r} is not a list of positive sizes like 1,28,28", param_hint="--input-shape"
+        )
     return shape
 
 
 def _data_batch(name: str, batch: int, seed: int, data_dir: Path | None) -> tuple[Tensor, Tensor]:
     """``batch`` class-balanced test images of ``digits``, ``mnist`` or ``fashion-mnist``,
-    shaped ``(N, 1, H, W)``."""
+    shaped ``(N, 1, H, W)``.
+    """
     if name == "digits":
         split = data.digits(flatten=False, generator=seed)
         return data.balanced_subset(split.x_test, split.y_test, batch, generator=seed)
@@ -134,30 +141,82 @@ def _data_batch(name: str, batch: int, seed: int, data_dir: Path | None) -> tupl
 
 @click.command("inspect")
 @click.argument("factory", metavar="MODULE:FACTORY")
-@click.option("--arg", "args", multiple=True, metavar="KEY=VALUE",
-              help="Keyword argument for the factory (repeatable; values are Python literals or strings).")
-@click.option("--kwargs", "kwargs_json", default=None, metavar="JSON",
-              help='Factory keyword arguments as a JSON object, e.g. \'{"depth": 20}\'.')
-@click.option("--input-shape", default=None, metavar="D1,D2,...",
-              help="Shape of one sample (no batch axis) for a seeded N(0, 1) batch, e.g. 1,28,28.")
-@click.option("--data", "dataset", type=click.Choice(["digits", "mnist", "fashion-mnist"]), default=None,
-              help="Use a class-balanced batch of test images (and their labels) instead.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder holding mnist/ and fashion-mnist/ (else $SPECINIT_DATA).")
+@click.option(
+    "--arg",
+    "args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Keyword argument for the factory (repeatable; values are Python literals or strings).",
+)
+@click.option(
+    "--kwargs",
+    "kwargs_json",
+    default=None,
+    metavar="JSON",
+    help="Factory keyword arguments as a JSON object, e.g. '{\"depth\": 20}'.",
+)
+@click.option(
+    "--input-shape",
+    default=None,
+    metavar="D1,D2,...",
+    help="Shape of one sample (no batch axis) for a seeded N(0, 1) batch, e.g. 1,28,28.",
+)
+@click.option(
+    "--data",
+    "dataset",
+    type=click.Choice(["digits", "mnist", "fashion-mnist"]),
+    default=None,
+    help="Use a class-balanced batch of test images (and their labels) instead.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder holding mnist/ and fashion-mnist/ (else $SPECINIT_DATA).",
+)
 @click.option("--batch", type=click.IntRange(min=2), default=256, show_default=True, help="Batch size.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Seeds the factory's global RNG, the batch, surrogate targets, Hessian start and "
-                   "re-initializations.")
-@click.option("--hessian-iters", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Lanczos restarts (about 20 Hessian-vector products each) for the top Hessian "
-                   "eigenvalue; 0 skips it.")
-@click.option("--suggest/--no-suggest", "do_suggest", default=True, show_default=True,
-              help="Suggest initializers and measure the model re-initialized with each.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write report.md and doctor.png into this folder.")
-def inspect_command(factory: str, args: tuple[str, ...], kwargs_json: str | None, input_shape: str | None,
-                    dataset: str | None, data_dir: Path | None, batch: int, seed: int, hessian_iters: int,
-                    do_suggest: bool, out: Path | None) -> None:
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seeds the factory's global RNG, the batch, surrogate targets, Hessian start and "
+    "re-initializations.",
+)
+@click.option(
+    "--hessian-iters",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Lanczos restarts (about 20 Hessian-vector products each) for the top Hessian "
+    "eigenvalue; 0 skips it.",
+)
+@click.option(
+    "--suggest/--no-suggest",
+    "do_suggest",
+    default=True,
+    show_default=True,
+    help="Suggest initializers and measure the model re-initialized with each.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write report.md and doctor.png into this folder.",
+)
+def inspect_command(
+    factory: str,
+    args: tuple[str, ...],
+    kwargs_json: str | None,
+    input_shape: str | None,
+    dataset: str | None,
+    data_dir: Path | None,
+    batch: int,
+    seed: int,
+    hessian_iters: int,
+    do_suggest: bool,
+    out: Path | None,
+) -> None:
     """Diagnose the start of the model FACTORY builds: signal, saturation, dead units, rank,
     gradients, bandwidth and curvature per layer; flag problems; suggest initializers.
 
@@ -212,10 +271,23 @@ def inspect_command(factory: str, args: tuple[str, ...], kwargs_json: str | None
         fig.savefig(out / "doctor.png", dpi=120)
         source = f"--input-shape {input_shape}" if input_shape is not None else f"--data {dataset}"
         given = [f"--kwargs '{json.dumps(kwargs, default=str)}'"] if kwargs else []
-        settings = " ".join([factory, *given, source,
-                             f"--batch {batch}", f"--seed {seed}", f"--hessian-iters {hessian_iters}"])
-        text = report_markdown(before, results if len(results) > 1 else None, suggestions,
-                               title=f"specinit inspect {factory}", command=f"specinit inspect {settings}",
-                               figure="doctor.png")
+        settings = " ".join(
+            [
+                factory,
+                *given,
+                source,
+                f"--batch {batch}",
+                f"--seed {seed}",
+                f"--hessian-iters {hessian_iters}",
+            ]
+        )
+        text = report_markdown(
+            before,
+            results if len(results) > 1 else None,
+            suggestions,
+            title=f"specinit inspect {factory}",
+            command=f"specinit inspect {settings}",
+            figure="doctor.png",
+        )
         (out / "report.md").write_text(text)
         click.echo(f"\nreport: {out / 'report.md'}")

@@ -132,8 +132,9 @@ def _folder_name(dataset: str) -> str:
 
 def _embedded_key() -> str:
     """``embedded:`` and 12 hex digits of the SHA-256 over the subset's checksum table."""
-    text = ";".join(f"{d}/{n}={h}" for d, files in sorted(EMBEDDED_SHA256.items())
-                    for n, h in sorted(files.items()))
+    text = ";".join(
+        f"{d}/{n}={h}" for d, files in sorted(EMBEDDED_SHA256.items()) for n, h in sorted(files.items())
+    )
     return "embedded:" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -153,7 +154,8 @@ class DataSource:
     @property
     def key(self) -> str:
         """What results are keyed on: the resolved folder, or ``embedded:<hash>`` for the
-        subset (the same on every machine, new when the subset's files change)."""
+        subset (the same on every machine, new when the subset's files change).
+        """
         return _embedded_key() if self.embedded else str(self.root)
 
     def sizes(self, dataset: str) -> tuple[int, int]:
@@ -173,8 +175,9 @@ class DataSource:
         sizes = {self.sizes(d) for d in ([dataset] if dataset else EMBEDDED_SIZES)}
         if len(sizes) > 1:
             return "embedded subsets: " + ", ".join(
-                f"{d} {n:d} train / {m:d} test" for d, (n, m) in EMBEDDED_SIZES.items())
-        (n_train, n_test), = sizes
+                f"{d} {n:d} train / {m:d} test" for d, (n, m) in EMBEDDED_SIZES.items()
+            )
+        ((n_train, n_test),) = sizes
         return f"embedded subset, {n_train} train / {n_test} test"
 
     def require(self, dataset: str, n_train: int | None, n_test: int | None) -> None:
@@ -193,8 +196,10 @@ class DataSource:
         if all(need == full[part] for part, need, _ in short):
             wanted += " (the full split)" if len(short) == 1 else " (the full splits)"
         if not self.embedded:
-            raise ValueError(f"{name}: {wanted} asked for, but the full dataset has "
-                             f"{have[0]:,} training / {have[1]:,} test images")
+            raise ValueError(
+                f"{name}: {wanted} asked for, but the full dataset has "
+                f"{have[0]:,} training / {have[1]:,} test images"
+            )
         raise FullDataRequired(
             f"{name}: {wanted} needed, but only the embedded subset is here ({have[0]} train / "
             f"{have[1]} test images); point --data-dir (data_dir= in Python) or ${ENV_VAR} at "
@@ -220,7 +225,8 @@ def data_source(explicit: str | Path | None = None) -> DataSource:
 
 def data_dir(explicit: str | Path | None = None) -> Path:
     """The data root folder: ``explicit``, else ``$SPECINIT_DATA``, else :data:`EMBEDDED_DIR`
-    (see :func:`data_source`, which also says which of them it is)."""
+    (see :func:`data_source`, which also says which of them it is).
+    """
     return data_source(explicit).root
 
 
@@ -288,13 +294,15 @@ def _sha256(path: Path) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _verified_idx(path: Path, expected_sha256: str, embedded: bool, _size: int,
-                  _mtime_ns: int) -> np.ndarray:
+def _verified_idx(path: Path, expected_sha256: str, embedded: bool, _size: int, _mtime_ns: int) -> np.ndarray:
     """Checksum-verified contents of one file; cached per (resolved path, size, mtime)."""
     actual = _sha256(path)
     if actual != expected_sha256:
-        fix = ("the installed package is damaged, reinstall specinit" if embedded else
-               "the file is corrupt or not the official one, replace it")
+        fix = (
+            "the installed package is damaged, reinstall specinit"
+            if embedded
+            else "the file is corrupt or not the official one, replace it"
+        )
         raise ValueError(
             f"{path}: checksum mismatch, SHA-256 is {actual} but the "
             f"{'embedded subset file' if embedded else 'official file'} has {expected_sha256}; {fix}"
@@ -310,8 +318,9 @@ def _verified_idx(path: Path, expected_sha256: str, embedded: bool, _size: int,
 def _load_file(source: DataSource, dataset: str, name: str) -> np.ndarray:
     path = (source.root / dataset / name).resolve()
     stat = path.stat()
-    return _verified_idx(path, source.checksums(dataset)[name], source.embedded, stat.st_size,
-                         stat.st_mtime_ns)
+    return _verified_idx(
+        path, source.checksums(dataset)[name], source.embedded, stat.st_size, stat.st_mtime_ns
+    )
 
 
 def _check_pair(images: np.ndarray, labels: np.ndarray, where: Path) -> None:
@@ -367,8 +376,9 @@ def _load_dataset(
     train_seed, test_seed = torch.randint(2**62, (2,), generator=as_generator(generator)).tolist()
     x_train, y_train = _part(arrays[0], arrays[1], limit_train, flatten, as_generator(train_seed))
     x_test, y_test = _part(arrays[2], arrays[3], limit_test, flatten, as_generator(test_seed))
-    return Split(x_train, y_train, x_test, y_test, num_classes=10, name=dataset,
-                 source=source.describe(dataset))
+    return Split(
+        x_train, y_train, x_test, y_test, num_classes=10, name=dataset, source=source.describe(dataset)
+    )
 
 
 @renamed_kwargs(seed="generator")

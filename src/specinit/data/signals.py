@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -30,9 +30,8 @@ __all__ = [
     "between_samples",
 ]
 
-def _float_tuple(
-    values: Sequence[float] | float | np.ndarray | Tensor, name: str
-) -> tuple[float, ...]:
+
+def _float_tuple(values: Sequence[float] | float | np.ndarray | Tensor, name: str) -> tuple[float, ...]:
     """``values`` (a scalar or 1D sequence) as a tuple of finite floats."""
     if isinstance(values, Tensor):
         values = values.detach().cpu().numpy()
@@ -217,7 +216,6 @@ def sample_1d(
         eps = torch.randn(y.shape, generator=as_generator(generator), dtype=torch.float64)
         y = y + (noise * eps).to(dtype=dtype, device=y.device)
     return x, y
-
 
 
 def between_samples(x: Tensor, per_gap: int) -> Tensor:

@@ -25,6 +25,7 @@ __all__ = [
     "train_val_split",
 ]
 
+
 def _labels(y: Tensor | np.ndarray, name: str = "y") -> Tensor:
     """Integer class labels as a 1D int64 tensor (floating labels must hold whole numbers)."""
     t = as_tensor(y, name)
@@ -84,7 +85,8 @@ def _balanced_counts(counts: Tensor, n: int, g: torch.Generator | None) -> Tenso
 
 def balanced_indices(labels: Tensor, n: int, g: torch.Generator | None) -> Tensor:
     """Sorted indices of a class-balanced random subset of ``n`` samples of the class ``labels``
-    (see :func:`balanced_subset`), drawn from ``g``."""
+    (see :func:`balanced_subset`), drawn from ``g``.
+    """
     n = check_int(n, "n")
     classes, counts = _classes(labels)
     if n < classes.numel():
@@ -163,8 +165,7 @@ def train_val_split(
     n_val = round(n_total * val_fraction)
     if not 0 < n_val < n_total:
         raise ValueError(
-            f"val_fraction={val_fraction} of {n_total} samples leaves an empty train or "
-            "validation part"
+            f"val_fraction={val_fraction} of {n_total} samples leaves an empty train or validation part"
         )
     g = as_generator(generator)
     if stratify:
@@ -249,4 +250,3 @@ def digits(*, test_fraction: float = 0.25, generator: GeneratorLike = 0, flatten
     y = torch.as_tensor(bunch.target, dtype=torch.int64)
     x_train, y_train, x_test, y_test = train_val_split(x, y, test_fraction, generator=generator)
     return Split(x_train, y_train, x_test, y_test, num_classes=10, name="digits")
-

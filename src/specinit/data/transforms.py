@@ -28,7 +28,9 @@ def standardize(split: Split, *, per_feature: bool = False) -> Split:
         std = torch.where(std > 0, std, torch.ones_like(std))
     else:
         mean, std = split.x_train.mean(), split.x_train.std()
-    return dataclasses.replace(split, x_train=(split.x_train - mean) / std, x_test=(split.x_test - mean) / std)
+    return dataclasses.replace(
+        split, x_train=(split.x_train - mean) / std, x_test=(split.x_test - mean) / std
+    )
 
 
 def pca_project(x_train: Tensor, x_test: Tensor, dim: int) -> tuple[Tensor, Tensor]:
@@ -47,5 +49,4 @@ def pca_project(x_train: Tensor, x_test: Tensor, dim: int) -> tuple[Tensor, Tens
     _, _, vh = torch.linalg.svd((x_train - mean).double(), full_matrices=False)
     basis = vh[:dim]
     basis = basis * torch.sign(basis.gather(1, basis.abs().argmax(1, keepdim=True)))
-    return (((x_train - mean).double() @ basis.T).float(),
-            ((x_test - mean).double() @ basis.T).float())
+    return (((x_train - mean).double() @ basis.T).float(), ((x_test - mean).double() @ basis.T).float())

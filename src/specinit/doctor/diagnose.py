@@ -38,8 +38,9 @@ user sees the same measurements before and after.  The user's model is never cha
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -136,7 +137,8 @@ class LayerDiagnosis:
 @dataclass(frozen=True)
 class Problem:
     """A problem :func:`diagnose` found: a stable ``code``, the ``layer`` (or ``None`` for the
-    whole model) and a plain-words ``message`` with the measured numbers."""
+    whole model) and a plain-words ``message`` with the measured numbers.
+    """
 
     code: str
     layer: str | None
@@ -183,8 +185,9 @@ class Diagnosis:
         numeric = [f.name for f in fields(LayerDiagnosis) if f.name not in ("name", "activation")]
         if key not in numeric:
             raise ValueError(f"unknown column {key!r}; choose one of {', '.join(numeric)}")
-        return np.array([math.nan if (v := getattr(layer, key)) is None else v for layer in self.layers],
-                        dtype=np.float64)
+        return np.array(
+            [math.nan if (v := getattr(layer, key)) is None else v for layer in self.layers], dtype=np.float64
+        )
 
     def table(self, *, markdown: bool = False) -> str:
         """Per-layer table (plain text or Markdown)."""
@@ -225,8 +228,11 @@ class Diagnosis:
 
     def text(self) -> str:
         """The per-layer table, the model-wide numbers and the problems, for a terminal."""
-        lines = [self.table(), "", f"loss: {self.loss}; batch of {self.n_samples}; "
-                 f"input std {self.input_std:.3g}"]
+        lines = [
+            self.table(),
+            "",
+            f"loss: {self.loss}; batch of {self.n_samples}; input std {self.input_std:.3g}",
+        ]
         if self.bandwidth is not None:
             lines.append(f"input-gradient bandwidth proxy: {self.bandwidth!r}")
         if self.hessian_top is not None:
@@ -234,6 +240,7 @@ class Diagnosis:
             lines.append(f"top Hessian eigenvalue: {self.hessian_top:.4g}{tail}")
         lines += ["", *_problem_lines(self)]
         return "\n".join(lines)
+
 
 def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else (math.inf if a > 0 else math.nan)
@@ -285,6 +292,7 @@ def diagnose(
         ValueError: the model rejects ``x`` (the message names the shape tried), the output or
             a layer is NaN/inf, no activation to record, bad options.
         TypeError: not a module, the model does not return a tensor.
+
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -306,34 +314,56 @@ def diagnose(
         y = torch.randn(output.shape, generator=as_generator(seed), dtype=torch.float64)
         y, loss = y.to(device=device, dtype=output.dtype), "mse"
     targets = chosen_layers(model, layers)
-    prop = propagation(model, x, y=y, loss=loss, layers=layers, generator=seed, train_mode=train_mode,
-                       chunk_size=chunk_size)
+    prop = propagation(
+        model, x, y=y, loss=loss, layers=layers, generator=seed, train_mode=train_mode, chunk_size=chunk_size
+    )
     extra = _feature_stats(model, targets, x, train_mode, seed)
     if len(extra) != len(prop.layers):
-        raise RuntimeError("the forward pass called the recorded layers differently in two passes "
-                           "(a data-dependent architecture?); pass layers= to fix the layers")
+        raise RuntimeError(
+            "the forward pass called the recorded layers differently in two passes "
+            "(a data-dependent architecture?); pass layers= to fix the layers"
+        )
     input_std = float(x.double().std(unbiased=False)) if x.is_floating_point() else math.nan
     rows = tuple(
         LayerDiagnosis(
-            name=s.name, index=s.index, activation=_activation_name(module), mean=s.mean, std=s.std,
-            std_ratio=_ratio(s.std, input_std), frac_saturated=s.frac_saturated, frac_dead=dead,
-            effective_rank=erank, max_rank=bound, grad_norm=float(s.grad_norm or 0.0),
+            name=s.name,
+            index=s.index,
+            activation=_activation_name(module),
+            mean=s.mean,
+            std=s.std,
+            std_ratio=_ratio(s.std, input_std),
+            frac_saturated=s.frac_saturated,
+            frac_dead=dead,
+            effective_rank=erank,
+            max_rank=bound,
+            grad_norm=float(s.grad_norm or 0.0),
             weight_grad_norm=s.weight_grad_norm,
         )
         for s, (module, dead, erank, bound) in zip(prop.layers, extra)
     )
     bandwidth = gradient_bandwidth(model, x, chunk_size=chunk_size) if x.is_floating_point() else None
     top, converged = _hessian_top(model, prop.loss or "mse", x, y, hessian_iters, seed, train_mode)
-    loss_text = (f"surrogate mse to N(0, 1) targets (seed {seed}; no y given)" if surrogate
-                 else str(prop.loss))
+    loss_text = f"surrogate mse to N(0, 1) targets (seed {seed}; no y given)" if surrogate else str(prop.loss)
     problems = _problems(rows, input_std, top, thresholds)
-    return Diagnosis(rows, problems, input_std, int(x.shape[0]), loss_text, surrogate, bandwidth, top,
-                     converged, thresholds, prop)
+    return Diagnosis(
+        rows,
+        problems,
+        input_std,
+        int(x.shape[0]),
+        loss_text,
+        surrogate,
+        bandwidth,
+        top,
+        converged,
+        thresholds,
+        prop,
+    )
 
 
 def model_output(model: nn.Module, x: Tensor) -> Tensor:
     """The model's output on ``x`` (eval mode, no grad, modes restored); a one-line
-    ``ValueError`` naming the shape tried when the model rejects ``x``."""
+    ``ValueError`` naming the shape tried when the model rejects ``x``.
+    """
     try:
         with module_mode(model, training=False), torch.no_grad():
             out = model(x)
@@ -353,7 +383,8 @@ def model_output(model: nn.Module, x: Tensor) -> Tensor:
 
 def fit_input_layout(model: nn.Module, x: Tensor) -> Tensor:
     """``x`` as it is, or flattened to ``(N, features)`` if only that shape is accepted by
-    ``model`` (an image batch for an MLP); a ``ValueError`` naming both shapes otherwise."""
+    ``model`` (an image batch for an MLP); a ``ValueError`` naming both shapes otherwise.
+    """
     try:
         model_output(model, x)
         return x
@@ -426,12 +457,23 @@ def _hessian_top(
     model: nn.Module, loss: Loss, x: Tensor, y: Tensor, iters: int, seed: int, train_mode: bool
 ) -> tuple[float | None, bool | None]:
     """Largest algebraic Hessian eigenvalue by Lanczos (ARPACK, ``iters`` restarts); a run out of
-    budget gives the best Ritz value found so far (``converged=False``) or ``None``."""
+    budget gives the best Ritz value found so far (``converged=False``) or ``None``.
+    """
     if iters == 0 or sum(p.numel() for p in model.parameters() if p.requires_grad) < 3:
         return None, None
     try:
-        pairs = hessian_eigs(model, loss, (x, y), k=1, method="lanczos", which="LA", tol=1e-3,
-                             max_iter=iters, generator=seed, train_mode=train_mode)
+        pairs = hessian_eigs(
+            model,
+            loss,
+            (x, y),
+            k=1,
+            method="lanczos",
+            which="LA",
+            tol=1e-3,
+            max_iter=iters,
+            generator=seed,
+            train_mode=train_mode,
+        )
     except ArpackNoConvergence as exc:
         found = np.asarray(exc.eigenvalues, dtype=np.float64)
         return (float(found.max()) if found.size else None), False
@@ -440,32 +482,45 @@ def _hessian_top(
 
 def _signal_problem(layers: Sequence[LayerDiagnosis], input_std: float, t: Thresholds) -> Problem | None:
     """``vanishing_signal`` / ``exploding_signal`` when the last layer's std ratio leaves
-    ``[signal_low, signal_high]`` (NaN, e.g. for integer inputs, is no problem)."""
+    ``[signal_low, signal_high]`` (NaN, e.g. for integer inputs, is no problem).
+    """
     last = layers[-1]
     vanishing = last.std_ratio < t.signal_low
     if not (vanishing or last.std_ratio > t.signal_high):
         return None
     bound = t.signal_low if vanishing else t.signal_high
-    at = next(layer for layer in layers
-              if (layer.std_ratio < bound if vanishing else layer.std_ratio > bound))
+    at = next(
+        layer for layer in layers if (layer.std_ratio < bound if vanishing else layer.std_ratio > bound)
+    )
     kind, verb, side = ("vanishing", "falls", "below") if vanishing else ("exploding", "grows", "above")
-    return Problem(f"{kind}_signal", last.name, (
-        f"{kind} signal: the activations' std {verb} from {input_std:.3g} (input) to "
-        f"{last.std:.3g} at the last layer {last.name} ({last.std_ratio:.2g}× the input; "
-        f"{side} {bound:g}× from layer {at.name} on)"
-        + ("; deep layers see almost no signal" if vanishing else "")))
+    return Problem(
+        f"{kind}_signal",
+        last.name,
+        (
+            f"{kind} signal: the activations' std {verb} from {input_std:.3g} (input) to "
+            f"{last.std:.3g} at the last layer {last.name} ({last.std_ratio:.2g}× the input; "
+            f"{side} {bound:g}× from layer {at.name} on)"
+            + ("; deep layers see almost no signal" if vanishing else "")
+        ),
+    )
 
 
-def _fraction_problem(layers: Sequence[LayerDiagnosis], code: str, attr: str, limit: float,
-                      what: str, consequence: str) -> Problem | None:
+def _fraction_problem(
+    layers: Sequence[LayerDiagnosis], code: str, attr: str, limit: float, what: str, consequence: str
+) -> Problem | None:
     """``code`` when some layer's ``attr`` fraction exceeds ``limit``, naming the worst layer."""
     over = [layer for layer in layers if getattr(layer, attr) > limit]
     if not over:
         return None
     worst = max(over, key=lambda layer: getattr(layer, attr))
-    return Problem(code, worst.name, (
-        f"{code.replace('_', ' ')}: {len(over)} layer(s) have more than {limit:.0%} of their "
-        f"{what} (worst {worst.name}: {getattr(worst, attr):.0%}); {consequence}"))
+    return Problem(
+        code,
+        worst.name,
+        (
+            f"{code.replace('_', ' ')}: {len(over)} layer(s) have more than {limit:.0%} of their "
+            f"{what} (worst {worst.name}: {getattr(worst, attr):.0%}); {consequence}"
+        ),
+    )
 
 
 def _problems(
@@ -473,39 +528,81 @@ def _problems(
 ) -> tuple[Problem, ...]:
     """The plain-words problems of a diagnosis (thresholds: :class:`Thresholds`)."""
     first, last = layers[0], layers[-1]
-    found = [p for p in (_signal_problem(layers, input_std, t),
-                         _fraction_problem(layers, "saturation", "frac_saturated", t.saturated,
-                                           "outputs within 1% of the activation's bound",
-                                           "saturated units pass almost no gradient"),
-                         _fraction_problem(layers, "dead_units", "frac_dead", t.dead,
-                                           "units constant over the whole batch",
-                                           "they carry no information and get no gradient"))
-             if p is not None]
+    found = [
+        p
+        for p in (
+            _signal_problem(layers, input_std, t),
+            _fraction_problem(
+                layers,
+                "saturation",
+                "frac_saturated",
+                t.saturated,
+                "outputs within 1% of the activation's bound",
+                "saturated units pass almost no gradient",
+            ),
+            _fraction_problem(
+                layers,
+                "dead_units",
+                "frac_dead",
+                t.dead,
+                "units constant over the whole batch",
+                "they carry no information and get no gradient",
+            ),
+        )
+        if p is not None
+    ]
     if first.effective_rank > 0 and last.effective_rank < t.rank_drop * first.effective_rank:
-        found.append(Problem("rank_collapse", last.name, (
-            f"rank collapse: the batch spans {first.effective_rank:.1f} effective directions "
-            f"after {first.name} but only {last.effective_rank:.1f} after {last.name}; "
-            "different inputs become indistinguishable with depth")))
+        found.append(
+            Problem(
+                "rank_collapse",
+                last.name,
+                (
+                    f"rank collapse: the batch spans {first.effective_rank:.1f} effective directions "
+                    f"after {first.name} but only {last.effective_rank:.1f} after {last.name}; "
+                    "different inputs become indistinguishable with depth"
+                ),
+            )
+        )
     grad = _ratio(first.grad_norm, last.grad_norm)
     if len(layers) > 1 and (grad < 1 / t.gradient_ratio or grad > t.gradient_ratio):
         kind = "vanishing" if grad < 1 else "exploding"
-        found.append(Problem(f"{kind}_gradients", first.name, (
-            f"{kind} gradients: the loss gradient at the first layer {first.name} is {grad:.2g}× "
-            f"the one at the last layer {last.name} ({first.grad_norm:.3g} vs "
-            f"{last.grad_norm:.3g}); early layers "
-            + ("barely learn" if kind == "vanishing" else "get huge updates"))))
+        found.append(
+            Problem(
+                f"{kind}_gradients",
+                first.name,
+                (
+                    f"{kind} gradients: the loss gradient at the first layer {first.name} is {grad:.2g}× "
+                    f"the one at the last layer {last.name} ({first.grad_norm:.3g} vs "
+                    f"{last.grad_norm:.3g}); early layers "
+                    + ("barely learn" if kind == "vanishing" else "get huge updates")
+                ),
+            )
+        )
     weights = [layer for layer in layers if layer.weight_grad_norm is not None]
     if len(weights) > 1:
         w_first, w_last = weights[0].weight_grad_norm or 0.0, weights[-1].weight_grad_norm or 0.0
         ratio = _ratio(w_first, w_last)
         if ratio < 1 / t.gradient_ratio or ratio > t.gradient_ratio:
-            found.append(Problem("unbalanced_updates", weights[0].name, (
-                f"unbalanced updates: the weight gradient before {weights[0].name} is {ratio:.2g}× "
-                f"the one before {weights[-1].name} ({w_first:.3g} vs {w_last:.3g}); one learning "
-                "rate cannot suit both")))
+            found.append(
+                Problem(
+                    "unbalanced_updates",
+                    weights[0].name,
+                    (
+                        f"unbalanced updates: the weight gradient before {weights[0].name} is {ratio:.2g}× "
+                        f"the one before {weights[-1].name} ({w_first:.3g} vs {w_last:.3g}); one learning "
+                        "rate cannot suit both"
+                    ),
+                )
+            )
     if hessian_top is not None and hessian_top > t.sharpness:
-        found.append(Problem("sharp_start", None, (
-            f"sharp start: the loss's top Hessian eigenvalue is {hessian_top:.3g}, so gradient "
-            f"descent diverges for learning rates above 2/λ = {2 / hessian_top:.2g}")))
+        found.append(
+            Problem(
+                "sharp_start",
+                None,
+                (
+                    f"sharp start: the loss's top Hessian eigenvalue is {hessian_top:.3g}, so gradient "
+                    f"descent diverges for learning rates above 2/λ = {2 / hessian_top:.2g}"
+                ),
+            )
+        )
     return tuple(found)
-

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from specinit._core.plotting import figure as new_figure
 from specinit._core.tables import text_table
@@ -38,9 +39,16 @@ def report_markdown(
     lines = [f"# {title}", ""]
     if command:
         lines += ["```bash", command, "```", ""]
-    lines += [f"Loss: {diagnosis.loss}; batch of {diagnosis.n_samples}; input std "
-              f"{diagnosis.input_std:.3g}.", "", "## Per layer at initialization", "",
-              diagnosis.table(markdown=True), "", "## Problems", ""]
+    lines += [
+        f"Loss: {diagnosis.loss}; batch of {diagnosis.n_samples}; input std {diagnosis.input_std:.3g}.",
+        "",
+        "## Per layer at initialization",
+        "",
+        diagnosis.table(markdown=True),
+        "",
+        "## Problems",
+        "",
+    ]
     lines += ["No problems found."] if diagnosis.ok else [f"- {p.message}" for p in diagnosis.problems]
     if suggestions:
         lines += ["", "## Suggested initializers", ""]
@@ -52,9 +60,10 @@ def report_markdown(
     return "\n".join(lines) + "\n"
 
 
-def plot_comparison(diagnoses: Mapping[str, Diagnosis]) -> "Figure":
+def plot_comparison(diagnoses: Mapping[str, Diagnosis]) -> Figure:
     """Per-layer std, saturated / near-zero fractions and gradient norms of each diagnosis,
-    overlaid (:meth:`specinit.measure.propagation.Propagation.plot`); returns a matplotlib ``Figure``."""
+    overlaid (:meth:`specinit.measure.propagation.Propagation.plot`); returns a matplotlib ``Figure``.
+    """
     if not diagnoses:
         raise ValueError("plot_comparison needs at least one diagnosis")
     fig, axes = new_figure(1, 3, width=13.0, height=3.8)
@@ -68,4 +77,3 @@ def plot_comparison(diagnoses: Mapping[str, Diagnosis]) -> "Figure":
     axes[0, 2].set_title("solid: ‖∂L/∂h‖, dotted: ‖∂L/∂W‖", fontsize="small")
     fig.tight_layout()
     return fig
-

@@ -18,15 +18,17 @@ from __future__ import annotations
 import copy
 import math
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from torch import nn
 
 from specinit._core.deprecation import renamed_kwargs
 from specinit._core.rng import GeneratorLike, derive_seed
 from specinit.doctor.diagnose import Diagnosis, diagnose
-from specinit.initializers.registry import init_, methods as registered_methods, supported_layers
+from specinit.initializers.registry import init_, supported_layers
+from specinit.initializers.registry import methods as registered_methods
 from specinit.nn.activations import Activation, from_module
 from specinit.nn.layers import chosen_layers, mlp_chain
 
@@ -36,7 +38,8 @@ __all__ = ["Suggestion", "suggest", "compare", "DEEP"]
 @dataclass(frozen=True)
 class Suggestion:
     """An initializer to try: ``init_(model, method, generator=seed, **options)`` (data-driven
-    methods also get ``data=x, targets=y``), and why it fits this model."""
+    methods also get ``data=x, targets=y``), and why it fits this model.
+    """
 
     method: str
     reason: str
@@ -51,7 +54,6 @@ class Suggestion:
         return f"{self.method}({', '.join(f'{k}={_short(v)}' for k, v in shown.items())})"
 
 
-
 def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
@@ -59,8 +61,22 @@ def _short(value: Any) -> str:
 # --------------------------------------------------------------------------- suggestions
 
 #: Activations whose networks get the ReLU family's suggestions.
-RELU_LIKE = frozenset({"relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "gelu_tanh",
-                       "silu", "mish", "softplus", "hardswish"})
+RELU_LIKE = frozenset(
+    {
+        "relu",
+        "relu6",
+        "leaky_relu",
+        "elu",
+        "selu",
+        "celu",
+        "gelu",
+        "gelu_tanh",
+        "silu",
+        "mish",
+        "softplus",
+        "hardswish",
+    }
+)
 #: Hidden layers from which the odd-sigmoid start is ranked above Xavier (arXiv 2509.23085 studies
 #: depths 10 to 100; at a few layers Xavier's shrinkage does not matter yet).
 DEEP = 8
@@ -96,6 +112,7 @@ def suggest(model: nn.Module, diagnosis: Diagnosis, *, data: bool = False) -> li
     Raises:
         TypeError: the model has layers no registered initializer can handle (from
             :func:`specinit.initializers.supported_layers`).
+
     """
     if not isinstance(diagnosis, Diagnosis):
         raise TypeError(f"diagnosis must be a Diagnosis, got {type(diagnosis).__name__}")
@@ -106,30 +123,45 @@ def suggest(model: nn.Module, diagnosis: Diagnosis, *, data: bool = False) -> li
     out: list[Suggestion] = []
     if family == "odd_sigmoid":
         act = next(a for f, a in families if f == "odd_sigmoid")
-        odd = Suggestion("odd_sigmoid", (
-            f"{act.describe()} is an odd sigmoid and the net has {depth} activation layers: "
-            "W = ωD + Z keeps the signal's std through depth (arXiv 2509.23085)"),
-            {"activation": act, "ends": "scaled"})
+        odd = Suggestion(
+            "odd_sigmoid",
+            (
+                f"{act.describe()} is an odd sigmoid and the net has {depth} activation layers: "
+                "W = ωD + Z keeps the signal's std through depth (arXiv 2509.23085)"
+            ),
+            {"activation": act, "ends": "scaled"},
+        )
         xavier = Suggestion("xavier_normal", "Glorot's variance-preserving rule for tanh-like nets")
         out += [odd, xavier] if depth >= DEEP else [xavier, odd]
         out.append(Suggestion("orthogonal", "norm-preserving weights; dynamical isometry near 0"))
     elif family == "relu":
-        out += [Suggestion("kaiming_normal", "He's Var W = 2/fan_in keeps a ReLU net's signal std"),
-                Suggestion("orthogonal", "orthogonal weights with ReLU gain √2", {"gain": math.sqrt(2)})]
+        out += [
+            Suggestion("kaiming_normal", "He's Var W = 2/fan_in keeps a ReLU net's signal std"),
+            Suggestion("orthogonal", "orthogonal weights with ReLU gain √2", {"gain": math.sqrt(2)}),
+        ]
     elif family == "sine":
         out.append(Suggestion("siren", "SIREN's uniform rule for sine networks (arXiv 2006.09661)"))
     elif family == "gaussian":
-        out.append(Suggestion("gaussian_small", "small-variance start for Gaussian activations "
-                                                "(arXiv 2206.08558)"))
+        out.append(
+            Suggestion("gaussian_small", "small-variance start for Gaussian activations (arXiv 2206.08558)")
+        )
     elif family == "sigmoid":
-        out += [Suggestion("xavier_normal", "Glorot's rule, derived for sigmoid-like units"),
-                Suggestion("lecun_normal", "Var W = 1/fan_in")]
+        out += [
+            Suggestion("xavier_normal", "Glorot's rule, derived for sigmoid-like units"),
+            Suggestion("lecun_normal", "Var W = 1/fan_in"),
+        ]
     else:
-        out += [Suggestion("lecun_normal", "Var W = 1/fan_in, a neutral default"),
-                Suggestion("orthogonal", "norm-preserving weights")]
+        out += [
+            Suggestion("lecun_normal", "Var W = 1/fan_in, a neutral default"),
+            Suggestion("orthogonal", "norm-preserving weights"),
+        ]
     if data and _swim_applicable(model):
-        out.append(Suggestion("swim", "data-driven sampled weights and a least-squares readout "
-                                      "(arXiv 2306.16830); needs x and y"))
+        out.append(
+            Suggestion(
+                "swim",
+                "data-driven sampled weights and a least-squares readout (arXiv 2306.16830); needs x and y",
+            )
+        )
     return out
 
 
@@ -173,4 +205,3 @@ def compare(
         init_(clone, spec.method, generator=seed, **data, **dict(spec.options))
         out[spec.label] = diagnose(clone, x, y, generator=seed, **options)
     return out
-

@@ -13,14 +13,14 @@ name without the trailing underscore (plus ``he_uniform``/``he_normal`` and PyTo
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
-
-import functools
 
 from specinit._core.checks import check_float, check_positive
 from specinit._core.deprecation import warn_deprecated
@@ -74,9 +74,7 @@ def _fans(tensor: Tensor) -> tuple[int, int]:
 
 
 def _uniform_(tensor: Tensor, bound: float, generator: GeneratorLike) -> Tensor:
-    return fill_random_(
-        tensor, lambda buf, gen: buf.uniform_(-bound, bound, generator=gen), generator
-    )
+    return fill_random_(tensor, lambda buf, gen: buf.uniform_(-bound, bound, generator=gen), generator)
 
 
 def _normal_(tensor: Tensor, std: float, generator: GeneratorLike) -> Tensor:
@@ -135,18 +133,22 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 def _with_deprecated_gain(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
     """Accept the old ``gain=`` of ``kaiming_*_`` for one release (DeprecationWarning): the gain
-    then replaces ``calculate_gain(nonlinearity, a)``."""
+    then replaces ``calculate_gain(nonlinearity, a)``.
+    """
 
     @functools.wraps(fn)
     def wrapper(tensor: Tensor, *args: Any, gain: float | None = None, **kwargs: Any) -> Tensor:
         if gain is None:
             return fn(tensor, *args, **kwargs)
         if args or {"a", "nonlinearity"} & set(kwargs):
-            raise TypeError(f"{fn.__name__}(gain=...) is deprecated and cannot be combined with a= "
-                            "or nonlinearity=")
-        warn_deprecated(f"{fn.__name__}(gain=...) is deprecated and will be removed in the next "
-                        "release: the signature is torch.nn.init's (a, mode, nonlinearity); use "
-                        "nonlinearity='linear' for gain 1 or scale the weights yourself")
+            raise TypeError(
+                f"{fn.__name__}(gain=...) is deprecated and cannot be combined with a= or nonlinearity="
+            )
+        warn_deprecated(
+            f"{fn.__name__}(gain=...) is deprecated and will be removed in the next "
+            "release: the signature is torch.nn.init's (a, mode, nonlinearity); use "
+            "nonlinearity='linear' for gain 1 or scale the weights yourself"
+        )
         return fn(tensor, _gain=check_float(gain, "gain"), **kwargs)
 
     wrapper.__deprecated_kwargs__ = {"gain": "a/nonlinearity"}  # type: ignore[attr-defined]
@@ -293,18 +295,22 @@ def variance_scaled_trunc_normal_(
 
 def _with_deprecated_bound(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
     """Route the old ``trunc_normal_(tensor, std=…, bound=…)`` (a relative bound, ``std`` after
-    truncation) to :func:`variance_scaled_trunc_normal_` for one release (DeprecationWarning)."""
+    truncation) to :func:`variance_scaled_trunc_normal_` for one release (DeprecationWarning).
+    """
 
     @functools.wraps(fn)
     def wrapper(tensor: Tensor, *args: Any, bound: float | None = None, **kwargs: Any) -> Tensor:
         if bound is None:
             return fn(tensor, *args, **kwargs)
         if args or {"mean", "a", "b"} & set(kwargs):
-            raise TypeError("trunc_normal_(bound=...) is deprecated and cannot be combined with "
-                            "mean=, a= or b=")
-        warn_deprecated("trunc_normal_(..., bound=...) is deprecated: trunc_normal_ now follows "
-                        "torch.nn.init.trunc_normal_(tensor, mean, std, a, b); the old law is "
-                        "variance_scaled_trunc_normal_(tensor, std, bound)")
+            raise TypeError(
+                "trunc_normal_(bound=...) is deprecated and cannot be combined with mean=, a= or b="
+            )
+        warn_deprecated(
+            "trunc_normal_(..., bound=...) is deprecated: trunc_normal_ now follows "
+            "torch.nn.init.trunc_normal_(tensor, mean, std, a, b); the old law is "
+            "variance_scaled_trunc_normal_(tensor, std, bound)"
+        )
         return variance_scaled_trunc_normal_(tensor, kwargs.get("std"), bound, kwargs.get("generator"))
 
     wrapper.__deprecated_kwargs__ = {"bound": "variance_scaled_trunc_normal_"}  # type: ignore[attr-defined]
@@ -449,10 +455,13 @@ def _trunc_normal_method(
 ) -> Tensor:
     """N(mean, std²) truncated to [a, b] (torch.nn.init.trunc_normal_'s law); give std (without it this release still draws the old variance-scaled law, std 1/√fan_in, with a DeprecationWarning)."""
     if "bound" in deprecated or std is None:
-        warn_deprecated("init_(model, 'trunc_normal') without std= (or with bound=) is deprecated: "
-                        "the method now follows torch.nn.init.trunc_normal_ (mean, std, absolute "
-                        "a, b); this release still draws the old variance-scaled law: pass std=, "
-                        "or use 'variance_scaled_trunc_normal'", stacklevel=5)
+        warn_deprecated(
+            "init_(model, 'trunc_normal') without std= (or with bound=) is deprecated: "
+            "the method now follows torch.nn.init.trunc_normal_ (mean, std, absolute "
+            "a, b); this release still draws the old variance-scaled law: pass std=, "
+            "or use 'variance_scaled_trunc_normal'",
+            stacklevel=5,
+        )
         return variance_scaled_trunc_normal_(tensor, std, deprecated.pop("bound", TRUNC_BOUND), generator)
     return trunc_normal_(tensor, mean, std, a, b, generator)
 

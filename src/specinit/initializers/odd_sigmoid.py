@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -154,9 +155,7 @@ def fixed_point(activation: ActivationLike, a: float) -> float:
     # Just above 0, f(a x) − x ≈ (a/ω − 1) x > 0, resolved in float64 unless a/ω − 1 ≲ 1e-15.
     lo = 1e-12 * act.sup
     if excess(lo) <= 0:
-        raise ValueError(
-            f"gain a={a} is too close to the critical gain ω={omega} to resolve ξ_a in float64"
-        )
+        raise ValueError(f"gain a={a} is too close to the critical gain ω={omega} to resolve ξ_a in float64")
     hi = act.sup
     for _ in range(64):
         if excess(hi) < 0:
@@ -350,9 +349,7 @@ def diagonal_gains(shapes: Sequence[Sequence[int]]) -> tuple[float, float]:
     return math.sqrt(peak), math.sqrt(float(v.mean()))
 
 
-def first_layer_std(
-    activation: ActivationLike, hidden_layers: int, fan_in: int, gain: float = 1.0
-) -> float:
+def first_layer_std(activation: ActivationLike, hidden_layers: int, fan_in: int, gain: float = 1.0) -> float:
     """First-layer std ``ω a/(g √fan_in)``, ``a = entry_std(f, H)``, ``g`` the diagonal path's
     peak gain (:func:`diagonal_gains`): unit-variance inputs give pre-activations
     ``ω (a/g) u``, so ``f(ω (a/g) u) ≈ (a/g) u`` and no unit of the chain exceeds amplitude
@@ -362,8 +359,11 @@ def first_layer_std(
     0.4431
     """
     check_positive(gain, "gain")
-    return critical_gain(activation) * entry_std(activation, hidden_layers) / (
-        gain * math.sqrt(check_int(fan_in, "fan_in")))
+    return (
+        critical_gain(activation)
+        * entry_std(activation, hidden_layers)
+        / (gain * math.sqrt(check_int(fan_in, "fan_in")))
+    )
 
 
 def readout_std(
@@ -422,9 +422,7 @@ def diagonal_(weight: Tensor, gain: float = 1.0) -> Tensor:
     return weight
 
 
-def _diagonal_plus_noise_(
-    weight: Tensor, gain: float, std: float, generator: GeneratorLike
-) -> Tensor:
+def _diagonal_plus_noise_(weight: Tensor, gain: float, std: float, generator: GeneratorLike) -> Tensor:
     _normal_(weight, std, generator)
     with torch.no_grad():
         return weight.add_(diagonal_(torch.empty_like(weight), gain))
@@ -496,8 +494,11 @@ def _odd_sigmoid_layer(
     if ends == "scaled" and n_layers >= 2 and index in (0, n_layers - 1):
         fan_in, _ = _fans(weight)
         gains = diagonal_gains(shapes or [weight.shape] * n_layers)
-        std = (first_layer_std(activation, n_layers - 1, fan_in, gains[0]) if index == 0
-               else readout_std(activation, n_layers - 1, fan_in, gains))
+        std = (
+            first_layer_std(activation, n_layers - 1, fan_in, gains[0])
+            if index == 0
+            else readout_std(activation, n_layers - 1, fan_in, gains)
+        )
         return _normal_(weight, std, generator)
     return odd_sigmoid_(
         weight, activation, layer, generator=generator, rule=rule, noise_multiplier=noise_multiplier

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import inspect
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -54,8 +55,16 @@ def pretrain_signal_(
         raise ValueError(f"{type(model).__name__} has no parameters to pre-train")
     x, y = sample_1d(signal, lo, hi, n=n)
     train(
-        model, x.to(params[0].dtype), y.to(params[0].dtype), loss="mse", optimizer=optimizer,
-        lr=lr, steps=steps, generator=generator, progress=progress, desc="pre-training",
+        model,
+        x.to(params[0].dtype),
+        y.to(params[0].dtype),
+        loss="mse",
+        optimizer=optimizer,
+        lr=lr,
+        steps=steps,
+        generator=generator,
+        progress=progress,
+        desc="pre-training",
     )
     return model
 
@@ -85,8 +94,16 @@ def pretrain_random_labels_(
     x, y = _labelled(data, targets)
     seed = derive_seed(generator)
     train(
-        model, x, random_labels(y, generator=seed), loss="cross_entropy", optimizer=optimizer, lr=lr,
-        epochs=epochs, batch_size=batch_size, generator=seed, progress=progress,
+        model,
+        x,
+        random_labels(y, generator=seed),
+        loss="cross_entropy",
+        optimizer=optimizer,
+        lr=lr,
+        epochs=epochs,
+        batch_size=batch_size,
+        generator=seed,
+        progress=progress,
         desc="random-label pre-training",
     )
     return model
@@ -134,12 +151,21 @@ def _random_labels(
     seed = derive_seed(generator)
     init_(model, base, generator=seed)
     pretrain_random_labels_(
-        model, data, targets, epochs=epochs, lr=lr, batch_size=batch_size, optimizer=optimizer,
-        generator=seed, progress=progress,
+        model,
+        data,
+        targets,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        generator=seed,
+        progress=progress,
     )
 
 
-def _register_pretrain(name: str, make_signal: Callable[..., Callable[[Tensor], Tensor]], summary: str) -> None:
+def _register_pretrain(
+    name: str, make_signal: Callable[..., Callable[[Tensor], Tensor]], summary: str
+) -> None:
     """Register ``name`` as: re-initialize with ``base``, then pre-train on ``make_signal(**kw)``."""
 
     def method(
@@ -167,15 +193,15 @@ def _register_pretrain(name: str, make_signal: Callable[..., Callable[[Tensor], 
     # Expose the signal's own options (freq, amplitude, value) in the signature, so init_
     # reports missing and unknown options by name.
     own = [p for p in inspect.signature(method).parameters.values() if p.kind is not p.VAR_KEYWORD]
-    extra = [
-        p for p in inspect.signature(make_signal).parameters.values() if p.name not in {"n", "lo", "hi"}
-    ]
+    extra = [p for p in inspect.signature(make_signal).parameters.values() if p.name not in {"n", "lo", "hi"}]
     method.__signature__ = inspect.Signature(own + extra)  # type: ignore[attr-defined]
     method.__doc__ = summary
     register_model_method(name, needs_data=False)(method)
 
 
-def _sinusoid(*, n: int, lo: float, hi: float, freq: float, amplitude: float = 1.0) -> Callable[[Tensor], Tensor]:
+def _sinusoid(
+    *, n: int, lo: float, hi: float, freq: float, amplitude: float = 1.0
+) -> Callable[[Tensor], Tensor]:
     check_positive(freq, "freq")
     limit = nyquist(lo, hi, n)
     if freq >= limit:
@@ -191,12 +217,14 @@ def _constant(*, n: int, lo: float, hi: float, value: float = 0.0) -> Callable[[
 
 
 _register_pretrain(
-    "high_frequency", _sinusoid,
+    "high_frequency",
+    _sinusoid,
     "Re-init with `base`, then pre-train a 1D network on A·sin(2π f x) over [lo, hi): a "
     "high-bandwidth start (2206.08558 Exp 3b). Options: freq (required), amplitude, base, lo, hi, n, steps, lr, progress.",
 )
 _register_pretrain(
-    "dc", _constant,
+    "dc",
+    _constant,
     "Re-init with `base`, then pre-train a 1D network on a constant `value`: a low-bandwidth "
     "start (2206.08558 A.3). Options: value, base, lo, hi, n, steps, lr, progress.",
 )

@@ -28,7 +28,7 @@ when the width is near the number of samples and loses test accuracy there (digi
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -56,7 +56,8 @@ FeatureChunks = Iterable[tuple[Tensor, Tensor]]
 
 class NormalEquations:
     """Running sums of the centred ridge normal equations, in float64 (see the module docstring):
-    :meth:`add` row chunks of features and targets, then :meth:`solve` once."""
+    :meth:`add` row chunks of features and targets, then :meth:`solve` once.
+    """
 
     def __init__(self) -> None:
         self.n = 0
@@ -168,13 +169,13 @@ def fit_readout(
     return weight.to(out_dtype), bias.to(out_dtype)
 
 
-def calibrate_logits(model: nn.Sequential, x: Tensor, y: Tensor,
-                     factors: Sequence[float]) -> float:
+def calibrate_logits(model: nn.Sequential, x: Tensor, y: Tensor, factors: Sequence[float]) -> float:
     """Multiply the last ``Linear`` (weight and bias) by the ``T`` in ``factors`` that minimizes the
     training cross-entropy of ``T · model(x)``, in place; return ``T``.  ``argmax`` is unchanged.
 
     A least-squares readout regresses one-hot targets, so its outputs are not logits on a
-    cross-entropy scale; this picks the scale before gradient training continues from it."""
+    cross-entropy scale; this picks the scale before gradient training continues from it.
+    """
     readout = model[-1]
     if not isinstance(readout, nn.Linear):
         raise TypeError(f"the model must end in nn.Linear, got {type(readout).__name__}")

@@ -22,8 +22,9 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -74,17 +75,14 @@ def _register(
     skip = {"index", "n_layers", "shapes", "generator", "data", "targets"}
     # Options: every parameter after the weight/model one that can be passed by keyword.
     options = [
-        p for p in params[1:]
-        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in skip
+        p for p in params[1:] if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in skip
     ]
     required = tuple(p.name for p in options if p.default is inspect.Parameter.empty)
     takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
     deprecated = tuple(getattr(fn, "__deprecated_kwargs__", {}))  # old names, still accepted
     allowed = None if takes_any else tuple(p.name for p in options) + deprecated
     summary = (inspect.getdoc(fn) or "").split("\n", 1)[0]
-    _METHODS[name] = _Method(
-        name, kind, fn, required, allowed, needs_data, summary, default_bias
-    )
+    _METHODS[name] = _Method(name, kind, fn, required, allowed, needs_data, summary, default_bias)
 
 
 def register_layer_method(
@@ -176,7 +174,8 @@ def _init_bias(bias: Tensor, weight: Tensor, rule: Any, generator: torch.Generat
 
 def model_activation(model: nn.Module) -> Activation | None:
     """The one activation every activation module of ``model`` computes (specinit's or
-    ``torch.nn``'s, :func:`specinit.nn.activations.from_module`), else ``None``."""
+    ``torch.nn``'s, :func:`specinit.nn.activations.from_module`), else ``None``.
+    """
     found: dict[str, Activation] = {}
     for _, module in activation_layers(model):
         act = from_module(module)
@@ -190,7 +189,8 @@ def _with_activation_options(
 ) -> dict[str, Any]:
     """Fill a method's ``activation`` option and its activation parameters (``omega0``,
     ``sigma``, ...) from the model's own activation, so SIREN gets the network's ω0; an
-    explicit value that contradicts the model is an error, not a silent mismatch."""
+    explicit value that contradicts the model is an error, not a silent mismatch.
+    """
     act = model_activation(model)
     if act is None or spec.allowed is None:
         return options
@@ -238,8 +238,8 @@ def init_(
     missing = [name for name in spec.required if name not in options]
     if missing:
         raise TypeError(f"method {method!r} needs option(s): {', '.join(missing)}")
-    allowed = None if spec.allowed is None else set(spec.allowed) | (
-        {"bias"} if spec.kind == "layer" else set()
+    allowed = (
+        None if spec.allowed is None else set(spec.allowed) | ({"bias"} if spec.kind == "layer" else set())
     )
     unknown = sorted(set(options) - allowed) if allowed is not None else []
     if unknown:
@@ -270,4 +270,3 @@ def init_(
         for norm in norm_layers(model):
             norm.reset_parameters()
     return model
-

@@ -54,10 +54,10 @@ def shallow_init_(
     gen = as_generator(generator)
     d, k = hidden.in_features, hidden.out_features
     with torch.no_grad():
-        hidden.weight.copy_(torch.randn(hidden.weight.shape, generator=gen) * (scale / d ** 0.5))
+        hidden.weight.copy_(torch.randn(hidden.weight.shape, generator=gen) * (scale / d**0.5))
         if hidden.bias is not None:
             hidden.bias.copy_(torch.randn(k, generator=gen) * scale)
-        out.weight.copy_(torch.randn(out.weight.shape, generator=gen) * (scale / k ** 0.5))
+        out.weight.copy_(torch.randn(out.weight.shape, generator=gen) * (scale / k**0.5))
         if out.bias is not None:
             out.bias.zero_()
     return model

@@ -33,7 +33,8 @@ stream into the float64 normal equations of :func:`specinit.initializers.readout
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator, Sequence, Union
+from collections.abc import Iterator, Sequence
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -162,9 +163,7 @@ def scale_schedule(
                 return [base * math.sqrt(low * high)]
             values = [base * low * (high / low) ** (l / (n_layers - 1)) for l in range(n_layers)]
             return values if schedule == "spectral" else values[::-1]
-        raise ValueError(
-            f"unknown scale schedule {schedule!r}; options: {', '.join(SCHEDULES)} or a list"
-        )
+        raise ValueError(f"unknown scale schedule {schedule!r}; options: {', '.join(SCHEDULES)} or a list")
     if not isinstance(schedule, (Sequence, np.ndarray)):
         raise TypeError(f"scales must be a schedule name or a sequence of numbers, got {schedule!r}")
     if len(schedule) != n_layers:
@@ -180,7 +179,8 @@ def scale_schedule(
 def layer_generators(generator: GeneratorLike, n_layers: int) -> list[torch.Generator]:
     """One independent CPU generator per layer, derived deterministically from ``generator``
     (:func:`specinit._core.rng.independent_generators`: a base seed drawn once, layer ``l``
-    seeded with ``SeedSequence([base, l])``, so layers never share a stream)."""
+    seeded with ``SeedSequence([base, l])``, so layers never share a stream).
+    """
     return independent_generators(generator, n_layers)
 
 
@@ -312,7 +312,8 @@ def _prepare(
     classification: bool | None,
 ) -> tuple[Tensor, Tensor]:
     """Inputs ``(N, d)`` and float targets ``(N, k)`` (one-hot labels for classification), in the
-    dtype and on the device of the model's weights."""
+    dtype and on the device of the model's weights.
+    """
     dtype, device = layers[0].weight.dtype, layers[0].weight.device
     in_features, out_features = layers[0].in_features, layers[-1].out_features
     if targets is None:
@@ -335,9 +336,7 @@ def _prepare(
     y = y.to(dtype)
     y = y[:, None] if y.dim() == 1 else y
     if y.dim() != 2 or y.shape[1] != out_features:
-        raise ValueError(
-            f"targets must have shape (N, {out_features}) for this model, got {tuple(y.shape)}"
-        )
+        raise ValueError(f"targets must have shape (N, {out_features}) for this model, got {tuple(y.shape)}")
     return x, y
 
 
@@ -396,8 +395,15 @@ def swim_(
     with torch.no_grad():
         for l, layer in enumerate(hidden):
             weight, bias = _sample_layer(
-                x, y, layer.out_features, s1s[l], s1s[l] * base2 / base1, sampler, n_candidates,
-                gens[l], _rows(chunk_size, x.shape[1]),
+                x,
+                y,
+                layer.out_features,
+                s1s[l],
+                s1s[l] * base2 / base1,
+                sampler,
+                n_candidates,
+                gens[l],
+                _rows(chunk_size, x.shape[1]),
             )
             layer.weight.copy_(weight)
             layer.bias.copy_(bias)

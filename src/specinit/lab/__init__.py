@@ -10,7 +10,16 @@ configs (local processes or Ray), a results store and offline reports.
 * :mod:`.experiments` — the thirteen experiments (loaded on the first lookup).
 """
 
-from specinit.lab.experiment import Experiment, Summary, Unit, get, names, register, register_module, seeds_units
+from specinit.lab.experiment import (
+    Experiment,
+    Summary,
+    Unit,
+    get,
+    names,
+    register,
+    register_module,
+    seeds_units,
+)
 from specinit.lab.runner import Context, RunReport, run
 
 __all__ = [

@@ -24,8 +24,9 @@ import json
 import re
 import types
 import typing
+from collections.abc import Mapping
 from collections.abc import Mapping as MappingABC
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = [
     "ConfigError",
@@ -45,7 +46,8 @@ class ConfigError(ValueError):
 
 def parse_text(text: str) -> Any:
     """A string read as a Python literal (``3``, ``0.5``, ``[64, 64]``, ``True``) when it is one,
-    else the string itself."""
+    else the string itself.
+    """
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
@@ -66,7 +68,8 @@ def config_field(cfg: Any, key: str, value: Any, where: str | None = None) -> An
 
 def replace_fields(cfg: Any, overrides: Mapping[str, Any], prefix: str = "") -> Any:
     """``cfg`` (a frozen dataclass) with the fields in ``overrides`` replaced, each value converted
-    by :func:`coerce`; errors name ``prefix.key``."""
+    by :func:`coerce`; errors name ``prefix.key``.
+    """
     changes = {key: config_field(cfg, key, value, f"{prefix}{key}") for key, value in overrides.items()}
     return dataclasses.replace(cfg, **changes)
 
@@ -74,12 +77,15 @@ def replace_fields(cfg: Any, overrides: Mapping[str, Any], prefix: str = "") -> 
 def coerce(hint: Any, value: Any, where: str, current: Any = None) -> Any:
     """``value`` as a value of type ``hint`` (strings parsed, see the module docstring), else a
     :class:`ConfigError` naming ``where``.  ``current`` is the field's present value (a nested
-    dataclass is updated from a mapping)."""
+    dataclass is updated from a mapping).
+    """
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is Any:
         return parse_text(value) if isinstance(value, str) else value
     if origin in (typing.Union, types.UnionType):
-        if type(None) in args and (value is None or (isinstance(value, str) and value.strip().lower() == "none")):
+        if type(None) in args and (
+            value is None or (isinstance(value, str) and value.strip().lower() == "none")
+        ):
             return None
         for arg in (a for a in args if a is not type(None)):
             try:
@@ -122,7 +128,8 @@ def config_field_type(cls: type, key: str, value: Any, where: str) -> Any:
 
 def _items(value: Any) -> list[Any] | None:
     """The items of a sequence value; a string is split at commas (``"a, b"``) or read as a
-    bracketed literal (``"[1, 2]"``)."""
+    bracketed literal (``"[1, 2]"``).
+    """
     if isinstance(value, str):
         text = value.strip()
         if text[:1] in "[(":
@@ -171,7 +178,8 @@ def _type_error(hint: Any, value: Any, where: str) -> ConfigError:
 
 def format_value(value: Any) -> str:
     """A config value as text that :func:`coerce` reads back: tuples/lists joined by commas,
-    nested configs and mappings as JSON, booleans lower case."""
+    nested configs and mappings as JSON, booleans lower case.
+    """
     if isinstance(value, (list, tuple)):
         return ",".join(format_value(v) for v in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

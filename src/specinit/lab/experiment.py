@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,8 @@ class Unit:
 @dataclass
 class Summary:
     """What an experiment shows people: tables (caption, Markdown), figures (caption, PNG file
-    name in the run folder), checked findings and machine-readable metrics."""
+    name in the run folder), checked findings and machine-readable metrics.
+    """
 
     tables: list[tuple[str, str]] = field(default_factory=list)
     figures: list[tuple[str, str]] = field(default_factory=list)
@@ -83,12 +85,16 @@ class Experiment:
         return self.data_needs is not None
 
     def config(
-        self, *, quick: bool = False, seeds: int | None = None,
+        self,
+        *,
+        quick: bool = False,
+        seeds: int | None = None,
         overrides: Mapping[str, Any] | None = None,
     ) -> Any:
         """The quick or default config, with ``seeds`` replaced by ``range(seeds)`` if given
         and then the fields in ``overrides`` replaced (:func:`specinit.lab.config.replace_fields`:
-        strings are parsed by the field's type)."""
+        strings are parsed by the field's type).
+        """
         cfg = self.quick if quick else self.default
         if seeds is not None:
             if seeds < 1:
@@ -110,14 +116,32 @@ def register(experiment: Experiment) -> Experiment:
 
 
 def register_module(
-    module_name: str, *, name: str, title: str, source: str, default: Any, quick: Any,
+    module_name: str,
+    *,
+    name: str,
+    title: str,
+    source: str,
+    default: Any,
+    quick: Any,
 ) -> Experiment:
     """Register the experiment whose ``units``, ``run_unit``, ``summarize`` (and, if it reads
     image data, ``data_needs``) are the module-level functions of ``module_name`` (call it as
-    ``register_module(__name__, ...)``)."""
+    ``register_module(__name__, ...)``).
+    """
     module = sys.modules[module_name]
-    return register(Experiment(name, title, source, default, quick, module.units, module.run_unit,
-                               module.summarize, getattr(module, "data_needs", None)))
+    return register(
+        Experiment(
+            name,
+            title,
+            source,
+            default,
+            quick,
+            module.units,
+            module.run_unit,
+            module.summarize,
+            getattr(module, "data_needs", None),
+        )
+    )
 
 
 def _load_builtin() -> None:

@@ -27,9 +27,10 @@ import os
 import platform
 import sys
 import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -227,7 +228,8 @@ def _check_confidence(confidence: float) -> None:
 
 def _number(value: Any) -> float | None:
     """``value`` as a float if it is a metric value (a number, a bool as 0/1, or the text
-    ``nan``/``inf``/``-inf`` that :meth:`RunDir.write_results` stores), else None."""
+    ``nan``/``inf``/``-inf`` that :meth:`RunDir.write_results` stores), else None.
+    """
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str) and value.lower() in ("nan", "inf", "-inf"):
@@ -257,7 +259,9 @@ def split_columns(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[st
 
 
 def ci_rows(
-    rows: Iterable[Mapping[str, Any]], by: Sequence[str], metrics: Sequence[str],
+    rows: Iterable[Mapping[str, Any]],
+    by: Sequence[str],
+    metrics: Sequence[str],
     confidence: float = 0.95,
 ) -> list[dict[str, Any]]:
     """Rows grouped by the ``by`` columns (groups in first-seen order, values as first seen):

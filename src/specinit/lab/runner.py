@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -53,7 +54,8 @@ class Context:
     @property
     def data_root(self) -> Path:
         """The data folder the image loaders read: ``data_dir``, else ``$SPECINIT_DATA``, else
-        the embedded subset's folder inside the package."""
+        the embedded subset's folder inside the package.
+        """
         return self.source.root
 
     def describe_data(self) -> dict[str, Any]:
@@ -64,15 +66,16 @@ class Context:
         """
         source = self.source
         if source.embedded:
-            text = (f"MNIST / Fashion-MNIST: {source.describe()} per dataset (class-balanced, "
-                    "shipped with specinit; not the full sets: pass --data-dir or set "
-                    f"{ENV_VAR} for those)")
+            text = (
+                f"MNIST / Fashion-MNIST: {source.describe()} per dataset (class-balanced, "
+                "shipped with specinit; not the full sets: pass --data-dir or set "
+                f"{ENV_VAR} for those)"
+            )
         else:
             text = f"MNIST / Fashion-MNIST: {source.describe()} ({source.origin})"
         return {"root": source.key, "source": text, "embedded": source.embedded}
 
-    def images(self, dataset: str, limit_train: int | None, limit_test: int | None,
-               seed: int = 0) -> Split:
+    def images(self, dataset: str, limit_train: int | None, limit_test: int | None, seed: int = 0) -> Split:
         """A flattened split of ``dataset`` (pixels in [0, 1]), class-balanced subsets of the given
         sizes drawn with ``seed``; cached per process on the data source and the arguments.
 
@@ -87,19 +90,23 @@ class Context:
     def check(self, dataset: str, limit_train: int | None, limit_test: int | None) -> None:
         """Raise unless the data source holds ``limit_train`` / ``limit_test`` images of
         ``dataset`` (``None``: the whole official split) — on the embedded subset a one-line
-        :class:`~specinit.data.FullDataRequired` naming ``--data-dir``."""
+        :class:`~specinit.data.FullDataRequired` naming ``--data-dir``.
+        """
         if dataset not in IMAGE_DATASETS:
             raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(IMAGE_DATASETS)}")
         full_train, full_test = FULL_SIZES[dataset.replace("_", "-")]
-        self.source.require(dataset, full_train if limit_train is None else limit_train,
-                            full_test if limit_test is None else limit_test)
+        self.source.require(
+            dataset,
+            full_train if limit_train is None else limit_train,
+            full_test if limit_test is None else limit_test,
+        )
 
 
 @functools.lru_cache(maxsize=8)
-def _images(root: Path, dataset: str, limit_train: int | None, limit_test: int | None,
-            seed: int) -> Split:
-    return IMAGE_DATASETS[dataset](data_dir=root, flatten=True, limit_train=limit_train,
-                                   limit_test=limit_test, generator=seed)
+def _images(root: Path, dataset: str, limit_train: int | None, limit_test: int | None, seed: int) -> Split:
+    return IMAGE_DATASETS[dataset](
+        data_dir=root, flatten=True, limit_train=limit_train, limit_test=limit_test, generator=seed
+    )
 
 
 @dataclass(frozen=True)
@@ -145,8 +152,12 @@ def run(
         context.check(dataset, n_train, n_test)  # refuse before anything is written
     from specinit import __version__
 
-    identity: dict[str, Any] = {"experiment": name, "config": cfg, "specinit": __version__,
-                                "code": code_fingerprint()}
+    identity: dict[str, Any] = {
+        "experiment": name,
+        "config": cfg,
+        "specinit": __version__,
+        "code": code_fingerprint(),
+    }
     if exp.images:
         identity["data"] = context.describe_data()["root"]
     run_dir = RunDir(out, identity)

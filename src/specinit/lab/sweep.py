@@ -42,6 +42,7 @@ import tarfile
 import tempfile
 import time
 import traceback
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Mapping as MappingABC
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -49,7 +50,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -152,7 +153,9 @@ def load_sweep(path: str | Path) -> SweepSpec:
     else:
         raise SweepConfigError(f"sweep config {path.name!r}: use a .toml, .yaml or .yml file")
     if not isinstance(data, MappingABC):
-        raise SweepConfigError(f"sweep config {path.name!r} must be a table of keys, got {type(data).__name__}")
+        raise SweepConfigError(
+            f"sweep config {path.name!r} must be a table of keys, got {type(data).__name__}"
+        )
     return parse_sweep(data, default_name=path.stem, text=text)
 
 
@@ -184,7 +187,9 @@ def parse_sweep(data: Mapping[str, Any], *, default_name: str = "sweep", text: s
     """
     unknown = [k for k in data if k not in _TOP_KEYS]
     if unknown:
-        raise SweepConfigError(f"unknown key {unknown[0]!r} in the sweep config; known keys: {', '.join(_TOP_KEYS)}")
+        raise SweepConfigError(
+            f"unknown key {unknown[0]!r} in the sweep config; known keys: {', '.join(_TOP_KEYS)}"
+        )
     modules = tuple(_typed(data.get("modules", []), list, "modules"))
     for i, module in enumerate(modules):
         _typed(module, str, f"modules[{i}]")
@@ -222,8 +227,10 @@ def parse_sweep(data: Mapping[str, Any], *, default_name: str = "sweep", text: s
         resolved = dataclasses.replace(base, **point, seeds=seeds[:1])
         twin = seen.setdefault(config_hash(resolved), point)
         if twin is not point:  # the same runs twice: one store row, two folders
-            raise SweepConfigError(f"points {point_label(twin) or '(base config)'!r} and "
-                                   f"{point_label(point) or '(base config)'!r} give the same config")
+            raise SweepConfigError(
+                f"points {point_label(twin) or '(base config)'!r} and "
+                f"{point_label(point) or '(base config)'!r} give the same config"
+            )
         try:
             n_units = len(exp.units(resolved))
         except (ValueError, TypeError) as exc:
@@ -247,7 +254,9 @@ def _grid(cfg: Any, data: Mapping[str, Any]) -> dict[str, list[Any]]:
     return out
 
 
-def _check_places(fixed: Mapping[str, Any], grid: Mapping[str, Any], listed: Sequence[Mapping[str, Any]]) -> None:
+def _check_places(
+    fixed: Mapping[str, Any], grid: Mapping[str, Any], listed: Sequence[Mapping[str, Any]]
+) -> None:
     """Each field in one place (``[set]``, ``[grid]`` or ``[[runs]]``); ``seeds`` only at the top."""
     places = [("set", fixed), ("grid", grid), *((f"runs[{i}]", p) for i, p in enumerate(listed))]
     for where, keys in places:
@@ -262,13 +271,21 @@ def _check_places(fixed: Mapping[str, Any], grid: Mapping[str, Any], listed: Seq
 
 def _typed(value: Any, kind: type, where: str) -> Any:
     if (kind is not bool and isinstance(value, bool)) or not isinstance(value, kind):
-        raise SweepConfigError(f"{where}: expected {_kind_name(kind)}, got {value!r} ({type(value).__name__})")
+        raise SweepConfigError(
+            f"{where}: expected {_kind_name(kind)}, got {value!r} ({type(value).__name__})"
+        )
     return value
 
 
 def _kind_name(kind: Any) -> str:
-    names = {list: "a list", str: "a string", bool: "true or false", int: "an integer",
-             float: "a number", MappingABC: "a table of fields"}
+    names = {
+        list: "a list",
+        str: "a string",
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        MappingABC: "a table of fields",
+    }
     return names.get(kind, getattr(kind, "__name__", str(kind)))
 
 
@@ -312,8 +329,11 @@ def plan(spec: SweepSpec, data_dir: str | Path | None = None) -> list[RunSpec]:
 
     exp = experiments.get(spec.experiment)
     data = str(data_dir) if data_dir is not None else None
-    identity: dict[str, Any] = {"experiment": spec.experiment, "specinit": __version__,
-                                "code": code_fingerprint()}
+    identity: dict[str, Any] = {
+        "experiment": spec.experiment,
+        "specinit": __version__,
+        "code": code_fingerprint(),
+    }
     if exp.images:
         identity["data"] = Context(None if data is None else Path(data)).describe_data()["root"]
     runs = []
@@ -323,8 +343,20 @@ def plan(spec: SweepSpec, data_dir: str | Path | None = None) -> list[RunSpec]:
             key = config_hash({**identity, "config": cfg, "seed": seed})
             label = " ".join(filter(None, [point_label(point), f"seed={seed}"]))
             slug = re.sub(r"[^A-Za-z0-9._=,+-]+", "_", label)[:80]
-            runs.append(RunSpec(key, spec.experiment, label, dict(point), seed, cfg,
-                                f"runs/{slug}-{key}", len(exp.units(cfg)), spec.modules, data))
+            runs.append(
+                RunSpec(
+                    key,
+                    spec.experiment,
+                    label,
+                    dict(point),
+                    seed,
+                    cfg,
+                    f"runs/{slug}-{key}",
+                    len(exp.units(cfg)),
+                    spec.modules,
+                    data,
+                )
+            )
     return runs
 
 
@@ -339,16 +371,34 @@ def _point_json(point: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (config_json(v) if dataclasses.is_dataclass(v) else v) for k, v in point.items()}
 
 
-def _record(run: RunSpec, *, status: str, started: str, seconds: float, env: Mapping[str, str],
-            results: Mapping[str, Any] | None = None, error: str | None = None) -> RunRecord:
+def _record(
+    run: RunSpec,
+    *,
+    status: str,
+    started: str,
+    seconds: float,
+    env: Mapping[str, str],
+    results: Mapping[str, Any] | None = None,
+    error: str | None = None,
+) -> RunRecord:
     results = results or {}
     return RunRecord(
-        key=run.key, experiment=run.experiment, label=run.label,
-        point=json.loads(json.dumps(_point_json(run.point))), config=config_json(run.config),
-        seed=run.seed, status=status, environment=dict(env), started_at=started,
-        finished_at=_now(), seconds=round(seconds, 3), rows=list(results.get("rows", [])),
-        metrics=dict(results.get("metrics", {})), findings=list(results.get("findings", [])),
-        traceback=error, folder=run.folder,
+        key=run.key,
+        experiment=run.experiment,
+        label=run.label,
+        point=json.loads(json.dumps(_point_json(run.point))),
+        config=config_json(run.config),
+        seed=run.seed,
+        status=status,
+        environment=dict(env),
+        started_at=started,
+        finished_at=_now(),
+        seconds=round(seconds, 3),
+        rows=list(results.get("rows", [])),
+        metrics=dict(results.get("metrics", {})),
+        findings=list(results.get("findings", [])),
+        traceback=error,
+        folder=run.folder,
     )
 
 
@@ -367,21 +417,33 @@ def execute(run: RunSpec, out: str | Path, *, threads: int = 1) -> RunRecord:
             importlib.import_module(module)
         torch.set_num_threads(threads)
         folder = Path(out) / run.folder
-        run_experiment(run.experiment, config=run.config, out=folder, progress=False,
-                       data_dir=run.data_dir)
+        run_experiment(run.experiment, config=run.config, out=folder, progress=False, data_dir=run.data_dir)
         results = json.loads((folder / "results.json").read_text())
     except Exception:
-        return _record(run, status="failed", started=started, seconds=time.perf_counter() - t0,
-                       env=environment(), error=traceback.format_exc())
+        return _record(
+            run,
+            status="failed",
+            started=started,
+            seconds=time.perf_counter() - t0,
+            env=environment(),
+            error=traceback.format_exc(),
+        )
     finally:
         torch.set_num_threads(previous_threads)  # the caller's process keeps its own setting
-    return _record(run, status="done", started=started, seconds=time.perf_counter() - t0,
-                   env=results["environment"], results=results)
+    return _record(
+        run,
+        status="done",
+        started=started,
+        seconds=time.perf_counter() - t0,
+        env=results["environment"],
+        results=results,
+    )
 
 
 def _execute_packed(run: RunSpec, threads: int) -> tuple[RunRecord, bytes]:
     """:func:`execute` in a scratch folder; returns the record and the run folder as a tar archive
-    (for a worker on another machine: the driver unpacks it into the sweep folder)."""
+    (for a worker on another machine: the driver unpacks it into the sweep folder).
+    """
     with tempfile.TemporaryDirectory(prefix="specinit-run-") as scratch:
         record = execute(run, scratch, threads=threads)
         buffer = io.BytesIO()
@@ -418,7 +480,8 @@ def default_workers(n_runs: int) -> int:
 
 def threads_per_worker(workers: int) -> int:
     """Torch threads for each of ``workers`` local processes: ``max(1, cores // workers)``,
-    so the workers together do not oversubscribe the cores."""
+    so the workers together do not oversubscribe the cores.
+    """
     return max(1, available_cores() // workers)
 
 
@@ -532,16 +595,25 @@ def run_sweep(
     with RunStore(out / STORE_NAME) as store:
         previous = store.meta().get("experiment")
         if previous is not None and previous != spec.experiment:
-            raise ValueError(f"{out} holds a sweep of {previous!r}, not {spec.experiment!r}; choose another --out")
-        store.set_meta(name=spec.name, experiment=spec.experiment, config_text=spec.text,
-                       command=command, quick=str(spec.quick).lower())
+            raise ValueError(
+                f"{out} holds a sweep of {previous!r}, not {spec.experiment!r}; choose another --out"
+            )
+        store.set_meta(
+            name=spec.name,
+            experiment=spec.experiment,
+            config_text=spec.text,
+            command=command,
+            quick=str(spec.quick).lower(),
+        )
         statuses = store.statuses()
         todo = [r for r in runs if statuses.get(r.key) != "done"]
         failures: list[RunRecord] = []
         if todo:
             n_workers = workers or default_workers(len(todo))
             if backend == "local":
-                runner: _LocalBackend | _RayBackend = _LocalBackend(out, n_workers, threads_per_worker(n_workers))
+                runner: _LocalBackend | _RayBackend = _LocalBackend(
+                    out, n_workers, threads_per_worker(n_workers)
+                )
             else:
                 runner = _RayBackend(out, workers, 1, address)
 
@@ -556,12 +628,25 @@ def run_sweep(
                 _drive(runner, todo, out, keep, progress=progress)
             finally:
                 runner.close()
-    return SweepSummary(out, out / STORE_NAME, len(todo) - len(failures), len(runs) - len(todo),
-                        len(failures), time.perf_counter() - start, tuple(failures))
+    return SweepSummary(
+        out,
+        out / STORE_NAME,
+        len(todo) - len(failures),
+        len(runs) - len(todo),
+        len(failures),
+        time.perf_counter() - start,
+        tuple(failures),
+    )
 
 
-def _drive(backend: _LocalBackend | _RayBackend, todo: Sequence[RunSpec], out: Path,
-           keep: Callable[[RunRecord], None], *, progress: bool) -> None:
+def _drive(
+    backend: _LocalBackend | _RayBackend,
+    todo: Sequence[RunSpec],
+    out: Path,
+    keep: Callable[[RunRecord], None],
+    *,
+    progress: bool,
+) -> None:
     """Keep ``backend.workers`` runs in flight; store each as it finishes; show progress."""
     pending = list(reversed(todo))
     running: dict[Any, tuple[RunSpec, Any, int]] = {}
@@ -572,17 +657,29 @@ def _drive(backend: _LocalBackend | _RayBackend, todo: Sequence[RunSpec], out: P
             while pending and len(running) < backend.workers:
                 run, row, bar = pending.pop(), free_rows.pop(), None
                 if progress and backend.shows_units:
-                    bar = tqdm(total=run.n_units, desc=run.label[:40], unit="unit", leave=False,
-                               position=row, dynamic_ncols=True)
+                    bar = tqdm(
+                        total=run.n_units,
+                        desc=run.label[:40],
+                        unit="unit",
+                        leave=False,
+                        position=row,
+                        dynamic_ncols=True,
+                    )
                 running[backend.submit(run)] = (run, bar, row)
             for handle in backend.wait(list(running), timeout=0.5):
                 run, bar, row = running.pop(handle)
                 try:
                     record = backend.result(handle, run)
                 except Exception as exc:  # the worker died (crash, OOM kill) or Ray lost the task
-                    record = _record(run, status="failed", started=_now(), seconds=0.0, env=environment(),
-                                     error="the worker running this run died or was lost:\n"
-                                     + "".join(traceback.format_exception(exc)))
+                    record = _record(
+                        run,
+                        status="failed",
+                        started=_now(),
+                        seconds=0.0,
+                        env=environment(),
+                        error="the worker running this run died or was lost:\n"
+                        + "".join(traceback.format_exception(exc)),
+                    )
                 keep(record)
                 overall.update()
                 free_rows.append(row)

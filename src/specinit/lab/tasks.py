@@ -9,8 +9,9 @@ spectrum and training functions composed, nothing more.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,7 +57,8 @@ class SparseTask:
     def spectrum(self, model: Callable[[Tensor], Tensor]) -> Spectrum:
         """The mollified spectrum on the data interval (the function is tapered to zero
         outside it, eq. 1 of arXiv 2206.08558), so the jump between the interval's ends
-        does not leak into high frequencies."""
+        does not leak into high frequencies.
+        """
         return spectrum_1d(model, self.lo, self.hi, self.grid, mollify=True)
 
 
@@ -90,7 +92,14 @@ def fit_and_measure(
     start = make_model()
     spec0 = task.spectrum(start)
     search = tune_lr(
-        make_model, x, y, lrs, optimizer="sgd", momentum=momentum, steps=steps, generator=seed,
+        make_model,
+        x,
+        y,
+        lrs,
+        optimizer="sgd",
+        momentum=momentum,
+        steps=steps,
+        generator=seed,
         progress=False,
     )
     model = search.model
@@ -138,7 +147,7 @@ def plot_fits(
     x, y = task.samples()
     grid = task.dense().reshape(-1)
     truth = task.target(grid).numpy()
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     for ax, (title, xs, fitted) in zip(axes.flat, panels):
         ax.plot(grid.numpy(), truth, color="0.6", lw=1, label="signal")
@@ -176,7 +185,7 @@ class Starts:
     pretrain_lr: float = 3e-3
 
     @classmethod
-    def of(cls, cfg: Any) -> "Starts":
+    def of(cls, cfg: Any) -> Starts:
         """The settings an experiment config holds under the same field names."""
         return cls(**{f.name: getattr(cfg, f.name) for f in fields(cls)})
 
@@ -185,17 +194,33 @@ def make_start(start: str, seed: int, settings: Starts, lo: float, hi: float) ->
     """The coordinate MLP of one of :data:`BANDWIDTH_STARTS` (pre-training on
     ``sin(2π f_hi x)`` over ``[lo, hi)`` included), every weight drawn from ``seed``:
     ReLU + Xavier (low), ReLU pre-trained on a high frequency (high), Gaussian + Xavier (high),
-    Gaussian + small variance (low)."""
+    Gaussian + small variance (low).
+    """
     gaussian = f"gaussian(sigma={settings.gaussian_sigma})"
     if start == "relu-xavier":
         return build_net("relu", settings.relu_depth, settings.width, "xavier_normal", seed)
     if start == "relu-high-frequency":
         net = build_net("relu", settings.relu_depth, settings.width, "xavier_normal", seed)
-        return init_(net, "high_frequency", freq=settings.high_freq, lo=lo, hi=hi,
-                     steps=settings.pretrain_steps, lr=settings.pretrain_lr, generator=seed)
+        return init_(
+            net,
+            "high_frequency",
+            freq=settings.high_freq,
+            lo=lo,
+            hi=hi,
+            steps=settings.pretrain_steps,
+            lr=settings.pretrain_lr,
+            generator=seed,
+        )
     if start == "gaussian-xavier":
         return build_net(gaussian, settings.gaussian_depth, settings.width, "xavier_normal", seed)
     if start == "gaussian-small":
-        return build_net(gaussian, settings.gaussian_depth, settings.width, "gaussian_small", seed,
-                         sigma=settings.gaussian_sigma, alpha=settings.small_alpha)
+        return build_net(
+            gaussian,
+            settings.gaussian_depth,
+            settings.width,
+            "gaussian_small",
+            seed,
+            sigma=settings.gaussian_sigma,
+            alpha=settings.small_alpha,
+        )
     raise ValueError(f"unknown start {start!r}; known: {', '.join(BANDWIDTH_STARTS)}")

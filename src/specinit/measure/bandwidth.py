@@ -29,8 +29,9 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -94,6 +95,7 @@ def input_gradients(
 
     Returns:
         a tensor of ``x``'s shape on the model's device, in its dtype.
+
     """
     inputs = _batch(x, model, "x")
     if not isinstance(batch_mean, bool):
@@ -162,7 +164,7 @@ class GradientBandwidth:
             raise ValueError(f"quantile level {level!r} was not computed; levels: {self.levels.tolist()}")
         return float(self.quantiles[hit[0]])
 
-    def plot(self, ax: "Axes | None" = None, *, label: str | None = None, log: bool = True) -> "Axes":
+    def plot(self, ax: Axes | None = None, *, label: str | None = None, log: bool = True) -> Axes:
         """Step plot of :attr:`density` against ``g``; pass the returned axes to overlay models."""
         ax = new_axes() if ax is None else ax
         ax.stairs(self.density, self.edges, label=label)
@@ -195,6 +197,7 @@ def gradient_bandwidth(
         limit: half-width of the histogram (default ``max |g|``; 1 if every gradient is 0).
             Ignored when ``bins`` gives edges.
         levels: quantile levels in ``[0, 1]`` for ``|g|``.
+
     """
     grads = input_gradients(model, x, chunk_size=chunk_size, batch_mean=batch_mean)
     values = grads.detach().to("cpu", torch.float64).flatten().numpy()
@@ -276,12 +279,12 @@ class DirectionalSpectrum:
 
     def plot(
         self,
-        ax: "Axes | None" = None,
+        ax: Axes | None = None,
         *,
         label: str | None = None,
         cutoff: float | None = None,
         log: bool = True,
-    ) -> "Axes":
+    ) -> Axes:
         """RMS amplitude against frequency (one line per output unit); overlay by passing ``ax``."""
         return plot_spectrum([(label or "", self.spectrum)], ax=ax, cutoff=cutoff, log=log)
 
@@ -334,6 +337,7 @@ def directional_spectrum(
         window: ``"none"``, ``"hann"`` or ``"tukey"`` (see :func:`specinit.spectrum_1d`).
         detrend: ``"mean"`` or ``"linear"``, what is subtracted from each line first.
         chunk_size: inputs per forward pass (default :data:`DEFAULT_CHUNK`).
+
     """
     if detrend not in DETRENDS:
         raise ValueError(f"unknown detrend {detrend!r}; choose one of {', '.join(DETRENDS)}")
@@ -350,12 +354,19 @@ def directional_spectrum(
     sample_shape = points_batch.shape[1:]
     dirs = _directions(directions, n_lines, sample_shape, generator)
     lines = dirs.shape[0]
-    order = torch.cat([torch.randperm(points_batch.shape[0], generator=generator)
-                       for _ in range(math.ceil(lines / points_batch.shape[0]))])[:lines]
-    t = torch.as_tensor(grid(-length / 2, length / 2, n_points), dtype=torch.float64,
-                        device=points_batch.device)
+    order = torch.cat(
+        [
+            torch.randperm(points_batch.shape[0], generator=generator)
+            for _ in range(math.ceil(lines / points_batch.shape[0]))
+        ]
+    )[:lines]
+    t = torch.as_tensor(
+        grid(-length / 2, length / 2, n_points), dtype=torch.float64, device=points_batch.device
+    )
 
-    values = _line_values(model, points_batch, order, dirs.to(points_batch.device), t, size)  # (lines, K, n_points)
+    values = _line_values(
+        model, points_batch, order, dirs.to(points_batch.device), t, size
+    )  # (lines, K, n_points)
     values = _detrend(values, detrend)
     amplitude = np.abs(one_sided(values, weights, n_points))  # (lines, K, n_freqs)
     freqs = np.fft.rfftfreq(n_points, d=length / n_points)
@@ -412,9 +423,7 @@ def _outputs(out: Any, n: int) -> Tensor:
     if not isinstance(out, Tensor):
         raise TypeError(f"model must return a tensor, got {type(out).__name__}")
     if out.ndim == 0 or out.shape[0] != n:
-        raise ValueError(
-            f"model output of shape {tuple(out.shape)} has no batch axis of length {n}"
-        )
+        raise ValueError(f"model output of shape {tuple(out.shape)} has no batch axis of length {n}")
     if not out.is_floating_point():
         raise TypeError(f"model output must be floating point, got dtype {out.dtype}")
     flat = out.reshape(n, -1)

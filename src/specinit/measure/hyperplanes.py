@@ -40,8 +40,9 @@ True
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Union
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -156,8 +157,7 @@ class Neurons:
             x = x.unsqueeze(1)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(
-                f"x must have shape (N, {self.in_features}), got {tuple(x.shape)} "
-                f"(mismatched feature sizes)"
+                f"x must have shape (N, {self.in_features}), got {tuple(x.shape)} (mismatched feature sizes)"
             )
         return x
 
@@ -186,23 +186,24 @@ def to_neurons(model: nn.Module) -> Neurons:
         b = hidden.bias.detach().clone() if hidden.bias is not None else torch.zeros_like(w[:, 0])
         v = out.weight.detach().clone()
         c = out.bias.detach().clone() if out.bias is not None else torch.zeros_like(v[:, 0])
-    for tensor, name in ((w, "hidden weight"), (b, "hidden bias"), (v, "output weight"),
-                         (c, "output bias")):
+    for tensor, name in ((w, "hidden weight"), (b, "hidden bias"), (v, "output weight"), (c, "output bias")):
         check_finite(tensor, name)
     scales = w.norm(dim=1)
     dead = torch.nonzero(scales == 0).flatten().tolist()
     if dead:
-        raise ValueError(f"neuron(s) {dead[:10]} have zero incoming weight w = 0: their "
-                         "hyperplane ⟨w, x⟩ + b = 0 is undefined")
+        raise ValueError(
+            f"neuron(s) {dead[:10]} have zero incoming weight w = 0: their "
+            "hyperplane ⟨w, x⟩ + b = 0 is undefined"
+        )
     homogeneous = is_homogeneous(act)
     amplitudes = (v * scales).T if homogeneous else v.T.clone()
-    return Neurons(w / scales[:, None], -b / scales, amplitudes.contiguous(), scales, c, act,
-                   homogeneous)
+    return Neurons(w / scales[:, None], -b / scales, amplitudes.contiguous(), scales, c, act, homogeneous)
 
 
 def to_network(neurons: Neurons) -> nn.Sequential:
     """The ``Linear → σ → Linear`` network of a record: ``w = s ŵ``, ``b = −s β``, ``v = a/s``
-    (homogeneous) or ``v = a``; the inverse of :func:`to_neurons` up to float rounding."""
+    (homogeneous) or ``v = a``; the inverse of :func:`to_neurons` up to float rounding.
+    """
     if not isinstance(neurons, Neurons):
         raise TypeError(f"neurons must be a Neurons record, got {type(neurons).__name__}")
     k, d, m = neurons.width, neurons.in_features, neurons.out_features
@@ -230,8 +231,9 @@ def rescale_neurons(model: nn.Module, alpha: float | Tensor) -> nn.Module:
         alpha = alpha.detach().to(hidden.weight.dtype)
         check_finite(alpha, "alpha")
         if alpha.shape not in ((), (hidden.out_features,)):
-            raise ValueError(f"alpha must be a number or have shape ({hidden.out_features},), "
-                             f"got {tuple(alpha.shape)}")
+            raise ValueError(
+                f"alpha must be a number or have shape ({hidden.out_features},), got {tuple(alpha.shape)}"
+            )
         if bool((alpha <= 0).any()):
             raise ValueError("alpha must be positive (the symmetry needs α > 0)")
     else:
@@ -310,13 +312,15 @@ def relu_spline(model: ModelOrNeurons) -> ReluSpline:
 
 def _points(neurons: Neurons) -> np.ndarray:
     """Hyperplanes as points ``(ŵ, β)`` in ``R^{d+1}``, float64."""
-    return np.concatenate([neurons.normals.double().numpy(),
-                           neurons.offsets.double().numpy()[:, None]], axis=1)
+    return np.concatenate(
+        [neurons.normals.double().numpy(), neurons.offsets.double().numpy()[:, None]], axis=1
+    )
 
 
 def _pairwise(p: np.ndarray, oriented: bool) -> np.ndarray:
     """Distances ``‖p_i − p_j‖`` (oriented) or ``min(‖p_i − p_j‖, ‖p_i + p_j‖)``: ``(ŵ, β)`` and
-    ``(−ŵ, −β)`` are the same set ``{⟨ŵ, x⟩ = β}``.  Squared norms expanded, so O(K²(d+1))."""
+    ``(−ŵ, −β)`` are the same set ``{⟨ŵ, x⟩ = β}``.  Squared norms expanded, so O(K²(d+1)).
+    """
     sq = (p * p).sum(1)
     gram = p @ p.T
     minus = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * gram, 0.0))
@@ -354,9 +358,10 @@ class HyperplaneClusters:
     @property
     def n_effective(self) -> float:
         """Participation ratio ``(Σ m_c)² / Σ m_c²`` of the cluster masses (0 with no cluster):
-        the number of clusters that carry the function, tiny clusters counting little."""
+        the number of clusters that carry the function, tiny clusters counting little.
+        """
         total = float(self.masses.sum())
-        return total * total / float((self.masses ** 2).sum()) if total > 0 else 0.0
+        return total * total / float((self.masses**2).sum()) if total > 0 else 0.0
 
     @property
     def mean_spread(self) -> float:
@@ -366,7 +371,8 @@ class HyperplaneClusters:
 
     def pinning(self, x: Any, *, relative: bool = False) -> np.ndarray:
         """Distance of each cluster hyperplane to its nearest data point, ``(C,)``; see
-        :func:`pinning_distances` (1D: ``|breakpoint − nearest x_i|``)."""
+        :func:`pinning_distances` (1D: ``|breakpoint − nearest x_i|``).
+        """
         points = as_tensor(x, "x", dtype=torch.float64).numpy()
         points = points[:, None] if points.ndim == 1 else points
         return pinning_distances(self.normals, self.offsets, points, relative=relative)
@@ -374,12 +380,14 @@ class HyperplaneClusters:
     def median_pinning(self, x: Any) -> float:
         """Mass-weighted median of the relative pinning distances (:meth:`pinning` with
         ``relative=True``): the smallest distance whose clusters, nearest first, hold half the
-        cluster mass (NaN with no cluster)."""
+        cluster mass (NaN with no cluster).
+        """
         return _weighted_median(self.pinning(x, relative=True), self.masses)
 
     def pinned_fraction(self, x: Any, tol: float) -> float:
         """Share of the cluster mass whose relative pinning distance is below ``tol``
-        (NaN with no cluster)."""
+        (NaN with no cluster).
+        """
         check_positive(tol, "tol")
         total = float(self.masses.sum())
         if total <= 0:
@@ -410,7 +418,9 @@ def pinning_distances(normals: Any, offsets: Any, x: Any, *, relative: bool = Fa
         raise ValueError(f"normals must be (C, d) and offsets (C,), got {normals.shape} and {offsets.shape}")
     x = as_tensor(x, "x", dtype=torch.float64).numpy()
     if x.ndim != 2 or x.shape[1] != normals.shape[1]:
-        raise ValueError(f"x must have shape (N, {normals.shape[1]}), got {x.shape} (mismatched feature sizes)")
+        raise ValueError(
+            f"x must have shape (N, {normals.shape[1]}), got {x.shape} (mismatched feature sizes)"
+        )
     if len(normals) == 0:
         return np.zeros(0)
     for values, name in ((normals, "normals"), (offsets, "offsets")):
@@ -448,8 +458,9 @@ def cluster_hyperplanes(
     check_positive(eps, "eps")
     check_positive(min_amplitude, "min_amplitude", allow_zero=True)
     if min_amplitude >= 1:
-        raise ValueError(f"min_amplitude is relative to the largest amplitude and must be < 1, "
-                         f"got {min_amplitude!r}")
+        raise ValueError(
+            f"min_amplitude is relative to the largest amplitude and must be < 1, got {min_amplitude!r}"
+        )
     weights = neurons.amplitude_norms.double().numpy()
     points = _points(neurons)
     labels = np.full(len(weights), -1)
@@ -459,15 +470,18 @@ def cluster_hyperplanes(
         labels[keep] = 0
     elif len(keep) > 1:
         found = AgglomerativeClustering(
-            n_clusters=None, distance_threshold=float(eps), metric="precomputed",
+            n_clusters=None,
+            distance_threshold=float(eps),
+            metric="precomputed",
             linkage="average",
         ).fit_predict(_pairwise(points[keep], oriented))
         labels[keep] = found
     return _describe_clusters(labels, points, weights, oriented)
 
 
-def _describe_clusters(labels: np.ndarray, points: np.ndarray, weights: np.ndarray,
-                       oriented: bool) -> HyperplaneClusters:
+def _describe_clusters(
+    labels: np.ndarray, points: np.ndarray, weights: np.ndarray, oriented: bool
+) -> HyperplaneClusters:
     ids = [c for c in np.unique(labels) if c >= 0]
     ids.sort(key=lambda c: -weights[labels == c].sum())
     d = points.shape[1] - 1
@@ -496,8 +510,10 @@ def hyperplane_movement(before: ModelOrNeurons, after: ModelOrNeurons) -> np.nda
     """Per neuron ``‖(ŵ, β)_after − (ŵ, β)_before‖``, ``(K,)``: how far each hyperplane moved."""
     a, b = _as_neurons(before), _as_neurons(after)
     if (a.width, a.in_features) != (b.width, b.in_features):
-        raise ValueError(f"the two networks differ in shape: width {a.width} vs {b.width}, "
-                         f"inputs {a.in_features} vs {b.in_features}")
+        raise ValueError(
+            f"the two networks differ in shape: width {a.width} vs {b.width}, "
+            f"inputs {a.in_features} vs {b.in_features}"
+        )
     return np.linalg.norm(_points(b) - _points(a), axis=1)
 
 
@@ -525,7 +541,8 @@ class HyperplaneTracker:
 
     def stacked(self) -> dict[str, np.ndarray]:
         """``step (T,)``, ``normals (T, K, d)``, ``offsets (T, K)``, ``amplitudes (T, K, m)``,
-        ``scales (T, K)`` over the recorded steps, float64."""
+        ``scales (T, K)`` over the recorded steps, float64.
+        """
         if not self.records:
             raise ValueError("nothing recorded yet: pass the tracker to train(callbacks=[...])")
         steps = sorted(self.records)

@@ -33,8 +33,9 @@ array([0.23, 0.03])
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import torch
@@ -104,8 +105,7 @@ class LayerSpectrum:
 
     def summary(self) -> dict[str, Any]:
         """The scalar fields (name, index, width and the summaries) as a dict, e.g. for a table."""
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("features", "readout")}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("features", "readout")}
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,7 +134,7 @@ class LayerSpectra:
         values = [getattr(layer, key) for layer in self.layers]
         return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
-    def plot(self, ax: "Axes | None" = None, *, which: str = "features") -> "Axes":
+    def plot(self, ax: Axes | None = None, *, which: str = "features") -> Axes:
         """Log power against frequency, one curve per layer; see :func:`plot_layer_spectra`."""
         return plot_layer_spectra(self, ax, which=which)
 
@@ -188,6 +188,7 @@ def layer_spectra(
             starts with a convolution); no layer to record; a layer output with NaN/inf values;
             a bad grid, cutoff, ``l2`` or target (NaN/inf, mismatched lengths, all zero).
         TypeError: a non-module ``model`` or ``layers`` entry; a target of the wrong kind.
+
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -210,14 +211,21 @@ def layer_spectra(
     def spectrum(values: np.ndarray) -> Spectrum:
         """Spectrum of grid values ``(n, k)`` (``k = 1``: a scalar spectrum)."""
         amplitude = np.abs(one_sided(_centered(values, weights).T, weights, n))
-        return Spectrum(freqs=freqs, amplitude=amplitude[0] if len(amplitude) == 1 else amplitude,
-                        lo=lo, hi=hi, n=n, window=window)
+        return Spectrum(
+            freqs=freqs,
+            amplitude=amplitude[0] if len(amplitude) == 1 else amplitude,
+            lo=lo,
+            hi=hi,
+            n=n,
+            window=window,
+        )
 
     results = []
     for index, module in enumerate(modules):
         on_grid = outputs[0][index]
-        features = Spectrum(freqs=freqs, amplitude=_mean_power_amplitude(on_grid, weights),
-                            lo=lo, hi=hi, n=n, window=window)
+        features = Spectrum(
+            freqs=freqs, amplitude=_mean_power_amplitude(on_grid, weights), lo=lo, hi=hi, n=n, window=window
+        )
         readout_fields: dict[str, Any] = {}
         if fit is not None:
             on_fit = outputs[-1][index]
@@ -232,23 +240,23 @@ def layer_spectra(
                 "readout_energy_above": readout.energy_above(cutoff),
                 "readout_error": float(residual / np.linalg.norm(fit[1])),
             }
-        results.append(LayerSpectrum(
-            name=names[id(module)],
-            index=index,
-            width=on_grid.shape[1],
-            features=features,
-            centroid=features.centroid(),
-            energy_above=features.energy_above(cutoff),
-            **readout_fields,
-        ))
-    return LayerSpectra(tuple(results), lo=lo, hi=hi, n=n, cutoff=cutoff, window=window,
-                        l2=float(l2))
+        results.append(
+            LayerSpectrum(
+                name=names[id(module)],
+                index=index,
+                width=on_grid.shape[1],
+                features=features,
+                centroid=features.centroid(),
+                energy_above=features.energy_above(cutoff),
+                **readout_fields,
+            )
+        )
+    return LayerSpectra(tuple(results), lo=lo, hi=hi, n=n, cutoff=cutoff, window=window, l2=float(l2))
 
 
 def _readout(features: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:
     """``(weight (k, W), bias (k,))`` of :func:`~specinit.initializers.readout.fit_readout` in float64."""
-    weight, bias = fit_readout(torch.from_numpy(features), torch.from_numpy(y), l2=l2,
-                               dtype=torch.float64)
+    weight, bias = fit_readout(torch.from_numpy(features), torch.from_numpy(y), l2=l2, dtype=torch.float64)
     return weight.numpy(), bias.numpy()
 
 
@@ -257,7 +265,8 @@ def ridge_readout(
 ) -> np.ndarray:
     """Deprecated: the readout of :func:`layer_spectra` as one ``(W + 1, k)`` array (weights, then
     the bias as the last row); use :func:`specinit.initializers.readout.fit_readout`, the one
-    ridge readout (relative ridge, bias unpenalized), which this calls."""
+    ridge readout (relative ridge, bias unpenalized), which this calls.
+    """
     warn_deprecated("ridge_readout is deprecated; use specinit.fit_readout (the one ridge readout)")
     h = as_tensor(features, "features", dtype=torch.float64).numpy()
     if h.ndim != 2:
@@ -265,8 +274,7 @@ def ridge_readout(
     target = as_tensor(y, "y", dtype=torch.float64).numpy()
     if target.ndim not in (1, 2) or target.shape[0] != h.shape[0]:
         raise ValueError(
-            f"y must have shape ({h.shape[0]},) or ({h.shape[0]}, k) to match features, "
-            f"got {target.shape}"
+            f"y must have shape ({h.shape[0]},) or ({h.shape[0]}, k) to match features, got {target.shape}"
         )
     weight, bias = _readout(h, target.reshape(len(target), -1), l2)
     return np.vstack([weight.T, bias[None, :]])
@@ -274,11 +282,11 @@ def ridge_readout(
 
 def plot_layer_spectra(
     result: LayerSpectra,
-    ax: "Axes | None" = None,
+    ax: Axes | None = None,
     *,
     which: str = "features",
     show_cutoff: bool = True,
-) -> "Axes":
+) -> Axes:
     """Power ``A(f)²`` on a log axis against frequency, one curve per layer (DC bin omitted).
 
     ``which="features"`` plots the normalized mean power of each layer's units,
@@ -297,10 +305,13 @@ def plot_layer_spectra(
         spec = layer.features if which == "features" else layer.readout
         power = spec.energy[1:]
         floor = np.finfo(np.float64).tiny  # log axis: an exactly empty bin is drawn at the floor
-        ax.plot(spec.freqs[1:], np.maximum(power, floor),
-                label=f"layer {layer.index + 1} ({layer.name}), centroid {layer.centroid:.3g}"
-                if which == "features" else
-                f"layer {layer.index + 1} ({layer.name}), error {layer.readout_error:.2g}")
+        ax.plot(
+            spec.freqs[1:],
+            np.maximum(power, floor),
+            label=f"layer {layer.index + 1} ({layer.name}), centroid {layer.centroid:.3g}"
+            if which == "features"
+            else f"layer {layer.index + 1} ({layer.name}), error {layer.readout_error:.2g}",
+        )
     if show_cutoff:
         ax.axvline(result.cutoff, color="k", linestyle="--", linewidth=0.8, label="cutoff")
     ax.set_yscale("log")
@@ -334,9 +345,7 @@ def _fit_points(target: Target | None, grid: np.ndarray) -> tuple[np.ndarray, np
         return None
     if isinstance(target, tuple):
         if len(target) != 2:
-            raise TypeError(
-                f"target must be a callable or an (x, y) pair, got a tuple of {len(target)}"
-            )
+            raise TypeError(f"target must be a callable or an (x, y) pair, got a tuple of {len(target)}")
         x = as_tensor(target[0], "target x", dtype=torch.float64)
         y = as_tensor(target[1], "target y", dtype=torch.float64)
         if x.ndim == 2 and x.shape[1] == 1:
@@ -348,8 +357,9 @@ def _fit_points(target: Target | None, grid: np.ndarray) -> tuple[np.ndarray, np
     elif callable(target):
         x_fit = grid
         with torch.no_grad():
-            y = as_tensor(_as_array(target(torch.as_tensor(grid).unsqueeze(1))), "target values",
-                          dtype=torch.float64)
+            y = as_tensor(
+                _as_array(target(torch.as_tensor(grid).unsqueeze(1))), "target values", dtype=torch.float64
+            )
     else:
         raise TypeError(f"target must be a callable or an (x, y) pair, got {type(target).__name__}")
     if y.ndim not in (1, 2) or y.shape[0] != x_fit.shape[0]:
@@ -390,8 +400,10 @@ def _record(
     for m in modules:
         calls = seen[id(m)]
         if len(calls) != 1:
-            raise ValueError(f"layer {names[id(m)]!r} ran {len(calls)} times in one forward pass; "
-                             "layer_spectra needs each recorded layer to run exactly once")
+            raise ValueError(
+                f"layer {names[id(m)]!r} ran {len(calls)} times in one forward pass; "
+                "layer_spectra needs each recorded layer to run exactly once"
+            )
         out = calls[0].to("cpu", torch.float64).reshape(len(x), -1)
         if not torch.isfinite(out).all():
             raise ValueError(f"layer {names[id(m)]!r} output contains NaN/inf values")

@@ -20,8 +20,9 @@ up to a target layer is the aim of the odd-sigmoid initialization of arXiv 2509.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -109,7 +110,7 @@ class Propagation:
     def _first(self, hit: np.ndarray) -> int | None:
         return self.layers[int(hit.argmax())].index if hit.any() else None
 
-    def plot(self, axes: "Sequence[Axes] | None" = None, *, label: str | None = None) -> "tuple[Axes, ...]":
+    def plot(self, axes: Sequence[Axes] | None = None, *, label: str | None = None) -> tuple[Axes, ...]:
         """Depth plot: std (log), saturated / near-zero fractions, and gradient norms (log).
 
         Two panels, three when gradients were recorded (``∂L/∂h`` solid, ``∂L/∂W`` dotted).
@@ -133,8 +134,13 @@ class Propagation:
         axes[0].set_yscale("log")
         axes[0].set_ylabel("activation std")
         axes[1].plot(depth, self.column("frac_saturated"), color=color, label=f"{prefix}saturated")
-        axes[1].plot(depth, self.column("frac_near_zero"), color=color, linestyle="--",
-                     label=f"{prefix}|h| < {self.near_zero:g}")
+        axes[1].plot(
+            depth,
+            self.column("frac_near_zero"),
+            color=color,
+            linestyle="--",
+            label=f"{prefix}|h| < {self.near_zero:g}",
+        )
         axes[1].set_ylim(-0.02, 1.02)
         axes[1].set_ylabel(f"fraction (saturated: |h| ≥ {self.saturation:g}·sup)")
         if panels == 3:
@@ -207,6 +213,7 @@ def propagation(
         ValueError: empty or non-finite ``x``; no layer to record, or a requested layer that never
             runs; a layer output with NaN/inf values (the signal overflowed); bad options.
         TypeError: a recorded module that does not return a tensor; non-module ``layers``.
+
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -236,12 +243,16 @@ def propagation(
 
     slots: list[_Slot] = []
     weight_grads: dict[int, Tensor] = {}
-    with untouched(model, train_mode), fork_rng(seed, device), \
-            _Recorder(model, targets, saturation, near_zero) as recorder:
+    with (
+        untouched(model, train_mode),
+        fork_rng(seed, device),
+        _Recorder(model, targets, saturation, near_zero) as recorder,
+    ):
         for start in range(0, n, size):
             rows = slice(start, start + size)
-            calls = recorder.run(x[rows], None if y is None else y[rows], loss_fn, weight_grads,
-                                 scale=min(size, n - start) / n)
+            calls = recorder.run(
+                x[rows], None if y is None else y[rows], loss_fn, weight_grads, scale=min(size, n - start) / n
+            )
             _merge(slots, calls, first=start == 0)
     ran = {id(s.module) for s in slots}
     missing = [recorder.names[m] for m in targets if id(m) not in ran]
@@ -250,8 +261,11 @@ def propagation(
     repeated = {id(s.module) for s in slots if s.call > 0}
     return Propagation(
         layers=tuple(
-            s.stats(i, recorder.names[s.module] + (f"#{s.call + 1}" if id(s.module) in repeated else ""),
-                    weight_grads)
+            s.stats(
+                i,
+                recorder.names[s.module] + (f"#{s.call + 1}" if id(s.module) in repeated else ""),
+                weight_grads,
+            )
             for i, s in enumerate(slots)
         ),
         n_samples=n,
@@ -334,7 +348,9 @@ def _merge(slots: list[_Slot], calls: list[tuple[_Call, Tensor | None]], *, firs
 class _Recorder:
     """Forward hooks on the recorded modules (statistics) and on weight layers (last one run)."""
 
-    def __init__(self, model: nn.Module, targets: list[nn.Module], saturation: float, near_zero: float) -> None:
+    def __init__(
+        self, model: nn.Module, targets: list[nn.Module], saturation: float, near_zero: float
+    ) -> None:
         self.model = model
         self.targets = targets
         self.names = {m: name or type(m).__name__ for name, m in model.named_modules()}
@@ -345,7 +361,7 @@ class _Recorder:
         self._calls: list[tuple[_Call, Tensor | None]] = []
         self._last_weight: nn.Parameter | None = None
 
-    def __enter__(self) -> "_Recorder":
+    def __enter__(self) -> _Recorder:
         try:
             for _, module in weight_layers(self.model):
                 self._handles.append(module.register_forward_hook(self._weight_ran))
@@ -395,7 +411,12 @@ class _Recorder:
         self._calls.append((call, output if torch.is_grad_enabled() else None))
 
     def run(
-        self, x: Tensor, y: Tensor | None, loss_fn: LossFn | None, weight_grads: dict[int, Tensor], scale: float
+        self,
+        x: Tensor,
+        y: Tensor | None,
+        loss_fn: LossFn | None,
+        weight_grads: dict[int, Tensor],
+        scale: float,
     ) -> list[tuple[_Call, Tensor | None]]:
         """Forward one chunk (and backward when ``y`` is given); the chunk's recorded calls."""
         self._calls, self._last_weight = [], None
@@ -416,17 +437,20 @@ class _Recorder:
         return self._calls
 
 
-def _backprop(value: Tensor, calls: list[tuple[_Call, Tensor | None]], weight_grads: dict[int, Tensor]) -> None:
+def _backprop(
+    value: Tensor, calls: list[tuple[_Call, Tensor | None]], weight_grads: dict[int, Tensor]
+) -> None:
     """Fill each call's ``grad_sq`` and add ``∂value/∂W`` into ``weight_grads``; ``.grad`` untouched."""
     outputs = [out for _, out in calls if out is not None and out.requires_grad]
-    weights = list({id(c.weight): c.weight for c, _ in calls
-                    if c.weight is not None and c.weight.requires_grad}.values())
+    weights = list(
+        {id(c.weight): c.weight for c, _ in calls if c.weight is not None and c.weight.requires_grad}.values()
+    )
     grads = torch.autograd.grad(value, outputs + weights, allow_unused=True)
     by_output = dict(zip(map(id, outputs), grads[: len(outputs)]))
     for call, out in calls:
         g = by_output.get(id(out))
         call.grad_sq = 0.0 if g is None else float(torch.linalg.vector_norm(g.double())) ** 2
-    for weight, g in zip(weights, grads[len(outputs):]):
+    for weight, g in zip(weights, grads[len(outputs) :]):
         if g is not None:
             weight_grads[id(weight)] = weight_grads.get(id(weight), 0) + g.detach()
 

@@ -22,9 +22,10 @@ The measurements of arXiv 2206.08558 ("How you start matters for generalization"
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import torch
@@ -250,6 +251,7 @@ def spectrum_1d(
         chunk_size: evaluate ``fn`` in chunks of this many points (default: all at once).
         dtype, device: of the sample tensor; default the module's parameter dtype and device,
             else ``float32`` on the CPU.
+
     """
     lo, hi, n = check_interval(lo, hi, n)
     if not isinstance(mollify, bool):
@@ -297,6 +299,7 @@ class FrequencyTracker:
 
     Attributes: ``steps`` (recorded steps), ``freqs`` (tracked bin frequencies, in the order
     requested), ``errors`` (array ``(n_records, n_freqs)``, columns in the order of ``freqs``).
+
     """
 
     def __init__(
@@ -352,8 +355,9 @@ class FrequencyTracker:
 
     def relative_error(self, model: Function) -> np.ndarray:
         """``|F[model](k) − F[y](k)| / |F[y](k)|`` at the tracked frequencies, now (eval mode)."""
-        values = _sample(model, grid(self.lo, self.hi, self.n), chunk_size=self.chunk_size,
-                         dtype=None, device=None)
+        values = _sample(
+            model, grid(self.lo, self.hi, self.n), chunk_size=self.chunk_size, dtype=None, device=None
+        )
         if values.shape[0] != self._target.shape[0]:
             raise ValueError(
                 f"model has {values.shape[0]} outputs but the target has {self._target.shape[0]}"
@@ -380,7 +384,7 @@ class FrequencyTracker:
         result[hit] = np.asarray(self.steps, dtype=np.float64)[below.argmax(axis=0)[hit]]
         return result
 
-    def plot(self, ax: "Axes | None" = None, title: str | None = None, *, cmap: str = "viridis") -> "Axes":
+    def plot(self, ax: Axes | None = None, title: str | None = None, *, cmap: str = "viridis") -> Axes:
         """Heat map of the errors: x = step, y = frequency, colour = relative error clipped to [0, 1]."""
         if not self.steps:
             raise ValueError("FrequencyTracker has no records yet; pass it to train(callbacks=...)")
@@ -408,10 +412,10 @@ class FrequencyTracker:
 
 def plot_spectrum(
     spectrum: Spectrum | Sequence[tuple[str, Spectrum]],
-    ax: "Axes | None" = None,
+    ax: Axes | None = None,
     cutoff: float | None = None,
     log: bool = True,
-) -> "Axes":
+) -> Axes:
     """Plot amplitude against frequency for one spectrum or labelled ``(label, spectrum)`` pairs.
 
     Multi-output spectra draw one line per output.  ``cutoff`` adds a dashed vertical line (e.g.
@@ -458,8 +462,10 @@ def _sample(
     step = x.shape[0] if chunk_size is None else check_int(chunk_size, "chunk_size")
     mode = module_mode(fn, training=False) if isinstance(fn, nn.Module) else nullcontext()
     with mode, torch.no_grad():
-        chunks = [_as_values(fn(x[i : i + step]), x[i : i + step].shape[0], "fn output")
-                  for i in range(0, x.shape[0], step)]
+        chunks = [
+            _as_values(fn(x[i : i + step]), x[i : i + step].shape[0], "fn output")
+            for i in range(0, x.shape[0], step)
+        ]
     return np.concatenate(chunks, axis=1)
 
 

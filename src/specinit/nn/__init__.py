@@ -1,8 +1,10 @@
 """Building blocks: activations with their properties, the one walk over a model's layers, and
-small model definitions (no torchvision needed)."""
+small model definitions (no torchvision needed).
+"""
 
 from specinit.nn import activations, layers, models
-from specinit.nn.activations import Activation, ActivationModule, from_module, get as get_activation
+from specinit.nn.activations import Activation, ActivationModule, from_module
+from specinit.nn.activations import get as get_activation
 from specinit.nn.models import (
     CoordinateMLP,
     ResNetSmall,

@@ -17,8 +17,9 @@ initializers and diagnostics need: whether it is odd, bounded and increasing, it
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, TypeVar, Union
+from typing import Any, TypeVar, Union
 
 import torch
 from torch import Tensor, nn
@@ -69,7 +70,7 @@ class Activation:
         """Odd, bounded and strictly increasing: the class of arXiv 2509.23085."""
         return self.odd and self.bounded and self.increasing
 
-    def scaled(self, k: float) -> "Activation":
+    def scaled(self, k: float) -> Activation:
         """The activation ``x ↦ f(k x)``; slope at zero becomes ``k f'(0)``, the supremum is kept."""
         k = check_float(k, "activation scale k")
         if k <= 0:
@@ -83,7 +84,7 @@ class Activation:
         fn = _Scaled(base.fn, base.k * k) if isinstance(base, _Scaled) else _Scaled(base, k)
         return replace(self, fn=fn, slope0=k * self.slope0, params=tuple(sorted(params.items())))
 
-    def module(self) -> "ActivationModule":
+    def module(self) -> ActivationModule:
         """This activation as a ``torch.nn.Module``."""
         return ActivationModule(self)
 
@@ -258,7 +259,10 @@ _REGISTRY: dict[str, _Spec] = {
     "relu": _Spec(_const(torch.relu), False, False, False, _const(math.inf), _const(0.5)),
     "leaky_relu": _Spec(
         _LeakyReLU,
-        False, False, True, _const(math.inf),
+        False,
+        False,
+        True,
+        _const(math.inf),
         lambda negative_slope: 0.5 * (1.0 + negative_slope),
         {"negative_slope": 0.01},
         {"negative_slope": (0.0, 1.0)},
@@ -266,45 +270,42 @@ _REGISTRY: dict[str, _Spec] = {
     "gelu": _Spec(_const(nn.functional.gelu), False, False, False, _const(math.inf), _const(0.5)),
     "silu": _Spec(_const(nn.functional.silu), False, False, False, _const(math.inf), _const(0.5)),
     "sigmoid": _Spec(_const(torch.sigmoid), False, True, True, _const(1.0), _const(0.25)),
-    "sine": _Spec(
-        _Sine, True, True, False, _const(1.0), lambda omega0: omega0, {"omega0": 30.0}
-    ),
-    "gaussian": _Spec(
-        _Gaussian, False, True, False, _const(1.0), _const(0.0), {"sigma": 0.1}
-    ),
+    "sine": _Spec(_Sine, True, True, False, _const(1.0), lambda omega0: omega0, {"omega0": 30.0}),
+    "gaussian": _Spec(_Gaussian, False, True, False, _const(1.0), _const(0.0), {"sigma": 0.1}),
     # The odd-sigmoid family (arXiv 2509.23085): odd, bounded, strictly increasing.
     "tanh": _Spec(_const(torch.tanh), True, True, True, _const(1.0), _const(1.0)),
     "arctan": _Spec(_const(torch.atan), True, True, True, _const(math.pi / 2), _const(1.0)),
-    "softsign": _Spec(
-        _const(nn.functional.softsign), True, True, True, _const(1.0), _const(1.0)
-    ),
+    "softsign": _Spec(_const(nn.functional.softsign), True, True, True, _const(1.0), _const(1.0)),
     "erf": _Spec(_const(torch.erf), True, True, True, _const(1.0), _const(TWO_OVER_SQRT_PI)),
     "isru": _Spec(_const(_isru), True, True, True, _const(1.0), _const(1.0)),
     "tanh_half": _Spec(_const(_tanh_half), True, True, True, _const(1.0), _const(0.5)),
     # The rest of torch.nn's activation modules, so any model's non-linearities are known
     # (:func:`from_module`).  At a kink ``slope0`` is the mean of the one-sided slopes (relu: 0.5).
     "gelu_tanh": _Spec(_const(_gelu_tanh), False, False, False, _const(math.inf), _const(0.5)),
-    "elu": _Spec(_ELU, False, False, True, _const(math.inf), lambda alpha: 0.5 * (1.0 + alpha),
-                 {"alpha": 1.0}),
-    "selu": _Spec(_const(nn.functional.selu), False, False, True, _const(math.inf),
-                  _const(0.5 * SELU_SCALE * (1.0 + SELU_ALPHA))),
+    "elu": _Spec(
+        _ELU, False, False, True, _const(math.inf), lambda alpha: 0.5 * (1.0 + alpha), {"alpha": 1.0}
+    ),
+    "selu": _Spec(
+        _const(nn.functional.selu),
+        False,
+        False,
+        True,
+        _const(math.inf),
+        _const(0.5 * SELU_SCALE * (1.0 + SELU_ALPHA)),
+    ),
     "celu": _Spec(_CELU, False, False, True, _const(math.inf), _const(1.0), {"alpha": 1.0}),
     "softplus": _Spec(_Softplus, False, False, True, _const(math.inf), _const(0.5), {"beta": 1.0}),
     "mish": _Spec(_const(nn.functional.mish), False, False, False, _const(math.inf), _const(0.6)),
     "hardtanh": _Spec(_const(nn.functional.hardtanh), True, True, False, _const(1.0), _const(1.0)),
     "relu6": _Spec(_const(nn.functional.relu6), False, True, False, _const(6.0), _const(0.5)),
-    "hardsigmoid": _Spec(_const(nn.functional.hardsigmoid), False, True, False, _const(1.0),
-                         _const(1.0 / 6.0)),
-    "hardswish": _Spec(_const(nn.functional.hardswish), False, False, False, _const(math.inf),
-                       _const(0.5)),
-    "logsigmoid": _Spec(_const(nn.functional.logsigmoid), False, False, True, _const(math.inf),
-                        _const(0.5)),
-    "tanhshrink": _Spec(_const(nn.functional.tanhshrink), True, False, True, _const(math.inf),
-                        _const(0.0)),
-    "softshrink": _Spec(_Softshrink, True, False, False, _const(math.inf), _const(0.0),
-                        {"lambd": 0.5}),
-    "hardshrink": _Spec(_Hardshrink, True, False, False, _const(math.inf), _const(0.0),
-                        {"lambd": 0.5}),
+    "hardsigmoid": _Spec(
+        _const(nn.functional.hardsigmoid), False, True, False, _const(1.0), _const(1.0 / 6.0)
+    ),
+    "hardswish": _Spec(_const(nn.functional.hardswish), False, False, False, _const(math.inf), _const(0.5)),
+    "logsigmoid": _Spec(_const(nn.functional.logsigmoid), False, False, True, _const(math.inf), _const(0.5)),
+    "tanhshrink": _Spec(_const(nn.functional.tanhshrink), True, False, True, _const(math.inf), _const(0.0)),
+    "softshrink": _Spec(_Softshrink, True, False, False, _const(math.inf), _const(0.0), {"lambd": 0.5}),
+    "hardshrink": _Spec(_Hardshrink, True, False, False, _const(math.inf), _const(0.0), {"lambd": 0.5}),
 }
 _ALIASES = {"swish": "silu", "sin": "sine", "siren": "sine", "atan": "arctan"}
 
@@ -338,8 +339,7 @@ def get(activation: ActivationLike, *, k: float = 1.0, **params: float) -> Activ
         name = _ALIASES.get(name, name)
         if name not in _REGISTRY:
             raise ValueError(
-                f"unknown activation {activation!r}; available: {', '.join(available())} "
-                "(or pass a callable)"
+                f"unknown activation {activation!r}; available: {', '.join(available())} (or pass a callable)"
             )
         spec = _REGISTRY[name]
         unknown = set(params) - set(spec.defaults)
@@ -504,7 +504,8 @@ def _builder(module: nn.Module) -> Callable[[Any], Activation] | None:
 
 def is_activation(module: nn.Module) -> bool:
     """Whether ``module`` is a pointwise activation: a specinit :class:`ActivationModule` or one
-    of :data:`TORCH_ACTIVATIONS` (subclasses included)."""
+    of :data:`TORCH_ACTIVATIONS` (subclasses included).
+    """
     return isinstance(module, ActivationModule) or _builder(module) is not None
 
 

@@ -18,7 +18,7 @@ nets, the NTK's Linear-layer route and the doctor — classifies modules by :fun
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from torch import nn
 
@@ -42,9 +42,16 @@ WEIGHT_LAYERS: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, n
 
 #: Normalization layers (reset to weight 1, bias 0 by :func:`specinit.init_`).
 NORM_LAYERS: tuple[type[nn.Module], ...] = (
-    nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm,
-    nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
-    nn.LayerNorm, nn.GroupNorm, nn.RMSNorm,
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.BatchNorm3d,
+    nn.SyncBatchNorm,
+    nn.InstanceNorm1d,
+    nn.InstanceNorm2d,
+    nn.InstanceNorm3d,
+    nn.LayerNorm,
+    nn.GroupNorm,
+    nn.RMSNorm,
 )
 
 
@@ -62,7 +69,8 @@ def _kind(module: nn.Module) -> str:
 
 def walk(model: nn.Module) -> Iterator[tuple[str, nn.Module, str]]:
     """``(qualified name, module, kind)`` for every module of ``model`` in registration order
-    (the root's name is ``""``); kinds as in the module docstring."""
+    (the root's name is ``""``); kinds as in the module docstring.
+    """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     for name, module in model.named_modules():
@@ -81,7 +89,8 @@ def norm_layers(model: nn.Module) -> list[nn.Module]:
 
 def activation_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The ``(name, module)`` pairs of the activation modules (specinit's and ``torch.nn``'s),
-    in registration order — the forward order for sequential models."""
+    in registration order — the forward order for sequential models.
+    """
     return [(name, m) for name, m, kind in walk(model) if kind == "activation"]
 
 
@@ -109,7 +118,8 @@ def init_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 def chosen_layers(model: nn.Module, layers: Sequence[nn.Module] | None) -> list[nn.Module]:
     """The modules a per-layer measurement records: ``layers`` (checked: a non-empty sequence of
-    distinct submodules of ``model``) or, by default, every activation module."""
+    distinct submodules of ``model``) or, by default, every activation module.
+    """
     if layers is None:
         found = [m for _, m in activation_layers(model)]
         if not found:
@@ -129,8 +139,9 @@ def chosen_layers(model: nn.Module, layers: Sequence[nn.Module] | None) -> list[
             raise TypeError(f"layers[{i}] must be an nn.Module, got {type(module).__name__}")
         if id(module) not in owned:
             kind = type(module).__name__
-            raise ValueError(f"layers[{i}] ({kind}) is not a submodule of model: {kind} never ran "
-                             "in its forward pass")
+            raise ValueError(
+                f"layers[{i}] ({kind}) is not a submodule of model: {kind} never ran in its forward pass"
+            )
     return list(dict.fromkeys(layers))
 
 
@@ -153,13 +164,15 @@ def mlp_chain(model: nn.Module, who: str = "mlp_chain") -> tuple[list[nn.Linear]
     for index, module in enumerate(net):
         if index % 2 == 0:
             if not isinstance(module, nn.Linear):
-                raise TypeError(f"{who} needs {expected}; module {index} is {type(module).__name__}, "
-                                "not Linear")
+                raise TypeError(
+                    f"{who} needs {expected}; module {index} is {type(module).__name__}, not Linear"
+                )
         else:
             act = from_module(module)
             if act is None:
-                raise TypeError(f"{who} needs {expected}; module {index} is {type(module).__name__}, "
-                                "not an activation")
+                raise TypeError(
+                    f"{who} needs {expected}; module {index} is {type(module).__name__}, not an activation"
+                )
             acts[act.describe()] = act
     if len(net) % 2 == 0:
         raise TypeError(f"{who} needs {expected}; the last module is not a Linear layer")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -82,9 +82,7 @@ def _norm_factory(norm: str | None, table: dict[str, _NormFactory]) -> _NormFact
 def _check_image_size(image_size: int | tuple[int, int]) -> tuple[int, int]:
     if isinstance(image_size, Sequence) and not isinstance(image_size, (str, bytes)):
         if len(image_size) != 2:
-            raise ValueError(
-                f"image_size must be an int or a (height, width) pair, got {image_size!r}"
-            )
+            raise ValueError(f"image_size must be an int or a (height, width) pair, got {image_size!r}")
         height, width = (check_int(v, f"image_size[{i}]") for i, v in enumerate(image_size))
         return height, width
     size = check_int(image_size, "image_size")
@@ -164,9 +162,7 @@ class CoordinateMLP(nn.Module):
         if not isinstance(first, nn.Linear) or not isinstance(last, nn.Linear):
             raise TypeError("net must start and end with nn.Linear layers")
         if not isinstance(activation, Activation):
-            raise TypeError(
-                f"activation must be a specinit Activation, got {type(activation).__name__}"
-            )
+            raise TypeError(f"activation must be a specinit Activation, got {type(activation).__name__}")
         self.net = net
         self.activation = activation
         self.in_features: int = first.in_features
@@ -222,9 +218,7 @@ def _conv_norm_act(
     in_channels: int, out_channels: int, act: Activation, make_norm: _NormFactory | None
 ) -> list[nn.Module]:
     # A conv bias is redundant in front of a normalization layer, so it is dropped there.
-    layers: list[nn.Module] = [
-        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=make_norm is None)
-    ]
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=make_norm is None)]
     if make_norm is not None:
         layers.append(make_norm(out_channels))
     layers.append(act.module())
@@ -491,11 +485,14 @@ class ShallowNTKNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"input must have shape (N, {self.in_features}), got {tuple(x.shape)}")
-        scaled = torch.cat([(self.sigma_w / math.sqrt(self.in_features)) * x,
-                            torch.full_like(x[:, :1], self.sigma_b)], dim=1)
+        scaled = torch.cat(
+            [(self.sigma_w / math.sqrt(self.in_features)) * x, torch.full_like(x[:, :1], self.sigma_b)], dim=1
+        )
         return self.readout(self.activation(self.hidden(scaled)) / math.sqrt(self.width))
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, width={self.width}, "
-                f"activation={self.activation.describe()}, sigma_w={self.sigma_w:g}, "
-                f"sigma_b={self.sigma_b:g}")
+        return (
+            f"in_features={self.in_features}, width={self.width}, "
+            f"activation={self.activation.describe()}, sigma_w={self.sigma_w:g}, "
+            f"sigma_b={self.sigma_b:g}"
+        )

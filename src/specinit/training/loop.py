@@ -20,8 +20,9 @@ import math
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -66,7 +67,8 @@ MAX_DEFAULT_RECORDS = 100
 class TrainState:
     """What a callback sees: ``step`` (0 before training, then 1, 2, ...), the ``epoch`` the step
     belongs to (0 before training), the ``model`` and the step's mini-batch ``loss`` (computed
-    before the update; NaN at step 0, before any batch was seen)."""
+    before the update; NaN at step 0, before any batch was seen).
+    """
 
     step: int
     epoch: int
@@ -106,8 +108,6 @@ class TrainingDiverged(RuntimeError):
     that would have used the non-finite loss is not applied.  When the full training loss of the
     final weights is the first non-finite value, the model holds the final weights.
     """
-
-
 
 
 @renamed_kwargs(seed="generator")
@@ -172,6 +172,7 @@ def train(
             and the value are named; see :class:`TrainingDiverged` for the model's weights).
         ValueError: for ``"cross_entropy"``, when a label in ``y`` or ``y_val`` is not below
             the number of model outputs (checked on the first forward pass).
+
     """
     loss_fn, loss_name = resolve_loss(loss)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -198,8 +199,14 @@ def train(
     since_loss, since_correct, since_seen, since_steps = 0.0, 0, 0, 0
     done = 0
     start = time.perf_counter()
-    bar = tqdm(total=total, desc=desc or "train", disable=not progress, file=sys.stderr,
-               unit="step", dynamic_ncols=True)
+    bar = tqdm(
+        total=total,
+        desc=desc or "train",
+        disable=not progress,
+        file=sys.stderr,
+        unit="step",
+        dynamic_ncols=True,
+    )
     with bar, module_mode(model, training=True), fork_rng(fork_seed, device):
         _notify(callbacks, TrainState(step=0, epoch=0, model=model, loss=math.nan))
         for step, index in enumerate(_batches(n, size, total, shuffle), start=1):
@@ -260,7 +267,8 @@ def train(
 @renamed_kwargs(batch_size="chunk_size")
 def evaluate_loss(model: nn.Module, x: Any, y: Any, *, loss: Loss = "mse", chunk_size: int = 1024) -> float:
     """Mean loss of ``model`` over ``(x, y)``, in eval mode under ``torch.no_grad()`` (modes
-    restored), ``chunk_size`` rows per forward pass."""
+    restored), ``chunk_size`` rows per forward pass.
+    """
     loss_fn, loss_name = resolve_loss(loss)
     device, dtype = placement(model)
     x, y = prepare(x, y, loss_name, device, dtype, "x", "y")
@@ -271,7 +279,8 @@ def evaluate_loss(model: nn.Module, x: Any, y: Any, *, loss: Loss = "mse", chunk
 @renamed_kwargs(batch_size="chunk_size")
 def accuracy(model: nn.Module, x: Any, y: Any, *, chunk_size: int = 1024) -> float:
     """Fraction of rows where ``argmax`` of the model's ``(n, classes)`` output equals the label
-    ``y`` (eval mode, no grad, ``chunk_size`` rows per forward pass)."""
+    ``y`` (eval mode, no grad, ``chunk_size`` rows per forward pass).
+    """
     device, dtype = placement(model)
     x, y = prepare(x, y, "cross_entropy", device, dtype, "x", "y")
     return _accuracy(model, x, y, check_int(chunk_size, "chunk_size"))
@@ -314,8 +323,10 @@ def param_groups(model: nn.Module, lr: float, rule: str = "uniform") -> list[dic
         return [{"params": params}]
     ends = {id(p) for m in (layers[0], layers[-1]) for p in m.parameters() if p.requires_grad}
     middle = [p for p in params if id(p) not in ends]
-    groups = [{"params": [p for p in params if id(p) in ends]},
-              {"params": middle, "lr": lr / (len(layers) - 2)}]
+    groups = [
+        {"params": [p for p in params if id(p) in ends]},
+        {"params": middle, "lr": lr / (len(layers) - 2)},
+    ]
     return [g for g in groups if g["params"]]
 
 

@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any, Union
 
 import torch
 import torch.nn.functional as F
@@ -94,16 +95,13 @@ def prepare_validation(
 def check_labels(pred: Tensor, labels: Tensor, name: str) -> None:
     """Cross-entropy needs ``(n, classes)`` outputs and every label in ``0 .. classes - 1``."""
     if pred.ndim != 2:
-        raise ValueError(
-            f"cross_entropy needs (n, classes) model outputs, got shape {tuple(pred.shape)}"
-        )
+        raise ValueError(f"cross_entropy needs (n, classes) model outputs, got shape {tuple(pred.shape)}")
     top = int(labels.max())
     if top >= pred.shape[1]:
         raise ValueError(
             f"{name} holds class label {top} but the model has {pred.shape[1]} outputs "
             f"(labels must lie in 0..{pred.shape[1] - 1})"
         )
-
 
 
 def default_loss(y: Tensor) -> str:

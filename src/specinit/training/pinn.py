@@ -80,8 +80,12 @@ class BurgersPoints:
 
     @property
     def targets(self) -> Tensor:
-        return torch.cat([initial_condition(self.initial[:, :1]),
-                          torch.zeros(len(self.boundary), 1, dtype=self.boundary.dtype)])
+        return torch.cat(
+            [
+                initial_condition(self.initial[:, :1]),
+                torch.zeros(len(self.boundary), 1, dtype=self.boundary.dtype),
+            ]
+        )
 
 
 @renamed_kwargs(seed="generator")
@@ -111,8 +115,9 @@ def sample_points(
     collocation = torch.cat([uniform(n_collocation, x0, x1), uniform(n_collocation, t0, t1)], 1)
     initial = torch.cat([uniform(n_initial, x0, x1), torch.full((n_initial, 1), t0, dtype=dtype)], 1)
     times = uniform(2 * n_boundary, t0, t1)
-    sides = torch.cat([torch.full((n_boundary, 1), x0, dtype=dtype),
-                       torch.full((n_boundary, 1), x1, dtype=dtype)])
+    sides = torch.cat(
+        [torch.full((n_boundary, 1), x0, dtype=dtype), torch.full((n_boundary, 1), x1, dtype=dtype)]
+    )
     return BurgersPoints(collocation, initial, torch.cat([sides, times], 1))
 
 
@@ -153,7 +158,8 @@ def burgers_residual(model: nn.Module, xt: Tensor, nu: float = NU) -> Tensor:
 
 def _gradient(y: Tensor, xt: Tensor) -> Tensor:
     """``∂(Σ y)/∂xt`` with the graph kept; zeros where ``y`` does not depend on ``xt`` (e.g. the
-    second derivative of a linear function, which autograd leaves without a graph)."""
+    second derivative of a linear function, which autograd leaves without a graph).
+    """
     if not y.requires_grad:
         return torch.zeros_like(xt)
     (g,) = torch.autograd.grad(y.sum(), xt, create_graph=True, allow_unused=True)
@@ -164,7 +170,8 @@ def _gradient(y: Tensor, xt: Tensor) -> Tensor:
 class BurgersLoss:
     """The loss and its parts (scalar tensors): ``total = residual + data``, where ``data`` is
     the MSE over the initial and boundary points together; ``initial`` and ``boundary`` are
-    that MSE restricted to each set (for reporting)."""
+    that MSE restricted to each set (for reporting).
+    """
 
     total: Tensor
     residual: Tensor
@@ -175,8 +182,9 @@ class BurgersLoss:
     __repr__ = compact_repr
 
     def floats(self) -> dict[str, float]:
-        return {name: getattr(self, name).item() for name in
-                ("total", "residual", "data", "initial", "boundary")}
+        return {
+            name: getattr(self, name).item() for name in ("total", "residual", "data", "initial", "boundary")
+        }
 
 
 def burgers_loss(model: nn.Module, points: BurgersPoints, nu: float = NU) -> BurgersLoss:
@@ -191,7 +199,8 @@ def burgers_loss(model: nn.Module, points: BurgersPoints, nu: float = NU) -> Bur
 @dataclass(frozen=True)
 class PinnResult:
     """Loss curve (one total loss per Adam step, then per L-BFGS loss evaluation — line searches
-    evaluate several times per iteration) and the final loss parts."""
+    evaluate several times per iteration) and the final loss parts.
+    """
 
     losses: np.ndarray
     final: dict[str, float]
@@ -232,9 +241,15 @@ def train_pinn(
         loss.backward()
         adam.step()
     if lbfgs_iterations and math.isfinite(losses[-1] if losses else 0.0):
-        lbfgs = torch.optim.LBFGS(params, lr=1.0, max_iter=lbfgs_iterations, history_size=50,
-                                  tolerance_grad=1e-9, tolerance_change=1e-12,
-                                  line_search_fn="strong_wolfe")
+        lbfgs = torch.optim.LBFGS(
+            params,
+            lr=1.0,
+            max_iter=lbfgs_iterations,
+            history_size=50,
+            tolerance_grad=1e-9,
+            tolerance_change=1e-12,
+            line_search_fn="strong_wolfe",
+        )
 
         def closure() -> Tensor:
             lbfgs.zero_grad(set_to_none=True)
@@ -249,9 +264,7 @@ def train_pinn(
     return PinnResult(np.asarray(losses), final, adam_done, len(losses) - adam_done)
 
 
-def reference_solution(
-    x: np.ndarray, t: np.ndarray, nu: float = NU, *, nodes: int = 8001
-) -> np.ndarray:
+def reference_solution(x: np.ndarray, t: np.ndarray, nu: float = NU, *, nodes: int = 8001) -> np.ndarray:
     """Exact ``u(x, t)`` of the benchmark by the Cole–Hopf transform, on the grid ``x × t``.
 
     ``u(x,t) = −∫ sin(π(x−η)) φ₀(x−η) e^{−η²/4νt} dη / ∫ φ₀(x−η) e^{−η²/4νt} dη`` with

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from torch import nn
 
@@ -17,7 +18,8 @@ __all__ = ["LrSearch", "tune_lr"]
 @dataclass(frozen=True)
 class LrSearch:
     """Outcome of :func:`tune_lr`: the best ``model`` (trained), its ``lr`` and :class:`TrainResult`,
-    and the final training loss of every learning rate tried (``inf`` where training diverged)."""
+    and the final training loss of every learning rate tried (``inf`` where training diverged).
+    """
 
     model: nn.Module
     lr: float
@@ -57,4 +59,3 @@ def tune_lr(
         assert failure is not None
         raise failure
     return LrSearch(model=best[1], lr=best[0], result=best[2], final_losses=losses)
-

@@ -24,7 +24,12 @@ def test_quick_run_reproduces_the_papers_findings(name, tmp_path):
 
 
 TINY = dataclasses.replace(
-    bandwidth_1d.QUICK, width=16, relu_depth=2, gaussian_depth=2, lrs=(1e-2,), steps=50,
+    bandwidth_1d.QUICK,
+    width=16,
+    relu_depth=2,
+    gaussian_depth=2,
+    lrs=(1e-2,),
+    steps=50,
     pretrain_steps=50,
 )
 
@@ -38,7 +43,9 @@ def test_same_seed_same_numbers(tmp_path):
     b = experiments.run("bandwidth-1d", config=TINY, out=tmp_path / "b", progress=False)
     assert _numbers(a.rows) == _numbers(b.rows)
     c = experiments.run(
-        "bandwidth-1d", config=dataclasses.replace(TINY, seeds=(1,)), out=tmp_path / "c",
+        "bandwidth-1d",
+        config=dataclasses.replace(TINY, seeds=(1,)),
+        out=tmp_path / "c",
         progress=False,
     )
     assert _numbers(a.rows) != _numbers(c.rows)
@@ -74,6 +81,8 @@ def test_unknown_experiment_and_bad_config(tmp_path):
         experiments.get("inr-depth").config(seeds=0)
     with pytest.raises(ValueError, match="must exceed the lowest fitting frequency"):
         experiments.run(
-            "bandwidth-1d", config=dataclasses.replace(TINY, high_freq=2.0), out=tmp_path,
+            "bandwidth-1d",
+            config=dataclasses.replace(TINY, high_freq=2.0),
+            out=tmp_path,
             progress=False,
         )

@@ -14,8 +14,17 @@ from specinit.lab.experiments.flat_minima import compare
 from specinit.lab.tasks import BANDWIDTH_STARTS, Starts, make_start
 
 TINY = dataclasses.replace(
-    flat_minima.QUICK, width=16, relu_depth=2, gaussian_depth=2, pretrain_steps=100, steps=100,
-    lrs=(1e-2,), trace_matvecs=10, slq_steps=20, signals=(1,), seeds=(0,),
+    flat_minima.QUICK,
+    width=16,
+    relu_depth=2,
+    gaussian_depth=2,
+    pretrain_steps=100,
+    steps=100,
+    lrs=(1e-2,),
+    trace_matvecs=10,
+    slq_steps=20,
+    signals=(1,),
+    seeds=(0,),
 )
 
 
@@ -36,7 +45,8 @@ def test_units_cover_starts_signals_and_seeds():
     params = [u.params for u in flat_minima.units(cfg)]
     assert len(params) == len(flat_minima.STARTS) * 2 * 2
     assert {(p["start"], p["signal"], p["seed"]) for p in params} == {
-        (s, k, d) for s in flat_minima.STARTS for k in (0, 5) for d in (1, 2)}
+        (s, k, d) for s in flat_minima.STARTS for k in (0, 5) for d in (1, 2)
+    }
     assert set(flat_minima.BANDWIDTH) == set(BANDWIDTH_STARTS)
 
 
@@ -55,22 +65,35 @@ def test_bad_configs_are_refused(change, message):
 
 
 def _row(start, signal, seed, test, trace, top, converged=True):
-    return {"start": start, "activation": start.split("-")[0], "bandwidth": flat_minima.BANDWIDTH[start],
-            "signal": signal, "seed": seed, "test_mse": test, "trace": trace, "top_eig": top,
-            "train_mse": 1e-9 if converged else 0.3, "converged": converged, "lr": 1e-2,
-            "eos_ratio": top * 1e-2 / 3.8}
+    return {
+        "start": start,
+        "activation": start.split("-")[0],
+        "bandwidth": flat_minima.BANDWIDTH[start],
+        "signal": signal,
+        "seed": seed,
+        "test_mse": test,
+        "trace": trace,
+        "top_eig": top,
+        "train_mse": 1e-9 if converged else 0.3,
+        "converged": converged,
+        "lr": 1e-2,
+        "eos_ratio": top * 1e-2 / 3.8,
+    }
 
 
 def test_comparison_orders_starts_and_counts_concordant_pairs():
     rows = [
-        _row("relu-xavier", 0, 0, 0.01, 10.0, 5.0), _row("relu-high-frequency", 0, 0, 0.5, 900.0, 3.0),
-        _row("relu-xavier", 1, 0, 0.02, 20.0, 6.0), _row("relu-high-frequency", 1, 0, 0.4, 800.0, 2.0),
+        _row("relu-xavier", 0, 0, 0.01, 10.0, 5.0),
+        _row("relu-high-frequency", 0, 0, 0.5, 900.0, 3.0),
+        _row("relu-xavier", 1, 0, 0.02, 20.0, 6.0),
+        _row("relu-high-frequency", 1, 0, 0.4, 800.0, 2.0),
         _row("relu-xavier", 2, 0, 0.03, 1.0, 1.0),  # unpaired: left out
     ]
     c = compare(rows, "relu")
     assert c.n_pairs == 2 and c.better == "low" and c.worse_high == 1.0
     assert c.means["low"] == pytest.approx(
-        {"test_mse": 0.015, "trace": 15.0, "top_eig": 5.5, "lr": 1e-2, "eos_ratio": 5.5e-2 / 3.8})
+        {"test_mse": 0.015, "trace": 15.0, "top_eig": 5.5, "lr": 1e-2, "eos_ratio": 5.5e-2 / 3.8}
+    )
     assert c.concordance == {"trace": 1.0, "top_eig": 0.0}
     assert c.spearman["trace"] == pytest.approx(1.0) and c.spearman["top_eig"] == pytest.approx(-0.6)
     assert not c.flatness_predicts()  # the trace orders both pairs, the top eigenvalue neither
@@ -83,7 +106,8 @@ def test_comparison_orders_starts_and_counts_concordant_pairs():
 def test_findings_use_converged_units_and_read_the_claims_both_ways():
     def rows(gaussian_low_trace):
         return [
-            _row("relu-xavier", 0, 0, 0.01, 10.0, 5.0), _row("relu-high-frequency", 0, 0, 0.5, 900.0, 300.0),
+            _row("relu-xavier", 0, 0, 0.01, 10.0, 5.0),
+            _row("relu-high-frequency", 0, 0, 0.5, 900.0, 300.0),
             _row("gaussian-small", 0, 0, 0.01, gaussian_low_trace, gaussian_low_trace / 3),
             _row("gaussian-xavier", 0, 0, 0.2, 1000.0, 300.0),
             _row("gaussian-xavier", 1, 0, 0.001, 1.0, 1.0, converged=False),
@@ -91,7 +115,9 @@ def test_findings_use_converged_units_and_read_the_claims_both_ways():
 
     findings = flat_minima._findings(TINY, rows(5000.0))
     assert [f.holds for f in findings] == [False, True, True, True]
-    assert "4/5 units converged" in findings[0].evidence and "gaussian-xavier signal 1" in findings[0].evidence
+    assert (
+        "4/5 units converged" in findings[0].evidence and "gaussian-xavier signal 1" in findings[0].evidence
+    )
     # a Gaussian low start that is also the flatter one contradicts the paper's Gaussian claim
     assert [f.holds for f in flat_minima._findings(TINY, rows(50.0))] == [False, True, True, False]
 
@@ -99,21 +125,37 @@ def test_findings_use_converged_units_and_read_the_claims_both_ways():
 def test_high_bandwidth_starts_have_the_higher_bandwidth():
     cfg = dataclasses.replace(flat_minima.QUICK, width=64, pretrain_steps=300)
     task = flat_minima.signal_task(cfg, 0)
-    centroid = {s: task.spectrum(make_start(s, 0, Starts.of(cfg), task.lo, task.hi)).centroid()
-                for s in flat_minima.STARTS}
+    centroid = {
+        s: task.spectrum(make_start(s, 0, Starts.of(cfg), task.lo, task.hi)).centroid()
+        for s in flat_minima.STARTS
+    }
     for act in ("relu", "gaussian"):
-        low, high = (s for b in ("low", "high") for s, band in flat_minima.BANDWIDTH.items()
-                     if band == b and s.startswith(act))
+        low, high = (
+            s
+            for b in ("low", "high")
+            for s, band in flat_minima.BANDWIDTH.items()
+            if band == b and s.startswith(act)
+        )
         assert centroid[high] > 5 * centroid[low], (act, centroid)
 
 
 def test_relu_fit_from_the_high_frequency_start_errs_more_between_samples():
     cfg = dataclasses.replace(
-        flat_minima.QUICK, width=32, relu_depth=3, pretrain_steps=500, steps=1000, lrs=(1e-2,),
-        trace_matvecs=10, slq_steps=20, signals=(1,), seeds=(0,),
+        flat_minima.QUICK,
+        width=32,
+        relu_depth=3,
+        pretrain_steps=500,
+        steps=1000,
+        lrs=(1e-2,),
+        trace_matvecs=10,
+        slq_steps=20,
+        signals=(1,),
+        seeds=(0,),
     )
-    rows = {s: flat_minima.run_unit(cfg, Unit(s, {"start": s, "signal": 1, "seed": 0}), Context())[0]
-            for s in ("relu-xavier", "relu-high-frequency")}
+    rows = {
+        s: flat_minima.run_unit(cfg, Unit(s, {"start": s, "signal": 1, "seed": 0}), Context())[0]
+        for s in ("relu-xavier", "relu-high-frequency")
+    }
     low, high = rows["relu-xavier"], rows["relu-high-frequency"]
     assert max(low["train_mse"], high["train_mse"]) < 1e-3  # both fit the 21 samples
     assert high["test_mse"] > 100 * low["test_mse"]
@@ -131,8 +173,9 @@ def test_tiny_run_writes_everything_and_is_deterministic(tmp_path):
     results = json.loads((a.path / "results.json").read_text())
     assert results["experiment"] == "flat-minima" and len(results["findings"]) >= 1
     assert "95% CI" in (a.path / "report.md").read_text()
-    c = experiments.run("flat-minima", config=dataclasses.replace(TINY, seeds=(1,)),
-                        out=tmp_path / "c", progress=False)
+    c = experiments.run(
+        "flat-minima", config=dataclasses.replace(TINY, seeds=(1,)), out=tmp_path / "c", progress=False
+    )
     assert [r["trace"] for r in _numbers(a.rows)] != [r["trace"] for r in _numbers(c.rows)]
 
 
@@ -147,7 +190,9 @@ def test_interrupted_run_resumes_and_skips_finished_units(tmp_path, monkeypatch)
             raise KeyboardInterrupt
         return exp.run_unit(cfg, unit, context)
 
-    monkeypatch.setitem(experiments.experiment._REGISTRY, "flat-minima", dataclasses.replace(exp, run_unit=flaky))
+    monkeypatch.setitem(
+        experiments.experiment._REGISTRY, "flat-minima", dataclasses.replace(exp, run_unit=flaky)
+    )
     with pytest.raises(KeyboardInterrupt):
         experiments.run("flat-minima", config=TINY, out=tmp_path, progress=False)
     assert len(list((tmp_path / "units").glob("*.json"))) == 2

@@ -14,16 +14,21 @@ from specinit.lab.experiments import hyperplanes
 from specinit.lab.experiments.hyperplanes import Config, Task
 
 TINY = Config(
-    tasks=(Task("1d", 8, 32, 300, 0.2, 1.0, 0.01), Task("2d", 12, 32, 300, 0.2, 1.0, 0.05),
-           Task("mnist", 200, 16, 60, 0.5, 4.0, 0.1)),
-    pca_dim=8, mnist_test=100, records=6, seeds=(0, 1),
+    tasks=(
+        Task("1d", 8, 32, 300, 0.2, 1.0, 0.01),
+        Task("2d", 12, 32, 300, 0.2, 1.0, 0.05),
+        Task("mnist", 200, 16, 60, 0.5, 4.0, 0.1),
+    ),
+    pca_dim=8,
+    mnist_test=100,
+    records=6,
+    seeds=(0, 1),
 )
 
 
 def _rows(path):
     with (path / "results.csv").open() as handle:
-        return [{k: v for k, v in row.items() if not k.endswith("seconds")}
-                for row in csv.DictReader(handle)]
+        return [{k: v for k, v in row.items() if not k.endswith("seconds")} for row in csv.DictReader(handle)]
 
 
 def test_units_cover_tasks_regimes_and_seeds():
@@ -31,7 +36,8 @@ def test_units_cover_tasks_regimes_and_seeds():
     cfg = hyperplanes.QUICK
     assert len(keys) == len(cfg.tasks) * 2 * len(cfg.seeds)
     assert {(p["task"], p["regime"]) for p in keys} == {
-        (t, r) for t in ("1d", "2d", "mnist") for r in ("adaptive", "lazy")}
+        (t, r) for t in ("1d", "2d", "mnist") for r in ("adaptive", "lazy")
+    }
 
 
 @pytest.mark.parametrize(
@@ -61,7 +67,10 @@ def test_record_steps_start_at_zero_and_end_at_the_last_step():
 
 def test_problems_depend_on_the_seed_only():
     task_1d, task_2d = TINY.tasks[0], TINY.tasks[1]
-    a, b = hyperplanes.make_problem(TINY, task_1d, 3, Context()), hyperplanes.make_problem(TINY, task_1d, 3, Context())
+    a, b = (
+        hyperplanes.make_problem(TINY, task_1d, 3, Context()),
+        hyperplanes.make_problem(TINY, task_1d, 3, Context()),
+    )
     assert torch.equal(a.x, b.x) and a.x.shape == (8, 1)
     assert torch.all(a.x[1:] >= a.x[:-1])
     assert torch.allclose(a.y, torch.sin(3 * a.x) + 0.5 * a.x)
@@ -74,12 +83,26 @@ def test_findings_follow_the_numbers():
     cfg = dataclasses.replace(TINY, tasks=(TINY.tasks[0],))
     base_row = {"task": "1d", "width": 32, "n": 2, "train_loss_mean": 0.01}
     table = [
-        {**base_row, "regime": "adaptive", "n_clusters_mean": 2.0, "n_effective_mean": 1.5,
-         "pinned_fraction_mean": 0.8, "pinned_fraction_init_mean": 0.1, "pinning_mean": 0.01,
-         "movement_mean": 0.5},
-        {**base_row, "regime": "lazy", "n_clusters_mean": 30.0, "n_effective_mean": 20.0,
-         "pinned_fraction_mean": 0.1, "pinned_fraction_init_mean": 0.1, "pinning_mean": 0.3,
-         "movement_mean": 0.02},
+        {
+            **base_row,
+            "regime": "adaptive",
+            "n_clusters_mean": 2.0,
+            "n_effective_mean": 1.5,
+            "pinned_fraction_mean": 0.8,
+            "pinned_fraction_init_mean": 0.1,
+            "pinning_mean": 0.01,
+            "movement_mean": 0.5,
+        },
+        {
+            **base_row,
+            "regime": "lazy",
+            "n_clusters_mean": 30.0,
+            "n_effective_mean": 20.0,
+            "pinned_fraction_mean": 0.1,
+            "pinned_fraction_init_mean": 0.1,
+            "pinning_mean": 0.3,
+            "movement_mean": 0.02,
+        },
     ]
     found = {f.claim.split(": ", 1)[1]: f.holds for f in hyperplanes.findings(cfg, table)}
     assert found["clusters ≪ width (fewer than width/10 = 3.2)"] is True
@@ -92,8 +115,15 @@ def test_findings_follow_the_numbers():
 @pytest.mark.slow
 def test_tiny_run_writes_everything_and_is_deterministic(tmp_path):
     first = base.run("hyperplanes", config=TINY, out=tmp_path / "a", progress=False)
-    for name in ("results.json", "results.csv", "summary.csv", "report.md", "series.png",
-                 "breakpoints_1d.png", "lines_2d.png"):
+    for name in (
+        "results.json",
+        "results.csv",
+        "summary.csv",
+        "report.md",
+        "series.png",
+        "breakpoints_1d.png",
+        "lines_2d.png",
+    ):
         assert (first.path / name).stat().st_size > 0, name
     unit = base.Unit("k", {"task": "2d", "regime": "adaptive", "seed": 1})
     row, arrays = hyperplanes.run_unit(TINY, unit, Context())
@@ -109,7 +139,9 @@ def test_tiny_run_writes_everything_and_is_deterministic(tmp_path):
     assert len(summary) == 6 and summary["2d", "adaptive"]["width"] == 32
     pair = [r for r in first.rows if (r["task"], r["regime"]) == ("2d", "adaptive")]
     assert summary["2d", "adaptive"]["n"] == 2
-    assert summary["2d", "adaptive"]["train_loss_mean"] == pytest.approx(np.mean([r["train_loss"] for r in pair]))
+    assert summary["2d", "adaptive"]["train_loss_mean"] == pytest.approx(
+        np.mean([r["train_loss"] for r in pair])
+    )
     claims = [f["claim"] for f in results["findings"]]
     assert sum("clusters ≪ width" in c for c in claims) == 3
     assert sum("lazy regime: hyperplanes move" in c for c in claims) == 3
@@ -122,8 +154,7 @@ def test_tiny_run_writes_everything_and_is_deterministic(tmp_path):
             assert 0 <= row["test_error"] < 0.9
     # both regimes start from the same hyperplanes (same generator, scale only)
     for task in ("1d", "2d", "mnist"):
-        init = {r["regime"]: r["n_clusters_init"] for r in first.rows
-                if r["task"] == task and r["seed"] == 0}
+        init = {r["regime"]: r["n_clusters_init"] for r in first.rows if r["task"] == task and r["seed"] == 0}
         assert init["adaptive"] == init["lazy"]
     # resuming reuses every finished unit
     again = base.run("hyperplanes", config=TINY, out=tmp_path / "a", progress=False)

@@ -8,16 +8,23 @@ import numpy as np
 import pytest
 import torch
 
+from specinit import lab as base
 from specinit import lab as experiments
 from specinit.lab import Context
-from specinit import lab as base
 from specinit.lab.experiments import kernel_bias
 from specinit.lab.experiments.kernel_bias import circle, target
 from specinit.measure.kernels import ShallowNTKNet, ntk, ntk_eig
 
 TINY = dataclasses.replace(
-    kernel_bias.QUICK, activations=("relu", "sine(omega0=1)"), n_points=16, n_freqs=4, width=512,
-    steps=120, n_samples=4096, records=12, seeds=(0, 1),
+    kernel_bias.QUICK,
+    activations=("relu", "sine(omega0=1)"),
+    n_points=16,
+    n_freqs=4,
+    width=512,
+    steps=120,
+    n_samples=4096,
+    records=12,
+    seeds=(0, 1),
 )
 
 
@@ -27,8 +34,9 @@ def _strip(rows):
 
 def test_units_are_activation_times_seed():
     units = kernel_bias.units(TINY)
-    assert [u.key for u in units] == [f"activation={a},seed={s}" for a in TINY.activations
-                                      for s in TINY.seeds]
+    assert [u.key for u in units] == [
+        f"activation={a},seed={s}" for a in TINY.activations for s in TINY.seeds
+    ]
     assert experiments.get("kernel-bias").quick == kernel_bias.QUICK
 
 
@@ -77,8 +85,9 @@ def test_unit_is_deterministic_and_close_to_the_linear_model():
     assert row["n_resolved"] >= 1 and row["rate_rel_err"] < 0.5
     # lr = lr_scale · n / λ_max of the same net's empirical NTK
     _, z = circle(TINY.n_points)
-    net = ShallowNTKNet(2, TINY.width, "relu", sigma_w=TINY.sigma_w, sigma_b=TINY.sigma_b,
-                        generator=1000, dtype=torch.float64)
+    net = ShallowNTKNet(
+        2, TINY.width, "relu", sigma_w=TINY.sigma_w, sigma_b=TINY.sigma_b, generator=1000, dtype=torch.float64
+    )
     top = float(ntk_eig(ntk(net, z), k=1).eigenvalues[0])
     assert row["lr"] == pytest.approx(TINY.lr_scale * TINY.n_points / top, rel=1e-12)
     # the NTK on the circle is nearly circulant: eigenvectors come as cos/sin pairs per frequency
@@ -89,8 +98,15 @@ def test_unit_is_deterministic_and_close_to_the_linear_model():
 @pytest.mark.slow
 def test_tiny_run_writes_everything_and_resumes(tmp_path):
     first = base.run("kernel-bias", config=TINY, out=tmp_path, progress=False)
-    for name in ("results.json", "results.csv", "summary.csv", "report.md",
-                 "spectral_weight.png", "convergence.png", "rates.png"):
+    for name in (
+        "results.json",
+        "results.csv",
+        "summary.csv",
+        "report.md",
+        "spectral_weight.png",
+        "convergence.png",
+        "rates.png",
+    ):
         assert (tmp_path / name).stat().st_size > 0, name
     results = json.loads((tmp_path / "results.json").read_text())
     claims = [f["claim"] for f in results["findings"]]

@@ -10,13 +10,27 @@ from specinit import lab as base
 from specinit.lab.experiments import oddsig_data, oddsig_depth
 
 TINY_DEPTH = dataclasses.replace(
-    oddsig_depth.QUICK, datasets=("mnist",), activations=("tanh",), designs=("16/4x21",),
-    inits=("odd_sigmoid", "xavier_normal"), limit_train=200, limit_test=100, epochs=1, probe=100,
+    oddsig_depth.QUICK,
+    datasets=("mnist",),
+    activations=("tanh",),
+    designs=("16/4x21",),
+    inits=("odd_sigmoid", "xavier_normal"),
+    limit_train=200,
+    limit_test=100,
+    epochs=1,
+    probe=100,
 )
 TINY_DATA = dataclasses.replace(
-    oddsig_data.QUICK, datasets=("fashion_mnist",), train_sizes=(20,), activations=("erf",),
-    designs=("32x5",), inits=("odd_sigmoid", "kaiming_normal+bn"), limit_test=50, epochs=2,
-    lrs=(1e-3,), probe=20,
+    oddsig_data.QUICK,
+    datasets=("fashion_mnist",),
+    train_sizes=(20,),
+    activations=("erf",),
+    designs=("32x5",),
+    inits=("odd_sigmoid", "kaiming_normal+bn"),
+    limit_test=50,
+    epochs=2,
+    lrs=(1e-3,),
+    probe=20,
 )
 
 

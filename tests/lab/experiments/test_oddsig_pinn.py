@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from specinit import lab as experiments
-from specinit.training import pinn
 from specinit.lab.experiments import oddsig_pinn, oddsig_sensitivity
+from specinit.training import pinn
 
 
 class Analytic(nn.Module):
@@ -126,8 +126,10 @@ def test_training_lowers_the_loss_deterministically():
     def run():
         torch.manual_seed(0)
         net = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
-        return pinn.train_pinn(net, pinn.sample_points(64, 16, 8, generator=0), adam_steps=30, lr=1e-2,
-                               lbfgs_iterations=5)
+        return pinn.train_pinn(
+            net, pinn.sample_points(64, 16, 8, generator=0), adam_steps=30, lr=1e-2, lbfgs_iterations=5
+        )
+
     a, b = run(), run()
     assert a.final == b.final and np.array_equal(a.losses, b.losses)
     assert a.final["total"] < a.losses[0] and len(a.losses) >= 35
@@ -135,12 +137,29 @@ def test_training_lowers_the_loss_deterministically():
 
 
 TINY_PINN = dataclasses.replace(
-    oddsig_pinn.QUICK, activations=("tanh", "tanh(k=2)"), depth=3, width=8, n_collocation=64,
-    n_initial=16, n_boundary=8, adam_steps=10, lbfgs_iterations=3, grid_x=33, grid_t=11,
+    oddsig_pinn.QUICK,
+    activations=("tanh", "tanh(k=2)"),
+    depth=3,
+    width=8,
+    n_collocation=64,
+    n_initial=16,
+    n_boundary=8,
+    adam_steps=10,
+    lbfgs_iterations=3,
+    grid_x=33,
+    grid_t=11,
 )
 TINY_SENS = dataclasses.replace(
-    oddsig_sensitivity.QUICK, width=16, depth=12, widths=(8, 16), depths=(10, 12), ks=(1.0, 2.0),
-    noises=(0.5, 1.0), batch=64, train_epochs=1, seeds=(0,),
+    oddsig_sensitivity.QUICK,
+    width=16,
+    depth=12,
+    widths=(8, 16),
+    depths=(10, 12),
+    ks=(1.0, 2.0),
+    noises=(0.5, 1.0),
+    batch=64,
+    train_epochs=1,
+    seeds=(0,),
 )
 
 

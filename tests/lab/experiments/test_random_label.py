@@ -11,31 +11,62 @@ import torch
 
 from specinit import lab as base
 from specinit.lab import Context
-from specinit.lab.experiments import random_label as rl
 from specinit.lab.experiment import Unit
+from specinit.lab.experiments import random_label as rl
 from specinit.lab.results import ci_rows
 
 # Small enough to run in seconds, large enough that a (512, 512) MLP memorizes the shuffled
 # labels (which is what raises its bandwidth proxy) and fits the true ones.
 TINY = dataclasses.replace(
-    rl.QUICK, datasets=("mnist",), archs=("mlp",), mlp_widths=(512, 512), limit_train=300,
-    limit_test=300, epochs=15, batch_size=50, lrs=(1e-3,), pretrain_epochs=40, pretrain_lr=1e-3,
-    n_bandwidth=64, n_hessian=100, trace_matvecs=6, seeds=(0,),
+    rl.QUICK,
+    datasets=("mnist",),
+    archs=("mlp",),
+    mlp_widths=(512, 512),
+    limit_train=300,
+    limit_test=300,
+    epochs=15,
+    batch_size=50,
+    lrs=(1e-3,),
+    pretrain_epochs=40,
+    pretrain_lr=1e-3,
+    n_bandwidth=64,
+    n_hessian=100,
+    trace_matvecs=6,
+    seeds=(0,),
 )
 
 ROW_KEYS = {
-    "dataset", "arch", "start", "seed", "pretrain_fit", "bw_before", "bw_q99_before",
-    "test_acc_start", "lr", "train_loss", "train_acc", "test_acc", "test_loss", "bw_after",
-    "bw_q99_after", "trace", "trace_se", "top_eig", "eig_matvecs",
+    "dataset",
+    "arch",
+    "start",
+    "seed",
+    "pretrain_fit",
+    "bw_before",
+    "bw_q99_before",
+    "test_acc_start",
+    "lr",
+    "train_loss",
+    "train_acc",
+    "test_acc",
+    "test_loss",
+    "bw_after",
+    "bw_q99_after",
+    "trace",
+    "trace_se",
+    "top_eig",
+    "eig_matvecs",
 }
 
 
 @pytest.fixture(scope="module")
 def tiny_units():
     """The two starts of one seed of the TINY config, run once for the module."""
-    return {start: rl.run_unit(TINY, Unit(start, {"dataset": "mnist", "arch": "mlp",
-                                                  "start": start, "seed": 0}), Context())
-            for start in rl.STARTS}
+    return {
+        start: rl.run_unit(
+            TINY, Unit(start, {"dataset": "mnist", "arch": "mlp", "start": start, "seed": 0}), Context()
+        )
+        for start in rl.STARTS
+    }
 
 
 def test_units_cover_every_case_and_seed():
@@ -43,8 +74,8 @@ def test_units_cover_every_case_and_seed():
         params = [u.params for u in rl.units(cfg)]
         assert len(params) == len(cfg.datasets) * len(cfg.archs) * len(cfg.starts) * len(cfg.seeds)
         assert {(p["dataset"], p["arch"], p["start"], p["seed"]) for p in params} == {
-            (d, a, s, k) for d in cfg.datasets for a in cfg.archs for s in cfg.starts
-            for k in cfg.seeds}
+            (d, a, s, k) for d in cfg.datasets for a in cfg.archs for s in cfg.starts for k in cfg.seeds
+        }
     default = rl.Config()
     assert len(default.seeds) >= 3
     assert set(default.archs) == {"mlp", "vgg", "resnet"}
@@ -109,7 +140,8 @@ def test_tiny_units_show_the_measured_properties(tiny_units):
     for arrays in (rand_arrays, rl_arrays):
         assert arrays["val_accuracy"].shape == (TINY.epochs,)
         assert arrays["val_accuracy"][-1] == pytest.approx(
-            (rand if arrays is rand_arrays else rl_row)["test_acc"])
+            (rand if arrays is rand_arrays else rl_row)["test_acc"]
+        )
         for when in ("before", "after"):
             assert arrays[f"hist_counts_{when}"].sum() == TINY.n_bandwidth * 784
             assert arrays[f"hist_edges_{when}"].size == arrays[f"hist_counts_{when}"].size + 1
@@ -126,10 +158,21 @@ def test_both_starts_of_a_seed_share_their_initial_weights(monkeypatch):
         return net
 
     monkeypatch.setattr(rl, "build_network", spy)
-    cfg = dataclasses.replace(TINY, mlp_widths=(8,), limit_train=100, limit_test=100, epochs=1,
-                              pretrain_epochs=1, n_hessian=20, trace_matvecs=2, eig_tol=0.1)
+    cfg = dataclasses.replace(
+        TINY,
+        mlp_widths=(8,),
+        limit_train=100,
+        limit_test=100,
+        epochs=1,
+        pretrain_epochs=1,
+        n_hessian=20,
+        trace_matvecs=2,
+        eig_tol=0.1,
+    )
     for start in rl.STARTS:
-        rl.run_unit(cfg, Unit(start, {"dataset": "mnist", "arch": "mlp", "start": start, "seed": 3}), Context())
+        rl.run_unit(
+            cfg, Unit(start, {"dataset": "mnist", "arch": "mlp", "start": start, "seed": 3}), Context()
+        )
     assert all(torch.equal(p, q) for p, q in zip(*seen))
 
 
@@ -139,11 +182,21 @@ def _fake_rows(test_gap, bw_gap, trace_gap):
     for i, arch in enumerate(("mlp", "vgg")):
         for seed in (0, 1):
             for start, sign in (("random", 0), ("random_labels", 1)):
-                rows.append({
-                    "dataset": "mnist", "arch": arch, "start": start, "seed": seed,
-                    "train_acc": 1.0, "test_acc": 0.9 + sign * test_gap[i] + 0.001 * seed,
-                    "test_loss": 0.3, "bw_before": 1.0 + sign * bw_gap[i], "bw_after": 1.0,
-                    "trace": 10.0 + sign * trace_gap[i], "top_eig": 2.0 + sign * trace_gap[i]})
+                rows.append(
+                    {
+                        "dataset": "mnist",
+                        "arch": arch,
+                        "start": start,
+                        "seed": seed,
+                        "train_acc": 1.0,
+                        "test_acc": 0.9 + sign * test_gap[i] + 0.001 * seed,
+                        "test_loss": 0.3,
+                        "bw_before": 1.0 + sign * bw_gap[i],
+                        "bw_after": 1.0,
+                        "trace": 10.0 + sign * trace_gap[i],
+                        "top_eig": 2.0 + sign * trace_gap[i],
+                    }
+                )
     return rows
 
 
@@ -178,16 +231,28 @@ def test_missing_data_gives_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_run_writes_results_and_resumes(tmp_path, monkeypatch):
-    cfg = dataclasses.replace(TINY, mlp_widths=(8,), limit_train=100, limit_test=100, epochs=1,
-                              pretrain_epochs=1, n_hessian=20, trace_matvecs=2, eig_tol=0.1)
+    cfg = dataclasses.replace(
+        TINY,
+        mlp_widths=(8,),
+        limit_train=100,
+        limit_test=100,
+        epochs=1,
+        pretrain_epochs=1,
+        n_hessian=20,
+        trace_matvecs=2,
+        eig_tol=0.1,
+    )
     first = base.run("random-label", config=cfg, out=tmp_path, progress=False)
     assert first.skipped == 0 and len(first.rows) == 2
     for name in ("results.csv", "summary.csv", "results.json", "report.md", "random_label.png"):
         assert (tmp_path / name).stat().st_size > 0
     calls = []
     exp = base.get("random-label")
-    monkeypatch.setitem(base.experiment._REGISTRY, "random-label",
-                        dataclasses.replace(exp, run_unit=lambda *a: calls.append(a)))
+    monkeypatch.setitem(
+        base.experiment._REGISTRY,
+        "random-label",
+        dataclasses.replace(exp, run_unit=lambda *a: calls.append(a)),
+    )
     again = base.run("random-label", config=cfg, out=tmp_path, progress=False)
     assert again.skipped == 2 and calls == []
     assert again.rows == first.rows

@@ -11,28 +11,41 @@ import torch
 import torch.nn.functional as F
 
 from specinit import SwimRegressor, scale_schedule
-from specinit.lab import Context
-from specinit import lab as experiments
 from specinit import lab as base
+from specinit import lab as experiments
+from specinit.initializers.readout import calibrate_logits
+from specinit.lab import Context
 from specinit.lab.experiments import swim_1d, swim_mnist
 from specinit.lab.experiments.swim_1d import MixedTask, n_params
-from specinit.initializers.readout import calibrate_logits
 from specinit.nn.models import mlp
 
 TINY_1D = dataclasses.replace(
-    swim_1d.QUICK, task=MixedTask(n_train=128, n_test=512), depths=(1, 2), widths=(16, 64),
-    sampler_depth=2, adam_widths=(16,), adam_steps=50, lrs=(1e-3, 1e-2), spectra_width=16,
+    swim_1d.QUICK,
+    task=MixedTask(n_train=128, n_test=512),
+    depths=(1, 2),
+    widths=(16, 64),
+    sampler_depth=2,
+    adam_widths=(16,),
+    adam_steps=50,
+    lrs=(1e-3, 1e-2),
+    spectra_width=16,
 )
 TINY_MNIST = dataclasses.replace(
-    swim_mnist.QUICK, datasets=("mnist",), widths=(64,), limit_train=300, limit_test=100,
-    train_eval=100, finetune_width=32, epochs=1, lrs=(1e-3,),
+    swim_mnist.QUICK,
+    datasets=("mnist",),
+    widths=(64,),
+    limit_train=300,
+    limit_test=100,
+    train_eval=100,
+    finetune_width=32,
+    epochs=1,
+    lrs=(1e-3,),
 )
 
 
 def _rows(path):
     with (path / "results.csv").open() as handle:
-        return [{k: v for k, v in row.items() if not k.endswith("seconds")}
-                for row in csv.DictReader(handle)]
+        return [{k: v for k, v in row.items() if not k.endswith("seconds")} for row in csv.DictReader(handle)]
 
 
 def test_swim_1d_units_cover_the_design():
@@ -100,14 +113,21 @@ def test_swim_mnist_rejects_bad_configs(change, message):
 
 def test_overrides_parse_like_the_fields():
     cfg = experiments.get("swim-1d").config(
-        quick=True, overrides={"widths": "32,64", "adam_widths": "32", "spectra_width": "64",
-                               "l2": "1e-8", "schedules": "spectral,constant"})
+        quick=True,
+        overrides={
+            "widths": "32,64",
+            "adam_widths": "32",
+            "spectra_width": "64",
+            "l2": "1e-8",
+            "schedules": "spectral,constant",
+        },
+    )
     assert cfg.widths == (32, 64) and cfg.adam_widths == (32,) and cfg.spectra_width == 64
     assert cfg.l2 == 1e-8 and cfg.schedules == ("spectral", "constant")
     swim_1d.units(cfg)
     cfg = experiments.get("swim-mnist").config(
-        quick=True, overrides={"lrs": "1e-4,1e-3", "limit_train": "500",
-                               "finetune_inits": "swim"})
+        quick=True, overrides={"lrs": "1e-4,1e-3", "limit_train": "500", "finetune_inits": "swim"}
+    )
     assert cfg.lrs == (1e-4, 1e-3) and cfg.limit_train == 500 and cfg.finetune_inits == ("swim",)
 
 
@@ -132,14 +152,14 @@ def test_parameter_count_matches_the_torch_mlp(depth, width):
 
 def test_swim_unit_is_the_estimator_fitted_directly():
     # depth 1, "spectral": one layer at s1·√(low·high), nothing else changes
-    unit = base.Unit("k", {"method": "swim", "schedule": "spectral", "depth": 1, "width": 32,
-                           "seed": 5})
+    unit = base.Unit("k", {"method": "swim", "schedule": "spectral", "depth": 1, "width": 32, "seed": 5})
     row, arrays = swim_1d.run_unit(TINY_1D, unit, Context())
     x, y = TINY_1D.task.train()
     xt, yt = TINY_1D.task.test()
     scales = scale_schedule("spectral", 1, "tanh")
-    reg = SwimRegressor(widths=(32,), scales=scales, l2=TINY_1D.l2, random_state=5,
-                        dtype="float64").fit(x.numpy(), y[:, 0].numpy())
+    reg = SwimRegressor(widths=(32,), scales=scales, l2=TINY_1D.l2, random_state=5, dtype="float64").fit(
+        x.numpy(), y[:, 0].numpy()
+    )
     expected = float(np.mean((reg.predict(xt.numpy()) - yt[:, 0].numpy()) ** 2))
     assert row["test_mse"] == pytest.approx(expected, rel=1e-9)
     assert row["params"] == n_params(1, 32) and math.isnan(row["lr"])
@@ -172,8 +192,14 @@ def test_calibrate_logits_picks_the_lowest_cross_entropy():
 def test_tiny_swim_1d_run_writes_everything_and_is_deterministic(tmp_path):
     first = base.run("swim-1d", config=TINY_1D, out=tmp_path / "a", progress=False)
     second = base.run("swim-1d", config=TINY_1D, out=tmp_path / "b", progress=False)
-    for name in ("results.json", "results.csv", "summary.csv", "report.md",
-                 "test_mse_vs_width.png", "layer_spectra.png"):
+    for name in (
+        "results.json",
+        "results.csv",
+        "summary.csv",
+        "report.md",
+        "test_mse_vs_width.png",
+        "layer_spectra.png",
+    ):
         assert (first.path / name).stat().st_size > 0, name
     assert _rows(first.path) == _rows(second.path)
     assert len(first.rows) == len(swim_1d.units(TINY_1D))
@@ -192,8 +218,14 @@ def test_tiny_swim_1d_run_writes_everything_and_is_deterministic(tmp_path):
 @pytest.mark.slow
 def test_tiny_swim_mnist_run_writes_everything(tmp_path):
     report = base.run("swim-mnist", config=TINY_MNIST, out=tmp_path, progress=False)
-    for name in ("results.json", "summary.csv", "summary_finetune.csv", "report.md",
-                 "accuracy_vs_width.png", "finetune.png"):
+    for name in (
+        "results.json",
+        "summary.csv",
+        "summary_finetune.csv",
+        "report.md",
+        "accuracy_vs_width.png",
+        "finetune.png",
+    ):
         assert (tmp_path / name).stat().st_size > 0, name
     swim = [r for r in report.rows if r["method"] == "swim"]
     tuned = {r["method"]: r for r in report.rows if r["method"] != "swim"}

@@ -6,8 +6,18 @@ calls, and a summary of tables, figures and checked findings.
 """
 
 # The order is the order of `specinit reproduce all` (the quick 1D experiments first).
-from specinit.lab.experiments import bandwidth_1d, inr_depth, spectral_bias  # noqa: F401
-from specinit.lab.experiments import oddsig_pinn, oddsig_sensitivity  # noqa: F401
-from specinit.lab.experiments import oddsig_data, oddsig_depth  # noqa: F401
-from specinit.lab.experiments import swim_1d, swim_mnist  # noqa: F401
-from specinit.lab.experiments import flat_minima, hyperplanes, kernel_bias, random_label  # noqa: F401
+from specinit.lab.experiments import (  # noqa: F401  # noqa: F401  # noqa: F401  # noqa: F401  # noqa: F401
+    bandwidth_1d,
+    flat_minima,
+    hyperplanes,
+    inr_depth,
+    kernel_bias,
+    oddsig_data,
+    oddsig_depth,
+    oddsig_pinn,
+    oddsig_sensitivity,
+    random_label,
+    spectral_bias,
+    swim_1d,
+    swim_mnist,
+)

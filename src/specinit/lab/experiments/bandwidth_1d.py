@@ -17,11 +17,19 @@ from typing import Any
 
 import numpy as np
 
-from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
-from specinit.lab.runner import Context
-from specinit.lab.tasks import BANDWIDTH_STARTS, SparseTask, Starts, fit_and_measure, make_start, mean_by, plot_fits
 from specinit._core.plotting import figure
+from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.runner import Context
+from specinit.lab.tasks import (
+    BANDWIDTH_STARTS,
+    SparseTask,
+    Starts,
+    fit_and_measure,
+    make_start,
+    mean_by,
+    plot_fits,
+)
 
 STARTS = BANDWIDTH_STARTS
 
@@ -59,8 +67,12 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     # The pre-trained start is built once and copied for each learning rate.
     base = make_start(start, seed, Starts.of(cfg), cfg.task.lo, cfg.task.hi)
     row, arrays = fit_and_measure(
-        cfg.task, lambda: copy.deepcopy(base), lrs=cfg.lrs, steps=cfg.steps,
-        momentum=cfg.momentum, seed=seed,
+        cfg.task,
+        lambda: copy.deepcopy(base),
+        lrs=cfg.lrs,
+        steps=cfg.steps,
+        momentum=cfg.momentum,
+        seed=seed,
     )
     band = np.abs(arrays["freqs"] - cfg.high_freq) <= 1.0  # the spike may drift by a bin or two
     row.update(
@@ -109,7 +121,8 @@ def summarize(
         Finding(
             f"(b) a ReLU start pre-trained at f_hi = {cfg.high_freq:g} keeps high frequencies after "
             "fitting and interpolates worse than (a)",
-            e("energy_above_final", start="relu-high-frequency") > 10 * e("energy_above_final", start="relu-xavier")
+            e("energy_above_final", start="relu-high-frequency")
+            > 10 * e("energy_above_final", start="relu-xavier")
             and e("test_mse", start="relu-high-frequency") > e("test_mse", start="relu-xavier"),
             f"energy above f_c after fitting {e('energy_above_final', start='relu-high-frequency'):.3f} "
             f"vs (a) {e('energy_above_final', start='relu-xavier'):.3f}; peak amplitude within ±1 of "
@@ -120,16 +133,24 @@ def summarize(
         Finding(
             "(c, d) a Gaussian net fits badly from Xavier and well from a small-variance start",
             e("test_mse", start="gaussian-xavier") > e("test_mse", start="gaussian-small")
-            and e("energy_above_final", start="gaussian-xavier") > e("energy_above_final", start="gaussian-small"),
+            and e("energy_above_final", start="gaussian-xavier")
+            > e("energy_above_final", start="gaussian-small"),
             f"test MSE {e('test_mse', start='gaussian-xavier'):.3g} (Xavier) vs "
             f"{e('test_mse', start='gaussian-small'):.3g} (small); energy above f_c after fitting "
             f"{e('energy_above_final', start='gaussian-xavier'):.3f} vs {e('energy_above_final', start='gaussian-small'):.3f}",
         ),
     ]
     return Summary(
-        tables=[(f"Mean ± 95% CI over seeds (f_c = {cfg.task.cutoff:g}, f_hi = {cfg.high_freq:g})",
-                 ci_markdown(table, ("start",), METRICS))],
-        figures=[("Fitted curves (first seed)", "fits.png"), ("Spectra before and after fitting", "spectra.png")],
+        tables=[
+            (
+                f"Mean ± 95% CI over seeds (f_c = {cfg.task.cutoff:g}, f_hi = {cfg.high_freq:g})",
+                ci_markdown(table, ("start",), METRICS),
+            )
+        ],
+        figures=[
+            ("Fitted curves (first seed)", "fits.png"),
+            ("Spectra before and after fitting", "spectra.png"),
+        ],
         findings=findings,
         metrics={"summary": table, "cutoff": cfg.task.cutoff},
     )

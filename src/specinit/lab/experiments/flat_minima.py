@@ -72,20 +72,21 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from scipy import stats
 
+from specinit._core.plotting import figure
 from specinit.data import between_samples, random_sinusoids
 from specinit.lab.experiment import Summary, Unit, register_module
+from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
 from specinit.lab.runner import Context
 from specinit.lab.tasks import BANDWIDTH_STARTS, SparseTask, Starts, make_start
 from specinit.measure.curvature import curvature_summary
-from specinit._core.plotting import figure
-from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
 from specinit.training import tune_lr
 
 __all__ = [
@@ -149,8 +150,13 @@ def signal_task(cfg: Config, signal: int) -> SparseTask:
     """The sparse regression problem of family member ``signal`` (its seed)."""
     target = random_sinusoids(cfg.n_components, cfg.max_freq, generator=signal)
     return SparseTask(
-        freqs=target.freqs, amplitudes=target.amplitudes, phases=target.phases, lo=cfg.lo,
-        hi=cfg.hi, step=cfg.step, grid=cfg.spectrum_grid,
+        freqs=target.freqs,
+        amplitudes=target.amplitudes,
+        phases=target.phases,
+        lo=cfg.lo,
+        hi=cfg.hi,
+        step=cfg.step,
+        grid=cfg.spectrum_grid,
     )
 
 
@@ -180,16 +186,28 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     net = make_start(start, seed, Starts.of(cfg), task.lo, task.hi)
     spec0 = task.spectrum(net)
     search = tune_lr(
-        lambda: copy.deepcopy(net), x, y, cfg.lrs, optimizer="sgd", momentum=cfg.momentum,
-        steps=cfg.steps, generator=seed, progress=False,
+        lambda: copy.deepcopy(net),
+        x,
+        y,
+        cfg.lrs,
+        optimizer="sgd",
+        momentum=cfg.momentum,
+        steps=cfg.steps,
+        generator=seed,
+        progress=False,
     )
     model = search.model
     spec1 = task.spectrum(model)
     with torch.no_grad():
         test_mse = float(((model(x_test) - y_test) ** 2).mean())
     curvature, arrays = curvature_summary(
-        model, "mse", (x, y), trace_matvecs=cfg.trace_matvecs, slq_steps=cfg.slq_steps,
-        slq_probes=cfg.slq_probes, generator=seed,
+        model,
+        "mse",
+        (x, y),
+        trace_matvecs=cfg.trace_matvecs,
+        slq_steps=cfg.slq_steps,
+        slq_probes=cfg.slq_probes,
+        generator=seed,
     )
     row = {
         "start": start,
@@ -210,8 +228,18 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     return row, arrays
 
 
-METRICS = ("converged", "train_mse", "test_mse", "trace", "top_eig", "mean_eig", "centroid_init",
-           "centroid_final", "eos_ratio", "lr")
+METRICS = (
+    "converged",
+    "train_mse",
+    "test_mse",
+    "trace",
+    "top_eig",
+    "mean_eig",
+    "centroid_init",
+    "centroid_final",
+    "eos_ratio",
+    "lr",
+)
 
 
 #: The summary's case columns.
@@ -232,7 +260,8 @@ class Comparison:
 
     def flatness_predicts(self) -> bool:
         """Whether, in most matched pairs, the better-generalizing unit is also the flatter one by
-        both the trace and the top eigenvalue (concordance above 1/2 for each)."""
+        both the trace and the top eigenvalue (concordance above 1/2 for each).
+        """
         return all(self.concordance[m] > 0.5 for m in ("trace", "top_eig"))
 
     def describe(self) -> str:
@@ -278,7 +307,10 @@ def compare(rows: Sequence[Mapping[str, Any]], activation: str) -> Comparison:
         return float(stats.spearmanr([r[metric] for r in both], [r["test_mse"] for r in both])[0])
 
     return Comparison(
-        activation=activation, n_pairs=len(pairs), means=means, better=better,
+        activation=activation,
+        n_pairs=len(pairs),
+        means=means,
+        better=better,
         worse_high=float(np.mean(test[:, 1] > test[:, 0])),
         spearman={m: rho(m) for m in ("trace", "top_eig")},
         concordance={m: agree(m) for m in ("trace", "top_eig")},
@@ -287,12 +319,17 @@ def compare(rows: Sequence[Mapping[str, Any]], activation: str) -> Comparison:
 
 def _findings(cfg: Config, rows: Sequence[Mapping[str, Any]]) -> list[Finding]:
     converged = [r for r in rows if r["converged"]]
-    both = [a for a in ("relu", "gaussian")
-            if {r["bandwidth"] for r in converged if r["activation"] == a} == {"low", "high"}]
+    both = [
+        a
+        for a in ("relu", "gaussian")
+        if {r["bandwidth"] for r in converged if r["activation"] == a} == {"low", "high"}
+    ]
     comps = {a: compare(converged, a) for a in both}
     failed = [f"{r['start']} signal {r['signal']} seed {r['seed']}" for r in rows if not r["converged"]]
-    evidence = (f"{len(rows) - len(failed)}/{len(rows)} units converged; worst train MSE "
-                f"{max(float(r['train_mse']) for r in rows):.3g}")
+    evidence = (
+        f"{len(rows) - len(failed)}/{len(rows)} units converged; worst train MSE "
+        f"{max(float(r['train_mse']) for r in rows):.3g}"
+    )
     findings = [
         Finding(
             f"every net fits its training samples (train MSE ≤ {cfg.converged_mse:g}), so the "
@@ -302,28 +339,37 @@ def _findings(cfg: Config, rows: Sequence[Mapping[str, Any]]) -> list[Finding]:
         ),
     ]
     if comps:
-        findings.append(Finding(
-            "a high-bandwidth start interpolates worse between the samples, for "
-            + " and ".join(comps) + " (converged units)",
-            all(c.better == "low" for c in comps.values()),
-            "; ".join(
-                f"{a}: between-sample MSE low {c.means['low']['test_mse']:.3g} vs high "
-                f"{c.means['high']['test_mse']:.3g}, high worse in {c.worse_high:.0%} of pairs"
-                for a, c in comps.items()
-            ),
-        ))
+        findings.append(
+            Finding(
+                "a high-bandwidth start interpolates worse between the samples, for "
+                + " and ".join(comps)
+                + " (converged units)",
+                all(c.better == "low" for c in comps.values()),
+                "; ".join(
+                    f"{a}: between-sample MSE low {c.means['low']['test_mse']:.3g} vs high "
+                    f"{c.means['high']['test_mse']:.3g}, high worse in {c.worse_high:.0%} of pairs"
+                    for a, c in comps.items()
+                ),
+            )
+        )
     if "relu" in comps:
-        findings.append(Finding(
-            "ReLU nets: the better-generalizing unit of a matched pair is mostly also the flatter "
-            "one (lower Hessian trace and top eigenvalue), consistent with the flat-minima conjecture",
-            comps["relu"].flatness_predicts(), comps["relu"].describe(),
-        ))
+        findings.append(
+            Finding(
+                "ReLU nets: the better-generalizing unit of a matched pair is mostly also the flatter "
+                "one (lower Hessian trace and top eigenvalue), consistent with the flat-minima conjecture",
+                comps["relu"].flatness_predicts(),
+                comps["relu"].describe(),
+            )
+        )
     if "gaussian" in comps:
-        findings.append(Finding(
-            "Gaussian nets: flatness does NOT pick the better-generalizing unit in most matched "
-            "pairs (the conjecture fails, arXiv 2206.08558 Sec. 8)",
-            not comps["gaussian"].flatness_predicts(), comps["gaussian"].describe(),
-        ))
+        findings.append(
+            Finding(
+                "Gaussian nets: flatness does NOT pick the better-generalizing unit in most matched "
+                "pairs (the conjecture fails, arXiv 2206.08558 Sec. 8)",
+                not comps["gaussian"].flatness_predicts(),
+                comps["gaussian"].describe(),
+            )
+        )
     return findings
 
 
@@ -334,15 +380,23 @@ def _scatter(rows: Sequence[Mapping[str, Any]], path: Any) -> None:
     fig, axes = figure(2, len(acts), width=4.2 * len(acts), height=6.4)
     colours = {"low": "C0", "high": "C3"}
     for col, act in enumerate(acts):
-        for row_i, (metric, label) in enumerate((("trace", "Hessian trace"), ("top_eig", "top Hessian eigenvalue"))):
+        for row_i, (metric, label) in enumerate(
+            (("trace", "Hessian trace"), ("top_eig", "top Hessian eigenvalue"))
+        ):
             ax = axes[row_i, col]
             for start in dict.fromkeys(r["start"] for r in rows if r["activation"] == act):
                 for converged, marker in ((True, "o"), (False, "x")):
                     pts = [r for r in rows if r["start"] == start and bool(r["converged"]) == converged]
                     name = f"{start} ({BANDWIDTH[start]} B/W)" + ("" if converged else ", not converged")
                     if pts:
-                        ax.scatter([r[metric] for r in pts], [r["test_mse"] for r in pts], s=18,
-                                   color=colours[BANDWIDTH[start]], marker=marker, label=name)
+                        ax.scatter(
+                            [r[metric] for r in pts],
+                            [r["test_mse"] for r in pts],
+                            s=18,
+                            color=colours[BANDWIDTH[start]],
+                            marker=marker,
+                            label=name,
+                        )
             ax.set(xscale="log", yscale="log", xlabel=label, ylabel="MSE between samples", title=act)
             ax.xaxis.set_minor_formatter(NullFormatter())  # less than a decade: no crowded labels
             ax.legend(fontsize=7)
@@ -350,15 +404,24 @@ def _scatter(rows: Sequence[Mapping[str, Any]], path: Any) -> None:
     fig.savefig(path, dpi=110)
 
 
-def _densities(rows: Sequence[Mapping[str, Any]], arrays: Mapping[str, Mapping[str, np.ndarray]],
-               starts: Sequence[str], path: Any) -> None:
+def _densities(
+    rows: Sequence[Mapping[str, Any]],
+    arrays: Mapping[str, Mapping[str, np.ndarray]],
+    starts: Sequence[str],
+    path: Any,
+) -> None:
     fig, axes = figure(1, len(starts), width=3.6 * len(starts), height=3.0)
     for ax, start in zip(axes[0], starts):
         for r in (r for r in rows if r["start"] == start):
             arr = arrays[r["unit"]]
             density = np.maximum(arr["density"], 1e-12)
-            ax.plot(arr["density_grid"], density, lw=0.8, alpha=0.6,
-                    label=f"signal {r['signal']}, seed {r['seed']}")
+            ax.plot(
+                arr["density_grid"],
+                density,
+                lw=0.8,
+                alpha=0.6,
+                label=f"signal {r['signal']}, seed {r['seed']}",
+            )
         ax.set(yscale="log", ylim=(1e-8, None), xlabel="Hessian eigenvalue", title=start)
         if 0 < len(ax.lines) <= 4:  # more lines than that: a legend would hide the curves
             ax.legend(fontsize=6)
@@ -375,12 +438,14 @@ def summarize(
     _scatter(rows, run.figure_path("flatness"))
     _densities(rows, arrays, cfg.starts, run.figure_path("densities"))
     return Summary(
-        tables=[(
-            f"Mean ± 95% CI over {len(cfg.signals)} signals × {len(cfg.seeds)} seeds, all units "
-            "(`converged`: the fraction with train MSE ≤ converged_mse) "
-            f"(step {cfg.step:g}, f_c = {SparseTask(step=cfg.step).cutoff:g}, f_hi = {cfg.high_freq:g})",
-            ci_markdown(table, BY, METRICS),
-        )],
+        tables=[
+            (
+                f"Mean ± 95% CI over {len(cfg.signals)} signals × {len(cfg.seeds)} seeds, all units "
+                "(`converged`: the fraction with train MSE ≤ converged_mse) "
+                f"(step {cfg.step:g}, f_c = {SparseTask(step=cfg.step).cutoff:g}, f_hi = {cfg.high_freq:g})",
+                ci_markdown(table, BY, METRICS),
+            )
+        ],
         figures=[
             ("Between-sample error vs Hessian trace and top eigenvalue (x: not converged)", "flatness.png"),
             ("Hessian spectral densities (SLQ), one line per signal × seed", "densities.png"),

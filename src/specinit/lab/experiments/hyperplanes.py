@@ -35,23 +35,24 @@ Runtime (one core, ``OMP_NUM_THREADS=1``, measured on a shared 2-core machine at
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from specinit.lab.runner import Context
-from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
-from specinit.nn.models import mlp
 from specinit._core.plotting import figure
-from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit._core.rng import as_generator
 from specinit.data import pca_project
 from specinit.initializers import shallow_init_
+from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
+from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.runner import Context
 from specinit.measure.hyperplanes import HyperplaneTracker, Neurons, cluster_hyperplanes, hyperplane_movement
+from specinit.nn.models import mlp
 from specinit.training import accuracy, train
-from specinit._core.rng import as_generator
 
 KINDS = ("1d", "2d", "mnist")
 REGIME_NAMES = ("adaptive", "lazy")
@@ -60,7 +61,8 @@ REGIME_NAMES = ("adaptive", "lazy")
 @dataclass(frozen=True)
 class Task:
     """One problem: ``kind`` (``1d``, ``2d``, ``mnist``), training points, width, steps, the
-    two learning rates (``lr_lazy`` is multiplied by ``1/width``) and the clustering radius."""
+    two learning rates (``lr_lazy`` is multiplied by ``1/width``) and the clustering radius.
+    """
 
     kind: str
     n_train: int
@@ -97,7 +99,9 @@ QUICK = Config(
         Task("2d", 30, 256, 3000, 0.2, 1.0, 0.05),
         Task("mnist", 500, 64, 400, 0.5, 4.0, 0.1),
     ),
-    mnist_test=500, records=15, seeds=(0, 1, 2),
+    mnist_test=500,
+    records=15,
+    seeds=(0, 1, 2),
 )
 
 
@@ -117,8 +121,7 @@ def check_config(cfg: Config) -> None:
     for t in cfg.tasks:
         for name in ("n_train", "width", "steps"):
             if not isinstance(getattr(t, name), int) or getattr(t, name) < 2:
-                raise ValueError(f"task {t.kind}: {name} must be an integer ≥ 2, got "
-                                 f"{getattr(t, name)!r}")
+                raise ValueError(f"task {t.kind}: {name} must be an integer ≥ 2, got {getattr(t, name)!r}")
         for name in ("lr_adaptive", "lr_lazy", "eps"):
             if not getattr(t, name) > 0:
                 raise ValueError(f"task {t.kind}: {name} must be positive, got {getattr(t, name)!r}")
@@ -134,8 +137,7 @@ def check_config(cfg: Config) -> None:
 def units(cfg: Config) -> list[Unit]:
     """One unit per task × regime × seed (the config checked first)."""
     check_config(cfg)
-    return seeds_units([{"task": t.kind, "regime": r} for t in cfg.tasks for r in cfg.regimes],
-                       cfg.seeds)
+    return seeds_units([{"task": t.kind, "regime": r} for t in cfg.tasks for r in cfg.regimes], cfg.seeds)
 
 
 def data_needs(cfg: Config) -> list[tuple[str, int | None, int | None]]:
@@ -212,12 +214,25 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     d = problem.x.shape[1]
     outputs = 10 if problem.loss == "cross_entropy" else 1
     adaptive = p["regime"] == "adaptive"
-    net = shallow_init_(mlp(d, [task.width], outputs, "relu"),
-                        scale=cfg.adaptive_scale if adaptive else 1.0, generator=p["seed"])
+    net = shallow_init_(
+        mlp(d, [task.width], outputs, "relu"),
+        scale=cfg.adaptive_scale if adaptive else 1.0,
+        generator=p["seed"],
+    )
     lr = task.lr_adaptive if adaptive else task.lr_lazy / task.width
     tracker = HyperplaneTracker(record_steps(task.steps, cfg.records))
-    result = train(net, problem.x, problem.y, loss=problem.loss, optimizer="sgd", lr=lr,
-                   steps=task.steps, generator=p["seed"], callbacks=[tracker], progress=False)
+    result = train(
+        net,
+        problem.x,
+        problem.y,
+        loss=problem.loss,
+        optimizer="sgd",
+        lr=lr,
+        steps=task.steps,
+        generator=p["seed"],
+        callbacks=[tracker],
+        progress=False,
+    )
     start = tracker.records[0]
     series = [measure(tracker.records[s], start, problem.x, task, cfg) for s in tracker.steps]
     final, initial = series[-1], series[0]
@@ -226,13 +241,20 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
             test_error = float(((net(problem.x_test) - problem.y_test) ** 2).mean())
         else:
             test_error = 1.0 - accuracy(net, problem.x_test, problem.y_test)
-    row: dict[str, Any] = {"task": task.kind, "regime": p["regime"], "seed": p["seed"],
-                           "width": task.width, "lr": lr, "train_loss": result.final_loss,
-                           "test_error": test_error, **final,
-                           "n_clusters_init": initial["n_clusters"],
-                           "pinned_fraction_init": initial["pinned_fraction"],
-                           "n_clusters_min": min(s["n_clusters"] for s in series),
-                           "pinned_fraction_max": max(s["pinned_fraction"] for s in series)}
+    row: dict[str, Any] = {
+        "task": task.kind,
+        "regime": p["regime"],
+        "seed": p["seed"],
+        "width": task.width,
+        "lr": lr,
+        "train_loss": result.final_loss,
+        "test_error": test_error,
+        **final,
+        "n_clusters_init": initial["n_clusters"],
+        "pinned_fraction_init": initial["pinned_fraction"],
+        "n_clusters_min": min(s["n_clusters"] for s in series),
+        "pinned_fraction_max": max(s["pinned_fraction"] for s in series),
+    }
     arrays = {"step": np.array(tracker.steps)}
     for key in ("n_clusters", "n_effective", "pinned_fraction", "movement"):
         arrays[key] = np.array([s[key] for s in series], dtype=float)
@@ -247,8 +269,19 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
 
 # --------------------------------------------------------------------------- summary
 
-METRICS = ("train_loss", "test_error", "n_clusters", "n_effective", "spread", "pinned_fraction",
-           "pinned_fraction_init", "pinning", "movement", "n_clusters_min", "pinned_fraction_max")
+METRICS = (
+    "train_loss",
+    "test_error",
+    "n_clusters",
+    "n_effective",
+    "spread",
+    "pinned_fraction",
+    "pinned_fraction_init",
+    "pinning",
+    "movement",
+    "n_clusters_min",
+    "pinned_fraction_max",
+)
 #: The summary's case columns: one row per task × regime (the width is the task's).
 BY = ("task", "regime", "width")
 
@@ -259,44 +292,63 @@ def _lookup(table: list[dict[str, Any]], task: str, regime: str) -> dict[str, An
 
 def findings(cfg: Config, table: list[dict[str, Any]]) -> list[Finding]:
     """Checked claims per task: adaptive clusters ≪ width and pinned to data (vs the same
-    neurons at init), lazy hyperplanes move less than ``lazy_move_tol``, adaptive < lazy."""
+    neurons at init), lazy hyperplanes move less than ``lazy_move_tol``, adaptive < lazy.
+    """
     out = []
     for t in cfg.tasks:
         ada, lazy = _lookup(table, t.kind, "adaptive"), _lookup(table, t.kind, "lazy")
         if ada is not None:
             n, eff = ada["n_clusters_mean"], ada["n_effective_mean"]
-            out.append(Finding(
-                f"{t.kind}, adaptive regime: clusters ≪ width (fewer than width/10 = {t.width / 10:g})",
-                n < t.width / 10,
-                f"{n:.3g} clusters (effective {eff:.3g}) among {t.width} neurons, eps {t.eps}"))
+            out.append(
+                Finding(
+                    f"{t.kind}, adaptive regime: clusters ≪ width (fewer than width/10 = {t.width / 10:g})",
+                    n < t.width / 10,
+                    f"{n:.3g} clusters (effective {eff:.3g}) among {t.width} neurons, eps {t.eps}",
+                )
+            )
             frac, frac0 = ada["pinned_fraction_mean"], ada["pinned_fraction_init_mean"]
-            out.append(Finding(
-                f"{t.kind}, adaptive regime: most cluster mass is pinned to data (hyperplane "
-                f"within {cfg.pin_tol:g} × the data spacing of a training point)",
-                frac > 0.5 and frac > frac0,
-                f"pinned mass fraction {frac:.3g} after training vs {frac0:.3g} at init; "
-                f"mass-weighted median relative distance {ada['pinning_mean']:.3g}"))
+            out.append(
+                Finding(
+                    f"{t.kind}, adaptive regime: most cluster mass is pinned to data (hyperplane "
+                    f"within {cfg.pin_tol:g} × the data spacing of a training point)",
+                    frac > 0.5 and frac > frac0,
+                    f"pinned mass fraction {frac:.3g} after training vs {frac0:.3g} at init; "
+                    f"mass-weighted median relative distance {ada['pinning_mean']:.3g}",
+                )
+            )
         if lazy is not None:
             move = lazy["movement_mean"]
-            out.append(Finding(
-                f"{t.kind}, lazy regime: hyperplanes move less than ε = {cfg.lazy_move_tol:g} "
-                "(median over neurons of ‖Δ(ŵ, β)‖)",
-                move < cfg.lazy_move_tol, f"median movement {move:.3g} (width {t.width})"))
+            out.append(
+                Finding(
+                    f"{t.kind}, lazy regime: hyperplanes move less than ε = {cfg.lazy_move_tol:g} "
+                    "(median over neurons of ‖Δ(ŵ, β)‖)",
+                    move < cfg.lazy_move_tol,
+                    f"median movement {move:.3g} (width {t.width})",
+                )
+            )
         if ada is not None and lazy is not None:
             ratio = lazy["movement_mean"] / ada["movement_mean"]
-            out.append(Finding(
-                f"{t.kind}: lazy hyperplanes move less than a tenth as far as adaptive ones",
-                ratio < 0.1, f"median movement lazy/adaptive = {ratio:.3g}"))
-            out.append(Finding(
-                f"{t.kind}: the adaptive regime ends with fewer clusters than the lazy one",
-                ada["n_clusters_mean"] < lazy["n_clusters_mean"],
-                f"adaptive {ada['n_clusters_mean']:.3g} vs lazy {lazy['n_clusters_mean']:.3g}; "
-                f"train loss adaptive {ada['train_loss_mean']:.3g}, lazy {lazy['train_loss_mean']:.3g}"))
+            out.append(
+                Finding(
+                    f"{t.kind}: lazy hyperplanes move less than a tenth as far as adaptive ones",
+                    ratio < 0.1,
+                    f"median movement lazy/adaptive = {ratio:.3g}",
+                )
+            )
+            out.append(
+                Finding(
+                    f"{t.kind}: the adaptive regime ends with fewer clusters than the lazy one",
+                    ada["n_clusters_mean"] < lazy["n_clusters_mean"],
+                    f"adaptive {ada['n_clusters_mean']:.3g} vs lazy {lazy['n_clusters_mean']:.3g}; "
+                    f"train loss adaptive {ada['train_loss_mean']:.3g}, lazy {lazy['train_loss_mean']:.3g}",
+                )
+            )
     return out
 
 
-def plot_breakpoints(cfg: Config, rows: list[dict[str, Any]], arrays: Mapping[str, Mapping[str, np.ndarray]],
-                     path: Any) -> None:
+def plot_breakpoints(
+    cfg: Config, rows: list[dict[str, Any]], arrays: Mapping[str, Mapping[str, np.ndarray]], path: Any
+) -> None:
     """1D: breakpoints of the significant neurons vs step (first seed), data points as lines."""
     picks = [r for r in rows if r["task"] == "1d" and r["seed"] == cfg.seeds[0]]
     fig, axes = figure(1, max(len(picks), 1), width=4.8 * max(len(picks), 1), height=3.6)
@@ -311,14 +363,19 @@ def plot_breakpoints(cfg: Config, rows: list[dict[str, Any]], arrays: Mapping[st
             size = 2 + 30 * w[keep] / w.max()
             ax.scatter(np.full(bp.shape, max(step, 0.5)), bp, s=size, color="C0", alpha=0.4, lw=0)
         ax.set_xscale("log")
-        ax.set(ylim=(-1.3, 1.3), xlabel="step (0 drawn at 0.5)", ylabel="breakpoint −b/w",
-               title=f"1D, {row['regime']}, width {row['width']} (grey: data x)")
+        ax.set(
+            ylim=(-1.3, 1.3),
+            xlabel="step (0 drawn at 0.5)",
+            ylabel="breakpoint −b/w",
+            title=f"1D, {row['regime']}, width {row['width']} (grey: data x)",
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
-def plot_lines_2d(cfg: Config, rows: list[dict[str, Any]], arrays: Mapping[str, Mapping[str, np.ndarray]],
-                  path: Any) -> None:
+def plot_lines_2d(
+    cfg: Config, rows: list[dict[str, Any]], arrays: Mapping[str, Mapping[str, np.ndarray]], path: Any
+) -> None:
     """2D: final hyperplanes (lines) of the significant neurons over the data (first seed)."""
     picks = [r for r in rows if r["task"] == "2d" and r["seed"] == cfg.seeds[0]]
     fig, axes = figure(1, max(len(picks), 1), width=4.2 * max(len(picks), 1), height=4.0)
@@ -334,17 +391,25 @@ def plot_lines_2d(cfg: Config, rows: list[dict[str, Any]], arrays: Mapping[str, 
             line = foot[None, :] + s[:, None] * along[None, :]
             ax.plot(line[:, 0], line[:, 1], color="C0", alpha=0.15 + 0.6 * w[k] / w.max(), lw=0.8)
         ax.plot(arr["x"][:, 0], arr["x"][:, 1], "k.", ms=5)
-        ax.set(xlim=(-1.2, 1.2), ylim=(-1.2, 1.2), aspect="equal",
-               title=f"2D, {row['regime']}: {row['n_clusters']} clusters")
+        ax.set(
+            xlim=(-1.2, 1.2),
+            ylim=(-1.2, 1.2),
+            aspect="equal",
+            title=f"2D, {row['regime']}: {row['n_clusters']} clusters",
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
-def plot_series(cfg: Config, rows: list[dict[str, Any]], arrays: Mapping[str, Mapping[str, np.ndarray]],
-                path: Any) -> None:
+def plot_series(
+    cfg: Config, rows: list[dict[str, Any]], arrays: Mapping[str, Mapping[str, np.ndarray]], path: Any
+) -> None:
     """Clusters, pinned fraction and movement vs step, mean over seeds; one column per task."""
-    keys = (("n_clusters", "clusters"), ("pinned_fraction", "pinned mass fraction"),
-            ("movement", "median ‖Δ(ŵ, β)‖"))
+    keys = (
+        ("n_clusters", "clusters"),
+        ("pinned_fraction", "pinned mass fraction"),
+        ("movement", "median ‖Δ(ŵ, β)‖"),
+    )
     fig, axes = figure(len(keys), len(cfg.tasks), width=3.6 * len(cfg.tasks), height=2.6 * len(keys))
     for col, t in enumerate(cfg.tasks):
         for regime in cfg.regimes:
@@ -356,8 +421,9 @@ def plot_series(cfg: Config, rows: list[dict[str, Any]], arrays: Mapping[str, Ma
                 mean = np.nanmean(np.stack([g[key] for g in group]), axis=0)
                 ax = axes[row_i, col]
                 first = 1 if key == "movement" else 0  # no movement at step 0 by definition
-                ax.plot(steps[first:], mean[first:], "o-" if regime == "adaptive" else "s--",
-                        ms=3, label=regime)
+                ax.plot(
+                    steps[first:], mean[first:], "o-" if regime == "adaptive" else "s--", ms=3, label=regime
+                )
                 ax.set(xscale="log", ylabel=label, xlabel="step (0 drawn at 0.5)")
                 if key in ("n_clusters", "movement"):
                     ax.set_yscale("log")
@@ -368,32 +434,54 @@ def plot_series(cfg: Config, rows: list[dict[str, Any]], arrays: Mapping[str, Ma
     fig.savefig(path, dpi=110)
 
 
-def summarize(cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]],
-              run: RunDir) -> Summary:
+def summarize(
+    cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
+) -> Summary:
     """Mean ± 95% CI tables per task × regime, the figures and the checked findings."""
     table = ci_rows(rows, BY, METRICS)
     run.write_table("summary", table)
-    figures = [("Clusters, pinned mass fraction and hyperplane movement vs step (mean over seeds)",
-                "series.png")]
+    figures = [
+        ("Clusters, pinned mass fraction and hyperplane movement vs step (mean over seeds)", "series.png")
+    ]
     plot_series(cfg, rows, arrays, run.figure_path("series"))
     if any(t.kind == "1d" for t in cfg.tasks):
         plot_breakpoints(cfg, rows, arrays, run.figure_path("breakpoints_1d"))
-        figures.append(("1D breakpoints of the significant neurons vs step (first seed; marker "
-                        "size ∝ amplitude)", "breakpoints_1d.png"))
+        figures.append(
+            (
+                "1D breakpoints of the significant neurons vs step (first seed; marker size ∝ amplitude)",
+                "breakpoints_1d.png",
+            )
+        )
     if any(t.kind == "2d" for t in cfg.tasks):
         plot_lines_2d(cfg, rows, arrays, run.figure_path("lines_2d"))
-        figures.append(("2D: final neuron hyperplanes over the training points (first seed)",
-                        "lines_2d.png"))
+        figures.append(("2D: final neuron hyperplanes over the training points (first seed)", "lines_2d.png"))
     return Summary(
-        tables=[("Clustering and pinning at the end of training, mean ± 95% CI over seeds",
-                 ci_markdown(table, BY, ("n_clusters", "n_effective", "spread", "pinned_fraction",
-                                          "pinned_fraction_init", "movement"))),
-                ("Fit, mean ± 95% CI over seeds (test_error: MSE on a grid for 1d/2d, "
-                 "error rate for mnist)",
-                 ci_markdown(table, BY, ("train_loss", "test_error", "pinning"))),
-                ("Over the whole run (all records): fewest clusters and largest pinned mass "
-                 "fraction, mean ± 95% CI over seeds",
-                 ci_markdown(table, BY, ("n_clusters_min", "pinned_fraction_max")))],
+        tables=[
+            (
+                "Clustering and pinning at the end of training, mean ± 95% CI over seeds",
+                ci_markdown(
+                    table,
+                    BY,
+                    (
+                        "n_clusters",
+                        "n_effective",
+                        "spread",
+                        "pinned_fraction",
+                        "pinned_fraction_init",
+                        "movement",
+                    ),
+                ),
+            ),
+            (
+                "Fit, mean ± 95% CI over seeds (test_error: MSE on a grid for 1d/2d, error rate for mnist)",
+                ci_markdown(table, BY, ("train_loss", "test_error", "pinning")),
+            ),
+            (
+                "Over the whole run (all records): fewest clusters and largest pinned mass "
+                "fraction, mean ± 95% CI over seeds",
+                ci_markdown(table, BY, ("n_clusters_min", "pinned_fraction_max")),
+            ),
+        ],
         figures=figures,
         findings=findings(cfg, table),
         metrics={"summary": table},

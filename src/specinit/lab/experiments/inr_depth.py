@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from specinit.nn.activations import get as get_activation
-from specinit.lab.runner import Context
-from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
-from specinit.lab.tasks import SparseTask, build_net, fit_and_measure, mean_by, plot_fits
 from specinit._core.plotting import figure
+from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.runner import Context
+from specinit.lab.tasks import SparseTask, build_net, fit_and_measure, mean_by, plot_fits
+from specinit.nn.activations import get as get_activation
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,13 @@ def summarize(
     plot_fits(
         cfg.task,
         [
-            (f"{get_activation(a).name}, depth {d}", arrays[first[a, d]]["grid"],
-             arrays[first[a, d]]["fitted"])
-            for a in cfg.activations for d in cfg.depths
+            (
+                f"{get_activation(a).name}, depth {d}",
+                arrays[first[a, d]]["grid"],
+                arrays[first[a, d]]["fitted"],
+            )
+            for a in cfg.activations
+            for d in cfg.depths
         ],
         run.figure_path("fits"),
         columns=len(cfg.depths),
@@ -93,8 +97,12 @@ def summarize(
         for ax, metric in zip(axes[0], ("energy_above_init", "energy_above_final")):
             means = [mean_by(rows, metric, activation=act, depth=d) for d in cfg.depths]
             ax.plot(cfg.depths, means, "o-", label=act)
-            ax.set(xlabel="hidden layers", ylabel="energy fraction above f_c",
-                   title="at init" if metric.endswith("init") else "after fitting", ylim=(-0.02, 1.02))
+            ax.set(
+                xlabel="hidden layers",
+                ylabel="energy fraction above f_c",
+                title="at init" if metric.endswith("init") else "after fitting",
+                ylim=(-0.02, 1.02),
+            )
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(run.figure_path("energy_vs_depth"), dpi=110)
@@ -107,7 +115,9 @@ def summarize(
             "ReLU interpolations do not get rougher with depth (energy above f_c after fitting)",
             e("energy_above_final", activation=relu, depth=deep)
             <= max(e("energy_above_final", activation=relu, depth=shallow), 0.05),
-            ", ".join(f"depth {d}: {e('energy_above_final', activation=relu, depth=d):.3f}" for d in cfg.depths),
+            ", ".join(
+                f"depth {d}: {e('energy_above_final', activation=relu, depth=d):.3f}" for d in cfg.depths
+            ),
         ),
         *[
             Finding(
@@ -134,8 +144,12 @@ def summarize(
         ],
     ]
     return Summary(
-        tables=[(f"Mean ± 95% CI over seeds (f_c = {cfg.task.cutoff:g} cycles/unit)",
-                 ci_markdown(table, ("activation", "depth"), METRICS))],
+        tables=[
+            (
+                f"Mean ± 95% CI over seeds (f_c = {cfg.task.cutoff:g} cycles/unit)",
+                ci_markdown(table, ("activation", "depth"), METRICS),
+            )
+        ],
         figures=[
             ("Fitted curves (first seed)", "fits.png"),
             ("Spectra at initialization", "spectra_init.png"),

@@ -35,17 +35,20 @@ and reading: docs/kernels.md.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from specinit.nn import activations
 from specinit._core.checks import check_int, check_positive
-from specinit.lab.runner import Context
+from specinit._core.plotting import figure
+from specinit._core.tables import text_table
 from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
+from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.runner import Context
 from specinit.measure.kernels import (
     ShallowNTKNet,
     SpectralWeight,
@@ -58,9 +61,7 @@ from specinit.measure.kernels import (
     shallow_ntk,
     spectral_weight,
 )
-from specinit._core.plotting import figure
-from specinit._core.tables import text_table
-from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.nn import activations
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,9 @@ def check_config(cfg: Config) -> None:
     for name in ("n_points", "width", "steps", "records", "n_samples", "n_freqs"):
         check_int(getattr(cfg, name), name)
     if cfg.n_freqs >= cfg.n_points // 2:
-        raise ValueError(f"n_freqs must be below the Nyquist index "
-                         f"{cfg.n_points // 2} of n_points={cfg.n_points}")
+        raise ValueError(
+            f"n_freqs must be below the Nyquist index {cfg.n_points // 2} of n_points={cfg.n_points}"
+        )
     if not 0 < cfg.lr_scale < 2:
         raise ValueError(f"lr_scale must lie in (0, 2) for stable gradient descent, got {cfg.lr_scale}")
     check_positive(cfg.sigma_w, "sigma_w")
@@ -116,7 +118,8 @@ def circle(n: int, offset: float = 0.0) -> tuple[Tensor, Tensor]:
 
 def target(theta: Tensor, n_freqs: int, seed: int) -> Tensor:
     """``√(2/K) Σ_{k=1..K} cos(2πkθ + φ_k)`` (unit mean square) with ``φ_k ~ U(0, 2π)`` drawn
-    from ``seed``."""
+    from ``seed``.
+    """
     g = torch.Generator().manual_seed(seed)
     phases = 2 * math.pi * torch.rand(n_freqs, generator=g, dtype=torch.float64)
     k = torch.arange(1, n_freqs + 1, dtype=torch.float64)
@@ -125,11 +128,12 @@ def target(theta: Tensor, n_freqs: int, seed: int) -> Tensor:
 
 def residual_spectrum(values: Tensor, y: Tensor, track: int) -> np.ndarray:
     """``|DFT(f − y)(k)|`` for ``k = 1..track`` (last axis: points)."""
-    return np.abs(np.fft.rfft((values - y).numpy(), axis=-1))[..., 1:track + 1]
+    return np.abs(np.fft.rfft((values - y).numpy(), axis=-1))[..., 1 : track + 1]
 
 
-def _train(net: ShallowNTKNet, x: Tensor, y: Tensor, lr: float, steps: int,
-           record_at: set[int]) -> dict[int, Tensor]:
+def _train(
+    net: ShallowNTKNet, x: Tensor, y: Tensor, lr: float, steps: int, record_at: set[int]
+) -> dict[int, Tensor]:
     """Full-batch gradient descent on ``(1/2n) Σ (f − y)²``; outputs at the ``record_at`` steps."""
     params = list(net.parameters())
     outputs = {}
@@ -174,18 +178,29 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     with torch.no_grad():
         ft = net(zt)[:, 0]
     f_train = torch.stack([trained[int(s)] for s in steps])
-    flow = linearized_flow(k_train, y, torch.from_numpy(steps).double(), lr=lr, f0_train=f0,
-                           k_test=k_test, f0_test=f0t, discrete=True)
+    flow = linearized_flow(
+        k_train,
+        y,
+        torch.from_numpy(steps).double(),
+        lr=lr,
+        f0_train=f0,
+        k_test=k_test,
+        f0_test=f0t,
+        discrete=True,
+    )
     limit = kernel_regression(k_train, y, k_test, f0_train=f0, f0_test=f0t)
     r_net, r_lin = residual_spectrum(f_train, y, track), residual_spectrum(flow.train, y, track)
     # measured e-folding rates of frequencies 1..track against λ(k) of the infinite-width
     # kernel (and, as a control, of the net's empirical NTK); an error over no resolved
     # frequency is None, left out of the row and so out of the mean over seeds
-    rates = compare_rates(steps, r_net, weight_inf.power[1:track + 1], lr, n,
-                          control_power=weight_emp.power[1:track + 1])
-    proj = fourier_projection(eig.eigenvectors[:, :2 * track])
+    rates = compare_rates(
+        steps, r_net, weight_inf.power[1 : track + 1], lr, n, control_power=weight_emp.power[1 : track + 1]
+    )
+    proj = fourier_projection(eig.eigenvectors[:, : 2 * track])
     row = {
-        "activation": act, "seed": seed, "lr": lr,
+        "activation": act,
+        "seed": seed,
+        "lr": lr,
         "rel_err_train": _rel(f_train[-1], flow.train[-1], f0),
         "rel_err_test": _rel(ft, flow.test[-1], f0t),
         "rel_err_kr_test": _rel(ft, limit, f0t),
@@ -199,47 +214,70 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
         "eigvec_purity": float(proj.energy.max(axis=1).mean()),
     }
     arrays = {
-        "freqs": weight_inf.freqs, "power_inf": weight_inf.power, "power_emp": weight_emp.power,
-        "steps": steps, "residual_net": r_net, "residual_lin": r_lin,
-        "rate": rates.rate, "rate_predicted": rates.predicted,
-        "eigenvalues": eig.eigenvalues[:2 * track].numpy(), "eig_dominant": proj.dominant,
+        "freqs": weight_inf.freqs,
+        "power_inf": weight_inf.power,
+        "power_emp": weight_emp.power,
+        "steps": steps,
+        "residual_net": r_net,
+        "residual_lin": r_lin,
+        "rate": rates.rate,
+        "rate_predicted": rates.predicted,
+        "eigenvalues": eig.eigenvalues[: 2 * track].numpy(),
+        "eig_dominant": proj.dominant,
     }
     return {k: v for k, v in row.items() if v is not None}, arrays
 
 
-METRICS = ("rel_err_train", "rel_err_test", "rel_err_kr_test", "residual_left", "spearman_rate",
-           "rate_rel_err", "rate_rel_err_emp", "emp_vs_inf", "eigvec_purity")
+METRICS = (
+    "rel_err_train",
+    "rel_err_test",
+    "rel_err_kr_test",
+    "residual_left",
+    "spearman_rate",
+    "rate_rel_err",
+    "rate_rel_err_emp",
+    "emp_vs_inf",
+    "eigvec_purity",
+)
 
 
-def _mean_weight(cfg: Config, rows: Sequence[Mapping[str, Any]],
-                 arrays: Mapping[str, Mapping[str, np.ndarray]], name: str) -> dict[str, SpectralWeight]:
+def _mean_weight(
+    cfg: Config, rows: Sequence[Mapping[str, Any]], arrays: Mapping[str, Mapping[str, np.ndarray]], name: str
+) -> dict[str, SpectralWeight]:
     """Per activation, the spectral weight of the power array ``name`` averaged over seeds."""
     freqs = arrays[rows[0]["unit"]]["freqs"]
-    return {a: SpectralWeight.from_power(freqs, np.mean(
-        [arrays[r["unit"]][name] for r in rows if r["activation"] == a], axis=0))
-        for a in cfg.activations}
+    return {
+        a: SpectralWeight.from_power(
+            freqs, np.mean([arrays[r["unit"]][name] for r in rows if r["activation"] == a], axis=0)
+        )
+        for a in cfg.activations
+    }
 
 
-def plot_weights(cfg: Config, inf: Mapping[str, SpectralWeight], emp: Mapping[str, SpectralWeight],
-                 path: Any) -> None:
+def plot_weights(
+    cfg: Config, inf: Mapping[str, SpectralWeight], emp: Mapping[str, SpectralWeight], path: Any
+) -> None:
     """``W(k)/W(1)`` per activation: infinite width (solid) and the width-``cfg.width`` net (dotted)."""
     fig, axes = figure(1, 1, width=6.0, height=4.0)
     ax = axes[0, 0]
     for i, a in enumerate(cfg.activations):
         for weight, style, label in ((inf[a], "-", a), (emp[a], ":", None)):
             ks = range(1, weight.freqs.size)
-            ax.semilogy(weight.freqs[1:], [weight.growth(k) for k in ks], style, color=f"C{i}",
-                        label=label)
-    ax.set(xlabel="frequency k (cycles per turn)", ylabel="penalty weight W(k)/W(1) = λ(1)/λ(k)",
-           title=f"kernel-regime spectral weight (solid: infinite width; dotted: width {cfg.width})")
+            ax.semilogy(weight.freqs[1:], [weight.growth(k) for k in ks], style, color=f"C{i}", label=label)
+    ax.set(
+        xlabel="frequency k (cycles per turn)",
+        ylabel="penalty weight W(k)/W(1) = λ(1)/λ(k)",
+        title=f"kernel-regime spectral weight (solid: infinite width; dotted: width {cfg.width})",
+    )
     ax.title.set_fontsize(8)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
-def plot_convergence(cfg: Config, rows: Sequence[Mapping[str, Any]],
-                     arrays: Mapping[str, Mapping[str, np.ndarray]], path: Any) -> None:
+def plot_convergence(
+    cfg: Config, rows: Sequence[Mapping[str, Any]], arrays: Mapping[str, Mapping[str, np.ndarray]], path: Any
+) -> None:
     """First seed: residual per frequency along training, network (solid) vs linearized (dashed)."""
     first = {r["activation"]: arrays[r["unit"]] for r in rows if r["seed"] == cfg.seeds[0]}
     cols = len(cfg.activations)
@@ -248,10 +286,20 @@ def plot_convergence(cfg: Config, rows: Sequence[Mapping[str, Any]],
     for ax, a in zip(axes[0], cfg.activations):
         arr = first[a]
         for i, k in enumerate(shown):
-            ax.semilogy(arr["steps"], arr["residual_net"][:, k - 1] / arr["residual_net"][0, k - 1],
-                        "-", color=f"C{i}", label=f"k={k}")
-            ax.semilogy(arr["steps"], arr["residual_lin"][:, k - 1] / arr["residual_lin"][0, k - 1],
-                        "--", color=f"C{i}", lw=0.8)
+            ax.semilogy(
+                arr["steps"],
+                arr["residual_net"][:, k - 1] / arr["residual_net"][0, k - 1],
+                "-",
+                color=f"C{i}",
+                label=f"k={k}",
+            )
+            ax.semilogy(
+                arr["steps"],
+                arr["residual_lin"][:, k - 1] / arr["residual_lin"][0, k - 1],
+                "--",
+                color=f"C{i}",
+                lw=0.8,
+            )
         ax.set(title=a, xlabel="GD step", ylim=(1e-4, 2))
         ax.title.set_fontsize(9)
     axes[0, 0].set_ylabel("residual r_t(k) / r_0(k)")
@@ -260,8 +308,9 @@ def plot_convergence(cfg: Config, rows: Sequence[Mapping[str, Any]],
     fig.savefig(path, dpi=110)
 
 
-def plot_rates(cfg: Config, rows: Sequence[Mapping[str, Any]],
-               arrays: Mapping[str, Mapping[str, np.ndarray]], path: Any) -> None:
+def plot_rates(
+    cfg: Config, rows: Sequence[Mapping[str, Any]], arrays: Mapping[str, Mapping[str, np.ndarray]], path: Any
+) -> None:
     """Measured per-frequency decay rate against the kernel's prediction (all seeds)."""
     fig, axes = figure(1, 2, width=10.0, height=4.0)
     for i, a in enumerate(cfg.activations):
@@ -273,11 +322,16 @@ def plot_rates(cfg: Config, rows: Sequence[Mapping[str, Any]],
         axes[0, 1].semilogy(eig["eig_dominant"], eig["eigenvalues"], "o", ms=3, color=f"C{i}", label=a)
     lo, hi = axes[0, 0].get_xlim()
     axes[0, 0].plot([lo, hi], [lo, hi], "k--", lw=0.8)
-    axes[0, 0].set(xlabel="predicted rate −log(1 − ηλ(k)/n)",
-                   ylabel="measured rate (1/e-folding step)",
-                   title="per-frequency convergence rate")
-    axes[0, 1].set(xlabel="dominant frequency of eigenvector", ylabel="empirical NTK eigenvalue",
-                   title="NTK eigenvalues by frequency (first seed)")
+    axes[0, 0].set(
+        xlabel="predicted rate −log(1 − ηλ(k)/n)",
+        ylabel="measured rate (1/e-folding step)",
+        title="per-frequency convergence rate",
+    )
+    axes[0, 1].set(
+        xlabel="dominant frequency of eigenvector",
+        ylabel="empirical NTK eigenvalue",
+        title="NTK eigenvalues by frequency (first seed)",
+    )
     for ax in axes[0]:
         ax.legend(fontsize=7)
         ax.title.set_fontsize(9)
@@ -285,50 +339,65 @@ def plot_rates(cfg: Config, rows: Sequence[Mapping[str, Any]],
     fig.savefig(path, dpi=110)
 
 
-def findings(cfg: Config, table: Sequence[Mapping[str, Any]], inf: Mapping[str, SpectralWeight]
-             ) -> list[Finding]:
+def findings(
+    cfg: Config, table: Sequence[Mapping[str, Any]], inf: Mapping[str, SpectralWeight]
+) -> list[Finding]:
     """Per activation: lazy training matches the linear model, frequencies converge in the
-    kernel's order; across activations: ReLU's weight grows slowest; the NTK is near its limit."""
+    kernel's order; across activations: ReLU's weight grows slowest; the NTK is near its limit.
+    """
     stat = {r["activation"]: r for r in table}
     out = []
     for a in cfg.activations:
         s = stat[a]
-        out.append(Finding(
-            f"{a}: lazy training of the width-{cfg.width} net matches the linearized model "
-            f"(relative error of the learned change < {cfg.match_tol} at test points)",
-            s["rel_err_test_mean"] < cfg.match_tol,
-            f"test {s['rel_err_test_mean']:.3g} ± {s['rel_err_test_ci']:.2g}, train "
-            f"{s['rel_err_train_mean']:.3g}; vs the kernel-regression limit "
-            f"{s['rel_err_kr_test_mean']:.3g} (residual left {s['residual_left_mean']:.3g})"))
+        out.append(
+            Finding(
+                f"{a}: lazy training of the width-{cfg.width} net matches the linearized model "
+                f"(relative error of the learned change < {cfg.match_tol} at test points)",
+                s["rel_err_test_mean"] < cfg.match_tol,
+                f"test {s['rel_err_test_mean']:.3g} ± {s['rel_err_test_ci']:.2g}, train "
+                f"{s['rel_err_train_mean']:.3g}; vs the kernel-regression limit "
+                f"{s['rel_err_kr_test_mean']:.3g} (residual left {s['residual_left_mean']:.3g})",
+            )
+        )
     for a in cfg.activations:
         s = stat[a]
-        out.append(Finding(
-            f"{a}: frequencies converge in the order of the infinite-width NTK power λ(k), i.e. "
-            f"inverse penalty weight (Spearman ≥ {cfg.rank_tol}, k = 1..{cfg.n_freqs})",
-            s["spearman_rate_mean"] >= cfg.rank_tol,
-            f"Spearman {s['spearman_rate_mean']:.3g} ± {s['spearman_rate_ci']:.2g}; median "
-            f"|measured/predicted rate − 1| {s.get('rate_rel_err_mean', math.nan):.3g} over the frequencies "
-            "the kernel predicts to move"))
+        out.append(
+            Finding(
+                f"{a}: frequencies converge in the order of the infinite-width NTK power λ(k), i.e. "
+                f"inverse penalty weight (Spearman ≥ {cfg.rank_tol}, k = 1..{cfg.n_freqs})",
+                s["spearman_rate_mean"] >= cfg.rank_tol,
+                f"Spearman {s['spearman_rate_mean']:.3g} ± {s['spearman_rate_ci']:.2g}; median "
+                f"|measured/predicted rate − 1| {s.get('rate_rel_err_mean', math.nan):.3g} over the frequencies "
+                "the kernel predicts to move",
+            )
+        )
     for k_hi in (cfg.n_points // 4, cfg.n_points // 2):
         growth = {a: inf[a].growth(k_hi) for a in cfg.activations}
         if "relu" not in growth or len(growth) < 2:
             break
         flattest = min(growth, key=growth.get)
-        out.append(Finding(
-            f"ReLU (the only activation here with a kink) has the slowest-growing penalty weight: "
-            f"smallest W({k_hi})/W(1) (the paper: smoother σ penalizes high frequencies more)",
-            flattest == "relu",
-            ", ".join(f"{a} {g:.3g}" for a, g in sorted(growth.items(), key=lambda kv: kv[1]))))
+        out.append(
+            Finding(
+                f"ReLU (the only activation here with a kink) has the slowest-growing penalty weight: "
+                f"smallest W({k_hi})/W(1) (the paper: smoother σ penalizes high frequencies more)",
+                flattest == "relu",
+                ", ".join(f"{a} {g:.3g}" for a, g in sorted(growth.items(), key=lambda kv: kv[1])),
+            )
+        )
     worst = max(stat.values(), key=lambda s: s["emp_vs_inf_mean"])
-    out.append(Finding(
-        f"the width-{cfg.width} empirical NTK is within 5% of the infinite-width kernel (Frobenius)",
-        worst["emp_vs_inf_mean"] < 0.05,
-        "; ".join(f"{s['activation']} {s['emp_vs_inf_mean']:.3g}" for s in stat.values())))
+    out.append(
+        Finding(
+            f"the width-{cfg.width} empirical NTK is within 5% of the infinite-width kernel (Frobenius)",
+            worst["emp_vs_inf_mean"] < 0.05,
+            "; ".join(f"{s['activation']} {s['emp_vs_inf_mean']:.3g}" for s in stat.values()),
+        )
+    )
     return out
 
 
-def summarize(cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]],
-              run: RunDir) -> Summary:
+def summarize(
+    cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
+) -> Summary:
     table = ci_rows(rows, ("activation",), METRICS)
     run.write_table("summary", table)
     inf = _mean_weight(cfg, rows, arrays, "power_inf")
@@ -337,16 +406,26 @@ def summarize(cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[st
     plot_convergence(cfg, rows, arrays, run.figure_path("convergence"))
     plot_rates(cfg, rows, arrays, run.figure_path("rates"))
     shown = [k for k in dict.fromkeys((1, 2, 4, 8, 16, 32, cfg.n_points // 2)) if k <= cfg.n_points // 2]
-    weights = [{"activation": a, **{f"k={k}": f"{inf[a].growth(k):.3g}" for k in shown}}
-               for a in cfg.activations]
+    weights = [
+        {"activation": a, **{f"k={k}": f"{inf[a].growth(k):.3g}" for k in shown}} for a in cfg.activations
+    ]
     return Summary(
-        tables=[("Lazy training vs the kernel prediction, mean ± 95% CI over seeds",
-                 ci_markdown(table, ("activation",), METRICS)),
-                ("Penalty weight growth W(k)/W(1) = λ(1)/λ(k) of the infinite-width NTK "
-                 "(mean power over seeds)", text_table(weights, markdown=True))],
-        figures=[("Spectral weight W(k)/W(1) = λ(1)/λ(k) per activation", "spectral_weight.png"),
-                 ("Per-frequency residual, network vs linearized (first seed)", "convergence.png"),
-                 ("Measured vs predicted rates; eigenvalues by frequency", "rates.png")],
+        tables=[
+            (
+                "Lazy training vs the kernel prediction, mean ± 95% CI over seeds",
+                ci_markdown(table, ("activation",), METRICS),
+            ),
+            (
+                "Penalty weight growth W(k)/W(1) = λ(1)/λ(k) of the infinite-width NTK "
+                "(mean power over seeds)",
+                text_table(weights, markdown=True),
+            ),
+        ],
+        figures=[
+            ("Spectral weight W(k)/W(1) = λ(1)/λ(k) per activation", "spectral_weight.png"),
+            ("Per-frequency residual, network vs linearized (first seed)", "convergence.png"),
+            ("Measured vs predicted rates; eigenvalues by frequency", "rates.png"),
+        ],
         findings=findings(cfg, table, inf),
         metrics={"summary": table, "weight_growth": weights},
     )

@@ -21,14 +21,19 @@ from typing import Any
 
 import numpy as np
 
-from specinit.lab.runner import Context
 from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
-from specinit.lab.tasks import mean_by
 from specinit.lab.experiments.oddsig_depth import (
-    INITS, baseline_findings, check_config, load, plot_curves, train_case,
+    INITS,
+    baseline_findings,
+    check_config,
+    load,
+    plot_curves,
+    train_case,
 )
-from specinit.nn.models import mlp_widths
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.runner import Context
+from specinit.lab.tasks import mean_by
+from specinit.nn.models import mlp_widths
 
 
 @dataclass(frozen=True)
@@ -49,20 +54,20 @@ class Config:
 
 # Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
 # runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
-QUICK = Config(datasets=("mnist",), activations=("tanh",), limit_test=1000, lrs=(1e-4, 1e-3),
-               seeds=(0,))
+QUICK = Config(datasets=("mnist",), activations=("tanh",), limit_test=1000, lrs=(1e-4, 1e-3), seeds=(0,))
 
 
 def units(cfg: Config) -> list[Unit]:
     check_config(cfg)
     if not cfg.train_sizes or min(cfg.train_sizes) < 10:
-        raise ValueError(
-            f"train_sizes must be at least 10 (one image per class), got {cfg.train_sizes}"
-        )
+        raise ValueError(f"train_sizes must be at least 10 (one image per class), got {cfg.train_sizes}")
     cases = [
         {"dataset": d, "train_size": n, "activation": a, "design": g, "init": i}
-        for d in cfg.datasets for n in cfg.train_sizes for a in cfg.activations
-        for g in cfg.designs for i in cfg.inits
+        for d in cfg.datasets
+        for n in cfg.train_sizes
+        for a in cfg.activations
+        for g in cfg.designs
+        for i in cfg.inits
     ]
     return seeds_units(cases, cfg.seeds)
 
@@ -75,8 +80,15 @@ def data_needs(cfg: Config) -> list[tuple[str, int | None, int | None]]:
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     p = unit.params
     split = load(context, p["dataset"], p["train_size"], cfg.limit_test, p["seed"])
-    row, arrays = train_case(split, p, lrs=cfg.lrs, epochs=cfg.epochs,
-                             batch_size=cfg.batch_size, probe=cfg.probe, lr_rule=cfg.lr_rule)
+    row, arrays = train_case(
+        split,
+        p,
+        lrs=cfg.lrs,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        probe=cfg.probe,
+        lr_rule=cfg.lr_rule,
+    )
     return {"train_size": p["train_size"], **row}, arrays
 
 
@@ -90,27 +102,39 @@ def summarize(
     table = ci_rows(rows, by, METRICS)
     run.write_table("summary", table)
     for design in cfg.designs:
-        plot_curves(cfg, [r for r in rows if r["design"] == design], arrays,
-                    run.figure_path(f"accuracy_per_epoch_{design}"), panel="train_size",
-                    panels=cfg.train_sizes, x=f"epoch ({design})")
+        plot_curves(
+            cfg,
+            [r for r in rows if r["design"] == design],
+            arrays,
+            run.figure_path(f"accuracy_per_epoch_{design}"),
+            panel="train_size",
+            panels=cfg.train_sizes,
+            x=f"epoch ({design})",
+        )
     deepest = max(cfg.designs, key=lambda d: len(mlp_widths(d)))
-    cases = [{"dataset": d, "train_size": n, "design": deepest}
-             for d in cfg.datasets for n in cfg.train_sizes]
+    cases = [
+        {"dataset": d, "train_size": n, "design": deepest} for d in cfg.datasets for n in cfg.train_sizes
+    ]
     findings = baseline_findings(rows, cfg.inits, cases, "test_acc")
     if "odd_sigmoid" in cfg.inits and "kaiming_normal+bn" in cfg.inits:
         ours = mean_by(rows, "test_acc", init="odd_sigmoid", design=deepest)
         bn = mean_by(rows, "test_acc", init="kaiming_normal+bn", design=deepest)
-        findings.append(Finding(
-            f"{deepest}: odd_sigmoid without normalization matches He + BatchNorm on few "
-            "samples (within 2 points of test accuracy)",
-            ours >= bn - 0.02,
-            f"test accuracy {ours:.3f} vs {bn:.3f} (mean over datasets, sizes, activations, seeds)",
-        ))
+        findings.append(
+            Finding(
+                f"{deepest}: odd_sigmoid without normalization matches He + BatchNorm on few "
+                "samples (within 2 points of test accuracy)",
+                ours >= bn - 0.02,
+                f"test accuracy {ours:.3f} vs {bn:.3f} (mean over datasets, sizes, activations, seeds)",
+            )
+        )
     return Summary(
-        tables=[("Final test accuracy, mean ± 95% CI over activations and seeds",
-                 ci_markdown(table, by, METRICS))],
-        figures=[(f"Test accuracy per epoch, {d} (mean over activations and seeds)",
-                  f"accuracy_per_epoch_{d}.png") for d in cfg.designs],
+        tables=[
+            ("Final test accuracy, mean ± 95% CI over activations and seeds", ci_markdown(table, by, METRICS))
+        ],
+        figures=[
+            (f"Test accuracy per epoch, {d} (mean over activations and seeds)", f"accuracy_per_epoch_{d}.png")
+            for d in cfg.designs
+        ],
         findings=findings,
         metrics={"summary": table},
     )

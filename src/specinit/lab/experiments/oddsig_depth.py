@@ -24,28 +24,36 @@ designs 64x10, 64x50 and 16/4x101, 2 activations, 2 epochs, lr 1e-3, 1 seed) abo
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from torch import nn
 
 import specinit
 from specinit import data
-from specinit.lab.runner import Context
-from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
-from specinit.data import standardize
-from specinit.lab.tasks import check_image_datasets, mean_by
-from specinit.nn.models import mlp, mlp_widths
-from specinit.measure.propagation import propagation
 from specinit._core.plotting import figure
+from specinit.data import standardize
+from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.runner import Context
+from specinit.lab.tasks import check_image_datasets, mean_by
+from specinit.measure.propagation import propagation
+from specinit.nn.models import mlp, mlp_widths
 from specinit.training import LR_RULES, accuracy, tune_lr
 
 #: The starts compared: ours (``+scaled``: with ``ends="scaled"``), Tanh-Init's constant
 #: noise, and the classic starts (no norm), plus He with BatchNorm (``+bn``).
-INITS = ("odd_sigmoid", "odd_sigmoid+scaled", "tanh_init", "xavier_normal", "kaiming_normal",
-         "orthogonal", "kaiming_normal+bn")
+INITS = (
+    "odd_sigmoid",
+    "odd_sigmoid+scaled",
+    "tanh_init",
+    "xavier_normal",
+    "kaiming_normal",
+    "orthogonal",
+    "kaiming_normal+bn",
+)
 BASELINES = ("xavier_normal", "kaiming_normal", "orthogonal")
 OURS = ("odd_sigmoid", "odd_sigmoid+scaled")
 
@@ -70,14 +78,20 @@ class Config:
 # Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
 # runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
 QUICK = Config(
-    activations=("tanh", "erf"), designs=("64x10", "64x50", "16/4x101"), limit_train=2000,
-    limit_test=1000, epochs=2, lrs=(1e-3,), seeds=(0,),
+    activations=("tanh", "erf"),
+    designs=("64x10", "64x50", "16/4x101"),
+    limit_train=2000,
+    limit_test=1000,
+    epochs=2,
+    lrs=(1e-3,),
+    seeds=(0,),
 )
 
 
 def check_config(cfg: Any) -> None:
     """Raise ``ValueError`` for an unknown dataset or init, a bad design, or a non-odd-sigmoid
-    activation (before any unit runs)."""
+    activation (before any unit runs).
+    """
     check_image_datasets(cfg.datasets)
     bad = [i for i in cfg.inits if i not in INITS]
     if bad:
@@ -96,7 +110,10 @@ def units(cfg: Config) -> list[Unit]:
     check_config(cfg)
     cases = [
         {"dataset": d, "activation": a, "design": g, "init": i}
-        for d in cfg.datasets for a in cfg.activations for g in cfg.designs for i in cfg.inits
+        for d in cfg.datasets
+        for a in cfg.activations
+        for g in cfg.designs
+        for i in cfg.inits
     ]
     return seeds_units(cases, cfg.seeds)
 
@@ -106,45 +123,68 @@ def data_needs(cfg: Config) -> list[tuple[str, int | None, int | None]]:
     return [(d, cfg.limit_train, cfg.limit_test) for d in cfg.datasets]
 
 
-def load(context: Context, dataset: str, limit_train: int | None, limit_test: int | None,
-         seed: int) -> data.Split:
+def load(
+    context: Context, dataset: str, limit_train: int | None, limit_test: int | None, seed: int
+) -> data.Split:
     """Flattened split (balanced subsets drawn with ``seed``), standardized with the global
-    mean and std of its training part: ``x ← (x − μ_train) / σ_train``."""
+    mean and std of its training part: ``x ← (x − μ_train) / σ_train``.
+    """
     return standardize(context.images(dataset, limit_train, limit_test, seed))
 
 
 def build(activation: str, design: str, init: str, in_features: int, seed: int) -> nn.Module:
     """The MLP for one case, initialized by ``specinit.init_`` (every weight and bias drawn
-    from ``seed``; ``odd_sigmoid`` targets the number of weight layers)."""
+    from ``seed``; ``odd_sigmoid`` targets the number of weight layers).
+    """
     method, _, variant = init.partition("+")
-    net = mlp(in_features, mlp_widths(design), 10, activation,
-              norm="batch" if variant == "bn" else None)
+    net = mlp(in_features, mlp_widths(design), 10, activation, norm="batch" if variant == "bn" else None)
     options = {"ends": "scaled"} if variant == "scaled" else {}
     return specinit.init_(net, method, generator=seed, **options)
 
 
 def train_case(
-    split: data.Split, p: Mapping[str, Any], *, lrs: Sequence[float], epochs: int, batch_size: int,
-    probe: int, lr_rule: str = "uniform",
+    split: data.Split,
+    p: Mapping[str, Any],
+    *,
+    lrs: Sequence[float],
+    epochs: int,
+    batch_size: int,
+    probe: int,
+    lr_rule: str = "uniform",
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Measure the start (last hidden layer's std and saturated fraction on ``probe`` training
     images, train mode) and train with Adam (lr by final training loss, per-layer ``lr_rule``);
-    test accuracy per epoch."""
+    test accuracy per epoch.
+    """
     seed = p["seed"]
-    make = functools.partial(build, p["activation"], p["design"], p["init"],
-                             split.x_train.shape[1], seed)
+    make = functools.partial(build, p["activation"], p["design"], p["init"], split.x_train.shape[1], seed)
     start = propagation(make(), split.x_train[:probe], train_mode=True)
     stds = start.column("std")
     search = tune_lr(
-        make, split.x_train, split.y_train, lrs, loss="cross_entropy", optimizer="adam",
-        epochs=epochs, batch_size=batch_size, generator=seed, x_val=split.x_test, y_val=split.y_test,
-        progress=False, lr_rule=lr_rule,
+        make,
+        split.x_train,
+        split.y_train,
+        lrs,
+        loss="cross_entropy",
+        optimizer="adam",
+        epochs=epochs,
+        batch_size=batch_size,
+        generator=seed,
+        x_val=split.x_test,
+        y_val=split.y_test,
+        progress=False,
+        lr_rule=lr_rule,
     )
     history = search.result.history
     test_acc = np.asarray(history["val_accuracy"], dtype=float)
     row: dict[str, Any] = {
-        "dataset": p["dataset"], "activation": p["activation"], "design": p["design"],
-        "depth": len(mlp_widths(p["design"])), "init": p["init"], "seed": seed, "lr": search.lr,
+        "dataset": p["dataset"],
+        "activation": p["activation"],
+        "design": p["design"],
+        "depth": len(mlp_widths(p["design"])),
+        "init": p["init"],
+        "seed": seed,
+        "lr": search.lr,
         "std_last_init": float(stds[-1]),
         "saturated_last_init": float(start.column("frac_saturated")[-1]),
         "train_loss": search.result.final_loss,
@@ -152,65 +192,97 @@ def train_case(
         **{f"test_acc_e{e + 1}": float(a) for e, a in enumerate(test_acc)},
         "test_acc": float(test_acc[-1]),
     }
-    return row, {"test_acc": test_acc, "train_acc": np.asarray(history["train_accuracy"]),
-                 "std_init": stds}
+    return row, {"test_acc": test_acc, "train_acc": np.asarray(history["train_accuracy"]), "std_init": stds}
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     # One data subset (seed 0) for every unit: the seed varies the init and the batch order.
     split = load(context, unit.params["dataset"], cfg.limit_train, cfg.limit_test, 0)
-    return train_case(split, unit.params, lrs=cfg.lrs, epochs=cfg.epochs,
-                      batch_size=cfg.batch_size, probe=cfg.probe, lr_rule=cfg.lr_rule)
+    return train_case(
+        split,
+        unit.params,
+        lrs=cfg.lrs,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        probe=cfg.probe,
+        lr_rule=cfg.lr_rule,
+    )
 
 
-def plot_curves(cfg: Any, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]],
-                path: Any, *, panel: str, panels: Sequence[Any], x: str) -> None:
+def plot_curves(
+    cfg: Any,
+    rows: list[dict[str, Any]],
+    arrays: dict[str, dict[str, np.ndarray]],
+    path: Any,
+    *,
+    panel: str,
+    panels: Sequence[Any],
+    x: str,
+) -> None:
     """Mean test accuracy per epoch (over seeds and activations), one panel per ``panel``
-    value and dataset, one line per init."""
+    value and dataset, one line per init.
+    """
     datasets = list(cfg.datasets)
-    fig, axes = figure(len(datasets), len(panels), width=3.3 * len(panels),
-                       height=2.7 * len(datasets))
+    fig, axes = figure(len(datasets), len(panels), width=3.3 * len(panels), height=2.7 * len(datasets))
     for r, dataset in enumerate(datasets):
         for c, value in enumerate(panels):
             ax = axes[r, c]
             for init in cfg.inits:
-                curves = [arrays[row["unit"]]["test_acc"] for row in rows
-                          if (row["dataset"], row[panel], row["init"]) == (dataset, value, init)]
+                curves = [
+                    arrays[row["unit"]]["test_acc"]
+                    for row in rows
+                    if (row["dataset"], row[panel], row["init"]) == (dataset, value, init)
+                ]
                 if curves:
-                    ax.plot(np.arange(1, len(curves[0]) + 1), np.mean(curves, axis=0), "o-", ms=3,
-                            label=init)
-            ax.set(title=f"{dataset}, {panel} {value}", xlabel=x, ylim=(0, 1),
-                   xticks=np.arange(1, cfg.epochs + 1))
+                    ax.plot(np.arange(1, len(curves[0]) + 1), np.mean(curves, axis=0), "o-", ms=3, label=init)
+            ax.set(
+                title=f"{dataset}, {panel} {value}",
+                xlabel=x,
+                ylim=(0, 1),
+                xticks=np.arange(1, cfg.epochs + 1),
+            )
         axes[r, 0].set_ylabel("test accuracy")
     axes[0, 0].legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
-def plot_std(cfg: Any, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]],
-             path: Any, design: str) -> None:
+def plot_std(
+    cfg: Any, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], path: Any, design: str
+) -> None:
     """Per-layer activation std at init for every init (first dataset, activation and seed)."""
     fig, axes = figure(1, 1, width=5, height=3.2)
     ax = axes[0, 0]
     for init in cfg.inits:
-        match = [row for row in rows if row["design"] == design and row["init"] == init
-                 and row["dataset"] == cfg.datasets[0] and row["activation"] == cfg.activations[0]
-                 and row["seed"] == cfg.seeds[0]]
+        match = [
+            row
+            for row in rows
+            if row["design"] == design
+            and row["init"] == init
+            and row["dataset"] == cfg.datasets[0]
+            and row["activation"] == cfg.activations[0]
+            and row["seed"] == cfg.seeds[0]
+        ]
         if match:
             std = arrays[match[0]["unit"]]["std_init"]
             ax.semilogy(np.arange(1, len(std) + 1), np.maximum(std, 1e-12), label=init)
-    ax.set(xlabel="hidden layer", ylabel="activation std at init",
-           title=f"{cfg.activations[0]}, {design}, {cfg.datasets[0]}")
+    ax.set(
+        xlabel="hidden layer",
+        ylabel="activation std at init",
+        title=f"{cfg.activations[0]}, {design}, {cfg.datasets[0]}",
+    )
     ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
-def baseline_findings(rows: list[dict[str, Any]], inits: Sequence[str],
-                      cases: Sequence[Mapping[str, Any]], metric: str) -> list[Finding]:
+def baseline_findings(
+    rows: list[dict[str, Any]], inits: Sequence[str], cases: Sequence[Mapping[str, Any]], metric: str
+) -> list[Finding]:
     """For each case (a filter such as ``{"dataset": "mnist", "design": "64x50"}``) and each
     of our starts in ``inits``: does it beat Xavier, He and Orthogonal on ``metric`` (mean over
-    the matching rows, i.e. over activations and seeds)?"""
+    the matching rows, i.e. over activations and seeds)?
+    """
     findings = []
     rivals = [i for i in BASELINES if i in inits]
     if not rivals:
@@ -221,9 +293,13 @@ def baseline_findings(rows: list[dict[str, Any]], inits: Sequence[str],
         where = ", ".join(f"{k} {v}" for k, v in case.items())
         evidence = ", ".join(f"{i} {m:.3f}" for i, m in means.items())
         findings += [
-            Finding(f"{where}, no normalization: {ours} init beats Xavier/He/Orthogonal on {metric}",
-                    means[ours] > means[best_rival], f"{evidence} (mean over activations, seeds)")
-            for ours in OURS if ours in inits
+            Finding(
+                f"{where}, no normalization: {ours} init beats Xavier/He/Orthogonal on {metric}",
+                means[ours] > means[best_rival],
+                f"{evidence} (mean over activations, seeds)",
+            )
+            for ours in OURS
+            if ours in inits
         ]
     return findings
 
@@ -240,8 +316,15 @@ def summarize(
     by_activation = ("dataset", "activation", "design", "init")
     per_activation = ci_rows(rows, by_activation, ("test_acc",))
     run.write_table("summary_by_activation", per_activation)
-    plot_curves(cfg, rows, arrays, run.figure_path("accuracy_per_epoch"), panel="design",
-                panels=cfg.designs, x="epoch")
+    plot_curves(
+        cfg,
+        rows,
+        arrays,
+        run.figure_path("accuracy_per_epoch"),
+        panel="design",
+        panels=cfg.designs,
+        x="epoch",
+    )
     deepest = max(cfg.designs, key=lambda d: len(mlp_widths(d)))
     plot_std(cfg, rows, arrays, run.figure_path("std_at_init"), deepest)
 
@@ -251,31 +334,37 @@ def summarize(
     findings += baseline_findings(rows, cfg.inits, cases, "test_acc")
     ours_std = mean_by(rows, "std_last_init", design=deepest, init="odd_sigmoid")
     xavier_std = mean_by(rows, "std_last_init", design=deepest, init="xavier_normal")
-    findings.append(Finding(
-        f"at init, the last hidden layer of {deepest} keeps a larger std with odd_sigmoid than "
-        "with Xavier",
-        ours_std > xavier_std,
-        f"std {ours_std:.3g} (odd_sigmoid) vs {xavier_std:.3g} (xavier_normal)",
-    ))
+    findings.append(
+        Finding(
+            f"at init, the last hidden layer of {deepest} keeps a larger std with odd_sigmoid than "
+            "with Xavier",
+            ours_std > xavier_std,
+            f"std {ours_std:.3g} (odd_sigmoid) vs {xavier_std:.3g} (xavier_normal)",
+        )
+    )
     if "16/4x101" in cfg.designs and "mnist" in cfg.datasets:
-        accs = {i: mean_by(rows, "test_acc", design="16/4x101", init=i, dataset="mnist")
-                for i in cfg.inits}
+        accs = {i: mean_by(rows, "test_acc", design="16/4x101", init=i, dataset="mnist") for i in cfg.inits}
         rivals = ", ".join(f"{i} {accs[i]:.3f}" for i in BASELINES if i in accs)
         findings += [
-            Finding(f"the 101-layer 16/4 MLP reaches ≥ 90% MNIST test accuracy after {cfg.epochs} "
-                    f"epochs with {ours} init, lr rule {cfg.lr_rule!r} (issue 5's target)",
-                    accs[ours] >= 0.9,
-                    f"{accs[ours]:.3f} (mean over activations, seeds); without normalization: "
-                    f"{rivals or 'no baseline run'}")
-            for ours in OURS if ours in accs
+            Finding(
+                f"the 101-layer 16/4 MLP reaches ≥ 90% MNIST test accuracy after {cfg.epochs} "
+                f"epochs with {ours} init, lr rule {cfg.lr_rule!r} (issue 5's target)",
+                accs[ours] >= 0.9,
+                f"{accs[ours]:.3f} (mean over activations, seeds); without normalization: "
+                f"{rivals or 'no baseline run'}",
+            )
+            for ours in OURS
+            if ours in accs
         ]
     return Summary(
-        tables=[("Mean ± 95% CI over activations and seeds", ci_markdown(table, by, METRICS)),
-                ("Final test accuracy per activation",
-                 ci_markdown(per_activation, by_activation, ("test_acc",)))],
-        figures=[("Test accuracy per epoch (mean over activations and seeds)",
-                  "accuracy_per_epoch.png"),
-                 ("Activation std per layer at init", "std_at_init.png")],
+        tables=[
+            ("Mean ± 95% CI over activations and seeds", ci_markdown(table, by, METRICS)),
+            ("Final test accuracy per activation", ci_markdown(per_activation, by_activation, ("test_acc",))),
+        ],
+        figures=[
+            ("Test accuracy per epoch (mean over activations and seeds)", "accuracy_per_epoch.png"),
+            ("Activation std per layer at init", "std_at_init.png"),
+        ],
         findings=findings,
         metrics={"summary": table},
     )
@@ -289,4 +378,3 @@ EXPERIMENT = register_module(
     default=Config(),
     quick=QUICK,
 )
-

@@ -25,13 +25,13 @@ import numpy as np
 import torch
 
 import specinit
-from specinit.lab.runner import Context
+from specinit._core.plotting import figure
 from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
+from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.runner import Context
 from specinit.lab.tasks import mean_by
 from specinit.nn.models import mlp
 from specinit.training.pinn import NU, reference_solution, sample_points, train_pinn
-from specinit._core.plotting import figure
-from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,15 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
-QUICK = Config(depth=10, n_collocation=1000, n_initial=100, n_boundary=100, adam_steps=300,
-               lbfgs_iterations=0, seeds=(0,))
+QUICK = Config(
+    depth=10,
+    n_collocation=1000,
+    n_initial=100,
+    n_boundary=100,
+    adam_steps=300,
+    lbfgs_iterations=0,
+    seeds=(0,),
+)
 SLICES = (0.25, 0.5, 0.75)  # times of the solution slices in the figure
 
 
@@ -67,20 +74,25 @@ def _grid(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     p = unit.params
-    net = specinit.init_(mlp(2, [cfg.width] * cfg.depth, 1, p["activation"]), p["init"],
-                         generator=p["seed"])
+    net = specinit.init_(mlp(2, [cfg.width] * cfg.depth, 1, p["activation"]), p["init"], generator=p["seed"])
     points = sample_points(cfg.n_collocation, cfg.n_initial, cfg.n_boundary, generator=p["seed"])
-    result = train_pinn(net, points, adam_steps=cfg.adam_steps, lr=cfg.lr,
-                        lbfgs_iterations=cfg.lbfgs_iterations)
+    result = train_pinn(
+        net, points, adam_steps=cfg.adam_steps, lr=cfg.lr, lbfgs_iterations=cfg.lbfgs_iterations
+    )
     x, t = _grid(cfg)
     xt = torch.tensor(np.stack(np.meshgrid(x, t, indexing="ij"), -1).reshape(-1, 2), dtype=torch.float32)
     with torch.no_grad():
         u = net(xt).reshape(len(x), len(t)).double().numpy()
     exact = reference_solution(x, t, NU)
     rel_l2 = float(np.linalg.norm(u - exact) / np.linalg.norm(exact))
-    row = {"activation": p["activation"], "init": p["init"], "seed": p["seed"],
-           **{f"{k}_loss": v for k, v in result.final.items()}, "rel_l2": rel_l2,
-           "lbfgs_evaluations": result.lbfgs_evaluations}
+    row = {
+        "activation": p["activation"],
+        "init": p["init"],
+        "seed": p["seed"],
+        **{f"{k}_loss": v for k, v in result.final.items()},
+        "rel_l2": rel_l2,
+        "lbfgs_evaluations": result.lbfgs_evaluations,
+    }
     return row, {"losses": result.losses, "u": u}
 
 
@@ -133,13 +145,20 @@ def summarize(
             f"{e('residual_loss', activation=act, init=base):.2g}; rel. L2 error "
             f"{e('rel_l2', activation=act, init=ours):.3f} vs {e('rel_l2', activation=act, init=base):.3f})",
         )
-        for act in cfg.activations for base in other
+        for act in cfg.activations
+        for base in other
     ]
     return Summary(
-        tables=[("Final loss parts and relative L2 error vs the exact solution, mean ± 95% CI over seeds",
-                 ci_markdown(table, ("activation", "init"), METRICS))],
-        figures=[("Training loss (first seed)", "loss_curves.png"),
-                 ("Solution slices vs the exact solution (first seed)", "solution_slices.png")],
+        tables=[
+            (
+                "Final loss parts and relative L2 error vs the exact solution, mean ± 95% CI over seeds",
+                ci_markdown(table, ("activation", "init"), METRICS),
+            )
+        ],
+        figures=[
+            ("Training loss (first seed)", "loss_curves.png"),
+            ("Solution slices vs the exact solution (first seed)", "solution_slices.png"),
+        ],
         findings=findings,
         metrics={"summary": table},
     )

@@ -22,15 +22,15 @@ from typing import Any
 import numpy as np
 
 import specinit
-from specinit.nn.activations import get as get_activation
-from specinit.data import digits, standardize
-from specinit.lab.runner import Context
-from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
-from specinit.initializers.odd_sigmoid import predicted_std
-from specinit.nn.models import mlp
-from specinit.measure.propagation import propagation
 from specinit._core.plotting import figure
+from specinit.data import digits, standardize
+from specinit.initializers.odd_sigmoid import predicted_std
+from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.runner import Context
+from specinit.measure.propagation import propagation
+from specinit.nn.activations import get as get_activation
+from specinit.nn.models import mlp
 from specinit.training import TrainingDiverged, accuracy, train
 
 BAND = (0.75, 1.15)  # docs/odd_sigmoid.md, "Stated tolerance", target layer, width ≥ 8
@@ -77,9 +77,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     data = standardize(digits(generator=0), per_feature=True)
     x = data.x_train[: cfg.batch]
     net = mlp(x.shape[1], [case["width"]] * case["depth"], 10, act)
-    options = (
-        {"target_layer": case["depth"], "noise_multiplier": case["noise"]} if p["init"] == OURS else {}
-    )
+    options = {"target_layer": case["depth"], "noise_multiplier": case["noise"]} if p["init"] == OURS else {}
     specinit.init_(net, p["init"], generator=p["seed"], **options)
     prop = propagation(net, x)
     rms = np.hypot(prop.column("std"), prop.column("mean"))
@@ -88,16 +86,33 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     acc = math.nan
     if cfg.train_epochs:
         try:
-            train(net, data.x_train, data.y_train, loss="cross_entropy", optimizer="adam", lr=cfg.lr,
-                  epochs=cfg.train_epochs, batch_size=cfg.batch_size, generator=p["seed"], progress=False)
+            train(
+                net,
+                data.x_train,
+                data.y_train,
+                loss="cross_entropy",
+                optimizer="adam",
+                lr=cfg.lr,
+                epochs=cfg.train_epochs,
+                batch_size=cfg.batch_size,
+                generator=p["seed"],
+                progress=False,
+            )
             acc = accuracy(net, data.x_test, data.y_test)
         except TrainingDiverged:
             pass  # recorded as NaN accuracy
     row = {
-        "vary": p["vary"], "value": p["value"], "init": p["init"], "seed": p["seed"],
-        "std_first": float(rms[0]), "std_last": float(rms[-1]), "predicted": predicted,
-        "ratio": float(rms[-1]) / predicted, "saturated_last": last.frac_saturated,
-        "near_zero_last": last.frac_near_zero, "test_accuracy": acc,
+        "vary": p["vary"],
+        "value": p["value"],
+        "init": p["init"],
+        "seed": p["seed"],
+        "std_first": float(rms[0]),
+        "std_last": float(rms[-1]),
+        "predicted": predicted,
+        "ratio": float(rms[-1]) / predicted,
+        "saturated_last": last.frac_saturated,
+        "near_zero_last": last.frac_near_zero,
+        "test_accuracy": acc,
     }
     return row, {"rms": rms}
 
@@ -124,17 +139,33 @@ def summarize(
         top.plot(values, pred, "k:", lw=1, label="predicted")
         for init in (OURS,) if var == "noise" else (OURS, cfg.baseline):
             stats = [_values(rows, "std_last", vary=var, value=v, init=init) for v in values]
-            top.errorbar(values, [s.mean() for s in stats], yerr=[s.std() for s in stats],
-                         marker="o", capsize=2, label=init)
+            top.errorbar(
+                values,
+                [s.mean() for s in stats],
+                yerr=[s.std() for s in stats],
+                marker="o",
+                capsize=2,
+                label=init,
+            )
             sat = [_values(rows, "saturated_last", vary=var, value=v, init=init).mean() for v in values]
             bottom.plot(values, sat, "o-", label=init)
             acc = [_values(rows, "test_accuracy", vary=var, value=v, init=init) for v in values]
-            trained.errorbar(values, [a.mean() for a in acc], yerr=[a.std() for a in acc],
-                             marker="o", capsize=2, label=init)
+            trained.errorbar(
+                values,
+                [a.mean() for a in acc],
+                yerr=[a.std() for a in acc],
+                marker="o",
+                capsize=2,
+                label=init,
+            )
         top.set(xscale="log", yscale="log", title=f"std at the last hidden layer vs {var}")
         bottom.set(xscale="log", ylim=(-0.02, 1.02), title="saturated fraction there")
-        trained.set(xscale="log", xlabel=var, ylim=(0, 1),
-                    title=f"digits test accuracy after {cfg.train_epochs} epochs")
+        trained.set(
+            xscale="log",
+            xlabel=var,
+            ylim=(0, 1),
+            title=f"digits test accuracy after {cfg.train_epochs} epochs",
+        )
         for ax in (top, bottom, trained):
             ax.set_xticks(values, [f"{v:g}" for v in values])
             ax.minorticks_off()
@@ -162,7 +193,8 @@ def summarize(
         Finding(
             "with the ωD + Z start, f(kx) gives the same signal for every k (ω = 1/(k f'(0)) absorbs k)",
             spread < 1.001,
-            "std at layer L by k: " + ", ".join(f"{v:g}: {s:.4f}" for v, s in k_std.items())
+            "std at layer L by k: "
+            + ", ".join(f"{v:g}: {s:.4f}" for v, s in k_std.items())
             + f" (max/min {spread:.5f}); {cfg.baseline}: "
             + ", ".join(f"{v:g}: {s:.3g}" for v, s in k_xav.items()),
         ),
@@ -190,23 +222,37 @@ def summarize(
             Finding(
                 f"after {cfg.train_epochs} epochs on digits the odd-sigmoid start is more accurate "
                 f"than {cfg.baseline} at every {var} tried",
-                all(_values(rows, "test_accuracy", vary=var, value=v, init=OURS).mean()
+                all(
+                    _values(rows, "test_accuracy", vary=var, value=v, init=OURS).mean()
                     > _values(rows, "test_accuracy", vary=var, value=v, init=cfg.baseline).mean()
-                    for v in getattr(cfg, field)),
-                "test accuracy (ours vs baseline): " + ", ".join(
+                    for v in getattr(cfg, field)
+                ),
+                "test accuracy (ours vs baseline): "
+                + ", ".join(
                     f"{v:g}: {_values(rows, 'test_accuracy', vary=var, value=v, init=OURS).mean():.3f} vs "
                     f"{_values(rows, 'test_accuracy', vary=var, value=v, init=cfg.baseline).mean():.3f}"
-                    for v in getattr(cfg, field)),
+                    for v in getattr(cfg, field)
+                ),
             )
-            for var, field in SWEEPS.items() if var != "noise" and cfg.train_epochs
+            for var, field in SWEEPS.items()
+            if var != "noise" and cfg.train_epochs
         ],
     ]
     return Summary(
-        tables=[(f"Last hidden layer at init, mean ± 95% CI over seeds (base: width {cfg.width}, "
-                 f"depth {cfg.depth}, {cfg.activation}, k = {cfg.k:g}, noise {cfg.noise:g}×)",
-                 ci_markdown(table, ("vary", "value", "init"), METRICS))],
-        figures=[("Std and saturation at the last hidden layer at init, and accuracy after a short "
-                  "training, vs each swept variable", "sensitivity.png")],
+        tables=[
+            (
+                f"Last hidden layer at init, mean ± 95% CI over seeds (base: width {cfg.width}, "
+                f"depth {cfg.depth}, {cfg.activation}, k = {cfg.k:g}, noise {cfg.noise:g}×)",
+                ci_markdown(table, ("vary", "value", "init"), METRICS),
+            )
+        ],
+        figures=[
+            (
+                "Std and saturation at the last hidden layer at init, and accuracy after a short "
+                "training, vs each swept variable",
+                "sensitivity.png",
+            )
+        ],
         findings=findings,
         metrics={"summary": table, "band": BAND, "ratio_range": [float(ratios.min()), float(ratios.max())]},
     )

@@ -49,23 +49,24 @@ several training steps.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from torch import Tensor, nn
 
 import specinit
 from specinit import data
+from specinit._core.plotting import figure
+from specinit.initializers.pretrain import pretrain_random_labels_
+from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
+from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.runner import Context
+from specinit.lab.tasks import check_image_datasets
 from specinit.measure.bandwidth import gradient_bandwidth
 from specinit.measure.curvature import hessian_eigs, hessian_trace
-from specinit.lab.runner import Context
-from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
-from specinit.lab.tasks import check_image_datasets
-from specinit.initializers.pretrain import pretrain_random_labels_
 from specinit.nn.models import mlp, resnet_small, vgg_small
-from specinit._core.plotting import figure
-from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
 from specinit.training import accuracy, evaluate_loss, tune_lr
 
 #: The starts compared: the architecture's standard init, and the same weights pre-trained on
@@ -107,35 +108,59 @@ class Config:
 # Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
 # runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
 QUICK = Config(
-    mlp_widths=(256,), vgg_widths=(8, 16, 32), resnet_widths=(8, 16, 32), limit_train=2000,
-    limit_test=1000, epochs=2, batch_size=64, lrs=(3e-3,), pretrain_epochs=3, pretrain_lr=3e-3,
-    n_bandwidth=256, n_hessian=64, trace_matvecs=8, eig_tol=1e-2, fit_threshold=0.9, seeds=(0,),
+    mlp_widths=(256,),
+    vgg_widths=(8, 16, 32),
+    resnet_widths=(8, 16, 32),
+    limit_train=2000,
+    limit_test=1000,
+    epochs=2,
+    batch_size=64,
+    lrs=(3e-3,),
+    pretrain_epochs=3,
+    pretrain_lr=3e-3,
+    n_bandwidth=256,
+    n_hessian=64,
+    trace_matvecs=8,
+    eig_tol=1e-2,
+    fit_threshold=0.9,
+    seeds=(0,),
 )
 
 
 def check_config(cfg: Config) -> None:
     """Raise ``ValueError`` for an unknown dataset, architecture, start or init, or bad sizes."""
-    for name, given, known in (("datasets", cfg.datasets, None), ("archs", cfg.archs, ARCHS),
-                               ("starts", cfg.starts, STARTS)):
+    for name, given, known in (
+        ("datasets", cfg.datasets, None),
+        ("archs", cfg.archs, ARCHS),
+        ("starts", cfg.starts, STARTS),
+    ):
         if not given:
             raise ValueError(f"{name} is empty")
         if known is not None and any(g not in known for g in given):
-            raise ValueError(f"unknown {name} {[g for g in given if g not in known]}; "
-                             f"choose from {', '.join(known)}")
+            raise ValueError(
+                f"unknown {name} {[g for g in given if g not in known]}; choose from {', '.join(known)}"
+            )
     check_image_datasets(cfg.datasets)
     if cfg.base_init not in specinit.initializers.methods():
         raise ValueError(f"unknown base_init {cfg.base_init!r}; see specinit.initializers.methods()")
-    sizes = {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "n_bandwidth": cfg.n_bandwidth,
-             "n_hessian": cfg.n_hessian, "pretrain_epochs": cfg.pretrain_epochs,
-             **{f"{a}_widths": w for a, widths in _widths(cfg).items() for w in widths}}
+    sizes = {
+        "epochs": cfg.epochs,
+        "batch_size": cfg.batch_size,
+        "n_bandwidth": cfg.n_bandwidth,
+        "n_hessian": cfg.n_hessian,
+        "pretrain_epochs": cfg.pretrain_epochs,
+        **{f"{a}_widths": w for a, widths in _widths(cfg).items() for w in widths},
+    }
     bad = [k for k, v in sizes.items() if isinstance(v, bool) or not isinstance(v, int) or v < 1]
     if bad or not all(_widths(cfg).values()):
         raise ValueError(f"{', '.join(bad) or 'widths'} must be positive integers (non-empty widths)")
     if cfg.trace_matvecs < 2:
         raise ValueError(f"trace_matvecs must be at least 2 (for a standard error), got {cfg.trace_matvecs}")
     if not cfg.lrs or min(cfg.lrs) <= 0 or cfg.pretrain_lr <= 0 or cfg.eig_tol <= 0:
-        raise ValueError(f"lrs, pretrain_lr and eig_tol must be positive, got lrs={cfg.lrs}, "
-                         f"pretrain_lr={cfg.pretrain_lr}, eig_tol={cfg.eig_tol}")
+        raise ValueError(
+            f"lrs, pretrain_lr and eig_tol must be positive, got lrs={cfg.lrs}, "
+            f"pretrain_lr={cfg.pretrain_lr}, eig_tol={cfg.eig_tol}"
+        )
     if not 0 < cfg.fit_threshold <= 1:
         raise ValueError(f"fit_threshold must lie in (0, 1], got {cfg.fit_threshold}")
 
@@ -147,8 +172,9 @@ def _widths(cfg: Config) -> dict[str, tuple[int, ...]]:
 def units(cfg: Config) -> list[Unit]:
     """One unit per dataset × arch × start × seed (the config is checked first)."""
     check_config(cfg)
-    cases = [{"dataset": d, "arch": a, "start": s}
-             for d in cfg.datasets for a in cfg.archs for s in cfg.starts]
+    cases = [
+        {"dataset": d, "arch": a, "start": s} for d in cfg.datasets for a in cfg.archs for s in cfg.starts
+    ]
     return seeds_units(cases, cfg.seeds)
 
 
@@ -177,19 +203,39 @@ def images_for(arch: str, x: Tensor) -> Tensor:
 def _proxy(model: nn.Module, x: Tensor, when: str) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """The bandwidth proxy's scalars (mean |g| and its 99% quantile) and histogram."""
     record = gradient_bandwidth(model, x, levels=(Q_LEVEL,))
-    return ({f"bw_{when}": record.mean_abs, f"bw_q99_{when}": float(record.quantiles[0])},
-            {f"hist_edges_{when}": record.edges, f"hist_counts_{when}": record.counts})
+    return (
+        {f"bw_{when}": record.mean_abs, f"bw_q99_{when}": float(record.quantiles[0])},
+        {f"hist_edges_{when}": record.edges, f"hist_counts_{when}": record.counts},
+    )
 
 
 def _curvature(cfg: Config, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, float]:
     """Hessian trace (Hutchinson, with standard error) and top eigenvalue (Lanczos), A.4."""
     batch = (x[: cfg.n_hessian], y[: cfg.n_hessian])
-    trace = hessian_trace(model, "cross_entropy", batch, method="hutchinson",
-                          num_matvecs=cfg.trace_matvecs, generator=cfg.hessian_seed)
-    top = hessian_eigs(model, "cross_entropy", batch, k=1, method="lanczos", which="LA",
-                       tol=cfg.eig_tol, generator=cfg.hessian_seed)
-    return {"trace": trace.estimate, "trace_se": trace.stderr,
-            "top_eig": float(top.eigenvalues[0]), "eig_matvecs": top.num_matvecs}
+    trace = hessian_trace(
+        model,
+        "cross_entropy",
+        batch,
+        method="hutchinson",
+        num_matvecs=cfg.trace_matvecs,
+        generator=cfg.hessian_seed,
+    )
+    top = hessian_eigs(
+        model,
+        "cross_entropy",
+        batch,
+        k=1,
+        method="lanczos",
+        which="LA",
+        tol=cfg.eig_tol,
+        generator=cfg.hessian_seed,
+    )
+    return {
+        "trace": trace.estimate,
+        "trace_se": trace.stderr,
+        "top_eig": float(top.eigenvalues[0]),
+        "eig_matvecs": top.num_matvecs,
+    }
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -208,25 +254,55 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     row: dict[str, Any] = {k: p[k] for k in ("dataset", "arch", "start", "seed")}
     row["pretrain_fit"] = float("nan")  # accuracy on the shuffled labels after pre-training
     if p["start"] == "random_labels":
-        pretrain_random_labels_(net, x, y, epochs=cfg.pretrain_epochs, lr=cfg.pretrain_lr,
-                                batch_size=cfg.batch_size, generator=seed)
+        pretrain_random_labels_(
+            net,
+            x,
+            y,
+            epochs=cfg.pretrain_epochs,
+            lr=cfg.pretrain_lr,
+            batch_size=cfg.batch_size,
+            generator=seed,
+        )
         row["pretrain_fit"] = accuracy(net, x, data.random_labels(y, generator=seed))
     probe = x[: cfg.n_bandwidth]
     before, hist_before = _proxy(net, probe, "before")
     row.update(before)
     row["test_acc_start"] = accuracy(net, x_test, y_test)
-    search = tune_lr(lambda: copy.deepcopy(net), x, y, cfg.lrs, loss="cross_entropy",
-                     optimizer="adam", epochs=cfg.epochs, batch_size=cfg.batch_size, generator=seed,
-                     x_val=x_test, y_val=y_test, progress=False)
+    search = tune_lr(
+        lambda: copy.deepcopy(net),
+        x,
+        y,
+        cfg.lrs,
+        loss="cross_entropy",
+        optimizer="adam",
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        generator=seed,
+        x_val=x_test,
+        y_val=y_test,
+        progress=False,
+    )
     model = search.model
     after, hist_after = _proxy(model, probe, "after")
-    row.update({"lr": search.lr, "train_loss": search.result.final_loss,
-                "train_acc": accuracy(model, x, y), "test_acc": accuracy(model, x_test, y_test),
-                "test_loss": evaluate_loss(model, x_test, y_test, loss="cross_entropy"), **after,
-                **_curvature(cfg, model, x, y)})
+    row.update(
+        {
+            "lr": search.lr,
+            "train_loss": search.result.final_loss,
+            "train_acc": accuracy(model, x, y),
+            "test_acc": accuracy(model, x_test, y_test),
+            "test_loss": evaluate_loss(model, x_test, y_test, loss="cross_entropy"),
+            **after,
+            **_curvature(cfg, model, x, y),
+        }
+    )
     history = search.result.history
-    arrays = {"epoch": np.asarray(history["epoch"]), "train_loss": np.asarray(history["train_loss"]),
-              "val_accuracy": np.asarray(history["val_accuracy"]), **hist_before, **hist_after}
+    arrays = {
+        "epoch": np.asarray(history["epoch"]),
+        "train_loss": np.asarray(history["train_loss"]),
+        "val_accuracy": np.asarray(history["val_accuracy"]),
+        **hist_before,
+        **hist_after,
+    }
     return row, arrays
 
 
@@ -245,8 +321,9 @@ def _cases(cfg: Config) -> list[tuple[str, str]]:
     return [(d, a) for d in cfg.datasets for a in cfg.archs]
 
 
-def _compare(cfg: Config, mean: Callable[..., float], metric: str,
-             higher: Callable[[float, float], bool]) -> tuple[int, list[str]]:
+def _compare(
+    cfg: Config, mean: Callable[..., float], metric: str, higher: Callable[[float, float], bool]
+) -> tuple[int, list[str]]:
     """How many (dataset, arch) cases satisfy ``higher(random_labels, random)``, with evidence."""
     hits, notes = 0, []
     for d, a in _cases(cfg):
@@ -256,8 +333,9 @@ def _compare(cfg: Config, mean: Callable[..., float], metric: str,
     return hits, notes
 
 
-def findings(cfg: Config, table: Sequence[Mapping[str, Any]],
-             rows: Sequence[Mapping[str, Any]]) -> list[Finding]:
+def findings(
+    cfg: Config, table: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, Any]]
+) -> list[Finding]:
     """The paper's Exp 4 / A.4 claims, each checked on the means across seeds."""
     if set(cfg.starts) != set(STARTS):
         return []
@@ -265,45 +343,71 @@ def findings(cfg: Config, table: Sequence[Mapping[str, Any]],
     n = len(_cases(cfg))
     out = []
     fits = [r["train_acc"] for r in rows if r["start"] == "random_labels"]
-    out.append(Finding(
-        f"a random-label start still fits the training set (train accuracy ≥ {cfg.fit_threshold} "
-        "in every unit)", min(fits) >= cfg.fit_threshold,
-        f"lowest train accuracy {min(fits):.4f} over {len(fits)} random-label units (random "
-        f"start: lowest {min(r['train_acc'] for r in rows if r['start'] == 'random'):.4f})"))
+    out.append(
+        Finding(
+            f"a random-label start still fits the training set (train accuracy ≥ {cfg.fit_threshold} "
+            "in every unit)",
+            min(fits) >= cfg.fit_threshold,
+            f"lowest train accuracy {min(fits):.4f} over {len(fits)} random-label units (random "
+            f"start: lowest {min(r['train_acc'] for r in rows if r['start'] == 'random'):.4f})",
+        )
+    )
     k, notes = _compare(cfg, mean, "test_acc", lambda rl, rnd: rl < rnd)
-    out.append(Finding(
-        f"a random-label start generalizes worse (lower mean test accuracy in {k} of {n} "
-        "dataset × architecture cases; the paper: every case)", k == n,
-        "random labels vs random: " + "; ".join(notes)))
+    out.append(
+        Finding(
+            f"a random-label start generalizes worse (lower mean test accuracy in {k} of {n} "
+            "dataset × architecture cases; the paper: every case)",
+            k == n,
+            "random labels vs random: " + "; ".join(notes),
+        )
+    )
     k, notes = _compare(cfg, mean, "bw_before", lambda rl, rnd: rl > rnd)
-    out.append(Finding(
-        f"random-label pre-training raises the bandwidth proxy mean |∂ mean output/∂ pixel| at "
-        f"the start ({k} of {n} cases)", k == n, "random labels vs random: " + "; ".join(notes)))
+    out.append(
+        Finding(
+            f"random-label pre-training raises the bandwidth proxy mean |∂ mean output/∂ pixel| at "
+            f"the start ({k} of {n} cases)",
+            k == n,
+            "random labels vs random: " + "; ".join(notes),
+        )
+    )
     k, notes = _compare(cfg, mean, "bw_after", lambda rl, rnd: rl > rnd)
-    out.append(Finding(
-        f"the higher bandwidth survives training on the true labels ({k} of {n} cases)", k == n,
-        "random labels vs random after training: " + "; ".join(notes)))
+    out.append(
+        Finding(
+            f"the higher bandwidth survives training on the true labels ({k} of {n} cases)",
+            k == n,
+            "random labels vs random after training: " + "; ".join(notes),
+        )
+    )
     agree = {}
     for metric in ("trace", "top_eig"):
         agree[metric] = sum(
             (mean(metric, d, a, "random_labels") > mean(metric, d, a, "random"))
             == (mean("test_acc", d, a, "random_labels") < mean("test_acc", d, a, "random"))
-            for d, a in _cases(cfg))
-    out.append(Finding(
-        "flatness does not consistently track generalization (the sharper final model is not "
-        "always the one that generalizes worse)", min(agree.values()) < n,
-        f"sharper ⇔ worse test accuracy in {agree['trace']} of {n} cases by Hessian trace, "
-        f"{agree['top_eig']} of {n} by top eigenvalue"))
+            for d, a in _cases(cfg)
+        )
+    out.append(
+        Finding(
+            "flatness does not consistently track generalization (the sharper final model is not "
+            "always the one that generalizes worse)",
+            min(agree.values()) < n,
+            f"sharper ⇔ worse test accuracy in {agree['trace']} of {n} cases by Hessian trace, "
+            f"{agree['top_eig']} of {n} by top eigenvalue",
+        )
+    )
     return out
 
 
 def plot_summary(cfg: Config, table: Sequence[Mapping[str, Any]], path: Any) -> None:
     """Per dataset (rows): test accuracy, proxy before and after training, bars by start with 95% CIs."""
     index = {tuple(r[k] for k in BY): r for r in table}
-    panels = (("test_acc", "test accuracy", False), ("bw_before", "B/W proxy at start", True),
-              ("bw_after", "B/W proxy after training", True))
-    fig, axes = figure(len(cfg.datasets), len(panels), width=4.0 * len(panels),
-                       height=3.0 * len(cfg.datasets))
+    panels = (
+        ("test_acc", "test accuracy", False),
+        ("bw_before", "B/W proxy at start", True),
+        ("bw_after", "B/W proxy after training", True),
+    )
+    fig, axes = figure(
+        len(cfg.datasets), len(panels), width=4.0 * len(panels), height=3.0 * len(cfg.datasets)
+    )
     step = 0.8 / len(cfg.starts)
     for i, dataset in enumerate(cfg.datasets):
         for ax, (metric, label, log) in zip(axes[i], panels):
@@ -311,8 +415,15 @@ def plot_summary(cfg: Config, table: Sequence[Mapping[str, Any]], path: Any) -> 
                 found = [index.get((dataset, a, start)) for a in cfg.archs]
                 means = [r[f"{metric}_mean"] if r else np.nan for r in found]
                 errs = [np.nan_to_num(r[f"{metric}_ci"]) if r else 0.0 for r in found]
-                ax.bar(np.arange(len(cfg.archs)) + (j - (len(cfg.starts) - 1) / 2) * step, means,
-                       step, yerr=errs, capsize=3, label=start, color=f"C{j}")
+                ax.bar(
+                    np.arange(len(cfg.archs)) + (j - (len(cfg.starts) - 1) / 2) * step,
+                    means,
+                    step,
+                    yerr=errs,
+                    capsize=3,
+                    label=start,
+                    color=f"C{j}",
+                )
             ax.set_xticks(np.arange(len(cfg.archs)), cfg.archs)
             ax.set(title=f"{dataset}: {label}")
             if log:
@@ -329,16 +440,23 @@ def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
     """``summary.csv`` (mean, std and 95% CI half-width per dataset × arch × start, see
-    :func:`specinit.results.ci_rows`), the figure and the findings."""
+    :func:`specinit.results.ci_rows`), the figure and the findings.
+    """
     table = ci_rows(rows, BY, METRICS)
     run.write_table("summary", table)
     plot_summary(cfg, table, run.figure_path("random_label"))
     return Summary(
-        tables=[("Mean ± 95% CI (Student t) across seeds; bandwidth proxy = mean |∂ mean output/∂ "
-                 "pixel| on a fixed training batch; Hessian of the final model on a fixed "
-                 "training subset", ci_markdown(table, BY, METRICS))],
-        figures=[("Test accuracy and bandwidth proxy by start (bars: mean, whiskers: 95% CI)",
-                  "random_label.png")],
+        tables=[
+            (
+                "Mean ± 95% CI (Student t) across seeds; bandwidth proxy = mean |∂ mean output/∂ "
+                "pixel| on a fixed training batch; Hessian of the final model on a fixed "
+                "training subset",
+                ci_markdown(table, BY, METRICS),
+            )
+        ],
+        figures=[
+            ("Test accuracy and bandwidth proxy by start (bars: mean, whiskers: 95% CI)", "random_label.png")
+        ],
         findings=findings(cfg, table, rows),
         metrics={"summary": table},
     )

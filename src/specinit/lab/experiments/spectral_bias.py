@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
-from specinit.data import Sinusoids, sample_1d, sinusoids
-from specinit.lab.runner import Context
-from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
-from specinit.lab.tasks import build_net
 from specinit._core.plotting import figure
+from specinit.data import Sinusoids, sample_1d, sinusoids
+from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.runner import Context
+from specinit.lab.tasks import build_net
 from specinit.measure.spectrum import FrequencyTracker
 from specinit.training import train
 
@@ -62,8 +62,15 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     model = build_net(act, cfg.depth, cfg.width, cfg.init, seed)
     tracker = FrequencyTracker(y, cfg.lo, cfg.hi, cfg.n, freqs=cfg.freqs, every=cfg.every)
     result = train(
-        model, x, y, optimizer=cfg.optimizer, lr=cfg.lr, steps=cfg.steps, generator=seed,
-        callbacks=[tracker], progress=False,
+        model,
+        x,
+        y,
+        optimizer=cfg.optimizer,
+        lr=cfg.lr,
+        steps=cfg.steps,
+        generator=seed,
+        callbacks=[tracker],
+        progress=False,
     )
     # A frequency that never converged is censored at steps + every ("later than the run").
     converged = tracker.convergence_step(cfg.tol)
@@ -94,8 +101,13 @@ def summarize(
         arr = arrays[key]
         # Step + 1 on a log axis: the fast networks converge in tens of steps.
         image = ax.pcolormesh(
-            arr["steps"] + 1, np.arange(len(arr["freqs"])), np.clip(arr["errors"].T, 0, 1),
-            cmap="viridis", vmin=0, vmax=1, shading="nearest",
+            arr["steps"] + 1,
+            np.arange(len(arr["freqs"])),
+            np.clip(arr["errors"].T, 0, 1),
+            cmap="viridis",
+            vmin=0,
+            vmax=1,
+            shading="nearest",
         )
         ax.set_xscale("log")
         ax.set_yticks(range(len(arr["freqs"])), [f"{f:g}" for f in arr["freqs"]])
@@ -111,16 +123,22 @@ def summarize(
             by_act[act]["spearman_freq_vs_step_mean"] > 0,
             f"Spearman ρ(frequency, convergence step) = {by_act[act]['spearman_freq_vs_step_mean']:.2f}; "
             "steps to error < "
-            f"{cfg.tol:g}: " + ", ".join(
+            f"{cfg.tol:g}: "
+            + ", ".join(
                 f"f={c.removeprefix('converged_at_f')}: {by_act[act][c + '_mean']:.0f}" for c in step_cols
-            ) + f" ({cfg.steps + cfg.every} = not converged within the run)",
+            )
+            + f" ({cfg.steps + cfg.every} = not converged within the run)",
         )
         for act in cfg.activations
     ]
     return Summary(
-        tables=[(f"Mean ± 95% CI over seeds (convergence step: first record with error < {cfg.tol:g}; "
-                 f"{cfg.steps + cfg.every} = not converged within the run)",
-                 ci_markdown(table, ("activation",), metrics))],
+        tables=[
+            (
+                f"Mean ± 95% CI over seeds (convergence step: first record with error < {cfg.tol:g}; "
+                f"{cfg.steps + cfg.every} = not converged within the run)",
+                ci_markdown(table, ("activation",), metrics),
+            )
+        ],
         figures=[("Per-frequency convergence (first seed)", "convergence_heatmaps.png")],
         findings=findings,
         metrics={"summary": table},

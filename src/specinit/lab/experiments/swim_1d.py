@@ -32,25 +32,26 @@ each even at depth 4, width 4096.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from specinit.estimators import SwimRegressor
-from specinit.data import Sinusoids, grid_1d, sample_1d, sinusoids
-from specinit.lab.runner import Context
-from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
-from specinit.lab.tasks import build_net, mean_by
-from specinit.initializers.swim import SAMPLERS, SCHEDULES, default_scales
-from specinit.measure.layer_spectra import layer_spectra
 from specinit._core.plotting import figure
-from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
-from specinit.training import tune_lr
 from specinit._core.rng import as_generator
+from specinit.data import Sinusoids, grid_1d, sample_1d, sinusoids
+from specinit.estimators import SwimRegressor
+from specinit.initializers.swim import SAMPLERS, SCHEDULES, default_scales
+from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
+from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.runner import Context
+from specinit.lab.tasks import build_net, mean_by
+from specinit.measure.layer_spectra import layer_spectra
+from specinit.training import tune_lr
 
 #: Gradient-trained baselines: ``specinit.init_`` methods, then Adam.
 ADAM_INITS = ("xavier_normal", "kaiming_normal")
@@ -80,7 +81,8 @@ class MixedTask:
 
     def test(self) -> tuple[Tensor, Tensor]:
         """Midpoints ``lo + (j + ½)(hi − lo)/n_test`` and ``f`` there, float64; none is a
-        training point when ``n_test`` is a multiple of ``n_train``."""
+        training point when ``n_test`` is a multiple of ``n_train``.
+        """
         x = grid_1d(self.lo, self.hi, n=self.n_test, dtype=torch.float64)
         x = x + 0.5 * (self.hi - self.lo) / self.n_test
         return x, self.target(x)
@@ -111,8 +113,14 @@ class Config:
 
 
 QUICK = Config(
-    task=MixedTask(n_train=256, n_test=1024), depths=(1, 2, 3), widths=(32, 128, 512),
-    adam_widths=(32,), adam_steps=400, lrs=(1e-3, 3e-3), spectra_width=128, seeds=(0,),
+    task=MixedTask(n_train=256, n_test=1024),
+    depths=(1, 2, 3),
+    widths=(32, 128, 512),
+    adam_widths=(32,),
+    adam_steps=400,
+    lrs=(1e-3, 3e-3),
+    spectra_width=128,
+    seeds=(0,),
 )
 
 
@@ -136,8 +144,10 @@ def check_config(cfg: Config) -> None:
         raise ValueError(f"unknown Adam init(s) {bad}; choose from {', '.join(ADAM_INITS)}")
     missing = [w for w in cfg.adam_widths if w not in cfg.widths]
     if missing:
-        raise ValueError(f"adam_widths {missing} are not in widths {cfg.widths}: the baselines "
-                         "must match a SWIM network's shape")
+        raise ValueError(
+            f"adam_widths {missing} are not in widths {cfg.widths}: the baselines "
+            "must match a SWIM network's shape"
+        )
     if cfg.spectra_width not in cfg.widths:
         raise ValueError(f"spectra_width {cfg.spectra_width} is not one of widths {cfg.widths}")
     if cfg.adam_inits and cfg.adam_widths and (not cfg.lrs or min(cfg.lrs) <= 0):
@@ -151,14 +161,18 @@ def units(cfg: Config) -> list[Unit]:
     cases: list[dict[str, Any]] = []
     for d in cfg.depths:
         for w in cfg.widths:
-            cases += [{"method": "swim", "schedule": s, "depth": d, "width": w}
-                      for s in cfg.schedules if not (d == 1 and s == "reversed")]
+            cases += [
+                {"method": "swim", "schedule": s, "depth": d, "width": w}
+                for s in cfg.schedules
+                if not (d == 1 and s == "reversed")
+            ]
             if d == cfg.sampler_depth:
-                cases += [{"method": m, "schedule": "constant", "depth": d, "width": w}
-                          for m in cfg.samplers]
+                cases += [{"method": m, "schedule": "constant", "depth": d, "width": w} for m in cfg.samplers]
             if w in cfg.adam_widths:
-                cases += [{"method": f"{i}+adam", "schedule": "none", "depth": d, "width": w}
-                          for i in cfg.adam_inits]
+                cases += [
+                    {"method": f"{i}+adam", "schedule": "none", "depth": d, "width": w}
+                    for i in cfg.adam_inits
+                ]
     return seeds_units(cases, cfg.seeds)
 
 
@@ -174,9 +188,15 @@ def _mse(model: nn.Module, x: Tensor, y: Tensor) -> float:
 
 def fit_swim(cfg: Config, p: Mapping[str, Any], x: Tensor, y: Tensor) -> nn.Module:
     """The fitted SWIM network (float64) of one case."""
-    reg = SwimRegressor(widths=(p["width"],) * p["depth"], activation=cfg.activation,
-                        scales=p["schedule"], sampler=p["method"], l2=cfg.l2,
-                        random_state=p["seed"], dtype="float64")
+    reg = SwimRegressor(
+        widths=(p["width"],) * p["depth"],
+        activation=cfg.activation,
+        scales=p["schedule"],
+        sampler=p["method"],
+        l2=cfg.l2,
+        random_state=p["seed"],
+        dtype="float64",
+    )
     return reg.fit(x.numpy(), y[:, 0].numpy()).model_
 
 
@@ -190,10 +210,19 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     arrays: dict[str, np.ndarray] = {}
     start = time.perf_counter()
     if p["method"].endswith("+adam"):
-        make = partial(build_net, cfg.activation, p["depth"], p["width"],
-                       p["method"].removesuffix("+adam"), p["seed"])
-        search = tune_lr(make, x.float(), y.float(), cfg.lrs, optimizer="adam",
-                         steps=cfg.adam_steps, generator=p["seed"], progress=False)
+        make = partial(
+            build_net, cfg.activation, p["depth"], p["width"], p["method"].removesuffix("+adam"), p["seed"]
+        )
+        search = tune_lr(
+            make,
+            x.float(),
+            y.float(),
+            cfg.lrs,
+            optimizer="adam",
+            steps=cfg.adam_steps,
+            generator=p["seed"],
+            progress=False,
+        )
         model, row["lr"] = search.model, search.lr
     else:
         model = fit_swim(cfg, p, x, y)
@@ -217,21 +246,33 @@ BY = ("method", "schedule", "depth", "width")
 
 def plot_errors(cfg: Config, rows: list[dict[str, Any]], path: Any) -> None:
     """Test MSE (mean over seeds) against width, one panel per depth, one line per case (a case
-    keeps its colour in every panel)."""
-    cases = ([("swim", s) for s in cfg.schedules] + [(m, "constant") for m in cfg.samplers]
-             + [(f"{i}+adam", "none") for i in cfg.adam_inits])
+    keeps its colour in every panel).
+    """
+    cases = (
+        [("swim", s) for s in cfg.schedules]
+        + [(m, "constant") for m in cfg.samplers]
+        + [(f"{i}+adam", "none") for i in cfg.adam_inits]
+    )
     fig, axes = figure(1, len(cfg.depths), width=3.6 * len(cfg.depths), height=3.2)
     for ax, depth in zip(axes[0], cfg.depths):
         for color, (method, schedule) in enumerate(cases):
-            widths = sorted({r["width"] for r in rows if (r["method"], r["schedule"], r["depth"])
-                             == (method, schedule, depth)})
+            widths = sorted(
+                {
+                    r["width"]
+                    for r in rows
+                    if (r["method"], r["schedule"], r["depth"]) == (method, schedule, depth)
+                }
+            )
             if not widths:
                 continue
-            means = [mean_by(rows, "test_mse", method=method, schedule=schedule, depth=depth,
-                             width=w) for w in widths]
+            means = [
+                mean_by(rows, "test_mse", method=method, schedule=schedule, depth=depth, width=w)
+                for w in widths
+            ]
             style = "o-" if method == "swim" else ("s--" if method.endswith("adam") else "^:")
-            ax.loglog(widths, means, style, ms=4, color=f"C{color}",
-                      label=schedule if method == "swim" else method)
+            ax.loglog(
+                widths, means, style, ms=4, color=f"C{color}", label=schedule if method == "swim" else method
+            )
         ax.set_xticks(cfg.widths, [str(w) for w in cfg.widths])
         ax.minorticks_off()
         ax.set(title=f"{depth} hidden layer(s)", xlabel="width")
@@ -241,21 +282,33 @@ def plot_errors(cfg: Config, rows: list[dict[str, Any]], path: Any) -> None:
     fig.savefig(path, dpi=110)
 
 
-def plot_spectra(cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]],
-                 path: Any) -> None:
+def plot_spectra(
+    cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], path: Any
+) -> None:
     """Per-layer feature power (first seed, deepest net, ``spectra_width``), one panel per schedule."""
     depth, seed = max(cfg.depths), cfg.seeds[0]
-    picks = [(s, r) for s in cfg.schedules for r in rows
-             if (r["method"], r["schedule"], r["depth"], r["width"], r["seed"])
-             == ("swim", s, depth, cfg.spectra_width, seed)]
+    picks = [
+        (s, r)
+        for s in cfg.schedules
+        for r in rows
+        if (r["method"], r["schedule"], r["depth"], r["width"], r["seed"])
+        == ("swim", s, depth, cfg.spectra_width, seed)
+    ]
     fig, axes = figure(1, max(len(picks), 1), width=3.8 * max(len(picks), 1), height=3.2)
     for ax, (schedule, row) in zip(axes[0], picks):
         arr = arrays[row["unit"]]
         for layer, (power, centroid) in enumerate(zip(arr["power"], arr["centroids"]), start=1):
-            ax.semilogy(arr["freqs"][1:], np.maximum(power[1:], 1e-16), lw=1,
-                        label=f"layer {layer}, centroid {centroid:.3g}")
-        ax.set(title=f"{schedule}, depth {depth}, width {cfg.spectra_width}",
-               xlabel="frequency (cycles/unit)", xlim=(0, 8 * max(cfg.task.freqs)))
+            ax.semilogy(
+                arr["freqs"][1:],
+                np.maximum(power[1:], 1e-16),
+                lw=1,
+                label=f"layer {layer}, centroid {centroid:.3g}",
+            )
+        ax.set(
+            title=f"{schedule}, depth {depth}, width {cfg.spectra_width}",
+            xlabel="frequency (cycles/unit)",
+            xlim=(0, 8 * max(cfg.task.freqs)),
+        )
         ax.legend(fontsize=6)
     axes[0, 0].set_ylabel("normalized mean power")
     fig.tight_layout()
@@ -264,7 +317,8 @@ def plot_spectra(cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict
 
 def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
     """Checked claims: spectral vs constant/reversed at the largest width, per-layer centroids,
-    SWIM vs the Adam baselines at matched shape, the SWIM sampler vs the other samplers."""
+    SWIM vs the Adam baselines at matched shape, the SWIM sampler vs the other samplers.
+    """
     e = partial(mean_by, rows, "test_mse")
     wide = max(cfg.widths)
     out = []
@@ -273,44 +327,63 @@ def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
         if "spectral" not in cfg.schedules or rival not in cfg.schedules:
             continue
         for d in deep:
-            ours, theirs = (e(method="swim", schedule=s, depth=d, width=wide)
-                            for s in ("spectral", rival))
-            out.append(Finding(
-                f"spectral beats {rival} SWIM at the largest width ({wide}), depth {d} (test MSE)",
-                ours < theirs, f"spectral {ours:.3g} vs {rival} {theirs:.3g} (mean over seeds)"))
-        ratios = [e(method="swim", schedule="spectral", depth=d, width=w)
-                  / e(method="swim", schedule=rival, depth=d, width=w)
-                  for d in deep for w in cfg.widths]
+            ours, theirs = (e(method="swim", schedule=s, depth=d, width=wide) for s in ("spectral", rival))
+            out.append(
+                Finding(
+                    f"spectral beats {rival} SWIM at the largest width ({wide}), depth {d} (test MSE)",
+                    ours < theirs,
+                    f"spectral {ours:.3g} vs {rival} {theirs:.3g} (mean over seeds)",
+                )
+            )
+        ratios = [
+            e(method="swim", schedule="spectral", depth=d, width=w)
+            / e(method="swim", schedule=rival, depth=d, width=w)
+            for d in deep
+            for w in cfg.widths
+        ]
         if ratios:
             gm = float(np.exp(np.mean(np.log(ratios))))
-            out.append(Finding(
-                f"averaged over depths ≥ 2 and all widths, spectral has lower test MSE than {rival}",
-                gm < 1, f"geometric mean of the MSE ratio spectral/{rival}: {gm:.3g}"))
+            out.append(
+                Finding(
+                    f"averaged over depths ≥ 2 and all widths, spectral has lower test MSE than {rival}",
+                    gm < 1,
+                    f"geometric mean of the MSE ratio spectral/{rival}: {gm:.3g}",
+                )
+            )
     if deep and 1 in cfg.depths and "spectral" in cfg.schedules:
         best_deep = min((e(method="swim", schedule="spectral", depth=d, width=wide), d) for d in deep)
-        best_one = min((e(method="swim", schedule=s, depth=1, width=wide), s)
-                       for s in cfg.schedules if s != "reversed")
-        out.append(Finding(
-            f"at the largest width ({wide}), the best spectral SWIM with ≥ 2 hidden layers beats "
-            "the best one-layer SWIM",
-            best_deep[0] < best_one[0],
-            f"spectral depth {best_deep[1]} {best_deep[0]:.3g} vs one layer ({best_one[1]}) "
-            f"{best_one[0]:.3g}"))
+        best_one = min(
+            (e(method="swim", schedule=s, depth=1, width=wide), s) for s in cfg.schedules if s != "reversed"
+        )
+        out.append(
+            Finding(
+                f"at the largest width ({wide}), the best spectral SWIM with ≥ 2 hidden layers beats "
+                "the best one-layer SWIM",
+                best_deep[0] < best_one[0],
+                f"spectral depth {best_deep[1]} {best_deep[0]:.3g} vs one layer ({best_one[1]}) "
+                f"{best_one[0]:.3g}",
+            )
+        )
     depth = max(cfg.depths)
     if depth >= 2:
         for schedule, sign in (("spectral", 1), ("reversed", -1)):
             if schedule not in cfg.schedules:
                 continue
-            first = mean_by(rows, "centroid_first", method="swim", schedule=schedule, depth=depth,
-                            width=cfg.spectra_width)
-            last = mean_by(rows, "centroid_last", method="swim", schedule=schedule, depth=depth,
-                           width=cfg.spectra_width)
+            first = mean_by(
+                rows, "centroid_first", method="swim", schedule=schedule, depth=depth, width=cfg.spectra_width
+            )
+            last = mean_by(
+                rows, "centroid_last", method="swim", schedule=schedule, depth=depth, width=cfg.spectra_width
+            )
             word = "higher" if sign > 0 else "lower"
-            out.append(Finding(
-                f"{schedule}: the last hidden layer's features have a {word} spectral centroid "
-                f"than the first (depth {depth}, width {cfg.spectra_width})",
-                (last - first) * sign > 0, f"centroid layer 1 {first:.3g} → layer {depth} {last:.3g} "
-                "cycles/unit"))
+            out.append(
+                Finding(
+                    f"{schedule}: the last hidden layer's features have a {word} spectral centroid "
+                    f"than the first (depth {depth}, width {cfg.spectra_width})",
+                    (last - first) * sign > 0,
+                    f"centroid layer 1 {first:.3g} → layer {depth} {last:.3g} cycles/unit",
+                )
+            )
     adam = [f"{i}+adam" for i in cfg.adam_inits]
     if adam and "spectral" in cfg.schedules:
         for w in cfg.adam_widths:
@@ -319,19 +392,25 @@ def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
                 swim = e(method="swim", schedule="spectral", depth=d, width=w)
                 best = min(e(method=m, depth=d, width=w) for m in adam)
                 wins.append((d, swim, best))
-            out.append(Finding(
-                f"spectral SWIM beats Xavier/He + Adam ({cfg.adam_steps} steps) at the same shape, "
-                f"width {w}, every depth",
-                all(s < b for _, s, b in wins),
-                "; ".join(f"depth {d}: SWIM {s:.3g} vs best Adam {b:.3g}" for d, s, b in wins)))
+            out.append(
+                Finding(
+                    f"spectral SWIM beats Xavier/He + Adam ({cfg.adam_steps} steps) at the same shape, "
+                    f"width {w}, every depth",
+                    all(s < b for _, s, b in wins),
+                    "; ".join(f"depth {d}: SWIM {s:.3g} vs best Adam {b:.3g}" for d, s, b in wins),
+                )
+            )
     if cfg.samplers:
         ours = e(method="swim", schedule="constant", depth=cfg.sampler_depth, width=wide)
         rivals = {m: e(method=m, depth=cfg.sampler_depth, width=wide) for m in cfg.samplers}
-        out.append(Finding(
-            f"the SWIM sampler beats {' and '.join(cfg.samplers)} (constant scale, depth "
-            f"{cfg.sampler_depth}, width {wide})",
-            all(ours < v for v in rivals.values()),
-            f"swim {ours:.3g}, " + ", ".join(f"{m} {v:.3g}" for m, v in rivals.items())))
+        out.append(
+            Finding(
+                f"the SWIM sampler beats {' and '.join(cfg.samplers)} (constant scale, depth "
+                f"{cfg.sampler_depth}, width {wide})",
+                all(ours < v for v in rivals.values()),
+                f"swim {ours:.3g}, " + ", ".join(f"{m} {v:.3g}" for m, v in rivals.items()),
+            )
+        )
     return out
 
 
@@ -345,11 +424,17 @@ def summarize(
     plot_errors(cfg, rows, run.figure_path("test_mse_vs_width"))
     plot_spectra(cfg, rows, arrays, run.figure_path("layer_spectra"))
     return Summary(
-        tables=[(f"Test MSE at the largest width ({wide}), mean ± 95% CI over seeds",
-                 ci_markdown(at_wide, BY, ("test_mse", "centroid_first", "centroid_last"))),
-                ("All cases, mean ± 95% CI over seeds", ci_markdown(table, BY, METRICS))],
-        figures=[("Test MSE against width (mean over seeds)", "test_mse_vs_width.png"),
-                 ("Per-layer feature spectra (deepest net, first seed)", "layer_spectra.png")],
+        tables=[
+            (
+                f"Test MSE at the largest width ({wide}), mean ± 95% CI over seeds",
+                ci_markdown(at_wide, BY, ("test_mse", "centroid_first", "centroid_last")),
+            ),
+            ("All cases, mean ± 95% CI over seeds", ci_markdown(table, BY, METRICS)),
+        ],
+        figures=[
+            ("Test MSE against width (mean over seeds)", "test_mse_vs_width.png"),
+            ("Per-layer feature spectra (deepest net, first seed)", "layer_spectra.png"),
+        ],
         findings=findings(cfg, rows),
         metrics={"summary": table},
     )

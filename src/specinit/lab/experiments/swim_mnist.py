@@ -43,22 +43,23 @@ from __future__ import annotations
 import copy
 import functools
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 import specinit
 from specinit import data
-from specinit.estimators import SwimClassifier
-from specinit.lab.runner import Context
-from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
-from specinit.lab.tasks import check_image_datasets, mean_by
-from specinit.initializers.swim import SCHEDULES, default_scales
-from specinit.nn.models import mlp
-from specinit.initializers.readout import calibrate_logits
 from specinit._core.plotting import figure
+from specinit.estimators import SwimClassifier
+from specinit.initializers.readout import calibrate_logits
+from specinit.initializers.swim import SCHEDULES, default_scales
+from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.runner import Context
+from specinit.lab.tasks import check_image_datasets, mean_by
+from specinit.nn.models import mlp
 from specinit.training import accuracy, tune_lr
 
 #: Starts compared under Adam fine-tuning.
@@ -90,8 +91,13 @@ class Config:
 # Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
 # runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
 QUICK = Config(
-    widths=(256, 1024), limit_train=2000, limit_test=1000, finetune_width=256, epochs=2,
-    lrs=(1e-4, 1e-3), seeds=(0,),
+    widths=(256, 1024),
+    limit_train=2000,
+    limit_test=1000,
+    finetune_width=256,
+    epochs=2,
+    lrs=(1e-4, 1e-3),
+    seeds=(0,),
 )
 
 
@@ -107,11 +113,20 @@ def check_config(cfg: Config) -> None:
     bad = [i for i in cfg.finetune_inits if i not in FINETUNE_INITS]
     if bad:
         raise ValueError(f"unknown fine-tuning start(s) {bad}; choose from {', '.join(FINETUNE_INITS)}")
-    sizes = (*cfg.depths, *cfg.widths, cfg.finetune_depth, cfg.finetune_width, cfg.epochs,
-             cfg.batch_size, cfg.train_eval)
+    sizes = (
+        *cfg.depths,
+        *cfg.widths,
+        cfg.finetune_depth,
+        cfg.finetune_width,
+        cfg.epochs,
+        cfg.batch_size,
+        cfg.train_eval,
+    )
     if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in sizes):
-        raise ValueError("depths, widths, finetune_depth, finetune_width, epochs, batch_size and "
-                         "train_eval must be positive integers")
+        raise ValueError(
+            "depths, widths, finetune_depth, finetune_width, epochs, batch_size and "
+            "train_eval must be positive integers"
+        )
     if cfg.finetune_inits and (not cfg.lrs or min(cfg.lrs) <= 0):
         raise ValueError(f"lrs must hold positive learning rates, got {cfg.lrs}")
     if cfg.finetune_l2 <= 0:
@@ -124,13 +139,23 @@ def units(cfg: Config) -> list[Unit]:
     check_config(cfg)
     cases: list[dict[str, Any]] = []
     for dataset in cfg.datasets:
-        cases += [{"dataset": dataset, "method": "swim", "schedule": s, "depth": d, "width": w}
-                  for d in cfg.depths for w in cfg.widths for s in cfg.schedules
-                  if not (d == 1 and s == "reversed")]
-        cases += [{"dataset": dataset, "method": f"{i}+adam",
-                   "schedule": cfg.finetune_schedule if i == "swim" else "none",
-                   "depth": cfg.finetune_depth, "width": cfg.finetune_width}
-                  for i in cfg.finetune_inits]
+        cases += [
+            {"dataset": dataset, "method": "swim", "schedule": s, "depth": d, "width": w}
+            for d in cfg.depths
+            for w in cfg.widths
+            for s in cfg.schedules
+            if not (d == 1 and s == "reversed")
+        ]
+        cases += [
+            {
+                "dataset": dataset,
+                "method": f"{i}+adam",
+                "schedule": cfg.finetune_schedule if i == "swim" else "none",
+                "depth": cfg.finetune_depth,
+                "width": cfg.finetune_width,
+            }
+            for i in cfg.finetune_inits
+        ]
     return seeds_units(cases, cfg.seeds)
 
 
@@ -141,49 +166,69 @@ def data_needs(cfg: Config) -> list[tuple[str, int | None, int | None]]:
 
 def _swim_unit(cfg: Config, split: data.Split, p: Mapping[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
-    clf = SwimClassifier(widths=(p["width"],) * p["depth"], activation=cfg.activation,
-                         scales=p["schedule"], random_state=p["seed"])
+    clf = SwimClassifier(
+        widths=(p["width"],) * p["depth"],
+        activation=cfg.activation,
+        scales=p["schedule"],
+        random_state=p["seed"],
+    )
     model = clf.fit(split.x_train.numpy(), split.y_train.numpy()).model_
     seconds = time.perf_counter() - start
     n = min(cfg.train_eval, len(split.x_train))
-    return {"fit_seconds": round(seconds, 3),
-            "train_acc": accuracy(model, split.x_train[:n], split.y_train[:n]),
-            "test_acc": accuracy(model, split.x_test, split.y_test)}
+    return {
+        "fit_seconds": round(seconds, 3),
+        "train_acc": accuracy(model, split.x_train[:n], split.y_train[:n]),
+        "test_acc": accuracy(model, split.x_test, split.y_test),
+    }
 
 
 def _finetune_unit(
     cfg: Config, split: data.Split, p: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     init, seed = p["method"].removesuffix("+adam"), p["seed"]
-    net = mlp(split.x_train.shape[1], [p["width"]] * p["depth"], split.num_classes or 10,
-              cfg.activation)
+    net = mlp(split.x_train.shape[1], [p["width"]] * p["depth"], split.num_classes or 10, cfg.activation)
     start = time.perf_counter()
     row: dict[str, Any] = {"logit_scale": float("nan")}
     if init == "swim":
-        specinit.init_(net, "swim", data=split.x_train, targets=split.y_train,
-                       scales=p["schedule"], generator=seed, l2=cfg.finetune_l2)
+        specinit.init_(
+            net,
+            "swim",
+            data=split.x_train,
+            targets=split.y_train,
+            scales=p["schedule"],
+            generator=seed,
+            l2=cfg.finetune_l2,
+        )
         row["logit_scale"] = calibrate_logits(net, split.x_train, split.y_train, cfg.logit_scales)
     else:
         specinit.init_(net, init, generator=seed)
     row["init_seconds"] = round(time.perf_counter() - start, 3)
     row["test_acc_e0"] = accuracy(net, split.x_test, split.y_test)
-    search = tune_lr(lambda: copy.deepcopy(net), split.x_train, split.y_train, cfg.lrs,
-                     loss="cross_entropy", optimizer="adam", epochs=cfg.epochs,
-                     batch_size=cfg.batch_size, generator=seed, x_val=split.x_test, y_val=split.y_test,
-                     progress=False)
+    search = tune_lr(
+        lambda: copy.deepcopy(net),
+        split.x_train,
+        split.y_train,
+        cfg.lrs,
+        loss="cross_entropy",
+        optimizer="adam",
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        generator=seed,
+        x_val=split.x_test,
+        y_val=split.y_test,
+        progress=False,
+    )
     history = np.asarray(search.result.history["val_accuracy"], dtype=float)
     curve = np.concatenate([[row["test_acc_e0"]], history])
     row.update({f"test_acc_e{e}": float(a) for e, a in enumerate(curve) if e > 0})
-    row.update({"lr": search.lr, "train_loss": search.result.final_loss,
-                "test_acc": float(curve[-1])})
+    row.update({"lr": search.lr, "train_loss": search.result.final_loss, "test_acc": float(curve[-1])})
     return row, {"test_acc": curve}
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     p = unit.params
     split = context.images(p["dataset"], cfg.limit_train, cfg.limit_test)  # one subset: seed 0
-    row: dict[str, Any] = {k: p[k] for k in ("dataset", "method", "schedule", "depth", "width",
-                                              "seed")}
+    row: dict[str, Any] = {k: p[k] for k in ("dataset", "method", "schedule", "depth", "width", "seed")}
     if p["method"] == "swim":
         return {**row, **_swim_unit(cfg, split, p)}, {}
     extra, arrays = _finetune_unit(cfg, split, p)
@@ -199,11 +244,26 @@ def plot_accuracy(cfg: Config, rows: list[dict[str, Any]], path: Any) -> None:
     for ax, dataset in zip(axes[0], cfg.datasets):
         for depth in cfg.depths:
             for schedule in cfg.schedules:
-                means = [mean_by(rows, "test_acc", dataset=dataset, method="swim",
-                                 schedule=schedule, depth=depth, width=w) for w in cfg.widths]
+                means = [
+                    mean_by(
+                        rows,
+                        "test_acc",
+                        dataset=dataset,
+                        method="swim",
+                        schedule=schedule,
+                        depth=depth,
+                        width=w,
+                    )
+                    for w in cfg.widths
+                ]
                 if not np.all(np.isnan(means)):
-                    ax.semilogx(cfg.widths, means, "o-" if depth == 1 else "s--", ms=4,
-                                label=f"{schedule}, depth {depth}")
+                    ax.semilogx(
+                        cfg.widths,
+                        means,
+                        "o-" if depth == 1 else "s--",
+                        ms=4,
+                        label=f"{schedule}, depth {depth}",
+                    )
         ax.set_xticks(cfg.widths, [str(w) for w in cfg.widths])
         ax.minorticks_off()
         ax.set(title=dataset, xlabel="width")
@@ -213,19 +273,27 @@ def plot_accuracy(cfg: Config, rows: list[dict[str, Any]], path: Any) -> None:
     fig.savefig(path, dpi=110)
 
 
-def plot_finetune(cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]],
-                  path: Any) -> None:
+def plot_finetune(
+    cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], path: Any
+) -> None:
     """Test accuracy per epoch (0 = the start) of each fine-tuned start, mean over seeds."""
     fig, axes = figure(1, len(cfg.datasets), width=4 * len(cfg.datasets), height=3.2)
     for ax, dataset in zip(axes[0], cfg.datasets):
         for init in cfg.finetune_inits:
-            curves = [arrays[r["unit"]]["test_acc"] for r in rows
-                      if r["dataset"] == dataset and r["method"] == f"{init}+adam"]
+            curves = [
+                arrays[r["unit"]]["test_acc"]
+                for r in rows
+                if r["dataset"] == dataset and r["method"] == f"{init}+adam"
+            ]
             if curves:
-                ax.plot(np.arange(len(curves[0])), np.mean(curves, axis=0), "o-", ms=4,
-                        label=f"{init} + Adam")
-        ax.set(title=f"{dataset}, {cfg.finetune_depth} × {cfg.finetune_width}", xlabel="epoch",
-               xticks=np.arange(cfg.epochs + 1))
+                ax.plot(
+                    np.arange(len(curves[0])), np.mean(curves, axis=0), "o-", ms=4, label=f"{init} + Adam"
+                )
+        ax.set(
+            title=f"{dataset}, {cfg.finetune_depth} × {cfg.finetune_width}",
+            xlabel="epoch",
+            xticks=np.arange(cfg.epochs + 1),
+        )
     axes[0, 0].set_ylabel("test accuracy")
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
@@ -234,43 +302,62 @@ def plot_finetune(cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dic
 
 def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
     """Spectral vs constant/reversed at the largest width per dataset and depth; SWIM start vs
-    Xavier start after fine-tuning and at epoch 1; the best no-backprop accuracy."""
+    Xavier start after fine-tuning and at epoch 1; the best no-backprop accuracy.
+    """
     wide = max(cfg.widths)
     out = []
     for dataset in cfg.datasets:
-        acc = functools.partial(mean_by, rows, "test_acc", dataset=dataset, method="swim",
-                                width=wide)
+        acc = functools.partial(mean_by, rows, "test_acc", dataset=dataset, method="swim", width=wide)
         for depth in cfg.depths:
-            rivals = [s for s in ("constant", "reversed") if s in cfg.schedules
-                      and not (depth == 1 and s == "reversed")]
+            rivals = [
+                s
+                for s in ("constant", "reversed")
+                if s in cfg.schedules and not (depth == 1 and s == "reversed")
+            ]
             if "spectral" not in cfg.schedules or not rivals:
                 continue
             ours = acc(schedule="spectral", depth=depth)
             theirs = {s: acc(schedule=s, depth=depth) for s in rivals}
-            out.append(Finding(
-                f"{dataset}, depth {depth}, width {wide}: spectral SWIM has higher test accuracy "
-                f"than {' and '.join(rivals)}",
-                all(ours > v for v in theirs.values()),
-                f"spectral {ours:.4f}, " + ", ".join(f"{s} {v:.4f}" for s, v in theirs.items())
-                + " (mean over seeds)"))
+            out.append(
+                Finding(
+                    f"{dataset}, depth {depth}, width {wide}: spectral SWIM has higher test accuracy "
+                    f"than {' and '.join(rivals)}",
+                    all(ours > v for v in theirs.values()),
+                    f"spectral {ours:.4f}, "
+                    + ", ".join(f"{s} {v:.4f}" for s, v in theirs.items())
+                    + " (mean over seeds)",
+                )
+            )
         if {"swim", "xavier_normal"} <= set(cfg.finetune_inits):
-            for metric, when in (("test_acc_e1", "after 1 epoch"),
-                                 ("test_acc", f"after {cfg.epochs} epochs")):
+            for metric, when in (
+                ("test_acc_e1", "after 1 epoch"),
+                ("test_acc", f"after {cfg.epochs} epochs"),
+            ):
                 swim = mean_by(rows, metric, dataset=dataset, method="swim+adam")
                 xavier = mean_by(rows, metric, dataset=dataset, method="xavier_normal+adam")
-                out.append(Finding(
-                    f"{dataset}: a SWIM start beats a Xavier start {when} of Adam "
-                    f"({cfg.finetune_depth} × {cfg.finetune_width})",
-                    swim > xavier, f"SWIM {swim:.4f} vs Xavier {xavier:.4f} (mean over seeds)"))
+                out.append(
+                    Finding(
+                        f"{dataset}: a SWIM start beats a Xavier start {when} of Adam "
+                        f"({cfg.finetune_depth} × {cfg.finetune_width})",
+                        swim > xavier,
+                        f"SWIM {swim:.4f} vs Xavier {xavier:.4f} (mean over seeds)",
+                    )
+                )
     if "mnist" in cfg.datasets:
-        best = max((r for r in rows if r["dataset"] == "mnist" and r["method"] == "swim"),
-                   key=lambda r: r["test_acc"], default=None)
+        best = max(
+            (r for r in rows if r["dataset"] == "mnist" and r["method"] == "swim"),
+            key=lambda r: r["test_acc"],
+            default=None,
+        )
         if best is not None:
-            out.append(Finding(
-                "MNIST without backprop reaches ≥ 98.5% test accuracy (issue 4's target)",
-                best["test_acc"] >= 0.985,
-                f"best {best['test_acc']:.4f}: {best['schedule']}, depth {best['depth']}, width "
-                f"{best['width']}, seed {best['seed']}"))
+            out.append(
+                Finding(
+                    "MNIST without backprop reaches ≥ 98.5% test accuracy (issue 4's target)",
+                    best["test_acc"] >= 0.985,
+                    f"best {best['test_acc']:.4f}: {best['schedule']}, depth {best['depth']}, width "
+                    f"{best['width']}, seed {best['seed']}",
+                )
+            )
     return out
 
 
@@ -288,13 +375,18 @@ def summarize(
     figures = [("No-backprop test accuracy against width (mean over seeds)", "accuracy_vs_width.png")]
     if tune_rows:
         plot_finetune(cfg, rows, arrays, run.figure_path("finetune"))
-        figures.append(("Adam fine-tuning from a SWIM or a Xavier start (mean over seeds)",
-                        "finetune.png"))
+        figures.append(("Adam fine-tuning from a SWIM or a Xavier start (mean over seeds)", "finetune.png"))
     return Summary(
-        tables=[("No backprop: SWIM classifiers, mean ± 95% CI over seeds",
-                 ci_markdown(swim_table, BY, ("test_acc", "train_acc", "fit_seconds"))),
-                ("Adam fine-tuning, test accuracy per epoch (e0 = start), mean ± 95% CI over seeds",
-                 ci_markdown(tune_table, BY, (*epochs, "train_loss")))],
+        tables=[
+            (
+                "No backprop: SWIM classifiers, mean ± 95% CI over seeds",
+                ci_markdown(swim_table, BY, ("test_acc", "train_acc", "fit_seconds")),
+            ),
+            (
+                "Adam fine-tuning, test accuracy per epoch (e0 = start), mean ± 95% CI over seeds",
+                ci_markdown(tune_table, BY, (*epochs, "train_loss")),
+            ),
+        ],
         figures=figures,
         findings=findings(cfg, rows),
         metrics={"summary": swim_table, "finetune": tune_table},

@@ -24,9 +24,9 @@ a smoothed histogram.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -86,7 +86,7 @@ class SpectralDensity:
         """``Σ wᵢ θᵢ``, the mean eigenvalue's estimate (``tr A / size``; a Hutchinson estimate)."""
         return float(np.dot(self.weights, self.nodes))
 
-    def plot(self, ax: "Axes | None" = None, *, log: bool = True, label: str | None = None) -> "Axes":
+    def plot(self, ax: Axes | None = None, *, log: bool = True, label: str | None = None) -> Axes:
         """Density against eigenvalue (log-scaled density by default, as in arXiv 1901.10159)."""
         ax = new_axes() if ax is None else ax
         ax.plot(self.grid, self.density, label=label)
@@ -100,8 +100,9 @@ class SpectralDensity:
         return ax
 
 
-def _estimator(n_probes: int, n_steps: int, sigma: float | None, n_grid: int
-               ) -> Callable[[Operator, int], SpectralDensity]:
+def _estimator(
+    n_probes: int, n_steps: int, sigma: float | None, n_grid: int
+) -> Callable[[Operator, int], SpectralDensity]:
     """The checked SLQ ``(operator, seed) → SpectralDensity`` for these settings."""
     n_probes = check_int(n_probes, "n_probes")
     n_steps = check_int(n_steps, "n_steps")
@@ -144,8 +145,17 @@ def hessian_density(
     estimate = _estimator(n_probes, n_steps, sigma, n_grid)
     if _deprecated_per_layer(per_layer, "hessian_density"):
         return hessian_density_per_layer(  # type: ignore[return-value]
-            target, loss, data, n_probes=n_probes, n_steps=n_steps, sigma=sigma, n_grid=n_grid,
-            generator=generator, params=params, train_mode=train_mode)
+            target,
+            loss,
+            data,
+            n_probes=n_probes,
+            n_steps=n_steps,
+            sigma=sigma,
+            n_grid=n_grid,
+            generator=generator,
+            params=params,
+            train_mode=train_mode,
+        )
     seed = derive_seed(generator)
     return estimate(_operator_for(target, loss, data, params, train_mode, seed), seed)
 
@@ -165,7 +175,8 @@ def hessian_density_per_layer(
 ) -> dict[str, SpectralDensity]:
     """:func:`hessian_density` of each layer's diagonal Hessian block ``H_ll``
     (:func:`layer_blocks`): a dict ``layer name → SpectralDensity`` (arXiv 1901.10159,
-    1912.07145).  Arguments as in :func:`hessian_density`."""
+    1912.07145).  Arguments as in :func:`hessian_density`.
+    """
     estimate = _estimator(n_probes, n_steps, sigma, n_grid)
     seed = derive_seed(generator)
     return _per_layer(model, loss, data, params, train_mode, seed, lambda op: estimate(op, seed))
@@ -197,8 +208,9 @@ def _lanczos_tridiagonal(op: Operator, q: Tensor, steps: int) -> tuple[np.ndarra
     return np.array(alphas), np.array(betas)
 
 
-def _slq(op: Operator, n_probes: int, n_steps: int, sigma: float | None, n_grid: int,
-         seed: int) -> SpectralDensity:
+def _slq(
+    op: Operator, n_probes: int, n_steps: int, sigma: float | None, n_grid: int, seed: int
+) -> SpectralDensity:
     start = op.num_matvecs
     generator = torch.Generator().manual_seed(seed)
     nodes, weights = [], []
@@ -215,7 +227,15 @@ def _slq(op: Operator, n_probes: int, n_steps: int, sigma: float | None, n_grid:
     sigma = check_float(sigma, "sigma")
     grid = np.linspace(theta.min() - 5 * sigma, theta.max() + 5 * sigma, n_grid)
     gauss = np.exp(-0.5 * ((grid[:, None] - theta[None, :]) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
-    return SpectralDensity(grid=_frozen_array(grid), density=_frozen_array(gauss @ tau),
-                           nodes=_frozen_array(theta), weights=_frozen_array(tau), sigma=sigma,
-                           n_probes=n_probes, n_steps=n_steps, num_matvecs=op.num_matvecs - start,
-                           size=op.size, seed=seed)
+    return SpectralDensity(
+        grid=_frozen_array(grid),
+        density=_frozen_array(gauss @ tau),
+        nodes=_frozen_array(theta),
+        weights=_frozen_array(tau),
+        sigma=sigma,
+        n_probes=n_probes,
+        n_steps=n_steps,
+        num_matvecs=op.num_matvecs - start,
+        size=op.size,
+        seed=seed,
+    )

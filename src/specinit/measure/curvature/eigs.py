@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -63,7 +62,8 @@ class Eigenpairs:
     columns of a ``(size, k)`` tensor in the operator's dtype and device (``None`` unless
     requested), ``num_matvecs`` products used, and whether every pair met the tolerance
     (``converged``; Lanczos raises instead when ARPACK does not converge).  ``n_matvecs`` is a
-    deprecated alias."""
+    deprecated alias.
+    """
 
     eigenvalues: np.ndarray
     eigenvectors: Tensor | None
@@ -78,16 +78,19 @@ class Eigenpairs:
     n_matvecs = deprecated_alias("n_matvecs", "num_matvecs")
 
 
-def _solver(k: int, method: str, which: str, tol: float | None, max_iter: int,
-            return_eigenvectors: bool) -> Callable[[Operator, int], Eigenpairs]:
+def _solver(
+    k: int, method: str, which: str, tol: float | None, max_iter: int, return_eigenvectors: bool
+) -> Callable[[Operator, int], Eigenpairs]:
     """The checked eigensolver ``(operator, seed) → Eigenpairs`` for these settings."""
     if method not in EIG_METHODS:
         raise ValueError(f"unknown eigenvalue method {method!r}; choose one of {', '.join(EIG_METHODS)}")
     if which not in WHICH:
         raise ValueError(f"which must be one of {', '.join(WHICH)}, got {which!r}")
     if method == "power" and which != "LM":
-        raise ValueError("power iteration finds the largest-magnitude eigenvalues: use which='LM' "
-                         "(or method='lanczos' for which='LA')")
+        raise ValueError(
+            "power iteration finds the largest-magnitude eigenvalues: use which='LM' "
+            "(or method='lanczos' for which='LA')"
+        )
     k = check_int(k, "k")
     max_iter = check_int(max_iter, "max_iter")
     if tol is not None:
@@ -141,9 +144,19 @@ def hessian_eigs(
     run = _solver(k, method, which, tol, max_iter, return_eigenvectors)
     if _deprecated_per_layer(per_layer, "hessian_eigs"):
         return hessian_eigs_per_layer(  # type: ignore[return-value]
-            target, loss, data, k=k, method=method, which=which, tol=tol, max_iter=max_iter,
-            return_eigenvectors=return_eigenvectors, generator=generator, params=params,
-            train_mode=train_mode)
+            target,
+            loss,
+            data,
+            k=k,
+            method=method,
+            which=which,
+            tol=tol,
+            max_iter=max_iter,
+            return_eigenvectors=return_eigenvectors,
+            generator=generator,
+            params=params,
+            train_mode=train_mode,
+        )
     seed = derive_seed(generator)
     return run(_operator_for(target, loss, data, params, train_mode, seed), seed)
 
@@ -165,14 +178,16 @@ def hessian_eigs_per_layer(
 ) -> dict[str, Eigenpairs]:
     """:func:`hessian_eigs` of each layer's diagonal Hessian block ``H_ll`` (:func:`layer_blocks`):
     a dict ``layer name → Eigenpairs`` (the per-layer top eigenvalues of arXiv 1912.07145).
-    ``k`` must be below every block's size.  Arguments as in :func:`hessian_eigs`."""
+    ``k`` must be below every block's size.  Arguments as in :func:`hessian_eigs`.
+    """
     run = _solver(k, method, which, tol, max_iter, return_eigenvectors)
     seed = derive_seed(generator)
     return _per_layer(model, loss, data, params, train_mode, seed, lambda op: run(op, seed))
 
 
-def _lanczos_eigs(op: Operator, k: int, which: str, tol: float, max_iter: int, vectors: bool,
-                  seed: int) -> Eigenpairs:
+def _lanczos_eigs(
+    op: Operator, k: int, which: str, tol: float, max_iter: int, vectors: bool, seed: int
+) -> Eigenpairs:
     start = op.num_matvecs
 
     def apply(v: np.ndarray) -> np.ndarray:
@@ -184,13 +199,21 @@ def _lanczos_eigs(op: Operator, k: int, which: str, tol: float, max_iter: int, v
     values, vecs = eigsh(linear, k=k, which=which, v0=v0, tol=tol, maxiter=max_iter)
     order = np.argsort(-(values if which == "LA" else np.abs(values)), kind="stable")
     eigvecs = torch.from_numpy(vecs[:, order]).to(dtype=op.dtype, device=op.device) if vectors else None
-    return Eigenpairs(eigenvalues=_frozen_array(values[order]), eigenvectors=eigvecs,
-                      num_matvecs=op.num_matvecs - start, method="lanczos", which=which,
-                      converged=True, size=op.size, seed=seed)
+    return Eigenpairs(
+        eigenvalues=_frozen_array(values[order]),
+        eigenvectors=eigvecs,
+        num_matvecs=op.num_matvecs - start,
+        method="lanczos",
+        which=which,
+        converged=True,
+        size=op.size,
+        seed=seed,
+    )
 
 
-def _power_eigs(op: Operator, k: int, which: str, tol: float, max_iter: int, vectors: bool,
-                seed: int) -> Eigenpairs:
+def _power_eigs(
+    op: Operator, k: int, which: str, tol: float, max_iter: int, vectors: bool, seed: int
+) -> Eigenpairs:
     start = op.num_matvecs
     generator = torch.Generator().manual_seed(seed)
     found = torch.zeros(op.size, 0, dtype=op.dtype, device=op.device)
@@ -216,8 +239,19 @@ def _power_eigs(op: Operator, k: int, which: str, tol: float, max_iter: int, vec
         found = torch.cat([found, v.unsqueeze(1)], dim=1)
     if not converged:
         # stack: warnings.warn, here, the solver closure, the estimator, renamed_kwargs, the caller
-        warnings.warn(f"power iteration did not reach tol={tol:g} within max_iter={max_iter} "
-                      "products for every eigenvalue", RuntimeWarning, stacklevel=5)
-    return Eigenpairs(eigenvalues=_frozen_array(values), eigenvectors=found if vectors else None,
-                      num_matvecs=op.num_matvecs - start, method="power", which=which,
-                      converged=converged, size=op.size, seed=seed)
+        warnings.warn(
+            f"power iteration did not reach tol={tol:g} within max_iter={max_iter} "
+            "products for every eigenvalue",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+    return Eigenpairs(
+        eigenvalues=_frozen_array(values),
+        eigenvectors=found if vectors else None,
+        num_matvecs=op.num_matvecs - start,
+        method="power",
+        which=which,
+        converged=converged,
+        size=op.size,
+        seed=seed,
+    )

@@ -65,9 +65,9 @@ mode and the caller's RNG state afterwards; the model runs through
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from collections.abc import Iterable, Iterator
-from typing import Any, Callable, Sequence, Union
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -93,7 +93,8 @@ Params = Union[None, nn.Module, Sequence[str], Sequence[nn.Parameter]]
 class Operator:
     """A symmetric linear operator ``v ↦ A v`` on vectors of length ``size`` (the interface the
     estimators use).  Subclasses implement ``_apply``; :meth:`matvec` checks the vector and counts
-    the call in ``num_matvecs``."""
+    the call in ``num_matvecs``.
+    """
 
     def __init__(self, size: int, dtype: torch.dtype, device: torch.device) -> None:
         self.size = check_int(size, "size")
@@ -128,8 +129,9 @@ class Operator:
 
 
 class _FunctionOperator(Operator):
-    def __init__(self, fn: Callable[[Tensor], Tensor], size: int, dtype: torch.dtype,
-                 device: torch.device) -> None:
+    def __init__(
+        self, fn: Callable[[Tensor], Tensor], size: int, dtype: torch.dtype, device: torch.device
+    ) -> None:
         super().__init__(size, dtype, device)
         self._fn = fn
 
@@ -204,6 +206,7 @@ class HessianOperator(Operator):
 
     Attributes: ``names`` (parameter names), ``loss_value`` (the full-data mean loss),
     ``n_samples`` (``N``), ``seed`` (the int used), ``num_matvecs``.
+
     """
 
     def __init__(
@@ -220,8 +223,10 @@ class HessianOperator(Operator):
         if "seed" in deprecated:
             if "generator" in deprecated or generator != 0:
                 raise TypeError("HessianOperator() got both seed= (deprecated) and generator=")
-            warn_deprecated("HessianOperator(seed=...) is deprecated and will be removed in the next "
-                            "release; use generator=")
+            warn_deprecated(
+                "HessianOperator(seed=...) is deprecated and will be removed in the next "
+                "release; use generator="
+            )
             generator = check_int(deprecated.pop("seed"), "seed", minimum=0)
         if deprecated:
             raise TypeError(f"HessianOperator() got unexpected keyword(s) {sorted(deprecated)}")
@@ -244,9 +249,11 @@ class HessianOperator(Operator):
         self._device, self._data_dtype = device, dtype
         single = _is_batch(data)
         if not single and (isinstance(data, Iterator) or not isinstance(data, Iterable)):
-            raise TypeError("data must be a batch (x, y) or a re-iterable of batches (a list, a "
-                            f"DataLoader), got {type(data).__name__}: a one-shot iterator is "
-                            "used up after one product")
+            raise TypeError(
+                "data must be a batch (x, y) or a re-iterable of batches (a list, a "
+                f"DataLoader), got {type(data).__name__}: a one-shot iterator is "
+                "used up after one product"
+            )
         self._batches: list[Batch] | Iterable[Batch] = [data] if single else data  # type: ignore[list-item]
         self.n_samples = 0
         total = 0.0
@@ -276,8 +283,10 @@ class HessianOperator(Operator):
     def _apply(self, v: Tensor) -> Tensor:
         changed = [n for n, p, old in zip(self.names, self._params, self._versions) if p._version != old]
         if changed:
-            raise RuntimeError(f"parameter(s) {', '.join(changed)} changed in place since this "
-                               "HessianOperator was built; build a new one for the new values")
+            raise RuntimeError(
+                f"parameter(s) {', '.join(changed)} changed in place since this "
+                "HessianOperator was built; build a new one for the new values"
+            )
         pieces = self._split(v)
         if self._single:
             return _flat(self._hvp(self._graph, pieces, retain=True))
@@ -294,9 +303,13 @@ class HessianOperator(Operator):
         live = [i for i, g in enumerate(grads) if g.requires_grad]  # others: linear in the parameters
         if not live:
             return [torch.zeros_like(p) for p in self._params]
-        hv = torch.autograd.grad([grads[i] for i in live], self._params,
-                                 grad_outputs=[pieces[i] for i in live], retain_graph=retain,
-                                 allow_unused=True)
+        hv = torch.autograd.grad(
+            [grads[i] for i in live],
+            self._params,
+            grad_outputs=[pieces[i] for i in live],
+            retain_graph=retain,
+            allow_unused=True,
+        )
         return [_or_zeros(h, p) for h, p in zip(hv, self._params)]
 
     def _loss(self, x: Tensor, y: Tensor) -> Tensor:
@@ -316,14 +329,22 @@ class HessianOperator(Operator):
         for i, batch in enumerate(self._batches):
             if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
                 raise TypeError(f"batch {i} must be a pair (x, y), got {type(batch).__name__}")
-            yield prepare(batch[0], batch[1], self._loss_name, self._device, self._data_dtype,
-                           f"x (batch {i})", f"y (batch {i})")
+            yield prepare(
+                batch[0],
+                batch[1],
+                self._loss_name,
+                self._device,
+                self._data_dtype,
+                f"x (batch {i})",
+                f"y (batch {i})",
+            )
 
     @contextmanager
     def _context(self) -> Iterator[None]:
         """The model's mode set for the measurement (every submodule's restored on exit) and the
         global RNG seeded inside a fork; buffers are protected separately, by the copies
-        :meth:`_loss` runs the model with."""
+        :meth:`_loss` runs the model with.
+        """
         with module_mode(self.model, self.train_mode), fork_rng(self.seed, self._device):
             yield
 
@@ -388,7 +409,8 @@ def _select_params(model: nn.Module, params: Params) -> list[tuple[str, nn.Param
 def layer_blocks(model: nn.Module, params: Params = None) -> dict[str, list[str]]:
     """Parameter names grouped by the module that owns them (``"0.weight"`` → layer ``"0"``),
     in module order; the model's own direct parameters form the layer ``""``.  Each group is a
-    diagonal block ``H_ll`` of the Hessian (the per-layer curvature of arXiv 1912.07145)."""
+    diagonal block ``H_ll`` of the Hessian (the per-layer curvature of arXiv 1912.07145).
+    """
     blocks: dict[str, list[str]] = {}
     for name, _ in _select_params(model, params):
         blocks.setdefault(name.rpartition(".")[0], []).append(name)
@@ -410,35 +432,48 @@ def _frozen_array(values: Any) -> np.ndarray:
 
 def _rademacher(count: int, op: Operator, generator: torch.Generator) -> Tensor:
     """``(size, count)`` independent ±1 probes, drawn one probe after the other (so the first
-    probes of a seed are the same whatever ``count`` is, and the same in every estimator)."""
+    probes of a seed are the same whatever ``count`` is, and the same in every estimator).
+    """
     signs = torch.randint(0, 2, (count, op.size), generator=generator, dtype=torch.int64)
     return (2 * signs - 1).T.to(dtype=op.dtype, device=op.device)
 
 
-def _operator_for(target: Target, loss: Loss | None, data: Any, params: Params, train_mode: bool,
-                  seed: int) -> Operator:
+def _operator_for(
+    target: Target, loss: Loss | None, data: Any, params: Params, train_mode: bool, seed: int
+) -> Operator:
     """The operator ``target`` names: itself or a matrix, or a model's :class:`HessianOperator`."""
     if not isinstance(target, nn.Module):
         if loss is not None or data is not None or params is not None or train_mode:
-            raise ValueError("loss, data, params, per_layer and train_mode apply to a model, "
-                             "not to an operator or matrix")
+            raise ValueError(
+                "loss, data, params, per_layer and train_mode apply to a model, not to an operator or matrix"
+            )
         return as_operator(target)
     if loss is None or data is None:
         raise ValueError("a model needs a loss and data: e.g. hessian_trace(model, 'mse', (x, y))")
     return HessianOperator(target, loss, data, params=params, train_mode=train_mode, generator=seed)
 
 
-def _per_layer(model: nn.Module, loss: Loss | None, data: Any, params: Params, train_mode: bool,
-               seed: int, estimate: Callable[[Operator], Any]) -> dict[str, Any]:
+def _per_layer(
+    model: nn.Module,
+    loss: Loss | None,
+    data: Any,
+    params: Params,
+    train_mode: bool,
+    seed: int,
+    estimate: Callable[[Operator], Any],
+) -> dict[str, Any]:
     """``estimate`` on each layer's diagonal Hessian block (:func:`layer_blocks`), by layer name."""
     if not isinstance(model, nn.Module):
-        raise ValueError("per-layer estimates need a model (an nn.Module) with a loss and data, "
-                         f"got {type(model).__name__}")
+        raise ValueError(
+            "per-layer estimates need a model (an nn.Module) with a loss and data, "
+            f"got {type(model).__name__}"
+        )
     if loss is None or data is None:
         raise ValueError("a model needs a loss and data: e.g. hessian_trace_per_layer(model, 'mse', (x, y))")
     return {
-        layer: estimate(HessianOperator(model, loss, data, params=names, train_mode=train_mode,
-                                        generator=seed))
+        layer: estimate(
+            HessianOperator(model, loss, data, params=names, train_mode=train_mode, generator=seed)
+        )
         for layer, names in layer_blocks(model, params).items()
     }
 
@@ -449,7 +484,9 @@ def _deprecated_per_layer(per_layer: bool, name: str) -> bool:
         raise TypeError(f"per_layer must be a bool, got {per_layer!r}")
     if per_layer:
         # stack: warn_deprecated, this check, the estimator, its renamed_kwargs wrapper, the caller
-        warn_deprecated(f"{name}(..., per_layer=True) is deprecated and will be removed in the next "
-                        f"release; use {name}_per_layer(...), which always returns a dict",
-                        stacklevel=5)
+        warn_deprecated(
+            f"{name}(..., per_layer=True) is deprecated and will be removed in the next "
+            f"release; use {name}_per_layer(...), which always returns a dict",
+            stacklevel=5,
+        )
     return per_layer

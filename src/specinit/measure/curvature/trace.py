@@ -25,9 +25,8 @@ so the error falls like ``1/m`` instead of ``1/√m`` when the spectrum decays. 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -127,11 +126,20 @@ def hessian_trace(
         per_layer: deprecated; use :func:`hessian_trace_per_layer`.
 
     ``seed=`` and ``n_matvecs=`` are deprecated aliases of ``generator=`` and ``num_matvecs=``.
+
     """
     estimate = _estimator(method, num_matvecs)
     if _deprecated_per_layer(per_layer, "hessian_trace"):
-        return hessian_trace_per_layer(target, loss, data, method=method, num_matvecs=num_matvecs,  # type: ignore[return-value]
-                                       generator=generator, params=params, train_mode=train_mode)
+        return hessian_trace_per_layer(
+            target,
+            loss,
+            data,
+            method=method,
+            num_matvecs=num_matvecs,  # type: ignore[return-value]
+            generator=generator,
+            params=params,
+            train_mode=train_mode,
+        )
     seed = derive_seed(generator)
     return estimate(_operator_for(target, loss, data, params, train_mode, seed), seed)
 
@@ -189,10 +197,18 @@ def _quadratic_forms(op: Operator, probes: Tensor) -> np.ndarray:
     return np.array([float(probes[:, j] @ op.matvec(probes[:, j])) for j in range(probes.shape[1])])
 
 
-def _trace_record(samples: np.ndarray, exact: float, method: str, op: Operator, start: int,
-                  seed: int) -> TraceEstimate:
+def _trace_record(
+    samples: np.ndarray, exact: float, method: str, op: Operator, start: int, seed: int
+) -> TraceEstimate:
     mean = float(samples.mean()) if samples.size else 0.0
     error = float(samples.std(ddof=1) / math.sqrt(samples.size)) if samples.size > 1 else 0.0
-    return TraceEstimate(estimate=exact + mean, stderr=error, num_matvecs=op.num_matvecs - start,
-                         samples=_frozen_array(samples), exact_part=exact, method=method,
-                         size=op.size, seed=seed)
+    return TraceEstimate(
+        estimate=exact + mean,
+        stderr=error,
+        num_matvecs=op.num_matvecs - start,
+        samples=_frozen_array(samples),
+        exact_part=exact,
+        method=method,
+        size=op.size,
+        seed=seed,
+    )

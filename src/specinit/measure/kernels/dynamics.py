@@ -78,8 +78,9 @@ def _test_kernel(k_test: Any, n: int) -> Tensor:
     return k
 
 
-def _prepare(k_train: Any, y_train: Any, f0_train: Any, k_test: Any, f0_test: Any
-             ) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None]:
+def _prepare(
+    k_train: Any, y_train: Any, f0_train: Any, k_test: Any, f0_test: Any
+) -> tuple[Tensor, Tensor, Tensor, Tensor | None, Tensor | None]:
     """Checked float64 pieces; ``f0_test`` is required when ``f0_train`` is given with ``k_test``."""
     k = _square_kernel(k_train, "k_train")
     y = _targets(y_train, k.shape[0], "y_train")
@@ -88,8 +89,10 @@ def _prepare(k_train: Any, y_train: Any, f0_train: Any, k_test: Any, f0_test: An
     if k_test is not None:
         kt = _test_kernel(k_test, k.shape[0])
         if f0_train is not None and f0_test is None:
-            raise ValueError("f0_test is required when f0_train is given with k_test "
-                             "(the initial function at the test points)")
+            raise ValueError(
+                "f0_test is required when f0_train is given with k_test "
+                "(the initial function at the test points)"
+            )
         f0t = _offsets(f0_test, torch.zeros(kt.shape[0], y.shape[1], dtype=torch.float64), "f0_test")
     elif f0_test is not None:
         raise ValueError("f0_test given without k_test")
@@ -315,8 +318,11 @@ def compare_rates(
             raise ValueError(f"control_power must have the shape of power {lam.shape}, got {other.shape}")
         control = _median_rel(rate, predicted_decay_rate(other, lr, n), resolved)
     return RateComparison(
-        rate=rate, predicted=predicted, resolved=resolved,
+        rate=rate,
+        predicted=predicted,
+        resolved=resolved,
         spearman=float(stats.spearmanr(rate, lam)[0]),
-        rel_err=_median_rel(rate, predicted, resolved), rel_err_control=control,
+        rel_err=_median_rel(rate, predicted, resolved),
+        rel_err_control=control,
         n_resolved=int(resolved.sum()),
     )

@@ -28,7 +28,8 @@ per-point ``torch.func.vmap(jacrev)`` Jacobians, chunked over points.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -59,8 +60,9 @@ def _params_of(model: nn.Module, params: Mapping[str, Tensor] | None) -> dict[st
             raise TypeError(f"params must be a mapping name -> tensor, got {type(params).__name__}")
         unknown = sorted(set(params) - set(named))
         if unknown:
-            raise ValueError(f"params names {unknown} are not parameters of the model; "
-                             f"known: {', '.join(named) or 'none'}")
+            raise ValueError(
+                f"params names {unknown} are not parameters of the model; known: {', '.join(named) or 'none'}"
+            )
         chosen = {}
         for k, p in params.items():
             if not isinstance(p, Tensor) or p.shape != named[k].shape:
@@ -80,8 +82,7 @@ def _points(x: Any, name: str, dtype: torch.dtype, device: torch.device) -> Tens
     return t.unsqueeze(1) if t.dim() == 1 else t
 
 
-def _jacobian_fn(model: nn.Module, fixed: dict[str, Tensor]
-                 ) -> Callable[[dict[str, Tensor], Tensor], Tensor]:
+def _jacobian_fn(model: nn.Module, fixed: dict[str, Tensor]) -> Callable[[dict[str, Tensor], Tensor], Tensor]:
     """``(params, points) ↦ J`` with ``J[i, o, p] = ∂f_o(x_i)/∂θ_p``, one ``vmap(jacrev)`` call."""
 
     def one(p: dict[str, Tensor], xi: Tensor) -> Tensor:
@@ -98,7 +99,7 @@ def _jacobian_fn(model: nn.Module, fixed: dict[str, Tensor]
 
 def _chunked(fn: Callable[[Tensor], Any], x: Tensor, chunk: int) -> list:
     """``fn`` applied to consecutive slices of ``chunk`` rows of ``x``."""
-    return [fn(x[s:s + chunk]) for s in range(0, x.shape[0], chunk)]
+    return [fn(x[s : s + chunk]) for s in range(0, x.shape[0], chunk)]
 
 
 def _check_model_takes(model: nn.Module, x: Tensor, other: Tensor | None, name: str) -> int:
@@ -121,8 +122,10 @@ def _check_model_takes(model: nn.Module, x: Tensor, other: Tensor | None, name: 
         first = paired.reshape(2, -1)[0]
         tol = math.sqrt(torch.finfo(alone.dtype).eps) * (1.0 + float(alone.abs().max()))
         if first.shape != alone.shape or float((first - alone).abs().max()) > tol:
-            raise ValueError("the model's output at a point depends on the other points of the batch "
-                             "(batch statistics?); the NTK needs points processed independently")
+            raise ValueError(
+                "the model's output at a point depends on the other points of the batch "
+                "(batch statistics?); the NTK needs points processed independently"
+            )
     return alone.numel()
 
 
@@ -142,11 +145,13 @@ def _linear_layers(model: nn.Module, diff: Mapping[str, Tensor]) -> dict[nn.Line
     return layers
 
 
-def _layer_signals(model: nn.Module, layers: Mapping[nn.Linear, list[str]],
-                   state: dict[str, Tensor], x: Tensor, n_out: int) -> list[tuple[Tensor, Tensor]]:
+def _layer_signals(
+    model: nn.Module, layers: Mapping[nn.Linear, list[str]], state: dict[str, Tensor], x: Tensor, n_out: int
+) -> list[tuple[Tensor, Tensor]]:
     """Per Linear layer: its inputs ``A (n, in)`` and output signals ``G (O, n, out)``,
     ``G[o, i] = ∂f_o(x_i)/∂z_i`` for the layer output ``z``; assumes the points of a batch
-    are processed independently (one backward pass per output then gives per-point signals)."""
+    are processed independently (one backward pass per output then gives per-point signals).
+    """
     seen: dict[nn.Linear, list[tuple[Tensor, Tensor]]] = {m: [] for m in layers}
 
     def hook(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
@@ -160,18 +165,18 @@ def _layer_signals(model: nn.Module, layers: Mapping[nn.Linear, list[str]],
         for handle in handles:
             handle.remove()
     calls = list(seen.values())
-    if any(len(c) != 1 or c[0][0].dim() != 2 or c[0][0].shape[0] != x.shape[0]
-           or not c[0][1].requires_grad for c in calls):
+    if any(
+        len(c) != 1 or c[0][0].dim() != 2 or c[0][0].shape[0] != x.shape[0] or not c[0][1].requires_grad
+        for c in calls
+    ):
         raise _Unstructured
     out = out.reshape(x.shape[0], n_out)
     outputs = [c[0][1] for c in calls]
     grads = []
     for o in range(n_out):
-        g = torch.autograd.grad(out[:, o].sum(), outputs, retain_graph=o < n_out - 1,
-                                allow_unused=True)
+        g = torch.autograd.grad(out[:, o].sum(), outputs, retain_graph=o < n_out - 1, allow_unused=True)
         grads.append([torch.zeros_like(z) if gi is None else gi for gi, z in zip(g, outputs)])
-    return [(c[0][0].detach(), torch.stack([g[k] for g in grads]).detach())
-            for k, c in enumerate(calls)]
+    return [(c[0][0].detach(), torch.stack([g[k] for g in grads]).detach()) for k, c in enumerate(calls)]
 
 
 def _gram(left: Tensor, right: Tensor) -> Tensor:
@@ -181,15 +186,25 @@ def _gram(left: Tensor, right: Tensor) -> Tensor:
     return flat.reshape(n_out, n1, n_out, n2).permute(1, 3, 0, 2)
 
 
-def _structured_ntk(model: nn.Module, layers: Mapping[nn.Linear, list[str]],
-                    state: dict[str, Tensor], a: Tensor, b: Tensor | None, n_out: int,
-                    chunk: int) -> Tensor:
+def _structured_ntk(
+    model: nn.Module,
+    layers: Mapping[nn.Linear, list[str]],
+    state: dict[str, Tensor],
+    a: Tensor,
+    b: Tensor | None,
+    n_out: int,
+    chunk: int,
+) -> Tensor:
     """Σ over Linear layers of ``(G1 G2ᵀ) ∘ (A1 A2ᵀ + [bias])``: the weight gradient of a point
-    is the outer product ``g aᵀ``, so ``⟨g aᵀ, g' a'ᵀ⟩ = (g·g')(a·a')`` and ``J`` is never formed."""
+    is the outer product ``g aᵀ``, so ``⟨g aᵀ, g' a'ᵀ⟩ = (g·g')(a·a')`` and ``J`` is never formed.
+    """
+
     def signals(x: Tensor) -> list[tuple[Tensor, Tensor]]:
         parts = _chunked(lambda c: _layer_signals(model, layers, state, c, n_out), x, chunk)
-        return [(torch.cat([p[k][0] for p in parts]), torch.cat([p[k][1] for p in parts], 1))
-                for k in range(len(layers))]
+        return [
+            (torch.cat([p[k][0] for p in parts]), torch.cat([p[k][1] for p in parts], 1))
+            for k in range(len(layers))
+        ]
 
     s1 = signals(a)
     s2 = s1 if b is None else signals(b)
@@ -201,8 +216,14 @@ def _structured_ntk(model: nn.Module, layers: Mapping[nn.Linear, list[str]],
     return theta
 
 
-def _jacobian_ntk(model: nn.Module, diff: dict[str, Tensor], fixed: dict[str, Tensor], a: Tensor,
-                  b: Tensor | None, chunk: int) -> Tensor:
+def _jacobian_ntk(
+    model: nn.Module,
+    diff: dict[str, Tensor],
+    fixed: dict[str, Tensor],
+    a: Tensor,
+    b: Tensor | None,
+    chunk: int,
+) -> Tensor:
     """``J(a) J(b)ᵀ`` from chunked ``vmap(jacrev)`` Jacobians, as ``(n1, n2, O, O)``."""
     jacobian = _jacobian_fn(model, fixed)
     j2 = torch.cat(_chunked(lambda c: jacobian(diff, c), a if b is None else b, chunk))
@@ -210,7 +231,7 @@ def _jacobian_ntk(model: nn.Module, diff: dict[str, Tensor], fixed: dict[str, Te
     flat2 = j2.reshape(n2 * n_out, -1)
     blocks = []
     for s in range(0, a.shape[0], chunk):
-        j1 = j2[s:s + chunk] if b is None else jacobian(diff, a[s:s + chunk])
+        j1 = j2[s : s + chunk] if b is None else jacobian(diff, a[s : s + chunk])
         block = (j1.reshape(-1, flat2.shape[1]) @ flat2.T).reshape(j1.shape[0], n_out, n2, n_out)
         blocks.append(block.permute(0, 2, 1, 3))
     return torch.cat(blocks)
@@ -264,6 +285,7 @@ def ntk(
             ``"diagonal"`` the ``o = q`` terms ``(n1, n2, O)``.  A single-output model always
             gives ``(n1, n2)``.
         method: ``"auto"`` (both routes) or ``"jacobian"`` (Jacobians only).
+
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -277,8 +299,9 @@ def ntk(
     a = _points(x1, "x1", first.dtype, first.device)
     b = None if x2 is None else _points(x2, "x2", first.dtype, first.device)
     if b is not None and a.shape[1:] != b.shape[1:]:
-        raise ValueError(f"x1 and x2 must have the same feature shape, got {tuple(a.shape[1:])} "
-                         f"and {tuple(b.shape[1:])}")
+        raise ValueError(
+            f"x1 and x2 must have the same feature shape, got {tuple(a.shape[1:])} and {tuple(b.shape[1:])}"
+        )
     with module_mode(model, False):
         n_out = _check_model_takes(model, a, a[1:] if a.shape[0] > 1 else b, "x1")
         theta = _full_ntk(model, diff, a, b, n_out, chunk, gram=method == "auto")
@@ -290,12 +313,20 @@ def ntk(
     return diagonal.sum(-1) if outputs == "trace" else diagonal
 
 
-def _full_ntk(model: nn.Module, diff: dict[str, Tensor], a: Tensor, b: Tensor | None, n_out: int,
-              chunk: int, *, gram: bool) -> Tensor:
+def _full_ntk(
+    model: nn.Module,
+    diff: dict[str, Tensor],
+    a: Tensor,
+    b: Tensor | None,
+    n_out: int,
+    chunk: int,
+    *,
+    gram: bool,
+) -> Tensor:
     """``Θ`` as ``(n1, n2, O, O)``: the Gram route for the Linear layers it can take (``gram``),
-    the Jacobian route for every other differentiated parameter."""
-    fixed = {k: v.detach() for k, v in (*model.named_parameters(), *model.named_buffers())
-             if k not in diff}
+    the Jacobian route for every other differentiated parameter.
+    """
+    fixed = {k: v.detach() for k, v in (*model.named_parameters(), *model.named_buffers()) if k not in diff}
     layers = _linear_layers(model, diff) if gram else {}
     theta = None
     if layers:

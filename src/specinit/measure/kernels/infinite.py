@@ -21,8 +21,9 @@ tensor-product Gauss–Hermite rule.  For ReLU it is the arc-cosine kernel (Cho 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,7 +45,8 @@ _SAMPLE_BLOCK = 8192
 class KernelEstimate:
     """An infinite-width kernel: ``value`` ``(n1, n2)`` and its Monte Carlo standard error
     per entry (zeros for quadrature, whose error is not estimated), float64 tensors (a kernel
-    matrix, used with the empirical NTK)."""
+    matrix, used with the empirical NTK).
+    """
 
     value: Tensor
     stderr: Tensor
@@ -71,10 +73,12 @@ def _gauss_hermite(n_nodes: int, dims: int) -> tuple[Tensor, Tensor]:
     return torch.from_numpy(nodes), torch.from_numpy(weights.reshape(-1))
 
 
-def _expectation_rule(method: str, dims: int, n_samples: int, n_nodes: int,
-                      generator: GeneratorLike) -> tuple[Tensor, Tensor]:
+def _expectation_rule(
+    method: str, dims: int, n_samples: int, n_nodes: int, generator: GeneratorLike
+) -> tuple[Tensor, Tensor]:
     """Nodes ``(Q, dims)`` and weights ``(Q,)`` for ``E_{z ~ N(0, I)}``: ``n_samples`` Monte Carlo
-    draws from ``generator`` (weights ``1/Q``) or the Gauss–Hermite product rule."""
+    draws from ``generator`` (weights ``1/Q``) or the Gauss–Hermite product rule.
+    """
     if method == "mc":
         count = check_int(n_samples, "n_samples", minimum=2)
         nodes = torch.randn(count, dims, generator=as_generator(generator), dtype=torch.float64)
@@ -122,15 +126,16 @@ def shallow_ntk(
     a = _points(x1, "x1", torch.float64, cpu)
     b = a if x2 is None else _points(x2, "x2", torch.float64, cpu)
     if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"x1 and x2 must be (n, d) with the same d, got {tuple(a.shape)} and "
-                         f"{tuple(b.shape)}")
+        raise ValueError(
+            f"x1 and x2 must be (n, d) with the same d, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
     d = a.shape[1]
     nodes, weights = _expectation_rule(method, d + 1, n_samples, n_nodes, generator)
     q = (sigma_w**2 / d) * a @ b.T + sigma_b**2
     scale = torch.tensor([sigma_w / math.sqrt(d)] * d + [sigma_b], dtype=torch.float64)
     sums = torch.zeros(4 if method == "mc" else 2, a.shape[0], b.shape[0], dtype=torch.float64)
     for s in range(0, nodes.shape[0], _SAMPLE_BLOCK):
-        z, w = nodes[s:s + _SAMPLE_BLOCK] * scale, weights[s:s + _SAMPLE_BLOCK]
+        z, w = nodes[s : s + _SAMPLE_BLOCK] * scale, weights[s : s + _SAMPLE_BLOCK]
         fa, da = _value_and_slope(act, a @ z[:, :d].T + z[:, d])
         fb, db = (fa, da) if x2 is None else _value_and_slope(act, b @ z[:, :d].T + z[:, d])
         sums[0] += (fa * w) @ fb.T

@@ -50,7 +50,8 @@ __all__ = [
 
 def _square_kernel(kernel: Any, name: str = "kernel") -> Tensor:
     """``kernel`` as a symmetric float64 matrix ``(K + Kᵀ)/2``; refuses a non-square or clearly
-    non-symmetric one (``max |K − Kᵀ| > 1e-4 · max |K|``)."""
+    non-symmetric one (``max |K − Kᵀ| > 1e-4 · max |K|``).
+    """
     k = as_tensor(kernel, name)
     if k.dim() != 2 or k.shape[0] != k.shape[1]:
         raise ValueError(f"{name} must be a square matrix (n, n), got shape {tuple(k.shape)}")
@@ -65,7 +66,8 @@ def _square_kernel(kernel: Any, name: str = "kernel") -> Tensor:
 class KernelEigen:
     """Eigenpairs of a kernel matrix: ``eigenvalues`` descending ``(k,)``, ``eigenvectors``
     ``(n, k)`` unit-norm columns in the same order (float64 tensors: exact linear algebra on
-    the kernel matrix)."""
+    the kernel matrix).
+    """
 
     eigenvalues: Tensor
     eigenvectors: Tensor
@@ -164,19 +166,22 @@ class SpectralWeight:
     __repr__ = compact_repr
 
     @classmethod
-    def from_power(cls, freqs: Any, power: Any) -> "SpectralWeight":
+    def from_power(cls, freqs: Any, power: Any) -> SpectralWeight:
         """``weight = 1/power``; powers below ``m·ε·max λ`` (round-off, ``m`` frequencies) are
-        raised to that floor before inverting."""
+        raised to that floor before inverting.
+        """
         freqs, power = np.asarray(freqs, dtype=np.float64), np.asarray(power, dtype=np.float64)
         if freqs.ndim != 1 or power.shape != freqs.shape:
-            raise ValueError(f"freqs and power must be 1-D of one length, got {freqs.shape} "
-                             f"and {power.shape}")
+            raise ValueError(
+                f"freqs and power must be 1-D of one length, got {freqs.shape} and {power.shape}"
+            )
         floor = power.size * np.finfo(np.float64).eps * max(power.max(), 0.0)
         return cls(freqs, power, 1.0 / np.maximum(power, max(floor, np.finfo(np.float64).tiny)))
 
     def growth(self, k: int) -> float:
         """``W(k)/W(1) = λ(1)/λ(k)``: how much more the kernel regime penalizes frequency bin
-        ``k`` than the lowest non-constant one."""
+        ``k`` than the lowest non-constant one.
+        """
         k = check_int(k, "k")
         if k >= self.weight.size:
             raise ValueError(f"k must be below {self.weight.size} (the number of frequencies), got {k}")
