@@ -11,6 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "src" / "specinit"
 #: Each layer imports only from layers below it (peers of one rank do not import each other).
 RANKS = {
     "_core": 0,
+    "_version": 0,
     "nn": 1,
     "data": 1,
     "training": 2,
@@ -20,6 +21,7 @@ RANKS = {
     "doctor": 6,
     "lab": 7,
     "cli": 8,
+    "__main__": 9,
 }
 MODULES = sorted(p for p in ROOT.rglob("*.py"))
 

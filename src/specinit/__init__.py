@@ -16,17 +16,11 @@ network's frequency content, trainability and generalization (arXiv 2511.02244, 
 ``import specinit`` loads no experiment, no click, no scikit-learn and no matplotlib.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("specinit")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
-
 from typing import Any
 
 from specinit import data, doctor, initializers, measure, nn, training
 from specinit._core import moved as _moved
+from specinit._version import __version__
 from specinit.doctor import diagnose
 from specinit.initializers import *  # noqa: F403  (the torch.nn.init-shaped functions and init_)
 from specinit.initializers import __all__ as _init_all

@@ -21,17 +21,20 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from torch.func import functional_call
 
+from specinit._core.extras import needs_extra
 from specinit._core.rng import as_generator
 from specinit.initializers.readout import DEFAULT_L2
 from specinit.initializers.swim import ScalesLike, swim_
 from specinit.nn.models import mlp
+
+with needs_extra("sklearn", "SwimClassifier / SwimRegressor"):
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.utils import check_random_state
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = ["SwimRegressor", "SwimClassifier"]
 

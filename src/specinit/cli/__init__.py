@@ -11,6 +11,7 @@ import click
 from tqdm.auto import tqdm
 
 from specinit import lab
+from specinit._core.extras import MissingExtraError
 from specinit.cli.inspect import inspect_command
 from specinit.initializers import methods as init_methods
 from specinit.lab import report, sweep
@@ -247,7 +248,7 @@ def sweep_command(
             command=command,
             data_dir=data_dir,
         )
-    except (ValueError, RuntimeError) as exc:
+    except (ValueError, RuntimeError, MissingExtraError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
         click.echo(

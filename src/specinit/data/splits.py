@@ -14,6 +14,7 @@ from torch import Tensor
 
 from specinit._core.checks import as_tensor, check_int, check_same_length
 from specinit._core.deprecation import renamed_kwargs
+from specinit._core.extras import needs_extra
 from specinit._core.rng import GeneratorLike, as_generator
 
 __all__ = [
@@ -242,7 +243,8 @@ def digits(*, test_fraction: float = 0.25, generator: GeneratorLike = 0, flatten
     Inputs are ``(N, 64)`` float32, or ``(N, 1, 8, 8)`` with ``flatten=False``; labels int64.
     The data ships with scikit-learn, so nothing is downloaded.
     """
-    from sklearn.datasets import load_digits
+    with needs_extra("sklearn", "digits()"):
+        from sklearn.datasets import load_digits
 
     bunch = load_digits()
     images = torch.as_tensor(bunch.images, dtype=torch.float32) / 16.0

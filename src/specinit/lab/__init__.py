@@ -10,6 +10,10 @@ configs (local processes or Ray), a results store and offline reports.
 * :mod:`.experiments` — the thirteen experiments (loaded on the first lookup).
 """
 
+from specinit._core.extras import check_extra
+
+check_extra("lab", "specinit.lab (experiments, sweeps, reports, the command line)")
+
 from specinit.lab.experiment import (
     Experiment,
     Summary,

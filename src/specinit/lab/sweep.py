@@ -55,6 +55,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from specinit._core.checks import check_int
+from specinit._core.extras import needs_extra
 from specinit._core.fingerprint import code_fingerprint
 from specinit.lab import experiment as experiments
 from specinit.lab.config import ConfigError, config_field, config_json, point_label
@@ -526,10 +527,8 @@ class _RayBackend:
     shows_units = False
 
     def __init__(self, out: Path, workers: int | None, threads: int, address: str | None) -> None:
-        try:
+        with needs_extra("ray", "the Ray backend (--backend ray)"):
             import ray
-        except ImportError:
-            raise RuntimeError("the Ray backend needs Ray: pip install 'specinit[ray]'") from None
         self.ray, self.out = ray, out
         self._started = not ray.is_initialized()
         if self._started:

@@ -46,6 +46,8 @@ from typing import Any, Union
 
 import numpy as np
 import torch
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
 from torch import Tensor, nn
 
 from specinit._core.checks import as_tensor, check_finite, check_int, check_positive
@@ -447,13 +449,11 @@ def cluster_hyperplanes(
 
     Rule: neurons with ``‖a_k‖ < min_amplitude · max_j ‖a_j‖`` are negligible and left out
     (label ``-1``); the rest are merged by average-linkage agglomerative clustering
-    (scikit-learn) on the distance between ``(ŵ, β)`` points — unoriented by default, i.e.
-    ``min(‖p_i − p_j‖, ‖p_i + p_j‖)``, since ``(−ŵ, −β)`` is the same hyperplane — until the
-    mean distance between two clusters exceeds ``eps``.  In 1D that distance is exactly the gap
+    (SciPy's ``linkage``) on the distance between ``(ŵ, β)`` points — unoriented by default,
+    i.e. ``min(‖p_i − p_j‖, ‖p_i + p_j‖)``, since ``(−ŵ, −β)`` is the same hyperplane — until
+    the mean distance between the two closest clusters reaches ``eps``.  In 1D that distance is exactly the gap
     between breakpoints.  Amplitudes weight each cluster's hyperplane, mass and spread.
     """
-    from sklearn.cluster import AgglomerativeClustering
-
     neurons = _as_neurons(model)
     check_positive(eps, "eps")
     check_positive(min_amplitude, "min_amplitude", allow_zero=True)
@@ -469,12 +469,10 @@ def cluster_hyperplanes(
     if len(keep) == 1:
         labels[keep] = 0
     elif len(keep) > 1:
-        found = AgglomerativeClustering(
-            n_clusters=None,
-            distance_threshold=float(eps),
-            metric="precomputed",
-            linkage="average",
-        ).fit_predict(_pairwise(points[keep], oriented))
+        distances = squareform(_pairwise(points[keep], oriented), checks=False)
+        tree = linkage(distances, method="average")
+        # merge while the average linkage distance is below eps (strictly), as documented
+        found = fcluster(tree, t=np.nextafter(float(eps), -np.inf), criterion="distance") - 1
         labels[keep] = found
     return _describe_clusters(labels, points, weights, oriented)
 

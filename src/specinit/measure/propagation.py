@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from specinit._core.checks import as_tensor, check_int, check_positive
 from specinit._core.deprecation import renamed_kwargs
+from specinit._core.extras import needs_extra
 from specinit._core.placement import placement, untouched
 from specinit._core.records import compact_repr
 from specinit._core.rng import GeneratorLike, derive_seed, fork_rng
@@ -119,7 +120,8 @@ class Propagation:
         """
         panels = 3 if self.has_gradients else 2
         if axes is None:
-            import matplotlib.pyplot as plt  # lazy: importing specinit must not pick a backend
+            with needs_extra("plot", "Propagation.plot"):
+                import matplotlib.pyplot as plt  # lazy: importing specinit must not pick a backend
 
             _, grid = plt.subplots(1, panels, figsize=(4.0 * panels, 3.2), constrained_layout=True)
             axes = tuple(np.ravel(grid))
