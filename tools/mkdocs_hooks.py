@@ -118,11 +118,11 @@ def cli_help() -> str:
     from specinit.cli import main
 
     parts = []
-    root = click.Context(main, info_name="specinit", terminal_width=84, max_content_width=84)
+    root = click.Context(main, info_name="specinit", terminal_width=78, max_content_width=78)
     parts.append(f"## `specinit`\n\n```text\n{main.get_help(root)}\n```")
     for name in main.list_commands(root):
         command = main.get_command(root, name)
-        ctx = click.Context(command, info_name=name, parent=root, terminal_width=84, max_content_width=84)
+        ctx = click.Context(command, info_name=name, parent=root, terminal_width=78, max_content_width=78)
         parts.append(f"## `specinit {name}`\n\n```text\n{command.get_help(ctx)}\n```")
     return "\n\n".join(parts)
 
