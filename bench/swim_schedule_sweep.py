@@ -25,7 +25,7 @@ same on every task.  The pick is the lowest mean over tasks of each task's mean 
 widths, depths and seeds), so every task weighs the same; the mean rank within cells (1 = best)
 is printed beside it as a check.  Networks are tanh.
 
-Run (about 3 min on one core; the table in docs/swim.md came from the second command)::
+Run (about 3 min on one core; the table in docs/concepts/swim.md came from the second command)::
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/swim_schedule_sweep.py --markdown
     OMP_NUM_THREADS=1 .venv/bin/python bench/swim_schedule_sweep.py --markdown --seeds 3 \\

@@ -2,7 +2,7 @@
 
 Class membership by error message; ω, ξ_a and the decay law against exact values; the
 diagonal's structure exactly; the noise law by Kolmogorov–Smirnov; the closed form against
-finite-width random networks within the tolerance stated in docs/odd_sigmoid.md; determinism,
+finite-width random networks within the tolerance stated in docs/concepts/odd_sigmoid.md; determinism,
 conv weights, bad arguments and init_ on whole models.
 """
 
@@ -34,7 +34,7 @@ from specinit.initializers.odd_sigmoid import (
 from specinit.nn import activations, models
 
 P_MIN = 1e-3
-# The bands stated in docs/odd_sigmoid.md: simulated std over the closed-form prediction for
+# The bands stated in docs/concepts/odd_sigmoid.md: simulated std over the closed-form prediction for
 # one network of width >= 8 (batch of 256 inputs), at the target layer and at every layer.
 TARGET_BAND = (0.75, 1.15)
 LAYER_BAND = (0.7, 1.2)
@@ -290,7 +290,7 @@ def test_calibrated_rule_reaches_its_target_and_is_cached():
     sigma = noise_scale("tanh", 30, 16, rule="calibrated")
     ratio = sigma / noise_scale("tanh", 30, 16)
     # The non-linearity damps part of the noise, so the calibrated σ is 1.4–1.5× the closed form
-    # (docs/odd_sigmoid.md, the three rules); a calibrator that ignored f would give 1.
+    # (docs/concepts/odd_sigmoid.md, the three rules); a calibrator that ignored f would give 1.
     assert ratio == pytest.approx(1.45, abs=0.06)
     assert noise_scale("tanh", 30, 16, rule="calibrated") == sigma  # seeded and cached
     # In a real network of that width, unit pre-activations: noise-to-signal ratio ≈ 1.

@@ -77,7 +77,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When :func:`diagnose` calls something a problem (docs/doctor.md explains each choice).
+    """When :func:`diagnose` calls something a problem (docs/howto/doctor.md explains each choice).
 
     ``signal_low`` / ``signal_high``: the last activation's std over the input's std outside
     ``[0.1, 10]`` — a signal that shrank or grew tenfold through the network.

@@ -19,7 +19,7 @@ The noise scale has three rules (:func:`noise_scale`):
   where the non-linearity damps part of the noise; solved for ``σ_z`` by root finding.
 
 The derivation, its assumptions and the verification against simulation are in
-``docs/odd_sigmoid.md``.  Both methods register with :func:`~specinit.initializers.registry.init_`:
+``docs/concepts/odd_sigmoid.md``.  Both methods register with :func:`~specinit.initializers.registry.init_`:
 ``init_(net, "odd_sigmoid", target_layer=100)`` (activation taken from the model) and
 ``init_(net, "tanh_init")``.
 
@@ -262,7 +262,7 @@ def noise_scale(
 ) -> float:
     """Noise std ``σ_z`` of ``W = ω D + Z`` for target layer ``L``.
 
-    * ``"closed_form"``: ``σ_z = ω √(2^{1/L} − 1) / √fan_in`` (ours, ``docs/odd_sigmoid.md``);
+    * ``"closed_form"``: ``σ_z = ω √(2^{1/L} − 1) / √fan_in`` (ours, ``docs/concepts/odd_sigmoid.md``);
     * ``"tanh_init"``: ``σ_z = 0.085 / √fan_in`` (arXiv 2410.02242, whatever ``f``);
     * ``"calibrated"``: ``σ_z = ω β / √fan_in`` with ``β`` found numerically so that a
       simulated width-``fan_in`` network with the real ``f`` has noise-to-signal ratio 1 at
@@ -291,7 +291,7 @@ def predicted_std(activation: ActivationLike, layers: int, input_std: float) -> 
     activations of std ``s_0 = input_std``: ``s_L = (s_0^{-γ} + γ κ L)^{-1/γ}``.
 
     The diagonal path's decay law (:class:`DecayLaw`); at the closed-form noise level the
-    noise changes the std at layer ``L`` by a few percent only (``docs/odd_sigmoid.md``
+    noise changes the std at layer ``L`` by a few percent only (``docs/concepts/odd_sigmoid.md``
     states the tolerance measured against simulation).
 
     >>> round(predicted_std("tanh", 100, 1.0), 4)  # (1 + 2·100/3)^(-1/2)
@@ -310,7 +310,7 @@ def entry_std(activation: ActivationLike, hidden_layers: int) -> float:
     ``s_H = (a^{−γ} + γ κ (H − 1))^{−1/γ}``: with this ``a`` the chain shrinks its input by at
     most ``2^{1/γ}`` (√2 for tanh) and stays in its near-linear range, where it keeps amplitude
     differences; a larger entry is squashed to ``≈ (γ κ H)^{−1/γ}`` whatever its size
-    (docs/odd_sigmoid.md, the 16/4 × 101 study).  Ours, from the decay law of arXiv 2509.23085's
+    (docs/concepts/odd_sigmoid.md, the 16/4 × 101 study).  Ours, from the decay law of arXiv 2509.23085's
     class; ``a ≤ 1`` keeps short nets at LeCun's unit pre-activations.
 
     >>> round(entry_std("tanh", 101), 4)  # (2/3 · 100)^(−1/2)
@@ -373,7 +373,7 @@ def readout_std(
 
     ``s_1 = (E f(ω (a/g) u)²)^{1/2}``, ``u ~ N(0, 1)`` (Gauss–Hermite), is the std after a
     :func:`first_layer_std` layer; the chain's peak units start at ``g s_1`` and end at
-    ``predicted_std(f, H − 1, g s_1)`` (our decay law, ``docs/odd_sigmoid.md``), and the last
+    ``predicted_std(f, H − 1, g s_1)`` (our decay law, ``docs/concepts/odd_sigmoid.md``), and the last
     layer's rms is that times ``r/g``, with ``(g, r)`` from :func:`diagonal_gains`.  With O(1)
     readout weights a deep net's logits would start at ``s_H ≪ 1``.
 
@@ -484,7 +484,7 @@ def _odd_sigmoid_layer(
     """Odd-sigmoid diagonal plus noise, W = ω D + Z; target_layer defaults to the layer count.
 
     ``ends="scaled"`` replaces ``ω D + Z`` on the first layer by ``N(0, first_layer_std²)``
-    and on the last by ``N(0, readout_std²)`` (docs/odd_sigmoid.md: a wrapping ``D`` on a
+    and on the last by ``N(0, readout_std²)`` (docs/concepts/odd_sigmoid.md: a wrapping ``D`` on a
     784-wide input saturates, a large entry is squashed by a deep chain, and an O(1) readout
     after 100 layers starts with tiny logits).
     """

@@ -67,7 +67,7 @@ SPECTRAL_LOW = 0.125
 activation's default ``s1`` (arXiv 2511.02244 does not publish its values; chosen by
 bench/swim_schedule_sweep.py: best mean log validation-error ratio to the constant schedule over
 a 1D mixed-frequency regression, MNIST-train and digits-train validation splits, depths 2-4, 3
-seeds; see docs/swim.md)."""
+seeds; see docs/concepts/swim.md)."""
 SPECTRAL_HIGH = 2.0
 """``s1`` of the last hidden layer in the ``"spectral"`` schedule, as a multiple of the default
 (same sweep: high 3, 4 or 8 did worse than 2 on every task; 1.5 halved the 1D gain)."""

@@ -4,7 +4,7 @@ A shallow net ``f(x) = Σ_k v_k σ(⟨w_k, x⟩ + b_k) + c`` (an ``nn.Sequential
 Linear``) is rewritten per neuron as a hyperplane ``{x : ⟨ŵ_k, x⟩ = β_k}`` with unit normal
 ``ŵ_k = w_k/‖w_k‖``, signed offset ``β_k = −b_k/‖w_k‖`` and an amplitude ``a_k`` (arXiv
 2503.10587, whose "Radon spline" reparameterization removes the rescaling symmetry; its exact
-formulas were not reachable, so the ones here are our derivation — see docs/shallow.md):
+formulas were not reachable, so the ones here are our derivation — see docs/concepts/shallow.md):
 
 * positively homogeneous ``σ`` of degree 1 (ReLU, leaky ReLU, any ``σ(t z) = t σ(z)`` for
   ``t > 0``): ``a_k = v_k ‖w_k‖`` and ``f(x) = Σ_k a_k σ(⟨ŵ_k, x⟩ − β_k) + c``.  The record

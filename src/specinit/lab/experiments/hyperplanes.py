@@ -29,7 +29,7 @@ median movement ``‖(ŵ, β)_t − (ŵ, β)_0‖`` of the neurons' hyperplanes.
 
 Runtime (one core, ``OMP_NUM_THREADS=1``, measured on a shared 2-core machine at load ~7):
 ``--quick`` (widths 256/256/64, 3 seeds) 28 s; the default (widths 1024/1024/256, 5 seeds)
-275 s.  Results and their reading: docs/shallow.md.
+275 s.  Results and their reading: docs/concepts/shallow.md.
 """
 
 from __future__ import annotations

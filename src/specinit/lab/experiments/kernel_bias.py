@@ -29,7 +29,7 @@ is exact, not a Rayleigh-quotient bound (up to Monte Carlo error).  Each unit (a
 Runtime (one core, ``OMP_NUM_THREADS=1``, shared 2-core machine, measured): ``--quick``
 (width 2048, 600 steps, 2 seeds) 13 s; the default (5 activations × 5 seeds, 64 points, width
 8192, 2000 steps) 650–859 s depending on the load, dominated by the gradient-descent steps.  Results
-and reading: docs/kernels.md.
+and reading: docs/concepts/kernels.md.
 """
 
 from __future__ import annotations

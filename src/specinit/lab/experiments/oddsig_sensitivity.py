@@ -6,7 +6,7 @@ noise): the width (8..128), the depth ``L`` (10..200, target layer = ``L``), the
 ``f(kx)`` (0.5..4) and a multiplier of the noise ``Z`` (0.25×..4× the closed form).  At init,
 :func:`specinit.measure.propagation.propagation` measures the activation std and saturated fraction of
 the last hidden layer; :func:`~specinit.initializers.odd_sigmoid.predicted_std` predicts the std
-from that of the first hidden layer, with the tolerance band stated in ``docs/odd_sigmoid.md``
+from that of the first hidden layer, with the tolerance band stated in ``docs/concepts/odd_sigmoid.md``
 ([0.75, 1.15] × prediction at the target layer).  Xavier normal is measured alongside (except
 for the noise sweep, which only exists for ours).  The measurement is at init; then each
 network is trained briefly (2 epochs of Adam, lr 1e-4, batch 64) and its digits test accuracy
@@ -33,7 +33,7 @@ from specinit.nn.activations import get as get_activation
 from specinit.nn.models import mlp
 from specinit.training import TrainingDiverged, accuracy, train
 
-BAND = (0.75, 1.15)  # docs/odd_sigmoid.md, "Stated tolerance", target layer, width ≥ 8
+BAND = (0.75, 1.15)  # docs/concepts/odd_sigmoid.md, "Stated tolerance", target layer, width ≥ 8
 OURS = "odd_sigmoid"
 
 
@@ -262,7 +262,7 @@ EXPERIMENT = register_module(
     __name__,
     name="oddsig-sensitivity",
     title="Odd-sigmoid initialization: sensitivity to width, depth, activation scale and noise",
-    source="arXiv 2509.23085 (sensitivity analysis); closed form from docs/odd_sigmoid.md",
+    source="arXiv 2509.23085 (sensitivity analysis); closed form from docs/concepts/odd_sigmoid.md",
     default=Config(),
     quick=QUICK,
 )
