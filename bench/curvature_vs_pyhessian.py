@@ -320,7 +320,7 @@ def pyhessian_on(model: nn.Module, x: Tensor, y: Tensor, *, loader: bool = False
             h = pyhessian_hessian.hessian(model, nn.CrossEntropyLoss(), cuda=False, **kwargs)
         yield h
     finally:
-        for module, mode in zip(model.modules(), modes):
+        for module, mode in zip(model.modules(), modes, strict=True):
             module.training = mode
         for p in model.parameters():
             p.grad = None

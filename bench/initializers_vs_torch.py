@@ -189,7 +189,7 @@ def median_times(fns: Sequence[Callable[[], object]], repeats: int) -> list[floa
             fn()
     samples: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        for fn, times in zip(fns, samples):
+        for fn, times in zip(fns, samples, strict=True):
             start = time.perf_counter()
             fn()
             times.append(time.perf_counter() - start)

@@ -181,7 +181,7 @@ def render(table: dict, raw: dict, task_names: Sequence[str], markdown: bool) ->
             f"{s['rank']:.2f}",
             *[f"{raw[pair][t]:.4g}" for t in task_names],
         ]
-        rows.append(dict(zip(header, cells)))
+        rows.append(dict(zip(header, cells, strict=True)))
     return text_table(rows, markdown=markdown)
 
 

@@ -74,13 +74,15 @@ class _SwimBase(BaseEstimator):
         draw, ``None`` is PyTorch's global RNG (:func:`specinit._core.rng.as_generator`).
         """
         state = self.random_state
-        if state is not None and (isinstance(state, bool) or not isinstance(state, numbers.Integral)):
-            state = int(check_random_state(state).randint(2**31))
-        return as_generator(state)
+        if state is None:
+            return None
+        if isinstance(state, bool) or not isinstance(state, numbers.Integral):
+            return as_generator(int(check_random_state(state).randint(2**31)))
+        return as_generator(int(state))
 
     def _fit_network(self, X: np.ndarray, y: torch.Tensor, n_outputs: int, classification: bool) -> None:
         dtype = self._torch_dtype()
-        widths = [self.widths] if isinstance(self.widths, numbers.Integral) else list(self.widths)
+        widths = [int(self.widths)] if isinstance(self.widths, numbers.Integral) else list(self.widths)
         model = mlp(X.shape[1], widths, n_outputs, self.activation).to(dtype)
         swim_(
             model,

@@ -225,7 +225,7 @@ def test_train_val_split_partitions_and_stratifies():
     assert torch.equal(y_tr, y[x_tr]) and torch.equal(y_va, y[x_va])
     assert _counts(y_va, 2) == [6, 14]  # 20% of each class
     again = D.train_val_split(x, y, 0.2, generator=0)
-    assert all(torch.equal(a, b) for a, b in zip((x_tr, y_tr, x_va, y_va), again))
+    assert all(torch.equal(a, b) for a, b in zip((x_tr, y_tr, x_va, y_va), again, strict=True))
     assert not torch.equal(x_va, D.train_val_split(x, y, 0.2, generator=1)[2])
     # regression targets need stratify=False
     reg = torch.linspace(0, 1, 100)
@@ -325,7 +325,7 @@ class FakeData:
 def _write_dataset(folder: Path, train: np.ndarray, test: np.ndarray, seed: int) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
     arrays = (_images(train, seed), train, _images(test, seed + 1), test)
-    for name, array in zip(D.IDX_FILES, arrays):
+    for name, array in zip(D.IDX_FILES, arrays, strict=True):
         (folder / name).write_bytes(_gz(array))
     return {name: _sha(folder / name) for name in D.IDX_FILES}
 

@@ -241,6 +241,7 @@ def inspect_command(
     if input_shape is not None:
         x = torch.randn((batch, *_shape(input_shape)), generator=as_generator(seed))
     else:
+        assert dataset is not None  # exactly one of input_shape and dataset, checked above
         try:
             x, y = _data_batch(dataset, batch, seed, data_dir)
         except (FileNotFoundError, ValueError) as exc:

@@ -339,7 +339,7 @@ def diagnose(
             grad_norm=float(s.grad_norm or 0.0),
             weight_grad_norm=s.weight_grad_norm,
         )
-        for s, (module, dead, erank, bound) in zip(prop.layers, extra)
+        for s, (module, dead, erank, bound) in zip(prop.layers, extra, strict=True)
     )
     bandwidth = gradient_bandwidth(model, x, chunk_size=chunk_size) if x.is_floating_point() else None
     top, converged = _hessian_top(model, prop.loss or "mse", x, y, hessian_iters, seed, train_mode)

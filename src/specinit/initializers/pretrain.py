@@ -24,7 +24,7 @@ from specinit._core.deprecation import renamed_kwargs
 from specinit._core.fourier import nyquist
 from specinit._core.rng import GeneratorLike, derive_seed
 from specinit.data import random_labels, sample_1d
-from specinit.initializers.registry import init_, register_model_method
+from specinit.initializers.registry import init_, register_model_method, set_signature
 from specinit.training import train
 
 __all__ = ["pretrain_signal_", "pretrain_random_labels_"]
@@ -194,7 +194,7 @@ def _register_pretrain(
     # reports missing and unknown options by name.
     own = [p for p in inspect.signature(method).parameters.values() if p.kind is not p.VAR_KEYWORD]
     extra = [p for p in inspect.signature(make_signal).parameters.values() if p.name not in {"n", "lo", "hi"}]
-    method.__signature__ = inspect.Signature(own + extra)  # type: ignore[attr-defined]
+    set_signature(method, inspect.Signature(own + extra))
     method.__doc__ = summary
     register_model_method(name, needs_data=False)(method)
 

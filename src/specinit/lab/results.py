@@ -160,7 +160,7 @@ class RunDir:
         """Store a finished unit: arrays first, then the row that marks it complete."""
         if arrays:
             buffer = io.BytesIO()
-            np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+            np.savez_compressed(buffer, allow_pickle=True, **{k: np.asarray(v) for k, v in arrays.items()})
             _atomic_write(self._unit_path(key, ".npz"), buffer.getvalue())
         _atomic_write(self._unit_path(key, ".json"), json.dumps(_jsonable(row)).encode())
 
@@ -288,7 +288,7 @@ def ci_rows(
         groups.setdefault(json.dumps(_jsonable(key), sort_keys=True), (key, []))[1].append(row)
     table = []
     for key, members in groups.values():
-        out: dict[str, Any] = dict(zip(by, key))
+        out: dict[str, Any] = dict(zip(by, key, strict=True))
         out["n"] = len(members)
         for metric in metrics:
             values = [_metric_value(m[metric], metric) for m in members if metric in m]

@@ -40,6 +40,7 @@ import os
 import re
 import tarfile
 import tempfile
+import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -160,10 +161,10 @@ def load_sweep(path: str | Path) -> SweepSpec:
 
 
 def _read_toml(text: str, path: Path) -> Any:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # the same API, a dependency on Python 3.10
+        import tomli as tomllib
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -220,7 +221,7 @@ def parse_sweep(data: Mapping[str, Any], *, default_name: str = "sweep", text: s
     _check_places(fixed, grid, listed)
 
     base = dataclasses.replace(cfg, **fixed)
-    combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    combos = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
     points = tuple({**run, **combo} for run in listed for combo in combos)
     seen: dict[str, Mapping[str, Any]] = {}
     for point in points:

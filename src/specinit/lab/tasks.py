@@ -149,7 +149,7 @@ def plot_fits(
     truth = task.target(grid).numpy()
     for ax in axes.flat[len(panels) :]:
         ax.axis("off")
-    for ax, (title, xs, fitted) in zip(axes.flat, panels):
+    for ax, (title, xs, fitted) in zip(axes.flat, panels, strict=False):
         ax.plot(grid.numpy(), truth, color="0.6", lw=1, label="signal")
         ax.plot(xs, fitted, color="C0", lw=1.2, label="network")
         ax.plot(x.reshape(-1).numpy(), y.reshape(-1).numpy(), "k.", ms=4, label="samples")

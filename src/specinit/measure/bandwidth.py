@@ -141,7 +141,7 @@ class GradientBandwidth:
             object.__setattr__(self, name, array)
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"q{level:g}={q:.4g}" for level, q in zip(self.levels, self.quantiles))
+        shown = ", ".join(f"q{level:g}={q:.4g}" for level, q in zip(self.levels, self.quantiles, strict=True))
         return (
             f"GradientBandwidth(n_samples={self.n_samples}, mean_abs={self.mean_abs:.4g}, "
             f"std={self.std:.4g}, |g| {shown}, bins={self.counts.size})"

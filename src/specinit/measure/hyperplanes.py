@@ -208,14 +208,14 @@ def to_network(neurons: Neurons) -> nn.Sequential:
         raise TypeError(f"neurons must be a Neurons record, got {type(neurons).__name__}")
     k, d, m = neurons.width, neurons.in_features, neurons.out_features
     s = neurons.scales
-    net = nn.Sequential(nn.Linear(d, k), neurons.activation.module(), nn.Linear(k, m))
-    net = net.to(neurons.normals.dtype)
+    hidden, readout = nn.Linear(d, k), nn.Linear(k, m)
+    net = nn.Sequential(hidden, neurons.activation.module(), readout).to(neurons.normals.dtype)
     with torch.no_grad():
-        net[0].weight.copy_(neurons.normals * s[:, None])
-        net[0].bias.copy_(-neurons.offsets * s)
+        hidden.weight.copy_(neurons.normals * s[:, None])
+        hidden.bias.copy_(-neurons.offsets * s)
         v = neurons.amplitudes / s[:, None] if neurons.homogeneous else neurons.amplitudes
-        net[2].weight.copy_(v.T)
-        net[2].bias.copy_(neurons.output_bias)
+        readout.weight.copy_(v.T)
+        readout.bias.copy_(neurons.output_bias)
     return net
 
 

@@ -303,6 +303,7 @@ def plot_layer_spectra(
     ax = new_axes() if ax is None else ax
     for layer in result.layers:
         spec = layer.features if which == "features" else layer.readout
+        assert spec is not None, "every layer has a readout spectrum or none does"
         power = spec.energy[1:]
         floor = np.finfo(np.float64).tiny  # log axis: an exactly empty bin is drawn at the floor
         ax.plot(

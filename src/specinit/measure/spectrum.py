@@ -435,7 +435,8 @@ def plot_spectrum(
         ax.set_yscale("log")
     ax.set_xlabel("frequency (cycles per unit)")
     ax.set_ylabel("amplitude")
-    if any(line.get_label() and not line.get_label().startswith("_") for line in ax.get_lines()):
+    labels = [line.get_label() for line in ax.get_lines()]
+    if any(isinstance(lab, str) and lab and not lab.startswith("_") for lab in labels):
         ax.legend()
     return ax
 

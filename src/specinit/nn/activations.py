@@ -435,7 +435,7 @@ def from_callable(fn: TensorFn, name: str | None = None, *, span: float = 50.0) 
     increasing = _strictly_increasing(y, 1e-9 * scale)
     bounded = peaks[2] - peaks[1] <= 0.5 * (peaks[1] - peaks[0]) + 1e-9 * scale
     return Activation(
-        name=name or getattr(fn, "__name__", "custom"),
+        name=name or str(getattr(fn, "__name__", "custom")),
         fn=fn,
         odd=odd,
         bounded=bounded,
@@ -455,13 +455,13 @@ def _leaky(slope: float, name: str, module: nn.Module) -> Activation:
     return from_callable(module, name=name)
 
 
-def _hardtanh(module: nn.Module) -> Activation:
+def _hardtanh(module: nn.Hardtanh) -> Activation:
     if (module.min_val, module.max_val) == (-1.0, 1.0):
         return get("hardtanh")
     return from_callable(module, name=f"hardtanh(min_val={module.min_val:g}, max_val={module.max_val:g})")
 
 
-def _prelu(module: nn.Module) -> Activation:
+def _prelu(module: nn.PReLU) -> Activation:
     # Several channels: their mean slope stands for all (the properties do not depend on it).
     return _leaky(float(module.weight.detach().double().mean()), "prelu", module)
 

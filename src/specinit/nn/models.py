@@ -330,7 +330,7 @@ class BasicBlock(nn.Module):
         self.norm2 = make_norm(out_channels) if make_norm else nn.Identity()
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or in_channels != out_channels:
-            projection = [nn.Conv2d(in_channels, out_channels, 1, stride, bias=use_bias)]
+            projection: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, 1, stride, bias=use_bias)]
             if make_norm is not None:
                 projection.append(make_norm(out_channels))
             self.shortcut = nn.Sequential(*projection)

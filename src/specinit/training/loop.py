@@ -323,7 +323,7 @@ def param_groups(model: nn.Module, lr: float, rule: str = "uniform") -> list[dic
         return [{"params": params}]
     ends = {id(p) for m in (layers[0], layers[-1]) for p in m.parameters() if p.requires_grad}
     middle = [p for p in params if id(p) not in ends]
-    groups = [
+    groups: list[dict[str, Any]] = [
         {"params": [p for p in params if id(p) in ends]},
         {"params": middle, "lr": lr / (len(layers) - 2)},
     ]
@@ -366,7 +366,7 @@ def _notify(callbacks: list[Callback], state: TrainState) -> None:
         callback(state)
 
 
-def _batches(n: int, size: int, total: int, generator: torch.Generator) -> Iterator[Tensor | None]:
+def _batches(n: int, size: int, total: int, generator: torch.Generator | None) -> Iterator[Tensor | None]:
     """``total`` batches of row indices, reshuffled each epoch; ``None`` means the full batch."""
     produced = 0
     while produced < total:

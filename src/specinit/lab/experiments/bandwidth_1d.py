@@ -98,7 +98,7 @@ def summarize(
         columns=len(STARTS),
     )
     fig, axes = figure(1, len(STARTS), width=4 * len(STARTS), height=3)
-    for ax, s in zip(axes[0], STARTS):
+    for ax, s in zip(axes[0], STARTS, strict=True):
         arr = arrays[first[s]]
         ax.semilogy(arr["freqs"], np.maximum(arr["amplitude_init"], 1e-8), lw=1, label="start")
         ax.semilogy(arr["freqs"], np.maximum(arr["amplitude_final"], 1e-8), lw=1, label="after fit")

@@ -411,7 +411,7 @@ def _densities(
     path: Any,
 ) -> None:
     fig, axes = figure(1, len(starts), width=3.6 * len(starts), height=3.0)
-    for ax, start in zip(axes[0], starts):
+    for ax, start in zip(axes[0], starts, strict=True):
         for r in (r for r in rows if r["start"] == start):
             arr = arrays[r["unit"]]
             density = np.maximum(arr["density"], 1e-12)

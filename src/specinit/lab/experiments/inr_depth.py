@@ -81,7 +81,7 @@ def summarize(
     )
 
     fig, axes = figure(1, len(cfg.activations), width=4 * len(cfg.activations), height=3)
-    for ax, act in zip(axes[0], cfg.activations):
+    for ax, act in zip(axes[0], cfg.activations, strict=True):
         for d in cfg.depths:
             arr = arrays[first[act, d]]
             ax.semilogy(arr["freqs"], np.maximum(arr["amplitude_init"], 1e-8), lw=1, label=f"depth {d}")
@@ -94,7 +94,7 @@ def summarize(
 
     fig, axes = figure(1, 2, width=9, height=3.2)
     for act in cfg.activations:
-        for ax, metric in zip(axes[0], ("energy_above_init", "energy_above_final")):
+        for ax, metric in zip(axes[0], ("energy_above_init", "energy_above_final"), strict=True):
             means = [mean_by(rows, metric, activation=act, depth=d) for d in cfg.depths]
             ax.plot(cfg.depths, means, "o-", label=act)
             ax.set(

@@ -138,7 +138,7 @@ def build(activation: str, design: str, init: str, in_features: int, seed: int) 
     """
     method, _, variant = init.partition("+")
     net = mlp(in_features, mlp_widths(design), 10, activation, norm="batch" if variant == "bn" else None)
-    options = {"ends": "scaled"} if variant == "scaled" else {}
+    options: dict[str, Any] = {"ends": "scaled"} if variant == "scaled" else {}
     return specinit.init_(net, method, generator=seed, **options)
 
 
@@ -283,7 +283,7 @@ def baseline_findings(
     of our starts in ``inits``: does it beat Xavier, He and Orthogonal on ``metric`` (mean over
     the matching rows, i.e. over activations and seeds)?
     """
-    findings = []
+    findings: list[Finding] = []
     rivals = [i for i in BASELINES if i in inits]
     if not rivals:
         return findings

@@ -108,7 +108,7 @@ def summarize(
     n = len(cfg.activations)
 
     fig, axes = figure(1, n, width=3.6 * n, height=3)
-    for ax, act in zip(axes[0], cfg.activations):
+    for ax, act in zip(axes[0], cfg.activations, strict=True):
         for init in cfg.inits:
             ax.semilogy(arrays[first[act, init]]["losses"], lw=1, label=init)
         if cfg.lbfgs_iterations:
@@ -124,7 +124,7 @@ def summarize(
     cols = [int(np.argmin(abs(t - s))) for s in SLICES]
     fig, axes = figure(n, len(cols), width=3.4 * len(cols), height=2.4 * n)
     for i, act in enumerate(cfg.activations):
-        for ax, c in zip(axes[i], cols):
+        for ax, c in zip(axes[i], cols, strict=True):
             ax.plot(x, exact[:, c], "k-", lw=1.5, label="exact")
             for init in cfg.inits:
                 ax.plot(x, arrays[first[act, init]]["u"][:, c], "--", lw=1, label=init)

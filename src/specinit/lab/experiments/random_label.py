@@ -410,7 +410,7 @@ def plot_summary(cfg: Config, table: Sequence[Mapping[str, Any]], path: Any) -> 
     )
     step = 0.8 / len(cfg.starts)
     for i, dataset in enumerate(cfg.datasets):
-        for ax, (metric, label, log) in zip(axes[i], panels):
+        for ax, (metric, label, log) in zip(axes[i], panels, strict=True):
             for j, start in enumerate(cfg.starts):
                 found = [index.get((dataset, a, start)) for a in cfg.archs]
                 means = [r[f"{metric}_mean"] if r else np.nan for r in found]

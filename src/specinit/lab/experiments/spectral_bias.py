@@ -82,7 +82,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
         "final_mse": result.final_loss,
         "spearman_freq_vs_step": rho,
         "n_converged": int(np.isfinite(converged).sum()),
-        **{f"converged_at_f{f:g}": float(s) for f, s in zip(tracker.freqs, reached)},
+        **{f"converged_at_f{f:g}": float(s) for f, s in zip(tracker.freqs, reached, strict=True)},
     }
     return row, {"steps": np.asarray(tracker.steps), "freqs": tracker.freqs, "errors": tracker.errors}
 
@@ -96,7 +96,7 @@ def summarize(
     run.write_table("summary", table)
 
     fig, axes = figure(1, len(cfg.activations), width=4.4 * len(cfg.activations), height=3.2)
-    for ax, act in zip(axes[0], cfg.activations):
+    for ax, act in zip(axes[0], cfg.activations, strict=True):
         key = next(r["unit"] for r in rows if r["activation"] == act and r["seed"] == cfg.seeds[0])
         arr = arrays[key]
         # Step + 1 on a log axis: the fast networks converge in tens of steps.

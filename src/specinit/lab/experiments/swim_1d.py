@@ -254,7 +254,7 @@ def plot_errors(cfg: Config, rows: list[dict[str, Any]], path: Any) -> None:
         + [(f"{i}+adam", "none") for i in cfg.adam_inits]
     )
     fig, axes = figure(1, len(cfg.depths), width=3.6 * len(cfg.depths), height=3.2)
-    for ax, depth in zip(axes[0], cfg.depths):
+    for ax, depth in zip(axes[0], cfg.depths, strict=True):
         for color, (method, schedule) in enumerate(cases):
             widths = sorted(
                 {
@@ -295,9 +295,9 @@ def plot_spectra(
         == ("swim", s, depth, cfg.spectra_width, seed)
     ]
     fig, axes = figure(1, max(len(picks), 1), width=3.8 * max(len(picks), 1), height=3.2)
-    for ax, (schedule, row) in zip(axes[0], picks):
+    for ax, (schedule, row) in zip(axes[0], picks, strict=False):
         arr = arrays[row["unit"]]
-        for layer, (power, centroid) in enumerate(zip(arr["power"], arr["centroids"]), start=1):
+        for layer, (power, centroid) in enumerate(zip(arr["power"], arr["centroids"], strict=True), start=1):
             ax.semilogy(
                 arr["freqs"][1:],
                 np.maximum(power[1:], 1e-16),

@@ -241,7 +241,7 @@ BY = ("dataset", "method", "schedule", "depth", "width")
 def plot_accuracy(cfg: Config, rows: list[dict[str, Any]], path: Any) -> None:
     """No-backprop test accuracy against width, one panel per dataset, one line per depth × schedule."""
     fig, axes = figure(1, len(cfg.datasets), width=4.2 * len(cfg.datasets), height=3.3)
-    for ax, dataset in zip(axes[0], cfg.datasets):
+    for ax, dataset in zip(axes[0], cfg.datasets, strict=True):
         for depth in cfg.depths:
             for schedule in cfg.schedules:
                 means = [
@@ -278,7 +278,7 @@ def plot_finetune(
 ) -> None:
     """Test accuracy per epoch (0 = the start) of each fine-tuned start, mean over seeds."""
     fig, axes = figure(1, len(cfg.datasets), width=4 * len(cfg.datasets), height=3.2)
-    for ax, dataset in zip(axes[0], cfg.datasets):
+    for ax, dataset in zip(axes[0], cfg.datasets, strict=True):
         for init in cfg.finetune_inits:
             curves = [
                 arrays[r["unit"]]["test_acc"]

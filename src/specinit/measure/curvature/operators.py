@@ -264,7 +264,7 @@ class HessianOperator(Operator):
                 total += float(value.detach()) * xb.shape[0]
                 if single:
                     grads = torch.autograd.grad(value, self._params, create_graph=True, allow_unused=True)
-                    self._graph = [_or_zeros(g, p) for g, p in zip(grads, self._params)]
+                    self._graph = [_or_zeros(g, p) for g, p in zip(grads, self._params, strict=True)]
         if self.n_samples == 0:
             raise ValueError("data holds no batch")
         self.loss_value = total / self.n_samples
@@ -274,14 +274,14 @@ class HessianOperator(Operator):
         """Split a flat vector into one tensor per parameter, keyed by name."""
         if v.shape != (self.size,):
             raise ValueError(f"need a vector of shape ({self.size},), got {tuple(v.shape)}")
-        return dict(zip(self.names, self._split(v)))
+        return dict(zip(self.names, self._split(v), strict=True))
 
     def _split(self, v: Tensor) -> list[Tensor]:
         """``v`` cut into one tensor per parameter, shaped like it."""
-        return [c.reshape(s) for c, s in zip(torch.split(v, self._numels), self._shapes)]
+        return [c.reshape(s) for c, s in zip(torch.split(v, self._numels), self._shapes, strict=True)]
 
     def _apply(self, v: Tensor) -> Tensor:
-        changed = [n for n, p, old in zip(self.names, self._params, self._versions) if p._version != old]
+        changed = [n for n, p, old in zip(self.names, self._params, self._versions, strict=True) if p._version != old]
         if changed:
             raise RuntimeError(
                 f"parameter(s) {', '.join(changed)} changed in place since this "
@@ -294,8 +294,8 @@ class HessianOperator(Operator):
         with self._context():
             for xb, yb in self._prepared():
                 value = self._loss(xb, yb)
-                grads = torch.autograd.grad(value, self._params, create_graph=True, allow_unused=True)
-                grads = [_or_zeros(g, p) for g, p in zip(grads, self._params)]
+                raw = torch.autograd.grad(value, self._params, create_graph=True, allow_unused=True)
+                grads = [_or_zeros(g, p) for g, p in zip(raw, self._params, strict=True)]
                 out += (xb.shape[0] / self.n_samples) * _flat(self._hvp(grads, pieces, retain=False))
         return out
 
@@ -310,7 +310,7 @@ class HessianOperator(Operator):
             retain_graph=retain,
             allow_unused=True,
         )
-        return [_or_zeros(h, p) for h, p in zip(hv, self._params)]
+        return [_or_zeros(h, p) for h, p in zip(hv, self._params, strict=True)]
 
     def _loss(self, x: Tensor, y: Tensor) -> Tensor:
         # Run on copies of the buffers: BatchNorm in train mode updates its running statistics
@@ -395,7 +395,8 @@ def _select_params(model: nn.Module, params: Params) -> list[tuple[str, nn.Param
             elif isinstance(item, Tensor):
                 if id(item) not in by_id:
                     raise ValueError("params= holds a tensor that is not a parameter of model")
-                chosen.append((by_id[id(item)], item))
+                name = by_id[id(item)]
+                chosen.append((name, by_name[name]))  # by_name[name] is item itself
             else:
                 raise TypeError(f"params= entries must be names or parameters, got {type(item).__name__}")
         if len({n for n, _ in chosen}) != len(chosen):
@@ -454,7 +455,7 @@ def _operator_for(
 
 
 def _per_layer(
-    model: nn.Module,
+    model: Target,
     loss: Loss | None,
     data: Any,
     params: Params,

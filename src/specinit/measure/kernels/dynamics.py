@@ -192,7 +192,7 @@ def linearized_flow(
     coeffs = vectors.T @ (y - f0)  # (n, O)
     train = f0 + torch.einsum("jk,tk,ko->tjo", vectors, learned, coeffs)
     test = None
-    if kt is not None:
+    if kt is not None and f0t is not None:  # set together by _prepare
         # (1 − decay)/λ, with its λ → 0 limit a·t (both for the flow and for descent)
         limit = a * t[:, None].expand_as(learned)
         ratio = torch.where(lam > 0, learned / lam.clamp_min(torch.finfo(torch.float64).tiny), limit)
