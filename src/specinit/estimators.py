@@ -117,12 +117,12 @@ class _SwimBase(BaseEstimator):
 class SwimRegressor(RegressorMixin, _SwimBase):
     """A sampled (SWIM) network for regression; ``y`` ``(N,)`` or ``(N, k)``.
 
-    Parameters: ``widths`` hidden widths; ``activation`` a specinit activation name;
-    ``scales`` a schedule name or one ``s1`` per hidden layer (:func:`specinit.scale_schedule`);
-    ``sampler`` ``"swim"``, ``"uniform"`` or ``"random_feature"``; ``l2`` the relative ridge of
-    the readout (:func:`specinit.initializers.readout.fit_readout`); ``n_candidates`` candidate pairs per layer
-    (default ``max(N, width)``); ``random_state`` int, RandomState or None; ``dtype``
-    ``"float32"`` or ``"float64"``; ``chunk_size`` rows processed at once (bounds memory).
+    Parameters: ``widths`` hidden widths; ``activation`` a specinit activation name; ``scales`` a
+    schedule name or one ``s1`` per hidden layer (:func:`specinit.scale_schedule`); ``sampler``
+    ``"swim"``, ``"uniform"`` or ``"random_feature"``; ``l2`` the relative ridge of the readout
+    (:func:`specinit.initializers.readout.fit_readout`); ``n_candidates`` candidate pairs per layer
+    (default ``max(N, width)``); ``random_state`` int, RandomState or None; ``dtype`` ``"float32"``
+    or ``"float64"``; ``chunk_size`` rows processed at once (bounds memory).
     """
 
     def __sklearn_tags__(self) -> Any:

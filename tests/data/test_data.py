@@ -277,7 +277,7 @@ def test_digits_split():
     assert D.digits(flatten=False).x_train.shape == (1348, 1, 8, 8)
 
 
-# ------------------------------------------------------------------ MNIST / Fashion-MNIST: files the tests write
+# --------------------------------------------------------- MNIST / Fashion-MNIST: files the tests write
 
 
 def _idx_bytes(array: np.ndarray, code: int, magic_zero: int = 0) -> bytes:

@@ -212,12 +212,14 @@ def test_kaiming_gain_follows_torch_calculate_gain(fn, kwargs) -> None:
 def test_kaiming_signature_is_torchs() -> None:
     import inspect
 
+    def names(f):
+        return [p for p in inspect.signature(f).parameters if not p.startswith("_")]
+
     for ours, theirs in (
         (kaiming_uniform_, nn.init.kaiming_uniform_),
         (kaiming_normal_, nn.init.kaiming_normal_),
         (trunc_normal_, nn.init.trunc_normal_),
     ):
-        names = lambda f: [p for p in inspect.signature(f).parameters if not p.startswith("_")]  # noqa: E731
         assert names(ours) == names(theirs)
 
 

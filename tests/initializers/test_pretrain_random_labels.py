@@ -25,7 +25,9 @@ def _seed_drawn_from(generator_seed):
 
 
 def _same(a, b):
-    return all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    return all(
+        torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    )
 
 
 def test_memorizes_the_shuffled_labels_not_the_true_ones(small_digits):

@@ -185,7 +185,7 @@ def _planted(noise, seed=0):
             offsets.append(sign * beta)
             amps.append(1.0 + 0.5 * j)
             truth.append(c)
-    for j in range(5):
+    for _ in range(5):
         t = torch.rand(1, generator=g, dtype=torch.float64) * 2 * math.pi
         normals.append(torch.cat([torch.cos(t), torch.sin(t)]))
         offsets.append(torch.rand((), generator=g, dtype=torch.float64))

@@ -29,7 +29,9 @@ def _explicit_jacobian(net, x):
     buffers = dict(net.named_buffers())
 
     def f(*params):
-        return functional_call(net, {**buffers, **dict(zip(names, params, strict=True))}, (x,)).reshape(x.shape[0], -1)
+        return functional_call(net, {**buffers, **dict(zip(names, params, strict=True))}, (x,)).reshape(
+            x.shape[0], -1
+        )
 
     blocks = torch.autograd.functional.jacobian(f, tuple(v.detach() for v in values))
     return torch.cat([b.reshape(x.shape[0], b.shape[1], -1) for b in blocks], dim=2)

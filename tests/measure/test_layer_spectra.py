@@ -106,7 +106,10 @@ def test_readout_fitted_to_sin3_peaks_at_3():
 
 def test_vector_target_gives_one_readout_spectrum_per_output():
     net = _tanh_chain((30.0,), width=64)
-    target = lambda x: torch.cat([_sin3(x), torch.sin(2 * math.pi * 5 * x)], dim=1)  # noqa: E731
+
+    def target(x):
+        return torch.cat([_sin3(x), torch.sin(2 * math.pi * 5 * x)], dim=1)
+
     readout = layer_spectra(net, 0.0, 1.0, 256, target=target).layers[0].readout
     assert readout.amplitude.shape == (2, 129)
     assert readout.at([3.0, 5.0]) == pytest.approx(np.eye(2), abs=0.05)

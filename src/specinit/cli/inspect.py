@@ -80,6 +80,8 @@ def load_factory(spec: str) -> Callable[..., Any]:
 
 def _hints(factory: Callable[..., Any]) -> dict[str, Any]:
     """The factory's parameter annotations (a class's ``__init__``'s), resolved; {} if they cannot be."""
+    # mypy calls reading __init__ off a class unsound (a subclass may override it); here the
+    # class's own __init__ is exactly what we want the annotations of.
     target = factory.__init__ if isinstance(factory, type) else factory  # type: ignore[misc]
     try:
         return typing.get_type_hints(target)

@@ -468,7 +468,9 @@ def _trunc_normal_method(
     generator: GeneratorLike = None,
     **deprecated: Any,
 ) -> Tensor:
-    """N(mean, std²) truncated to [a, b] (torch.nn.init.trunc_normal_'s law); give std (without it this release still draws the old variance-scaled law, std 1/√fan_in, with a DeprecationWarning)."""
+    """N(mean, std²) truncated to [a, b] (torch.nn.init.trunc_normal_'s law); give std (without it
+    this release still draws the old variance-scaled law, std 1/√fan_in, with a DeprecationWarning).
+    """
     if "bound" in deprecated or std is None:
         warn_deprecated(
             "init_(model, 'trunc_normal') without std= (or with bound=) is deprecated: "

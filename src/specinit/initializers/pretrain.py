@@ -1,4 +1,5 @@
-"""Bandwidth-controlling starts: pre-train a network on a chosen signal or on random labels (arXiv 2206.08558).
+"""Bandwidth-controlling starts: pre-train a network on a chosen signal or on random labels
+(arXiv 2206.08558).
 
 A *high-bandwidth* start fits a high-frequency sinusoid ``A sin(2π f x)`` first (1D
 networks) or memorizes randomly shuffled class labels (image classifiers, Exp. 4); a
@@ -138,7 +139,9 @@ def _random_labels(
     optimizer: str = "adam",
     progress: bool = False,
 ) -> None:
-    """Re-init with `base`, then pre-train on `data` with shuffled `targets` (cross-entropy): a high-bandwidth image start (2206.08558 Exp 4). Options: base, epochs, lr, batch_size, optimizer, progress.
+    """Re-init with `base`, then pre-train on `data` with shuffled `targets` (cross-entropy): a
+    high-bandwidth image start (2206.08558 Exp 4). Options: base, epochs, lr, batch_size,
+    optimizer, progress.
 
     One seed ``s`` is drawn from ``generator``; the model is re-initialized with
     ``init_(model, base, generator=s)`` and pre-trained by
@@ -220,7 +223,8 @@ _register_pretrain(
     "high_frequency",
     _sinusoid,
     "Re-init with `base`, then pre-train a 1D network on A·sin(2π f x) over [lo, hi): a "
-    "high-bandwidth start (2206.08558 Exp 3b). Options: freq (required), amplitude, base, lo, hi, n, steps, lr, progress.",
+    "high-bandwidth start (2206.08558 Exp 3b). Options: freq (required), amplitude, base, lo, hi, "
+    "n, steps, lr, progress.",
 )
 _register_pretrain(
     "dc",

@@ -81,7 +81,8 @@ def _register(
     takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
     deprecated = tuple(getattr(fn, "__deprecated_kwargs__", {}))  # old names, still accepted
     allowed = None if takes_any else tuple(p.name for p in options) + deprecated
-    summary = (inspect.getdoc(fn) or "").split("\n", 1)[0]
+    # The summary is the docstring's first paragraph, on one line.
+    summary = " ".join((inspect.getdoc(fn) or "").split("\n\n", 1)[0].splitlines())
     _METHODS[name] = _Method(name, kind, fn, required, allowed, needs_data, summary, default_bias)
 
 

@@ -19,13 +19,12 @@ A sweep config (TOML, or YAML with the same keys)::
     depths = [1, 2]
 
 A *run* is one point × one seed: the experiment's config with the point's fields replaced and
-``seeds = (seed,)``.  It is executed by :func:`specinit.lab.run` into
-``OUT/runs/<label>-<key>`` and recorded in ``OUT/sweep.sqlite``
-(:class:`~specinit.lab.store.RunStore`) once it has finished, keyed by the hash of (experiment,
-resolved config, seed, the code's fingerprint, and for image experiments the data folder).  Runs already recorded as done are skipped, failed ones are tried again, so a
-killed sweep resumes by running the same command.  Runs execute in local worker processes
-(default ``min(cores, runs)``) or as Ray tasks (``backend="ray"``), and the driver alone
-writes the store.
+``seeds = (seed,)``.  It is executed by :func:`specinit.lab.run` into ``OUT/runs/<label>-<key>`` and
+recorded in ``OUT/sweep.sqlite`` (:class:`~specinit.lab.store.RunStore`) once it has finished, keyed
+by the hash of (experiment, resolved config, seed, the code's fingerprint, and for image experiments
+the data folder).  Runs already recorded as done are skipped, failed ones are tried again, so a
+killed sweep resumes by running the same command.  Runs execute in local worker processes (default
+``min(cores, runs)``) or as Ray tasks (``backend="ray"``), and the driver alone writes the store.
 """
 
 from __future__ import annotations
@@ -38,9 +37,9 @@ import json
 import multiprocessing
 import os
 import re
+import sys
 import tarfile
 import tempfile
-import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence

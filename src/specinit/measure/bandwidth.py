@@ -306,19 +306,20 @@ def directional_spectrum(
     """The model along random line segments through data points, Fourier-transformed.
 
     Line ``l`` is centred on a data point ``x_{i_l}`` with unit direction ``u_l``:
-    ``h_l(t) = f(x_{i_l} + t u_l)`` at ``t_j = −length/2 + j·length/n_points``,
-    ``j < n_points``.  Each ``h_l`` (every output unit) gets the one-sided amplitude spectrum of
+    ``h_l(t) = f(x_{i_l} + t u_l)`` at ``t_j = −length/2 + j·length/n_points``, ``j < n_points``.
+    Each ``h_l`` (every output unit) gets the one-sided amplitude spectrum of
     :func:`specinit.spectrum_1d` (same scaling and windows), and the energies are averaged over
-    lines.  Each line's (unweighted) mean is subtracted first: the offset differs from line
-    to line and says nothing about bandwidth, and a window would leak it into the first bins
-    (a constant line gives a zero spectrum; on-bin sinusoids, whose mean is 0, are unchanged).
+    lines.  Each line's (unweighted) mean is subtracted first: the offset differs from line to
+    line and says nothing about bandwidth, and a window would leak it into the first bins (a
+    constant line gives a zero spectrum; on-bin sinusoids, whose mean is 0, are unchanged).
     ``detrend="linear"`` subtracts each line's least-squares line ``a + b t`` instead, so only
     the non-affine part of ``f`` along the line is measured: a ReLU network is close to affine
     along most long segments, and the slope's leakage into the lowest bins would otherwise
-    dominate the centroid (on-bin sinusoids are then no longer exact).  A Hann window (the default) keeps the jump between the
-    segment's two ends from leaking into high frequencies; a sinusoid with an integer number of
-    periods on the segment still reads its exact amplitude at its bin.  Bandwidth in image space, as in Exp 4 of
-    arXiv 2206.08558, measured directly instead of through the gradient proxy.
+    dominate the centroid (on-bin sinusoids are then no longer exact).  A Hann window (the
+    default) keeps the jump between the segment's two ends from leaking into high frequencies; a
+    sinusoid with an integer number of periods on the segment still reads its exact amplitude at
+    its bin.  Bandwidth in image space, as in Exp 4 of arXiv 2206.08558, measured directly
+    instead of through the gradient proxy.
 
     Args:
         model: any module on ``(M, *sample_shape)`` batches returning ``(M,)`` or ``(M, K, ...)``;

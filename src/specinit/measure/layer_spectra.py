@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -74,7 +74,7 @@ DEFAULT_CUTOFF_FRACTION = 0.25
 #: level of float32 features (~1e-7 relative).
 READOUT_L2 = 1e-10
 
-Target = Union[Callable[[Tensor], Any], tuple[Any, Any]]
+Target = Callable[[Tensor], Any] | tuple[Any, Any]
 
 
 @dataclass(frozen=True, eq=False)

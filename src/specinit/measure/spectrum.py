@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -70,7 +70,7 @@ DEFAULT_MOLLIFY_PAD = 1.0
 #: (float32 samples carry relative errors of ~6e-8, which leak into every bin).
 NOISE_FLOOR = 1e-6
 
-Function = Union[nn.Module, Callable[[Tensor], Any]]
+Function = nn.Module | Callable[[Tensor], Any]
 
 
 @dataclass(frozen=True, eq=False)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -85,7 +85,7 @@ class Activation:
         return replace(self, fn=fn, slope0=k * self.slope0, params=tuple(sorted(params.items())))
 
     def module(self) -> ActivationModule:
-        """This activation as a ``torch.nn.Module``."""
+        """A ``torch.nn.Module`` that computes this activation."""
         return ActivationModule(self)
 
     def describe(self) -> str:
@@ -309,7 +309,7 @@ _REGISTRY: dict[str, _Spec] = {
 }
 _ALIASES = {"swish": "silu", "sin": "sine", "siren": "sine", "atan": "arctan"}
 
-ActivationLike = Union[str, Activation, TensorFn]
+ActivationLike = str | Activation | TensorFn
 
 
 def available() -> list[str]:

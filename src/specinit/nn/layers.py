@@ -19,7 +19,6 @@ nets, the NTK's Linear-layer route and the doctor — classifies modules by :fun
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Union
 
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _NormBase
@@ -59,7 +58,7 @@ NORM_LAYERS: tuple[type[nn.Module], ...] = (
 )
 
 #: The type of the layers in :data:`NORM_LAYERS` (the batch and instance norms share ``_NormBase``).
-NormLayer = Union[_NormBase, nn.LayerNorm, nn.GroupNorm, nn.RMSNorm]
+NormLayer = _NormBase | nn.LayerNorm | nn.GroupNorm | nn.RMSNorm
 
 
 def _kind(module: nn.Module) -> str:

@@ -1,11 +1,11 @@
 """Small models built from specinit's activation modules: MLPs, coordinate MLPs, small CNNs.
 
 Every non-linearity is an :class:`~specinit.nn.activations.ActivationModule`, so its properties
-(odd, bounded, ``f'(0)``, ``omega0`` ...) stay reachable from the model, and
-:func:`hidden_layers` can list them for diagnostics that hook the hidden layers.  The only
-modules that own parameters are ``nn.Linear``, ``nn.Conv2d`` and normalization layers, the
-layers :func:`specinit.init_` supports (:mod:`specinit.nn.layers`).  Constructors leave PyTorch's default initialization
-in place: initializing is the job of :func:`specinit.init_`.
+(odd, bounded, ``f'(0)``, ``omega0`` ...) stay reachable from the model, and :func:`hidden_layers`
+can list them for diagnostics that hook the hidden layers.  The only modules that own parameters are
+``nn.Linear``, ``nn.Conv2d`` and normalization layers, the layers :func:`specinit.init_` supports
+(:mod:`specinit.nn.layers`).  Constructors leave PyTorch's default initialization in place:
+initializing is the job of :func:`specinit.init_`.
 
 >>> import torch
 >>> from specinit.nn import models

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
-Loss = Union[str, LossFn]
+Loss = str | LossFn
 
 
 def _mse(pred: Tensor, target: Tensor) -> Tensor:

@@ -117,7 +117,9 @@ def test_networks_classify_28x28_images_and_depend_on_the_seed_only(arch):
     images = rl.images_for(arch, x)
     assert images.shape == ((3, 784) if arch == "mlp" else (3, 1, 28, 28))
     assert a.eval()(images).shape == (3, 10)
-    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    )
     assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters(), strict=True))
 
 

@@ -128,7 +128,8 @@ def summarize(
             f"vs (a) {e('energy_above_final', start='relu-xavier'):.3f}; peak amplitude within ±1 of "
             f"f_hi {e('amp_fhi_init', start='relu-high-frequency'):.3f} → "
             f"{e('amp_fhi_final', start='relu-high-frequency'):.3f}; test MSE "
-            f"{e('test_mse', start='relu-high-frequency'):.3g} vs (a) {e('test_mse', start='relu-xavier'):.3g}",
+            f"{e('test_mse', start='relu-high-frequency'):.3g} "
+            f"vs (a) {e('test_mse', start='relu-xavier'):.3g}",
         ),
         Finding(
             "(c, d) a Gaussian net fits badly from Xavier and well from a small-variance start",
@@ -137,7 +138,8 @@ def summarize(
             > e("energy_above_final", start="gaussian-small"),
             f"test MSE {e('test_mse', start='gaussian-xavier'):.3g} (Xavier) vs "
             f"{e('test_mse', start='gaussian-small'):.3g} (small); energy above f_c after fitting "
-            f"{e('energy_above_final', start='gaussian-xavier'):.3f} vs {e('energy_above_final', start='gaussian-small'):.3f}",
+            f"{e('energy_above_final', start='gaussian-xavier'):.3f} "
+            f"vs {e('energy_above_final', start='gaussian-small'):.3f}",
         ),
     ]
     return Summary(

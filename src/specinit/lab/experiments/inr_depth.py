@@ -124,7 +124,8 @@ def summarize(
                 f"{act} networks carry more high-frequency energy at init when deeper",
                 e("energy_above_init", activation=act, depth=deep)
                 > e("energy_above_init", activation=act, depth=shallow),
-                f"energy above f_c at init: depth {shallow} {e('energy_above_init', activation=act, depth=shallow):.3f}"
+                f"energy above f_c at init: depth {shallow} "
+                f"{e('energy_above_init', activation=act, depth=shallow):.3f}"
                 f" → depth {deep} {e('energy_above_init', activation=act, depth=deep):.3f}",
             )
             for act in others
@@ -138,7 +139,8 @@ def summarize(
                 f"{e('energy_above_final', activation=relu, depth=deep):.3f} "
                 f"(train MSE {e('train_mse', activation=act, depth=deep):.2g} vs "
                 f"{e('train_mse', activation=relu, depth=deep):.2g}; test MSE "
-                f"{e('test_mse', activation=act, depth=deep):.2g} vs {e('test_mse', activation=relu, depth=deep):.2g})",
+                f"{e('test_mse', activation=act, depth=deep):.2g} "
+                f"vs {e('test_mse', activation=relu, depth=deep):.2g})",
             )
             for act in others
         ],

@@ -372,8 +372,8 @@ def findings(
                 f"inverse penalty weight (Spearman ≥ {cfg.rank_tol}, k = 1..{cfg.n_freqs})",
                 s["spearman_rate_mean"] >= cfg.rank_tol,
                 f"Spearman {s['spearman_rate_mean']:.3g} ± {s['spearman_rate_ci']:.2g}; median "
-                f"|measured/predicted rate − 1| {s.get('rate_rel_err_mean', math.nan):.3g} over the frequencies "
-                "the kernel predicts to move",
+                f"|measured/predicted rate − 1| {s.get('rate_rel_err_mean', math.nan):.3g} over the "
+                "frequencies the kernel predicts to move",
             )
         )
     for k_hi in (cfg.n_points // 4, cfg.n_points // 2):

@@ -202,7 +202,8 @@ def summarize(
             "no saturation at layer L with the closed-form start (saturated fraction < 1 %)",
             max(r["saturated_last"] for r in ours_base) < 0.01,
             f"max saturated fraction {max(r['saturated_last'] for r in ours_base):.4f}; "
-            f"{cfg.baseline}: up to {max(r['saturated_last'] for r in rows if r['init'] == cfg.baseline):.3f}",
+            f"{cfg.baseline}: up to "
+            f"{max(r['saturated_last'] for r in rows if r['init'] == cfg.baseline):.3f}",
         ),
         Finding(
             "at or below the closed-form noise (0.25×–1×) the std at layer L stays in the band "

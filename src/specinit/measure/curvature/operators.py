@@ -67,7 +67,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -84,7 +84,7 @@ __all__ = ["Operator", "HessianOperator", "as_operator", "layer_blocks"]
 Batch = tuple[Any, Any]
 #: Which parameters a Hessian is taken over: all trainable ones (``None``), a submodule, or a
 #: sequence of parameter names or ``nn.Parameter`` objects.
-Params = Union[None, nn.Module, Sequence[str], Sequence[nn.Parameter]]
+Params = nn.Module | Sequence[str] | Sequence[nn.Parameter] | None
 
 
 # --------------------------------------------------------------------------- operators
@@ -281,7 +281,9 @@ class HessianOperator(Operator):
         return [c.reshape(s) for c, s in zip(torch.split(v, self._numels), self._shapes, strict=True)]
 
     def _apply(self, v: Tensor) -> Tensor:
-        changed = [n for n, p, old in zip(self.names, self._params, self._versions, strict=True) if p._version != old]
+        changed = [
+            n for n, p, old in zip(self.names, self._params, self._versions, strict=True) if p._version != old
+        ]
         if changed:
             raise RuntimeError(
                 f"parameter(s) {', '.join(changed)} changed in place since this "
@@ -421,7 +423,7 @@ def layer_blocks(model: nn.Module, params: Params = None) -> dict[str, list[str]
 # --------------------------------------------------------------------------- shared by the estimators
 
 #: What an estimator runs on: an :class:`Operator`, a dense symmetric matrix, or a model.
-Target = Union[Operator, Tensor, np.ndarray, nn.Module]
+Target = Operator | Tensor | np.ndarray | nn.Module
 
 
 def _frozen_array(values: Any) -> np.ndarray:
