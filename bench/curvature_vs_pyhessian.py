@@ -282,6 +282,7 @@ def legacy_torch_eig() -> Iterator[None]:
     if not _removed(original):
         yield
         return
+    # torch.eig is gone from current PyTorch (PyHessian still calls it): patched in for the block.
     torch.eig = _legacy_eig  # type: ignore[attr-defined]
     try:
         yield

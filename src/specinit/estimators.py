@@ -131,6 +131,7 @@ class SwimRegressor(RegressorMixin, _SwimBase):
         return tags
 
     def fit(self, X: Any, y: Any) -> SwimRegressor:
+        """Sample the hidden layers from ``(X, y)`` and fit the ridge readout; returns ``self``."""
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32])
         target = torch.tensor(y, dtype=torch.float64)
         self._single_output = target.dim() == 1
@@ -155,6 +156,9 @@ class SwimClassifier(ClassifierMixin, _SwimBase):
     """
 
     def fit(self, X: Any, y: Any) -> SwimClassifier:
+        """Sample the hidden layers from labelled pairs of ``X`` and fit the one-hot readout;
+        returns ``self``.
+        """
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
@@ -168,10 +172,12 @@ class SwimClassifier(ClassifierMixin, _SwimBase):
         return out[:, 1] - out[:, 0] if out.shape[1] == 2 else out
 
     def predict(self, X: Any) -> np.ndarray:
+        """The class with the largest network output, ``(N,)``."""
         out = self._forward(X)
         return self.classes_[out.argmax(1)]
 
     def predict_proba(self, X: Any) -> np.ndarray:
+        """Clipped, row-normalized outputs ``(N, n_classes)`` (see the class docstring; not calibrated)."""
         out = self._forward(X)
         positive = np.clip(out, 0, None)
         total = positive.sum(1, keepdims=True)

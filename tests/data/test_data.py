@@ -90,7 +90,7 @@ def test_random_sinusoids_seeded_and_in_range():
     with pytest.raises(ValueError, match="max_freq"):
         D.random_sinusoids(2, 0.0, generator=0)
     with pytest.raises(TypeError, match="generator must be a torch.Generator, an int seed or None"):
-        D.random_sinusoids(2, 1.0, generator="3")  # type: ignore[arg-type]
+        D.random_sinusoids(2, 1.0, generator="3")  # type: ignore[arg-type]  # a wrong type, on purpose
 
 
 # ------------------------------------------------------------------ grids and samples
@@ -127,11 +127,11 @@ def test_grid_errors():
     with pytest.raises(ValueError, match="n must be an integer >= 2"):
         D.grid_1d(0, 1, n=1, endpoint=True)
     with pytest.raises(TypeError, match="n must be an integer"):
-        D.grid_1d(0, 1, n=2.5)  # type: ignore[arg-type]
+        D.grid_1d(0, 1, n=2.5)  # type: ignore[arg-type]  # a wrong type, on purpose
     with pytest.raises(TypeError, match="step must be a real number"):
-        D.grid_1d(0, 1, step="0.1")  # type: ignore[arg-type]
+        D.grid_1d(0, 1, step="0.1")  # type: ignore[arg-type]  # a wrong type, on purpose
     with pytest.raises(TypeError, match="lo must be a real number"):
-        D.grid_1d(None, 1, n=3)  # type: ignore[arg-type]
+        D.grid_1d(None, 1, n=3)  # type: ignore[arg-type]  # a wrong type, on purpose
 
 
 def test_sample_1d_without_noise_is_the_function_on_the_grid():

@@ -175,6 +175,7 @@ class RunDir:
         return row, arrays
 
     def figure_path(self, name: str) -> Path:
+        """Where the figure ``name`` goes: ``<run folder>/<name>.png``."""
         return self.path / f"{name}.png"
 
     def write_table(self, name: str, rows: Sequence[Mapping[str, Any]]) -> Path:
@@ -190,6 +191,7 @@ class RunDir:
         return path
 
     def write_results(self, payload: Mapping[str, Any]) -> Path:
+        """Write ``results.json`` (atomically), the run's summary that reports read."""
         path = self.path / "results.json"
         _atomic_write(path, json.dumps(_jsonable(payload), indent=2).encode())
         return path

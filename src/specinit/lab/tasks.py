@@ -40,6 +40,7 @@ class SparseTask:
 
     @property
     def target(self) -> Sinusoids:
+        """The sum of sinusoids ``f`` the samples come from."""
         return sinusoids(self.freqs, self.amplitudes, self.phases)
 
     @property
@@ -52,6 +53,7 @@ class SparseTask:
         return sample_1d(self.target, self.lo, self.hi, step=self.step, endpoint=True)
 
     def dense(self) -> Tensor:
+        """``grid`` evenly spaced points on ``[lo, hi)`` where fits and spectra are evaluated."""
         return grid_1d(self.lo, self.hi, n=self.grid)
 
     def spectrum(self, model: Callable[[Tensor], Tensor]) -> Spectrum:

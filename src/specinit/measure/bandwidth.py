@@ -191,7 +191,10 @@ def gradient_bandwidth(
     """The bandwidth proxy of arXiv 2206.08558 (A.2): statistics of :func:`input_gradients`.
 
     Args:
-        model, x, chunk_size, batch_mean: as in :func:`input_gradients`.
+        model: as in :func:`input_gradients`.
+        x: as in :func:`input_gradients`.
+        chunk_size: as in :func:`input_gradients`.
+        batch_mean: as in :func:`input_gradients`.
         bins: the number of equal bins over ``[−limit, limit]``, or explicit ascending edges
             (use the edges of one record for another to compare models bin by bin).
         limit: half-width of the histogram (default ``max |g|``; 1 if every gradient is 0).

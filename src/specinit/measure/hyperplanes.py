@@ -167,6 +167,9 @@ class Neurons:
         return x @ self.normals.T - self.offsets
 
     def __call__(self, x: Any) -> Tensor:
+        """The network's output at ``x``, ``(N, m)``: ``σ(z) A + c``, ``z`` the preactivations
+        (times the scales for a non-homogeneous ``σ``).
+        """
         z = self.preactivations(x)
         if not self.homogeneous:
             z = z * self.scales
@@ -273,6 +276,7 @@ class ReluSpline:
     __repr__ = compact_repr
 
     def __call__(self, x: Any) -> Tensor:
+        """The spline at ``x`` of shape ``(N,)`` or ``(N, 1)``, ``(N,)``."""
         x = as_tensor(x, "x", dtype=self.breakpoints.dtype)
         if x.ndim == 2 and x.shape[1] == 1:
             x = x[:, 0]
@@ -536,6 +540,7 @@ class HyperplaneTracker:
         self.records: dict[int, Neurons] = {}
 
     def __call__(self, state: TrainState) -> None:
+        """Record the network's :class:`Neurons` when ``state.step`` is one of ``steps``."""
         if state.step in self._wanted:
             self.records[state.step] = to_neurons(state.model)
 

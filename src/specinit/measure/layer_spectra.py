@@ -167,7 +167,9 @@ def layer_spectra(
     Args:
         model: a module with 1D input, e.g. :func:`specinit.models.mlp` with ``in_features=1``
             or :func:`specinit.models.coordinate_mlp`.
-        lo, hi, n: the grid (``lo < hi``, ``n ≥ 4``); the Nyquist frequency is ``n / (2 (hi − lo))``.
+        lo: the grid's start.
+        hi: the grid's end (``lo < hi``; excluded).
+        n: the number of grid points (``≥ 4``); the Nyquist frequency is ``n / (2 (hi − lo))``.
         target: a callable ``x (m, 1) ↦ y (m,) | (m, k)``, fitted at the grid points, or a pair
             ``(x, y)`` of training points ``x`` (``(m,)`` or ``(m, 1)``) and targets ``y`` (``(m,)``
             or ``(m, k)``), fitted there — e.g. sparse samples, to see how each layer
@@ -178,10 +180,11 @@ def layer_spectra(
             ``DEFAULT_CUTOFF_FRACTION`` × Nyquist).
         l2: relative ridge ≥ 0 of the readout (``λ = l2 · tr(H_cᵀH_c)/W`` with ``H_c`` the
             centred features; never below float64 rounding, see ``fit_readout``).
-        window, taper: sample weighting, as in :func:`specinit.spectrum_1d`.  The default
-            ``"hann"`` (unlike ``spectrum_1d``'s ``"none"``) because hidden features are not
-            periodic on ``[lo, hi)``: with no window the jump from ``h(hi)`` back to ``h(lo)``
-            leaks power ``∝ 1/f²`` into every bin and swamps the centroid.
+        window: sample weighting, as in :func:`specinit.spectrum_1d`.  The default ``"hann"``
+            (unlike ``spectrum_1d``'s ``"none"``) because hidden features are not periodic on
+            ``[lo, hi)``: with no window the jump from ``h(hi)`` back to ``h(lo)`` leaks power
+            ``∝ 1/f²`` into every bin and swamps the centroid.
+        taper: the Tukey window's tapered fraction, as in :func:`specinit.spectrum_1d`.
 
     Raises:
         ValueError: a model whose first ``Linear`` layer does not take one input feature (or that

@@ -63,6 +63,7 @@ class Activation:
     params: tuple[tuple[str, float], ...] = ()
 
     def __call__(self, x: Tensor) -> Tensor:
+        """Apply the activation elementwise."""
         return self.fn(x)
 
     @property
@@ -107,9 +108,11 @@ class ActivationModule(nn.Module):
         self.activation = activation
 
     def forward(self, x: Tensor) -> Tensor:
+        """Apply the activation elementwise."""
         return self.activation.fn(x)
 
     def extra_repr(self) -> str:
+        """The activation's description, as in :meth:`Activation.describe`."""
         return self.activation.describe()
 
 

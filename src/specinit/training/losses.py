@@ -85,6 +85,7 @@ def prepare(
 def prepare_validation(
     x_val: Any, y_val: Any, loss_name: str, device: torch.device, dtype: torch.dtype
 ) -> tuple[Tensor, Tensor] | None:
+    """``(x_val, y_val)`` prepared as :func:`prepare` does, or ``None`` when neither is given."""
     if x_val is None and y_val is None:
         return None
     if x_val is None or y_val is None:

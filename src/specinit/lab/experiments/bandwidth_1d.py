@@ -36,6 +36,8 @@ STARTS = BANDWIDTH_STARTS
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     task: SparseTask = SparseTask()
     width: int = 128
     relu_depth: int = 4
@@ -55,6 +57,7 @@ QUICK = Config(lrs=(1e-3, 3e-3, 1e-2), seeds=(0,))
 
 
 def units(cfg: Config) -> list[Unit]:
+    """One unit per start × seed (``high_freq`` checked to lie above the lowest fitting frequency)."""
     if cfg.high_freq <= cfg.task.cutoff:
         raise ValueError(
             f"high_freq={cfg.high_freq} must exceed the lowest fitting frequency {cfg.task.cutoff}"
@@ -63,6 +66,9 @@ def units(cfg: Config) -> list[Unit]:
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Build one start, fit the sparse samples (best learning rate) and measure its spectrum before
+    and after, with the peak amplitude near ``f_hi``.
+    """
     start, seed = unit.params["start"], unit.params["seed"]
     # The pre-trained start is built once and copied for each learning rate.
     base = make_start(start, seed, Starts.of(cfg), cfg.task.lo, cfg.task.hi)
@@ -88,6 +94,7 @@ METRICS = ("train_mse", "test_mse", "energy_above_init", "energy_above_final", "
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
+    """Mean ± 95% CI tables per start, the fitted curves and spectra, and the checked findings."""
     table = ci_rows(rows, ("start",), METRICS)
     run.write_table("summary", table)
     first = {r["start"]: r["unit"] for r in rows if r["seed"] == cfg.seeds[0]}

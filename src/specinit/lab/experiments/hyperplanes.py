@@ -75,6 +75,8 @@ class Task:
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     tasks: tuple[Task, ...] = (
         Task("1d", 12, 1024, 6000, 0.2, 1.0, 0.01),
         Task("2d", 30, 1024, 6000, 0.2, 1.0, 0.05),

@@ -26,6 +26,8 @@ from specinit.nn.activations import get as get_activation
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     activations: tuple[str, ...] = ("relu", "gaussian(sigma=0.1)", "sine(omega0=5)")
     depths: tuple[int, ...] = (1, 2, 4, 6)
     width: int = 128
@@ -41,11 +43,13 @@ QUICK = Config(depths=(1, 2, 6), lrs=(1e-3, 3e-3, 1e-2), steps=2000, seeds=(0,))
 
 
 def units(cfg: Config) -> list[Unit]:
+    """One unit per activation × depth × seed."""
     cases = [{"activation": a, "depth": d} for a in cfg.activations for d in cfg.depths]
     return seeds_units(cases, cfg.seeds)
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Fit one network of one activation and depth (best learning rate); its spectrum before and after."""
     p = unit.params
     make = partial(build_net, p["activation"], p["depth"], cfg.width, cfg.init, p["seed"])
     row, arrays = fit_and_measure(
@@ -60,6 +64,7 @@ METRICS = ("train_mse", "test_mse", "energy_above_init", "energy_above_final")
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
+    """Mean ± 95% CI tables per activation × depth, the fits and spectra, and the checked findings."""
     table = ci_rows(rows, ("activation", "depth"), METRICS)
     run.write_table("summary", table)
     seed = cfg.seeds[0]

@@ -66,6 +66,8 @@ from specinit.nn import activations
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     activations: tuple[str, ...] = ("relu", "tanh", "gelu", "sine(omega0=1)", "gaussian(sigma=1)")
     n_points: int = 64
     width: int = 8192
@@ -403,6 +405,9 @@ def findings(
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
+    """Mean ± 95% CI tables per activation, the spectral-weight, convergence and rate figures, and
+    the checked findings.
+    """
     table = ci_rows(rows, ("activation",), METRICS)
     run.write_table("summary", table)
     inf = _mean_weight(cfg, rows, arrays, "power_inf")

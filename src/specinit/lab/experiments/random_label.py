@@ -82,6 +82,8 @@ Q_LEVEL = 0.99
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     datasets: tuple[str, ...] = ("mnist", "fashion_mnist")
     archs: tuple[str, ...] = ARCHS
     starts: tuple[str, ...] = STARTS

@@ -68,6 +68,8 @@ FINETUNE_INITS = ("swim", "xavier_normal")
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     datasets: tuple[str, ...] = ("mnist", "fashion_mnist")
     activation: str = "tanh"
     depths: tuple[int, ...] = (1, 2)
@@ -136,6 +138,7 @@ def check_config(cfg: Config) -> None:
 
 
 def units(cfg: Config) -> list[Unit]:
+    """One unit per dataset × method × schedule × depth × width × seed (config checked first)."""
     check_config(cfg)
     cases: list[dict[str, Any]] = []
     for dataset in cfg.datasets:
@@ -226,6 +229,7 @@ def _finetune_unit(
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Fit one SWIM classifier without backpropagation, or fine-tune one start with Adam."""
     p = unit.params
     split = context.images(p["dataset"], cfg.limit_train, cfg.limit_test)  # one subset: seed 0
     row: dict[str, Any] = {k: p[k] for k in ("dataset", "method", "schedule", "depth", "width", "seed")}
@@ -364,6 +368,9 @@ def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
+    """Mean ± 95% CI tables of the SWIM fits and the fine-tuning runs, the figures and the checked
+    findings.
+    """
     swim_rows = [r for r in rows if r["method"] == "swim"]
     tune_rows = [r for r in rows if r["method"] != "swim"]
     swim_table = ci_rows(swim_rows, BY, ("test_acc", "train_acc", "fit_seconds"))

@@ -67,7 +67,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import torch
@@ -247,14 +247,18 @@ class HessianOperator(Operator):
         device, dtype = placement(model)
         super().__init__(sum(p.numel() for p in self._params), self._params[0].dtype, self._params[0].device)
         self._device, self._data_dtype = device, dtype
-        single = _is_batch(data)
-        if not single and (isinstance(data, Iterator) or not isinstance(data, Iterable)):
+        self._batches: Iterable[Batch]
+        single = False
+        if _is_batch(data):
+            single, self._batches = True, [data]
+        elif isinstance(data, Iterator) or not isinstance(data, Iterable):
             raise TypeError(
                 "data must be a batch (x, y) or a re-iterable of batches (a list, a "
                 f"DataLoader), got {type(data).__name__}: a one-shot iterator is "
                 "used up after one product"
             )
-        self._batches: list[Batch] | Iterable[Batch] = [data] if single else data  # type: ignore[list-item]
+        else:
+            self._batches = data
         self.n_samples = 0
         total = 0.0
         with self._context():
@@ -351,8 +355,10 @@ class HessianOperator(Operator):
             yield
 
 
-def _is_batch(data: Any) -> bool:
-    """A pair whose first element is a tensor or array, rather than a collection of batches."""
+def _is_batch(data: Any) -> TypeGuard[Batch]:
+    """A pair (tuple or list) whose first element is a tensor or array, rather than a
+    collection of batches.
+    """
     return isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], (Tensor, np.ndarray))
 
 

@@ -149,11 +149,17 @@ def hessian_trace(
 
     Args:
         target: an :class:`Operator`, a dense symmetric matrix, or a model (then ``loss`` and
-            ``data`` build a :class:`HessianOperator`; see there for ``params``, ``train_mode``).
+            ``data`` build a :class:`HessianOperator`).
+        loss: for a model: the loss, as in :class:`HessianOperator`; else ``None``.
+        data: for a model: one batch ``(x, y)`` or an iterable of batches, as in
+            :class:`HessianOperator`; else ``None``.
         method: ``"hutchinson"`` (``num_matvecs ≥ 2``) or ``"hutch++"`` (``num_matvecs ≥ 4``).
+        num_matvecs: the budget of operator products.
         generator: an int seed, a ``torch.Generator`` or ``None`` (the global RNG); one int seed
             is taken from it (an int as it is) and seeds the probes and, for a model, the
             operator.
+        params: for a model: the parameters of the Hessian, as in :class:`HessianOperator`.
+        train_mode: for a model: evaluate in train mode, as in :class:`HessianOperator`.
         per_layer: deprecated; use :func:`hessian_trace_per_layer`.
 
     ``seed=`` and ``n_matvecs=`` are deprecated aliases of ``generator=`` and ``num_matvecs=``.

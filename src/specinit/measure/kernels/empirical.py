@@ -276,8 +276,9 @@ def ntk(
             evaluated in eval mode, also when it is in train mode: dropout is off and batch
             norm uses (and does not update) its running statistics, so the kernel is that of
             the eval-mode function; the modes of all submodules are restored.
-        x1, x2: points ``(n1, *features)`` and ``(n2, *features)``; a 1-D tensor is ``n`` scalar
-            inputs.  ``x2=None`` means ``x2 = x1``.  They are cast to the model's dtype.
+        x1: points ``(n1, *features)``; a 1-D tensor is ``n1`` scalar inputs.  Cast to the
+            model's dtype, as is ``x2``.
+        x2: points ``(n2, *features)`` like ``x1``; ``None`` means ``x2 = x1``.
         chunk_size: points per forward/Jacobian call (the same kernel, up to round-off).
         params: the parameters to differentiate at (name → tensor); default every trainable
             parameter at its current value.  Other parameters are held fixed.
