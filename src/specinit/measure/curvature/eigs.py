@@ -223,7 +223,8 @@ def _lanczos_eigs(
 
     linear = LinearOperator((op.size, op.size), matvec=apply, dtype=np.float64)
     v0 = np.random.default_rng(seed).standard_normal(op.size)
-    values, vecs = eigsh(linear, k=k, which=which, v0=v0, tol=tol, maxiter=max_iter)
+    arpack_which: Literal["LA", "LM"] = "LA" if which == "LA" else "LM"  # checked by _solver
+    values, vecs = eigsh(linear, k=k, which=arpack_which, v0=v0, tol=tol, maxiter=max_iter)
     order = np.argsort(-(values if which == "LA" else np.abs(values)), kind="stable")
     eigvecs = torch.from_numpy(vecs[:, order]).to(dtype=op.dtype, device=op.device) if vectors else None
     return Eigenpairs(
