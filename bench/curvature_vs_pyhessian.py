@@ -97,6 +97,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import importlib
 import math
 import os
@@ -190,7 +191,8 @@ def make_problem(variant: str, seed: int, train_steps: int) -> Problem:
         logits = model(xb)
     note = (
         f"Adam {train_steps} steps on teacher labels ({LABEL_NOISE:.0%} noise): batch loss "
-        f"{float(F.cross_entropy(logits, yb)):.3f}, accuracy {float((logits.argmax(1) == yb).float().mean()):.3f}"
+        f"{float(F.cross_entropy(logits, yb)):.3f}, "
+        f"accuracy {float((logits.argmax(1) == yb).float().mean()):.3f}"
     )
     return Problem(variant, model, xb, yb, note)
 
@@ -280,6 +282,7 @@ def legacy_torch_eig() -> Iterator[None]:
     if not _removed(original):
         yield
         return
+    # torch.eig is gone from current PyTorch (PyHessian still calls it): patched in for the block.
     torch.eig = _legacy_eig  # type: ignore[attr-defined]
     try:
         yield
@@ -320,7 +323,7 @@ def pyhessian_on(model: nn.Module, x: Tensor, y: Tensor, *, loader: bool = False
             h = pyhessian_hessian.hessian(model, nn.CrossEntropyLoss(), cuda=False, **kwargs)
         yield h
     finally:
-        for module, mode in zip(model.modules(), modes):
+        for module, mode in zip(model.modules(), modes, strict=True):
             module.training = mode
         for p in model.parameters():
             p.grad = None
@@ -373,13 +376,13 @@ def hvp_rows(problem: Problem, repeats: int, seed: int) -> list[dict[str, str]]:
         v_list = list(op.unflatten(v).values())
         with pyhessian_on(model, x, y, loader=loader) as h:
             theirs = (
-                (lambda: h.dataloader_hv_product(v_list)[1])
+                (lambda h=h, v_list=v_list: h.dataloader_hv_product(v_list)[1])
                 if loader
-                else (lambda: pyhessian_utils.hessian_vector_product(h.gradsH, h.params, v_list))
+                else functools.partial(pyhessian_utils.hessian_vector_product, h.gradsH, h.params, v_list)
             )
             ours_hv, theirs_hv = op.matvec(v), torch.cat([t.reshape(-1) for t in theirs()])
             agree = float((ours_hv - theirs_hv).norm() / theirs_hv.norm())  # the same product?
-            t = time_products(lambda: op.matvec(v), theirs, repeats)
+            t = time_products(functools.partial(op.matvec, v), theirs, repeats)
         wall, cpu = t["ours"][0] / t["theirs"][0], t["ours"][1] / t["theirs"][1]
         rows.append(
             {
@@ -535,9 +538,13 @@ def density_row(problem: Problem, reference: float, seed: int) -> dict[str, str]
     our_time = time.perf_counter() - start
     return {
         "variant": problem.variant,
-        "PyH max θ (rel. err)": f"{theirs_nodes.max():.6g} ({_relative(float(theirs_nodes.max()), reference):.1e})",
+        "PyH max θ (rel. err)": (
+            f"{theirs_nodes.max():.6g} ({_relative(float(theirs_nodes.max()), reference):.1e})"
+        ),
         "PyH nodes, matvecs, s": f"{theirs_nodes.size}, {count[0]}, {their_time:.2f}",
-        "ours max θ (rel. err)": f"{ours.nodes.max():.6g} ({_relative(float(ours.nodes.max()), reference):.1e})",
+        "ours max θ (rel. err)": (
+            f"{ours.nodes.max():.6g} ({_relative(float(ours.nodes.max()), reference):.1e})"
+        ),
         "ours nodes, matvecs, s": f"{ours.nodes.size}, {ours.num_matvecs}, {our_time:.2f}",
     }
 
@@ -605,7 +612,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         reference = reference_top_eigenvalue(op64, args.seed)
         print(
             f"\n[{variant}] {problem.note}; exact tr H = {exact:.8g} "
-            f"(Σ G_pp; max |e_pᵀHe_p − G_pp| / max G_pp over {CHECKS_PER_TENSOR} coords/tensor: {check:.1e}), "
+            f"(Σ G_pp; max |e_pᵀHe_p − G_pp| / max G_pp over {CHECKS_PER_TENSOR} coords/tensor: "
+            f"{check:.1e}), "
             f"λ_max = {reference:.8g}"
         )
         sections["hvp"] += hvp_rows(problem, args.repeats, args.seed)
@@ -616,7 +624,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         sections["density"].append(density_row(problem, reference, args.seed))
         print(f"  done after {time.perf_counter() - begin:.0f} s")
     titles = {
-        "hvp": f"Per-HVP time (median of {args.repeats}×{PRODUCTS_PER_ROUND} per side; ratio = ours / PyHessian)",
+        "hvp": (
+            f"Per-HVP time (median of {args.repeats}×{PRODUCTS_PER_ROUND} per side; ratio = ours / PyHessian)"
+        ),
         "eig": "Top eigenvalue (PyHessian: power iteration maxIter=100 tol=1e-3; ours: Lanczos, tol √eps32)",
         "trace": "Trace: mean |estimate − exact| at equal matvec budgets (PyHessian: its loop, tol=-inf)",
         "density": f"SLQ density, 1 probe × {SLQ_STEPS} steps (PyHessian through the torch.eig shim)",

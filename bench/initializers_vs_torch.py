@@ -38,6 +38,7 @@ Run::
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import platform
@@ -189,7 +190,7 @@ def median_times(fns: Sequence[Callable[[], object]], repeats: int) -> list[floa
             fn()
     samples: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        for fn, times in zip(fns, samples):
+        for fn, times in zip(fns, samples, strict=True):
             start = time.perf_counter()
             fn()
             times.append(time.perf_counter() - start)
@@ -228,7 +229,7 @@ def weight_rows(args: argparse.Namespace) -> list[dict[str, str]]:
         w_ours, w_torch = torch.empty(shape), torch.empty(shape)
         g_ours, g_torch = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
         t_ours, t_torch = median_times(
-            [lambda: pair.ours(w_ours, g_ours), lambda: pair.theirs(w_torch, g_torch)],
+            [functools.partial(pair.ours, w_ours, g_ours), functools.partial(pair.theirs, w_torch, g_torch)],
             args.repeats,
         )
         ours, theirs = _draw(pair.ours, shape, SEEDS[0]), _draw(pair.theirs, shape, SEEDS[1])
@@ -271,8 +272,8 @@ def model_rows(args: argparse.Namespace) -> list[dict[str, str]]:
         g_ours, g_torch = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
         t_ours, t_torch = median_times(
             [
-                lambda: specinit.init_(net_ours, pair.name, generator=g_ours),
-                lambda: _torch_loop_(net_torch, pair.theirs, g_torch),
+                functools.partial(specinit.init_, net_ours, pair.name, generator=g_ours),
+                functools.partial(_torch_loop_, net_torch, pair.theirs, g_torch),
             ],
             args.repeats,
         )

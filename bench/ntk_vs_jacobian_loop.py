@@ -28,6 +28,7 @@ Run::
 from __future__ import annotations
 
 import argparse
+import functools
 import platform
 import statistics
 import time
@@ -121,8 +122,8 @@ def main() -> None:
     for name, model, d in models(args.seed):
         x = inputs(args.points, d)
         n_params = sum(p.numel() for p in model.parameters())
-        t_ours, ours = timed(lambda: kernels.ntk(model, x), args.repeats)
-        t_loop, loop = timed(lambda: loop_ntk(model, x), args.repeats)
+        t_ours, ours = timed(functools.partial(kernels.ntk, model, x), args.repeats)
+        t_loop, loop = timed(functools.partial(loop_ntk, model, x), args.repeats)
         cells = {
             "model": name,
             "params": str(n_params),
@@ -135,7 +136,7 @@ def main() -> None:
             "max abs Δ / max abs Θ": f"{float((ours - loop).abs().max() / loop.abs().max()):.1e}",
         }
         if not args.skip_jvp:
-            t_jvp, other = timed(lambda: jvp_vjp_ntk(model, x), 1)
+            t_jvp, other = timed(functools.partial(jvp_vjp_ntk, model, x), 1)
             cells["jvp∘vjp (s)"] = f"{t_jvp:.3f}"
             cells["jvp∘vjp max abs Δ"] = f"{float((other - loop).abs().max()):.2e}"
         rows.append(cells)

@@ -1,4 +1,4 @@
-"""The sweep that chose the default ``"spectral"`` scale schedule of SWIM (``SPECTRAL_LOW/HIGH``).
+r"""The sweep that chose the default ``"spectral"`` scale schedule of SWIM (``SPECTRAL_LOW/HIGH``).
 
 arXiv 2511.02244 scales ``s1`` per layer, small early and large late, but publishes no numbers.
 Our family is geometric (:func:`specinit.scale_schedule`): with ``L`` hidden layers and the
@@ -28,7 +28,7 @@ is printed beside it as a check.  Networks are tanh.
 Run (about 3 min on one core; the table in docs/concepts/swim.md came from the second command)::
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/swim_schedule_sweep.py --markdown
-    OMP_NUM_THREADS=1 .venv/bin/python bench/swim_schedule_sweep.py --markdown --seeds 3 \\
+    OMP_NUM_THREADS=1 .venv/bin/python bench/swim_schedule_sweep.py --markdown --seeds 3 \
         --lows 0.125 0.25 0.5 1
 """
 
@@ -181,7 +181,7 @@ def render(table: dict, raw: dict, task_names: Sequence[str], markdown: bool) ->
             f"{s['rank']:.2f}",
             *[f"{raw[pair][t]:.4g}" for t in task_names],
         ]
-        rows.append(dict(zip(header, cells)))
+        rows.append(dict(zip(header, cells, strict=True)))
     return text_table(rows, markdown=markdown)
 
 

@@ -112,7 +112,7 @@ class Outcome:
 
 
 def _max_rss_bytes() -> int:
-    """This process's peak resident set size (Linux reports kilobytes, macOS bytes)."""
+    """The peak resident set size of this process (Linux reports kilobytes, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 
@@ -290,7 +290,10 @@ def _gib(value: int | None) -> str:
 def row(width: int, n: int, ref: Outcome, ours: Outcome) -> dict[str, str]:
     """One table row; the ratio is reference time / our time (> 1: ours is faster)."""
     ratio = (ref.seconds / ours.seconds) if ref.seconds and ours.seconds else None
-    fit_delta = lambda o: None if o.peak_bytes is None else o.peak_bytes - o.before_bytes
+
+    def fit_delta(o: Outcome) -> int | None:
+        return None if o.peak_bytes is None else o.peak_bytes - o.before_bytes
+
     return {
         "width": str(width),
         "N": f"{n:,}",

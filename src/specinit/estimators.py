@@ -77,13 +77,15 @@ class _SwimBase(BaseEstimator):
         draw, ``None`` is PyTorch's global RNG (:func:`specinit._core.rng.as_generator`).
         """
         state = self.random_state
-        if state is not None and (isinstance(state, bool) or not isinstance(state, numbers.Integral)):
-            state = int(check_random_state(state).randint(2**31))
-        return as_generator(state)
+        if state is None:
+            return None
+        if isinstance(state, bool) or not isinstance(state, numbers.Integral):
+            return as_generator(int(check_random_state(state).randint(2**31)))
+        return as_generator(int(state))
 
     def _fit_network(self, X: np.ndarray, y: torch.Tensor, n_outputs: int, classification: bool) -> None:
         dtype = self._torch_dtype()
-        widths = [self.widths] if isinstance(self.widths, numbers.Integral) else list(self.widths)
+        widths = [int(self.widths)] if isinstance(self.widths, numbers.Integral) else list(self.widths)
         model = mlp(X.shape[1], widths, n_outputs, self.activation).to(dtype)
         swim_(
             model,
@@ -118,12 +120,12 @@ class _SwimBase(BaseEstimator):
 class SwimRegressor(RegressorMixin, _SwimBase):
     """A sampled (SWIM) network for regression; ``y`` ``(N,)`` or ``(N, k)``.
 
-    Parameters: ``widths`` hidden widths; ``activation`` a specinit activation name;
-    ``scales`` a schedule name or one ``s1`` per hidden layer (:func:`specinit.scale_schedule`);
-    ``sampler`` ``"swim"``, ``"uniform"`` or ``"random_feature"``; ``l2`` the relative ridge of
-    the readout (:func:`specinit.initializers.readout.fit_readout`); ``n_candidates`` candidate pairs per layer
-    (default ``max(N, width)``); ``random_state`` int, RandomState or None; ``dtype``
-    ``"float32"`` or ``"float64"``; ``chunk_size`` rows processed at once (bounds memory).
+    Parameters: ``widths`` hidden widths; ``activation`` a specinit activation name; ``scales`` a
+    schedule name or one ``s1`` per hidden layer (:func:`specinit.scale_schedule`); ``sampler``
+    ``"swim"``, ``"uniform"`` or ``"random_feature"``; ``l2`` the relative ridge of the readout
+    (:func:`specinit.initializers.readout.fit_readout`); ``n_candidates`` candidate pairs per layer
+    (default ``max(N, width)``); ``random_state`` int, RandomState or None; ``dtype`` ``"float32"``
+    or ``"float64"``; ``chunk_size`` rows processed at once (bounds memory).
     """
 
     def __sklearn_tags__(self) -> Any:
@@ -132,6 +134,7 @@ class SwimRegressor(RegressorMixin, _SwimBase):
         return tags
 
     def fit(self, X: Any, y: Any) -> SwimRegressor:
+        """Sample the hidden layers from ``(X, y)`` and fit the ridge readout; returns ``self``."""
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32])
         target = torch.tensor(y, dtype=torch.float64)
         self._single_output = target.dim() == 1
@@ -156,6 +159,9 @@ class SwimClassifier(ClassifierMixin, _SwimBase):
     """
 
     def fit(self, X: Any, y: Any) -> SwimClassifier:
+        """Sample the hidden layers from labelled pairs of ``X`` and fit the one-hot readout;
+        returns ``self``.
+        """
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
@@ -169,10 +175,12 @@ class SwimClassifier(ClassifierMixin, _SwimBase):
         return out[:, 1] - out[:, 0] if out.shape[1] == 2 else out
 
     def predict(self, X: Any) -> np.ndarray:
+        """The class with the largest network output, ``(N,)``."""
         out = self._forward(X)
         return self.classes_[out.argmax(1)]
 
     def predict_proba(self, X: Any) -> np.ndarray:
+        """Clipped, row-normalized outputs ``(N, n_classes)`` (see the class docstring; not calibrated)."""
         out = self._forward(X)
         positive = np.clip(out, 0, None)
         total = positive.sum(1, keepdims=True)

@@ -44,5 +44,5 @@ def test_fork_rng_seeds_inside_and_restores_the_callers_state():
 def test_independent_generators_are_deterministic_and_distinct():
     a = [torch.rand(3, generator=g) for g in independent_generators(4, 3)]
     b = [torch.rand(3, generator=g) for g in independent_generators(4, 3)]
-    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert not torch.equal(a[0], a[1]) and not torch.equal(a[1], a[2])

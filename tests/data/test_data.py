@@ -90,7 +90,7 @@ def test_random_sinusoids_seeded_and_in_range():
     with pytest.raises(ValueError, match="max_freq"):
         D.random_sinusoids(2, 0.0, generator=0)
     with pytest.raises(TypeError, match="generator must be a torch.Generator, an int seed or None"):
-        D.random_sinusoids(2, 1.0, generator="3")  # type: ignore[arg-type]
+        D.random_sinusoids(2, 1.0, generator="3")  # type: ignore[arg-type]  # a wrong type, on purpose
 
 
 # ------------------------------------------------------------------ grids and samples
@@ -127,11 +127,11 @@ def test_grid_errors():
     with pytest.raises(ValueError, match="n must be an integer >= 2"):
         D.grid_1d(0, 1, n=1, endpoint=True)
     with pytest.raises(TypeError, match="n must be an integer"):
-        D.grid_1d(0, 1, n=2.5)  # type: ignore[arg-type]
+        D.grid_1d(0, 1, n=2.5)  # type: ignore[arg-type]  # a wrong type, on purpose
     with pytest.raises(TypeError, match="step must be a real number"):
-        D.grid_1d(0, 1, step="0.1")  # type: ignore[arg-type]
+        D.grid_1d(0, 1, step="0.1")  # type: ignore[arg-type]  # a wrong type, on purpose
     with pytest.raises(TypeError, match="lo must be a real number"):
-        D.grid_1d(None, 1, n=3)  # type: ignore[arg-type]
+        D.grid_1d(None, 1, n=3)  # type: ignore[arg-type]  # a wrong type, on purpose
 
 
 def test_sample_1d_without_noise_is_the_function_on_the_grid():
@@ -225,7 +225,7 @@ def test_train_val_split_partitions_and_stratifies():
     assert torch.equal(y_tr, y[x_tr]) and torch.equal(y_va, y[x_va])
     assert _counts(y_va, 2) == [6, 14]  # 20% of each class
     again = D.train_val_split(x, y, 0.2, generator=0)
-    assert all(torch.equal(a, b) for a, b in zip((x_tr, y_tr, x_va, y_va), again))
+    assert all(torch.equal(a, b) for a, b in zip((x_tr, y_tr, x_va, y_va), again, strict=True))
     assert not torch.equal(x_va, D.train_val_split(x, y, 0.2, generator=1)[2])
     # regression targets need stratify=False
     reg = torch.linspace(0, 1, 100)
@@ -277,7 +277,7 @@ def test_digits_split():
     assert D.digits(flatten=False).x_train.shape == (1348, 1, 8, 8)
 
 
-# ------------------------------------------------------------------ MNIST / Fashion-MNIST: files the tests write
+# --------------------------------------------------------- MNIST / Fashion-MNIST: files the tests write
 
 
 def _idx_bytes(array: np.ndarray, code: int, magic_zero: int = 0) -> bytes:
@@ -325,7 +325,7 @@ class FakeData:
 def _write_dataset(folder: Path, train: np.ndarray, test: np.ndarray, seed: int) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
     arrays = (_images(train, seed), train, _images(test, seed + 1), test)
-    for name, array in zip(D.IDX_FILES, arrays):
+    for name, array in zip(D.IDX_FILES, arrays, strict=True):
         (folder / name).write_bytes(_gz(array))
     return {name: _sha(folder / name) for name in D.IDX_FILES}
 

@@ -124,7 +124,7 @@ def test_numbers_match_direct_measurement():
     for h in hooks:
         h.remove()
     grads = torch.autograd.grad(loss, [outputs[1], outputs[3], net[0].weight, net[2].weight])
-    for row, i, g_h, g_w in zip(d.layers, (1, 3), grads[:2], grads[2:]):
+    for row, i, g_h, g_w in zip(d.layers, (1, 3), grads[:2], grads[2:], strict=True):
         h = outputs[i].detach().double()
         assert row.std == pytest.approx(float(h.std(unbiased=False)), rel=1e-9)
         assert row.mean == pytest.approx(float(h.mean()), rel=1e-9, abs=1e-12)

@@ -212,12 +212,14 @@ def test_kaiming_gain_follows_torch_calculate_gain(fn, kwargs) -> None:
 def test_kaiming_signature_is_torchs() -> None:
     import inspect
 
+    def names(f):
+        return [p for p in inspect.signature(f).parameters if not p.startswith("_")]
+
     for ours, theirs in (
         (kaiming_uniform_, nn.init.kaiming_uniform_),
         (kaiming_normal_, nn.init.kaiming_normal_),
         (trunc_normal_, nn.init.trunc_normal_),
     ):
-        names = lambda f: [p for p in inspect.signature(f).parameters if not p.startswith("_")]  # noqa: E731
         assert names(ours) == names(theirs)
 
 
@@ -367,7 +369,7 @@ def test_bad_input_leaves_tensor_untouched() -> None:
 
 def _mlp(widths=(3, 64, 64, 1)) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+    for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
         layers += [nn.Linear(fan_in, fan_out), nn.Tanh()]
     return nn.Sequential(*layers[:-1])
 
@@ -414,7 +416,7 @@ def test_init_is_seeded_and_layers_differ() -> None:
     init_(a, "kaiming_normal", generator=3)
     init_(b, "kaiming_normal", generator=torch.Generator().manual_seed(3))
     init_(c, "kaiming_normal", generator=4)
-    for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters()):
+    for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters(), strict=True):
         assert torch.equal(pa, pb)
         assert pa.dim() == 1 or not torch.equal(pa, pc)
     hidden = _linears(a)[1:3]
@@ -433,7 +435,7 @@ def test_he_aliases_match_kaiming() -> None:
         a, b = _mlp(), _mlp()
         init_(a, alias, generator=9)
         init_(b, name, generator=9)
-        for pa, pb in zip(a.parameters(), b.parameters()):
+        for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
             assert torch.equal(pa, pb)
 
 
@@ -453,7 +455,7 @@ def test_bad_bias_rule_fails_before_touching_weights() -> None:
         init_(net, "xavier_normal", bias="ones", generator=0)
     with pytest.raises(ValueError, match="bias rule must be"):
         init_(net, "xavier_normal", bias=math.nan, generator=0)
-    for p, q in zip(net.parameters(), before):
+    for p, q in zip(net.parameters(), before, strict=True):
         assert torch.equal(p, q)
 
 
@@ -523,7 +525,7 @@ def test_unsupported_layers_are_errors(net, match) -> None:
     before = [p.detach().clone() for p in net.parameters()]
     with pytest.raises(TypeError, match=match):
         init_(net, "xavier_normal", generator=0)
-    for p, q in zip(net.parameters(), before):
+    for p, q in zip(net.parameters(), before, strict=True):
         assert torch.equal(p, q)
 
 

@@ -346,7 +346,7 @@ def test_std_at_target_layer_matches_prediction(activation, width):
 def test_propagation_through_depth_200_stays_in_band(activation):
     layers = 200
     rms0, stds, _ = _network_std(activation, 16, layers, seed=4)
-    ratios = [s / predicted_std(activation, l + 1, rms0) for l, s in enumerate(stds)]
+    ratios = [s / predicted_std(activation, k + 1, rms0) for k, s in enumerate(stds)]
     assert all(LAYER_BAND[0] < r < LAYER_BAND[1] for r in ratios)
     assert TARGET_BAND[0] < ratios[-1] < TARGET_BAND[1]
 

@@ -25,7 +25,9 @@ def _seed_drawn_from(generator_seed):
 
 
 def _same(a, b):
-    return all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    return all(
+        torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    )
 
 
 def test_memorizes_the_shuffled_labels_not_the_true_ones(small_digits):
@@ -100,7 +102,7 @@ def test_small_cnns_on_a_tiny_28x28_batch(make):
         )
     assert _same(*nets)
     assert not nets[0].training and not any(m.training for m in nets[0].modules())  # mode restored
-    assert any(not torch.equal(p, q) for p, q in zip(before, nets[0].parameters()))
+    assert any(not torch.equal(p, q) for p, q in zip(before, nets[0].parameters(), strict=True))
     bn = next(m for m in nets[0].modules() if isinstance(m, torch.nn.BatchNorm2d))
     assert int(bn.num_batches_tracked) == 2  # one epoch of two mini-batches, after the norm reset
     assert all(torch.isfinite(p).all() for p in nets[0].parameters())
@@ -124,7 +126,7 @@ def test_needs_data_and_integer_targets(small_digits):
         specinit.init_(net, "random_labels", data=x, targets=y, epochs=0)
     with pytest.raises(ValueError, match="lr must be"):
         specinit.init_(net, "random_labels", data=x, targets=y, lr=-1.0)
-    assert all(torch.equal(p, q) for p, q in zip(before, net.parameters()))  # refused untouched
+    assert all(torch.equal(p, q) for p, q in zip(before, net.parameters(), strict=True))  # refused untouched
     with pytest.raises(ValueError, match="class label 9 but the model has 5 outputs"):
         specinit.init_(mlp(64, [8], 5), "random_labels", data=x, targets=y, epochs=1)
     with pytest.raises(TypeError, match="takes no option.*seed"):

@@ -32,7 +32,7 @@ def test_dc_start_is_nearly_constant():
 def test_same_generator_same_start():
     a = specinit.init_(_net(), "high_frequency", freq=3.0, steps=20, generator=5)
     b = specinit.init_(_net(), "high_frequency", freq=3.0, steps=20, generator=5)
-    for p, q in zip(a.parameters(), b.parameters()):
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(p, q)
 
 
@@ -50,7 +50,7 @@ def test_start_depends_on_the_generator_not_on_previous_weights():
     a = specinit.init_(coordinate_mlp(1, 32, 2), "high_frequency", freq=3.0, steps=10, generator=7)
     torch.manual_seed(2)
     b = specinit.init_(coordinate_mlp(1, 32, 2), "high_frequency", freq=3.0, steps=10, generator=7)
-    for p, q in zip(a.parameters(), b.parameters()):
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(p, q)
 
 

@@ -152,7 +152,7 @@ def test_chunked_readout_equals_unchunked():
     phi, y = torch.from_numpy(rng.normal(size=(1000, 30))), torch.from_numpy(rng.normal(size=(1000, 2)))
     whole = specinit.fit_readout(phi, y)
     chunks = specinit.fit_readout((phi[s : s + 97], y[s : s + 97]) for s in range(0, 1000, 97))
-    for a, c in zip(whole, chunks):
+    for a, c in zip(whole, chunks, strict=True):
         torch.testing.assert_close(a, c, rtol=0, atol=1e-12)
 
 
@@ -164,7 +164,7 @@ def test_chunked_network_equals_unchunked():
         )
         for size in (None, 7)
     ]
-    for p, q in zip(nets[0].parameters(), nets[1].parameters()):
+    for p, q in zip(nets[0].parameters(), nets[1].parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-9)
 
 
@@ -186,7 +186,7 @@ def test_same_seed_same_network_and_layers_get_their_own_streams():
         return specinit.init_(net, "swim", data=x, targets=y, sampler="random_feature", generator=seed)
 
     a, b, c = build(0), build(0), build(1)
-    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
     assert not torch.equal(a[0].weight, c[0].weight)
     # Same shape, same law: only separate streams make the two layers differ.
     assert not torch.allclose(a[0].weight, a[2].weight)
@@ -211,7 +211,7 @@ def test_init_reproduces_the_estimator():
     net = specinit.init_(
         mlp(64, [64, 32], 10, "tanh"), "swim", data=x, targets=y, scales="spectral", generator=3
     )
-    for p, q in zip(net.parameters(), clf.model_.parameters()):
+    for p, q in zip(net.parameters(), clf.model_.parameters(), strict=True):
         assert torch.equal(p, q)
     with torch.no_grad():
         out = net(split.x_test).double().numpy()
@@ -301,7 +301,7 @@ def test_torch_activation_modules_sample_like_specinit_ones():
     ours = specinit.init_(mlp(1, [16], 1, "tanh").double(), "swim", data=x, targets=y, generator=3)
     theirs = torch.nn.Sequential(torch.nn.Linear(1, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)).double()
     specinit.init_(theirs, "swim", data=x, targets=y, generator=3)
-    for a, b in zip(ours.parameters(), theirs.parameters()):
+    for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 

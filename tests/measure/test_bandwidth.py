@@ -84,7 +84,9 @@ def test_measurements_leave_model_and_inputs_as_they_were():
     directional_spectrum(net, x, n_lines=3, n_points=8)
     assert net.training and all(m.training for m in net.modules())
     assert all(p.grad is None for p in net.parameters())
-    assert all(torch.equal(a, b) for a, b in zip(stats, net.buffers()))  # BN statistics unchanged
+    assert all(
+        torch.equal(a, b) for a, b in zip(stats, net.buffers(), strict=True)
+    )  # BN statistics unchanged
     assert torch.equal(x, x_before) and x.grad is None and not x.requires_grad
     with torch.no_grad():  # works inside a caller's no_grad block too
         assert torch.equal(input_gradients(net, x), g1)

@@ -51,7 +51,7 @@ def _dense_hessian(model, loss_fn, x, y, names=None, buffers=None, hessian=torch
     def loss(flat):
         chunks = torch.split(flat, [math.prod(s) for s in shapes])
         copies = {n: b.clone() for n, b in (buffers or {}).items()}  # BN in train mode updates them
-        state = {**copies, **{n: c.reshape(s) for n, c, s in zip(names, chunks, shapes)}}
+        state = {**copies, **{n: c.reshape(s) for n, c, s in zip(names, chunks, shapes, strict=True)}}
         return loss_fn(functional_call(model, state, (x,)), y)
 
     flat = torch.cat([params[n].detach().reshape(-1) for n in names])
@@ -421,7 +421,7 @@ def _dense_mse_hessian(model, x, y):
     sizes = [p.numel() for _, p in named]
 
     def loss(theta):
-        pieces = {n: t.reshape(p.shape) for (n, p), t in zip(named, theta.split(sizes))}
+        pieces = {n: t.reshape(p.shape) for (n, p), t in zip(named, theta.split(sizes), strict=True)}
         return ((torch.func.functional_call(model, pieces, (x,)) - y) ** 2).mean()
 
     return torch.autograd.functional.hessian(loss, torch.cat([p.reshape(-1) for _, p in named]))

@@ -91,7 +91,7 @@ def test_round_trip_reproduces_the_function(activation, params):
     back = to_network(neurons)
     assert torch.allclose(back(x), net(x), rtol=1e-10, atol=1e-12)
     assert torch.allclose(neurons(x), net(x), rtol=1e-10, atol=1e-12)
-    for p, q in zip(net.parameters(), back.parameters()):
+    for p, q in zip(net.parameters(), back.parameters(), strict=True):
         assert torch.allclose(p, q, rtol=1e-12, atol=1e-14)
     # hyperplane definitions: ŵ = w/‖w‖ unit, β = −b/‖w‖
     w, b = net[0].weight, net[0].bias
@@ -185,7 +185,7 @@ def _planted(noise, seed=0):
             offsets.append(sign * beta)
             amps.append(1.0 + 0.5 * j)
             truth.append(c)
-    for j in range(5):
+    for _ in range(5):
         t = torch.rand(1, generator=g, dtype=torch.float64) * 2 * math.pi
         normals.append(torch.cat([torch.cos(t), torch.sin(t)]))
         offsets.append(torch.rand((), generator=g, dtype=torch.float64))
@@ -210,7 +210,7 @@ def test_clustering_finds_exactly_the_planted_groups():
     assert found.n_clusters == 3
     assert np.array_equal(found.labels == -1, truth == -1)  # negligible neurons left out
     kept = truth >= 0
-    pairs = set(zip(truth[kept].tolist(), found.labels[kept].tolist()))
+    pairs = set(zip(truth[kept].tolist(), found.labels[kept].tolist(), strict=True))
     assert len(pairs) == 3  # a bijection between planted and found clusters
     assert np.array_equal(found.sizes, [8, 8, 8])
     assert np.allclose(found.masses, 8 + 0.5 * 28)
@@ -292,13 +292,13 @@ def test_unoriented_distance_in_1d_is_the_breakpoint_gap():
 def test_init_scale_changes_magnitudes_not_hyperplanes():
     a = shallow_init_(mlp(2, [32], 1), scale=1.0, generator=7)
     b = shallow_init_(mlp(2, [32], 1), scale=1e-3, generator=7)
-    for p, q in zip(a.parameters(), b.parameters()):
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.allclose(q, 1e-3 * p, rtol=1e-6, atol=0)
     na, nb = to_neurons(a), to_neurons(b)
     assert torch.allclose(na.normals, nb.normals, atol=1e-6)
     assert torch.allclose(na.offsets, nb.offsets, atol=1e-5)
     c = shallow_init_(mlp(2, [32], 1), generator=7)
-    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters(), strict=True))
     assert float(a[2].bias.detach().abs().max()) == 0.0
 
 

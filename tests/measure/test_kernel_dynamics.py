@@ -106,7 +106,7 @@ def test_lazy_training_of_a_wide_net_matches_kernel_regression():
         loss = 0.5 * ((net(x)[:, 0] - y) ** 2).mean()
         grads = torch.autograd.grad(loss, params)
         with torch.no_grad():
-            for p, gr in zip(params, grads):
+            for p, gr in zip(params, grads, strict=True):
                 p -= lr * gr
     with torch.no_grad():
         trained = net(xt)[:, 0]

@@ -25,11 +25,13 @@ def _mlp64(out=2, seed=0):
 def _explicit_jacobian(net, x):
     """``J[i, o, p]`` by torch.autograd.functional.jacobian of the whole batch (buffers as they
     are, the model in its current mode), float64 reference."""
-    names, values = zip(*net.named_parameters())
+    names, values = zip(*net.named_parameters(), strict=True)
     buffers = dict(net.named_buffers())
 
     def f(*params):
-        return functional_call(net, {**buffers, **dict(zip(names, params))}, (x,)).reshape(x.shape[0], -1)
+        return functional_call(net, {**buffers, **dict(zip(names, params, strict=True))}, (x,)).reshape(
+            x.shape[0], -1
+        )
 
     blocks = torch.autograd.functional.jacobian(f, tuple(v.detach() for v in values))
     return torch.cat([b.reshape(x.shape[0], b.shape[1], -1) for b in blocks], dim=2)
@@ -204,7 +206,7 @@ def test_ntk_respects_params_subset_and_leaves_the_model_alone():
     net.train()
     before = [p.clone() for p in net.parameters()]
     kernels.ntk(net, x)
-    assert net.training and all(torch.equal(p, q) for p, q in zip(before, net.parameters()))
+    assert net.training and all(torch.equal(p, q) for p, q in zip(before, net.parameters(), strict=True))
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def test_shallow_ntk_is_deterministic_and_checks_input():
     assert not torch.equal(a.value, c.value)
     n1 = ShallowNTKNet(1, 16, "tanh", generator=3)
     n2 = ShallowNTKNet(1, 16, "tanh", generator=3)
-    assert all(torch.equal(p, q) for p, q in zip(n1.parameters(), n2.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(n1.parameters(), n2.parameters(), strict=True))
     with pytest.raises(ValueError, match="same d"):
         kernels.shallow_ntk(x, torch.zeros(3, 2))
     with pytest.raises(ValueError, match="method="):

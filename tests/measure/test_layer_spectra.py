@@ -34,7 +34,7 @@ def _tanh_chain(scales: tuple[float, ...], width: int = 16) -> nn.Sequential:
     with torch.no_grad():
         net[0].weight.fill_(scales[0])
         net[0].bias.copy_(-scales[0] * centres)
-        for layer, scale in zip(net[2:-1:2], scales[1:]):
+        for layer, scale in zip(net[2:-1:2], scales[1:], strict=True):
             layer.weight.copy_(scale * torch.eye(width))
             layer.bias.zero_()
     return net
@@ -106,7 +106,10 @@ def test_readout_fitted_to_sin3_peaks_at_3():
 
 def test_vector_target_gives_one_readout_spectrum_per_output():
     net = _tanh_chain((30.0,), width=64)
-    target = lambda x: torch.cat([_sin3(x), torch.sin(2 * math.pi * 5 * x)], dim=1)  # noqa: E731
+
+    def target(x):
+        return torch.cat([_sin3(x), torch.sin(2 * math.pi * 5 * x)], dim=1)
+
     readout = layer_spectra(net, 0.0, 1.0, 256, target=target).layers[0].readout
     assert readout.amplitude.shape == (2, 129)
     assert readout.at([3.0, 5.0]) == pytest.approx(np.eye(2), abs=0.05)
@@ -152,7 +155,7 @@ def test_structure_and_model_left_untouched():
         "readout_error",
     }
     assert net.training and all(m.training for m in net.modules())
-    assert all(torch.equal(p, q) for p, q in zip(before, net.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(before, net.parameters(), strict=True))
     default = layer_spectra(net, 0.0, 1.0, 64)
     assert default.cutoff == pytest.approx(0.25 * 32.0)
     assert default.layers[0].readout is None and np.isnan(default.column("readout_error")).all()

@@ -68,7 +68,10 @@ def test_mollify_zero_pads_and_tapers():
     wider = spectrum_1d(two_tones, 0.0, 1.0, n=256, mollify=True, pad=3.0)
     assert wider.resolution == pytest.approx(0.25)
     # A ramp jumps at the wrap-around; the smooth zero extension removes that 1/f tail.
-    ramp = lambda x: x  # noqa: E731
+
+    def ramp(x):
+        return x
+
     assert spectrum_1d(ramp, 0.0, 1.0, 256, mollify=True).energy_above(20) < 1e-3 * spectrum_1d(
         ramp, 0.0, 1.0, 256
     ).energy_above(20)

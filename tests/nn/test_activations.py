@@ -115,9 +115,9 @@ def test_bad_scale_raises(k: float) -> None:
 
 def test_non_numeric_scale_and_params_raise_type_error() -> None:
     with pytest.raises(TypeError, match="scale k must be a real number"):
-        get("tanh").scaled("2")  # type: ignore[arg-type]
+        get("tanh").scaled("2")  # type: ignore[arg-type]  # a wrong type, on purpose
     with pytest.raises(TypeError, match="omega0 must be a real number"):
-        get("sine", omega0="fast")  # type: ignore[arg-type]
+        get("sine", omega0="fast")  # type: ignore[arg-type]  # a wrong type, on purpose
     with pytest.raises(TypeError, match="scale k must be a real number, got True"):
         get("tanh").scaled(True)
 
@@ -159,7 +159,7 @@ def test_unknown_names_and_types_raise() -> None:
     with pytest.raises(ValueError, match="unknown activation 'swishy'; available: .*tanh"):
         get("swishy")
     with pytest.raises(TypeError, match="must be a name, an Activation or a callable, got int"):
-        get(3)  # type: ignore[arg-type]
+        get(3)  # type: ignore[arg-type]  # a wrong type, on purpose
     with pytest.raises(ValueError, match="cannot be applied to an already built activation"):
         get(get("sine"), omega0=2.0)
     with pytest.raises(ValueError, match="only to registry activations"):
@@ -262,7 +262,7 @@ def test_activation_is_frozen_record() -> None:
     act = get("tanh")
     assert isinstance(act, Activation)
     with pytest.raises(AttributeError):
-        act.slope0 = 2.0  # type: ignore[misc]
+        act.slope0 = 2.0  # type: ignore[misc]  # writing a frozen field, on purpose
 
 
 # ---------------------------------------------------------------------------------------------

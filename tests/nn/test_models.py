@@ -84,7 +84,7 @@ def test_mlp_norm_sits_between_linear_and_activation(norm: str, norm_type: type)
 def test_mlp_parameter_count_matches_closed_form(bias: bool, norm: str | None) -> None:
     sizes = [3, 5, 7, 2]
     net = mlp(sizes[0], sizes[1:-1], sizes[-1], bias=bias, norm=norm)
-    expected = sum(a * b + (b if bias else 0) for a, b in zip(sizes[:-1], sizes[1:]))
+    expected = sum(a * b + (b if bias else 0) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     if norm is not None:
         expected += 2 * sum(sizes[1:-1])  # weight and bias per hidden unit
     assert sum(p.numel() for p in net.parameters()) == expected

@@ -69,10 +69,10 @@ def test_same_seed_is_bit_identical_and_leaves_global_rng_alone():
     models = [copy.deepcopy(start) for _ in range(3)]
     rng_before = torch.get_rng_state()
     options = dict(lr=0.05, momentum=0.9, epochs=4, batch_size=8, progress=False)
-    runs = [train(m, x, y, generator=s, **options) for m, s in zip(models, (7, 7, 8))]
+    runs = [train(m, x, y, generator=s, **options) for m, s in zip(models, (7, 7, 8), strict=True)]
     assert torch.equal(torch.get_rng_state(), rng_before)
     np.testing.assert_array_equal(runs[0].losses, runs[1].losses)
-    for a, b in zip(models[0].parameters(), models[1].parameters()):
+    for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
         assert torch.equal(a, b)
     assert not np.array_equal(runs[0].losses, runs[2].losses)
 

@@ -59,8 +59,8 @@ def _real(value: Any, name: str) -> float:
     raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
 
 
-def check_positive(value: float, name: str, *, allow_zero: bool = False) -> None:
-    """Raise unless ``value`` is a finite positive (or non-negative) real number.
+def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
+    """``value`` as a ``float``; raise unless it is a finite positive (or non-negative) real number.
 
     A bool or a non-number (string, ``None``, array) is a ``TypeError`` naming ``name``.
     """
@@ -69,6 +69,7 @@ def check_positive(value: float, name: str, *, allow_zero: bool = False) -> None
     if not ok:
         kind = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{name} must be a finite {kind} number, got {value!r}")
+    return number
 
 
 def check_float(value: Any, name: str) -> float:

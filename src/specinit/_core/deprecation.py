@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar
 
-__all__ = ["SpecinitDeprecationWarning", "renamed_kwargs", "warn_deprecated", "deprecated_alias"]
+__all__ = [
+    "SpecinitDeprecationWarning",
+    "renamed_kwargs",
+    "warn_deprecated",
+    "deprecated_alias",
+    "mark_deprecated_kwargs",
+]
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class SpecinitDeprecationWarning(DeprecationWarning):
@@ -21,7 +28,14 @@ def warn_deprecated(message: str, stacklevel: int = 3) -> None:
     warnings.warn(message, SpecinitDeprecationWarning, stacklevel=stacklevel)
 
 
-def renamed_kwargs(**renames: str) -> Callable[[F], F]:
+def mark_deprecated_kwargs(fn: Callable[..., Any], renames: Mapping[str, str]) -> None:
+    """Record ``fn``'s deprecated keyword names (old name -> what replaces it) as
+    ``fn.__deprecated_kwargs__``, where the initializer registry and the docs look for them.
+    """
+    fn.__dict__["__deprecated_kwargs__"] = dict(renames)
+
+
+def renamed_kwargs(**renames: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorator: accept old keyword names (``old="new"``) with a DeprecationWarning.
 
     Giving both the old and the new name is a ``TypeError``.  The wrapped function's signature is
@@ -38,9 +52,9 @@ def renamed_kwargs(**renames: str) -> Callable[[F], F]:
     3
     """
 
-    def decorate(fn: F) -> F:
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> R:
             for old, new in renames.items():
                 if old in kwargs:
                     if new in kwargs:
@@ -52,8 +66,8 @@ def renamed_kwargs(**renames: str) -> Callable[[F], F]:
                     kwargs[new] = kwargs.pop(old)
             return fn(*args, **kwargs)
 
-        wrapper.__deprecated_kwargs__ = dict(renames)  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        mark_deprecated_kwargs(wrapper, renames)
+        return wrapper
 
     return decorate
 

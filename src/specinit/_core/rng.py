@@ -11,12 +11,11 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Union
 
 import numpy as np
 import torch
 
-GeneratorLike = Union[int, torch.Generator, None]
+GeneratorLike = int | torch.Generator | None
 
 __all__ = ["GeneratorLike", "as_generator", "derive_seed", "fork_rng", "independent_generators"]
 

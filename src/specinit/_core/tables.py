@@ -23,7 +23,7 @@ def text_table(rows: Sequence[Mapping[str, str]], *, markdown: bool = False) -> 
         return markdown_table(columns, body)
     widths = [max(len(c), *(len(cells[i]) for cells in body)) for i, c in enumerate(columns)]
     lines = [columns, ["-" * w for w in widths], *body]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines)
 
 
 def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:

@@ -200,7 +200,7 @@ def sweep_command(
     run the same command again and it skips what is done and retries what failed.  A failing
     run does not stop the sweep, but the exit status is 1 if any run failed.  The report
     (OUT/report.html, report.md) is written at the end; see also `specinit report OUT`.
-    """
+    """  # noqa: D301 -- "\b" (a backspace) is click's marker for a paragraph it must not rewrap
     try:
         spec = sweep.load_sweep(config)
     except ConfigError as exc:

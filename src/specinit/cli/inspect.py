@@ -80,6 +80,8 @@ def load_factory(spec: str) -> Callable[..., Any]:
 
 def _hints(factory: Callable[..., Any]) -> dict[str, Any]:
     """The factory's parameter annotations (a class's ``__init__``'s), resolved; {} if they cannot be."""
+    # mypy calls reading __init__ off a class unsound (a subclass may override it); here the
+    # class's own __init__ is exactly what we want the annotations of.
     target = factory.__init__ if isinstance(factory, type) else factory  # type: ignore[misc]
     try:
         return typing.get_type_hints(target)
@@ -241,6 +243,7 @@ def inspect_command(
     if input_shape is not None:
         x = torch.randn((batch, *_shape(input_shape)), generator=as_generator(seed))
     else:
+        assert dataset is not None  # exactly one of input_shape and dataset, checked above
         try:
             x, y = _data_batch(dataset, batch, seed, data_dir)
         except (FileNotFoundError, ValueError) as exc:

@@ -187,11 +187,11 @@ class DataSource:
         """
         name = _folder_name(dataset)
         have = self.sizes(name)
-        parts = zip(("training", "test"), (n_train, n_test), have)
+        parts = zip(("training", "test"), (n_train, n_test), have, strict=True)
         short = [(part, need, held) for part, need, held in parts if need is not None and need > held]
         if not short:
             return
-        full = dict(zip(("training", "test"), FULL_SIZES[name]))
+        full = dict(zip(("training", "test"), FULL_SIZES[name], strict=True))
         wanted = " and ".join(f"{need:,} {part}" for part, need, _ in short) + " images"
         if all(need == full[part] for part, need, _ in short):
             wanted += " (the full split)" if len(short) == 1 else " (the full splits)"

@@ -91,10 +91,9 @@ class Sinusoids:
             t = t.to(torch.float32)
         if t.dim() not in (1, 2) or (t.dim() == 2 and t.shape[1] != 1):
             raise ValueError(f"x must have shape (N,) or (N, 1), got {tuple(t.shape)}")
-        options = {"dtype": t.dtype, "device": t.device}
-        freqs = torch.tensor(self.freqs, **options)
-        amplitudes = torch.tensor(self.amplitudes, **options)
-        phases = torch.tensor(self.phases, **options)
+        freqs = torch.tensor(self.freqs, dtype=t.dtype, device=t.device)
+        amplitudes = torch.tensor(self.amplitudes, dtype=t.dtype, device=t.device)
+        phases = torch.tensor(self.phases, dtype=t.dtype, device=t.device)
         angles = 2 * math.pi * t.unsqueeze(-1) * freqs + phases
         return (amplitudes * torch.sin(angles)).sum(dim=-1)
 
@@ -171,8 +170,7 @@ def grid_1d(
         index = torch.arange(n, dtype=torch.float64)
         points = lo + (hi - lo) * index / denominator
     else:
-        check_positive(step, "step")
-        spacing = float(step)  # type: ignore[arg-type]
+        spacing = check_positive(step, "step")
         ratio = (hi - lo) / spacing
         whole = round(ratio)
         on_grid = abs(ratio - whole) <= 1e-9 * max(1.0, ratio)

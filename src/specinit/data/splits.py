@@ -99,7 +99,7 @@ def balanced_indices(labels: Tensor, n: int, g: torch.Generator | None) -> Tenso
         raise ValueError(f"n={n} is larger than the {labels.shape[0]} samples available")
     take = _balanced_counts(counts, n, g)
     picked = []
-    for cls, k in zip(classes.tolist(), take.tolist()):
+    for cls, k in zip(classes.tolist(), take.tolist(), strict=True):
         members = (labels == cls).nonzero().flatten()
         picked.append(members[torch.randperm(members.numel(), generator=g)[:k]])
     return torch.cat(picked).sort().values
@@ -180,7 +180,7 @@ def train_val_split(
                 "stratify=False or more data"
             )
         val_parts = []
-        for cls, k in zip(classes.tolist(), held.tolist()):
+        for cls, k in zip(classes.tolist(), held.tolist(), strict=True):
             members = (labels == cls).nonzero().flatten()
             val_parts.append(members[torch.randperm(members.numel(), generator=g)[:k]])
         val_index = torch.cat(val_parts)

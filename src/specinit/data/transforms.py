@@ -19,7 +19,8 @@ def standardize(split: Split, *, per_feature: bool = False) -> Split:
     ``per_feature=False``: one global mean and (unbiased) std over all training values; ``True``:
     one per feature (column), a constant feature keeping ``σ = 1``.
 
-    >>> s = Split(torch.tensor([[0.0], [2.0]]), torch.tensor([0, 1]), torch.tensor([[4.0]]), torch.tensor([1]))
+    >>> t = torch.tensor
+    >>> s = Split(t([[0.0], [2.0]]), t([0, 1]), t([[4.0]]), t([1]))
     >>> round(standardize(s).x_test.item(), 4)  # (4 − 1) / std(0, 2) = 3/√2
     2.1213
     """

@@ -280,6 +280,8 @@ def diagnose(
             surrogate ``mean((f(x) − t)²)``, ``t ~ N(0, 1)`` drawn from ``generator``.
         loss: as in :func:`specinit.measure.propagation.propagation` (default cross-entropy for
             integer ``y``, else MSE); needs ``y``.
+        layers: the modules to record instead of the activation modules (distinct submodules
+            of ``model``, each run during the forward pass).
         generator: an int seed (or a generator to draw one from) for the surrogate targets,
             dropout masks (``train_mode``) and the Hessian's start.
         train_mode: measure in train mode (BatchNorm batch statistics, dropout) instead of eval.
@@ -339,7 +341,7 @@ def diagnose(
             grad_norm=float(s.grad_norm or 0.0),
             weight_grad_norm=s.weight_grad_norm,
         )
-        for s, (module, dead, erank, bound) in zip(prop.layers, extra)
+        for s, (module, dead, erank, bound) in zip(prop.layers, extra, strict=True)
     )
     bandwidth = gradient_bandwidth(model, x, chunk_size=chunk_size) if x.is_floating_point() else None
     top, converged = _hessian_top(model, prop.loss or "mse", x, y, hessian_iters, seed, train_mode)

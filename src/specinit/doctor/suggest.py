@@ -122,7 +122,7 @@ def suggest(model: nn.Module, diagnosis: Diagnosis, *, data: bool = False) -> li
     depth = len(diagnosis.layers)
     out: list[Suggestion] = []
     if family == "odd_sigmoid":
-        act = next(a for f, a in families if f == "odd_sigmoid")
+        act = next(a for f, a in families if f == "odd_sigmoid" and a is not None)
         odd = Suggestion(
             "odd_sigmoid",
             (

@@ -14,9 +14,22 @@ method to a whole model.
 Importing a family registers its methods with :func:`init_`.
 """
 
-from specinit.initializers import classic, odd_sigmoid, pretrain, readout, shallow, swim  # noqa: F401 (importing registers)
-from specinit.initializers.classic import *  # noqa: F403
-from specinit.initializers.classic import __all__ as _classic_all
+# Importing each family's module registers its methods with init_.
+from specinit.initializers.classic import (
+    calculate_gain,
+    gaussian_small_,
+    kaiming_normal_,
+    kaiming_uniform_,
+    lecun_normal_,
+    lecun_uniform_,
+    orthogonal_,
+    siren_,
+    trunc_normal_,
+    truncated_variance,
+    variance_scaled_trunc_normal_,
+    xavier_normal_,
+    xavier_uniform_,
+)
 from specinit.initializers.odd_sigmoid import (  # registers "odd_sigmoid" and "tanh_init"
     critical_gain,
     diagonal_,
@@ -54,7 +67,19 @@ __all__ = [
     "register_model_method",
     "supported_layers",
     "fan_in_out",
-    *_classic_all,
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "lecun_uniform_",
+    "lecun_normal_",
+    "orthogonal_",
+    "trunc_normal_",
+    "variance_scaled_trunc_normal_",
+    "siren_",
+    "gaussian_small_",
+    "truncated_variance",
+    "calculate_gain",
     "odd_sigmoid_class",
     "critical_gain",
     "fixed_point",

@@ -17,18 +17,19 @@ import functools
 import inspect
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
 from specinit._core.checks import check_float, check_positive
-from specinit._core.deprecation import warn_deprecated
+from specinit._core.deprecation import mark_deprecated_kwargs, warn_deprecated
 from specinit._core.rng import GeneratorLike
 from specinit.initializers.registry import (
     fan_in_out,
     fill_random_,
     register_layer_method,
+    set_signature,
 )
 
 __all__ = [
@@ -56,6 +57,21 @@ TRUNC_BOUND = 2.0  # ±2σ0, the cut of Keras/JAX "truncated_normal" variance sc
 MODES = ("fan_in", "fan_out")
 SQRT3 = math.sqrt(3.0)  # U(-√3 s, √3 s) has standard deviation s
 
+#: The ``nonlinearity`` names of ``torch.nn.init.calculate_gain``.
+Nonlinearity = Literal[
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "selu",
+]
 
 # ---------------------------------------------------------------------------------------------
 # Shared pieces: input checks, the two base laws, the scale of each family.
@@ -121,7 +137,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: GeneratorLike =
     return _normal_(tensor, _xavier_std(tensor, gain), generator)
 
 
-def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+def calculate_gain(nonlinearity: Nonlinearity, param: float | None = None) -> float:
     """The gain ``torch.nn.init.calculate_gain`` recommends for ``nonlinearity`` (``"relu"``: √2,
     ``"tanh"``: 5/3, ``"leaky_relu"`` with slope ``a``: ``√(2/(1 + a²))``, linear layers: 1, ...).
 
@@ -151,7 +167,7 @@ def _with_deprecated_gain(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
         )
         return fn(tensor, _gain=check_float(gain, "gain"), **kwargs)
 
-    wrapper.__deprecated_kwargs__ = {"gain": "a/nonlinearity"}  # type: ignore[attr-defined]
+    mark_deprecated_kwargs(wrapper, {"gain": "a/nonlinearity"})
     return wrapper
 
 
@@ -160,7 +176,7 @@ def kaiming_uniform_(
     tensor: Tensor,
     a: float = 0.0,
     mode: str = "fan_in",
-    nonlinearity: str = "leaky_relu",
+    nonlinearity: Nonlinearity = "leaky_relu",
     generator: GeneratorLike = None,
     *,
     _gain: float | None = None,
@@ -182,7 +198,7 @@ def kaiming_normal_(
     tensor: Tensor,
     a: float = 0.0,
     mode: str = "fan_in",
-    nonlinearity: str = "leaky_relu",
+    nonlinearity: Nonlinearity = "leaky_relu",
     generator: GeneratorLike = None,
     *,
     _gain: float | None = None,
@@ -313,7 +329,7 @@ def _with_deprecated_bound(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
         )
         return variance_scaled_trunc_normal_(tensor, kwargs.get("std"), bound, kwargs.get("generator"))
 
-    wrapper.__deprecated_kwargs__ = {"bound": "variance_scaled_trunc_normal_"}  # type: ignore[attr-defined]
+    mark_deprecated_kwargs(wrapper, {"bound": "variance_scaled_trunc_normal_"})
     return wrapper
 
 
@@ -434,13 +450,12 @@ def _layer_method(
         derived = {name: rule(index, n_layers) for name, rule in from_index.items()}
         return fn(weight, generator=generator, **fixed, **derived, **opts)
 
-    signature = inspect.Signature([*_LAYER_PARAMS, *options])
-    method.__signature__ = signature  # type: ignore[attr-defined]
+    set_signature(method, inspect.Signature([*_LAYER_PARAMS, *options]))
     method.__doc__ = summary or inspect.getdoc(fn)
     method.__name__ = method.__qualname__ = fn.__name__.rstrip("_") + "_layer"
     # Old argument names stay accepted for one release, unless the method pins the new ones.
     deprecated = {} if fixed else getattr(fn, "__deprecated_kwargs__", {})
-    method.__deprecated_kwargs__ = deprecated  # type: ignore[attr-defined]
+    mark_deprecated_kwargs(method, deprecated)
     return method
 
 
@@ -453,7 +468,9 @@ def _trunc_normal_method(
     generator: GeneratorLike = None,
     **deprecated: Any,
 ) -> Tensor:
-    """N(mean, std²) truncated to [a, b] (torch.nn.init.trunc_normal_'s law); give std (without it this release still draws the old variance-scaled law, std 1/√fan_in, with a DeprecationWarning)."""
+    """N(mean, std²) truncated to [a, b] (torch.nn.init.trunc_normal_'s law); give std (without it
+    this release still draws the old variance-scaled law, std 1/√fan_in, with a DeprecationWarning).
+    """
     if "bound" in deprecated or std is None:
         warn_deprecated(
             "init_(model, 'trunc_normal') without std= (or with bound=) is deprecated: "
@@ -466,11 +483,11 @@ def _trunc_normal_method(
     return trunc_normal_(tensor, mean, std, a, b, generator)
 
 
-_trunc_normal_method.__deprecated_kwargs__ = {"bound": "variance_scaled_trunc_normal"}  # type: ignore[attr-defined]
+mark_deprecated_kwargs(_trunc_normal_method, {"bound": "variance_scaled_trunc_normal"})
 
 
 def _register_all() -> None:
-    for name, fn in [
+    plain: list[tuple[str, Callable[..., Tensor]]] = [
         ("xavier_uniform", xavier_uniform_),
         ("xavier_normal", xavier_normal_),
         ("kaiming_uniform", kaiming_uniform_),
@@ -483,7 +500,8 @@ def _register_all() -> None:
         ("trunc_normal", _trunc_normal_method),
         ("variance_scaled_trunc_normal", variance_scaled_trunc_normal_),
         ("gaussian_small", gaussian_small_),
-    ]:
+    ]
+    for name, fn in plain:
         register_layer_method(name)(_layer_method(fn))
     # SIREN keeps PyTorch's default bias U(−1/√fan_in, 1/√fan_in), as its reference code does.
     register_layer_method("siren", bias="uniform")(

@@ -415,10 +415,10 @@ def diagonal_(weight: Tensor, gain: float = 1.0) -> Tensor:
     check_positive(gain, "gain")
     rows, cols = weight.shape[:2]
     inputs = torch.arange(cols, device=weight.device)
-    centre = tuple(k // 2 for k in weight.shape[2:])
+    index: tuple[Tensor | int, ...] = (inputs % rows, inputs, *(k // 2 for k in weight.shape[2:]))  # centre
     with torch.no_grad():
         weight.zero_()
-        weight[(inputs % rows, inputs, *centre)] = gain
+        weight[index] = gain
     return weight
 
 

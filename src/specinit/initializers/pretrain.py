@@ -1,4 +1,5 @@
-"""Bandwidth-controlling starts: pre-train a network on a chosen signal or on random labels (arXiv 2206.08558).
+"""Bandwidth-controlling starts: pre-train a network on a chosen signal or on random labels
+(arXiv 2206.08558).
 
 A *high-bandwidth* start fits a high-frequency sinusoid ``A sin(2π f x)`` first (1D
 networks) or memorizes randomly shuffled class labels (image classifiers, Exp. 4); a
@@ -24,7 +25,7 @@ from specinit._core.deprecation import renamed_kwargs
 from specinit._core.fourier import nyquist
 from specinit._core.rng import GeneratorLike, derive_seed
 from specinit.data import random_labels, sample_1d
-from specinit.initializers.registry import init_, register_model_method
+from specinit.initializers.registry import init_, register_model_method, set_signature
 from specinit.training import train
 
 __all__ = ["pretrain_signal_", "pretrain_random_labels_"]
@@ -138,7 +139,9 @@ def _random_labels(
     optimizer: str = "adam",
     progress: bool = False,
 ) -> None:
-    """Re-init with `base`, then pre-train on `data` with shuffled `targets` (cross-entropy): a high-bandwidth image start (2206.08558 Exp 4). Options: base, epochs, lr, batch_size, optimizer, progress.
+    """Re-init with `base`, then pre-train on `data` with shuffled `targets` (cross-entropy): a
+    high-bandwidth image start (2206.08558 Exp 4). Options: base, epochs, lr, batch_size,
+    optimizer, progress.
 
     One seed ``s`` is drawn from ``generator``; the model is re-initialized with
     ``init_(model, base, generator=s)`` and pre-trained by
@@ -194,7 +197,7 @@ def _register_pretrain(
     # reports missing and unknown options by name.
     own = [p for p in inspect.signature(method).parameters.values() if p.kind is not p.VAR_KEYWORD]
     extra = [p for p in inspect.signature(make_signal).parameters.values() if p.name not in {"n", "lo", "hi"}]
-    method.__signature__ = inspect.Signature(own + extra)  # type: ignore[attr-defined]
+    set_signature(method, inspect.Signature(own + extra))
     method.__doc__ = summary
     register_model_method(name, needs_data=False)(method)
 
@@ -220,7 +223,8 @@ _register_pretrain(
     "high_frequency",
     _sinusoid,
     "Re-init with `base`, then pre-train a 1D network on A·sin(2π f x) over [lo, hi): a "
-    "high-bandwidth start (2206.08558 Exp 3b). Options: freq (required), amplitude, base, lo, hi, n, steps, lr, progress.",
+    "high-bandwidth start (2206.08558 Exp 3b). Options: freq (required), amplitude, base, lo, hi, "
+    "n, steps, lr, progress.",
 )
 _register_pretrain(
     "dc",

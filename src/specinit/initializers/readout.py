@@ -51,7 +51,7 @@ ROUNDING_FLOOR = 30.0
 
 _BLOCK = 256  # smallest column block of the Gram product; smaller blocks make slower matmuls
 
-FeatureChunks = Iterable[tuple[Tensor, Tensor]]
+FeatureChunks = Iterable[tuple[Tensor | np.ndarray, Tensor | np.ndarray]]
 
 
 class NormalEquations:
@@ -67,7 +67,7 @@ class NormalEquations:
 
     def add(self, phi: Tensor, y: Tensor, *, owned: bool = False) -> None:
         """Add a chunk; ``owned``: ``phi`` is a temporary that may be overwritten."""
-        if self.shift is None:
+        if self.shift is None or self.y_shift is None:  # the first chunk (they are set together)
             self.shift, self.y_shift = phi.mean(0), y.double().mean(0)
             m, k = phi.shape[1], y.shape[1]
             self.gram = torch.zeros(m, m, dtype=torch.float64, device=phi.device)
@@ -97,7 +97,7 @@ class NormalEquations:
         is valid and only that is read (Cholesky and ``eigh`` with ``upper``/``UPLO="U"``), so the
         solve needs one extra ``M × M`` matrix, the factor.
         """
-        if self.shift is None:
+        if self.shift is None or self.y_shift is None:
             raise ValueError("no feature chunks were given")
         mean_p, mean_t = self.sum_p / self.n, self.sum_t / self.n
         gram = self.gram.addr_(mean_p, mean_p, alpha=-self.n)  # centred: Φ_cᵀΦ_c

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from specinit._core.rng import GeneratorLike, as_generator
 from specinit.nn.activations import Activation, from_module
-from specinit.nn.layers import activation_layers, init_layers, norm_layers
+from specinit.nn.layers import activation_layers, init_layers, norm_layers, weight_and_bias
 
 __all__ = [
     "init_",
@@ -81,8 +81,16 @@ def _register(
     takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
     deprecated = tuple(getattr(fn, "__deprecated_kwargs__", {}))  # old names, still accepted
     allowed = None if takes_any else tuple(p.name for p in options) + deprecated
-    summary = (inspect.getdoc(fn) or "").split("\n", 1)[0]
+    # The summary is the docstring's first paragraph, on one line.
+    summary = " ".join((inspect.getdoc(fn) or "").split("\n\n", 1)[0].splitlines())
     _METHODS[name] = _Method(name, kind, fn, required, allowed, needs_data, summary, default_bias)
+
+
+def set_signature(fn: Callable[..., Any], signature: inspect.Signature) -> None:
+    """Give ``fn`` the ``signature`` that :func:`inspect.signature` (and so the registry) reports:
+    a method built around ``**options`` lists its real options this way.
+    """
+    fn.__dict__["__signature__"] = signature
 
 
 def register_layer_method(
@@ -238,15 +246,14 @@ def init_(
     missing = [name for name in spec.required if name not in options]
     if missing:
         raise TypeError(f"method {method!r} needs option(s): {', '.join(missing)}")
-    allowed = (
-        None if spec.allowed is None else set(spec.allowed) | ({"bias"} if spec.kind == "layer" else set())
-    )
-    unknown = sorted(set(options) - allowed) if allowed is not None else []
-    if unknown:
-        raise TypeError(
-            f"method {method!r} takes no option(s) {unknown}; its options: "
-            f"{', '.join(sorted(allowed)) or 'none'}"
-        )
+    if spec.allowed is not None:
+        allowed = set(spec.allowed) | ({"bias"} if spec.kind == "layer" else set())
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise TypeError(
+                f"method {method!r} takes no option(s) {unknown}; its options: "
+                f"{', '.join(sorted(allowed)) or 'none'}"
+            )
     gen = as_generator(generator)
     if spec.kind == "model":
         if spec.needs_data and data is None:
@@ -259,14 +266,14 @@ def init_(
         raise ValueError(f"method {method!r} does not use data; drop data=/targets=")
     bias_rule = options.pop("bias", spec.default_bias)
     _check_bias_rule(bias_rule)
-    layers = supported_layers(model)
+    layers = [weight_and_bias(layer) for _, layer in supported_layers(model)]
     if "shapes" in inspect.signature(spec.fn).parameters:  # methods that look at the whole net
-        options["shapes"] = [tuple(layer.weight.shape) for _, layer in layers]
+        options["shapes"] = [tuple(weight.shape) for weight, _ in layers]
     with torch.no_grad():
-        for index, (_, layer) in enumerate(layers):
-            spec.fn(layer.weight, index=index, n_layers=len(layers), generator=gen, **options)
-            if layer.bias is not None:
-                _init_bias(layer.bias, layer.weight, bias_rule, gen)
+        for index, (weight, bias) in enumerate(layers):
+            spec.fn(weight, index=index, n_layers=len(layers), generator=gen, **options)
+            if bias is not None:
+                _init_bias(bias, weight, bias_rule, gen)
         for norm in norm_layers(model):
             norm.reset_parameters()
     return model

@@ -72,5 +72,8 @@ def _shallow_method(
     generator: torch.Generator | None,
     scale: float = 1.0,
 ) -> None:
-    """Shallow net Linear → σ → Linear at `scale` × its standard size: w ~ N(0, scale²/d), b ~ N(0, scale²), v ~ N(0, scale²/K) (2503.10587's lazy scale 1, adaptive 1e-3). Options: scale."""
+    """Shallow net Linear → σ → Linear at `scale` × its standard size: w ~ N(0, scale²/d),
+    b ~ N(0, scale²), v ~ N(0, scale²/K) (2503.10587's lazy scale 1, adaptive 1e-3). Options:
+    scale.
+    """
     shallow_init_(model, scale=scale, generator=generator)

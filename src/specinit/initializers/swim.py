@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -85,7 +85,7 @@ MAX_CANDIDATES = 2**24
 """Most candidate pairs per layer (the category limit of ``torch.multinomial``)."""
 _RAMPS = ("relu", "leaky_relu", "gelu", "silu")
 
-ScalesLike = Union[str, Sequence[float]]
+ScalesLike = str | Sequence[float]
 
 
 # --------------------------------------------------------------------------- scales
@@ -161,15 +161,15 @@ def scale_schedule(
             check_positive(high, "high")
             if n_layers == 1:
                 return [base * math.sqrt(low * high)]
-            values = [base * low * (high / low) ** (l / (n_layers - 1)) for l in range(n_layers)]
+            values = [base * low * (high / low) ** (i / (n_layers - 1)) for i in range(n_layers)]
             return values if schedule == "spectral" else values[::-1]
         raise ValueError(f"unknown scale schedule {schedule!r}; options: {', '.join(SCHEDULES)} or a list")
     if not isinstance(schedule, (Sequence, np.ndarray)):
         raise TypeError(f"scales must be a schedule name or a sequence of numbers, got {schedule!r}")
     if len(schedule) != n_layers:
         raise ValueError(f"scales has {len(schedule)} value(s) for {n_layers} hidden layer(s)")
-    for l, value in enumerate(schedule):
-        check_positive(value, f"scales[{l}]")
+    for i, value in enumerate(schedule):
+        check_positive(value, f"scales[{i}]")
     return [float(v) for v in schedule]
 
 
@@ -387,28 +387,30 @@ def swim_(
     gens = layer_generators(generator, len(hidden))
     equations = NormalEquations()
     if hidden:
+        assert act is not None, "mlp_chain returns the activation of a chain with hidden layers"
         _check_distinct(x)
         base1, base2 = default_scales(act)
         s1s = scale_schedule(scales, len(hidden), act)
     else:
         equations.add(x, y)
     with torch.no_grad():
-        for l, layer in enumerate(hidden):
+        for index, layer in enumerate(hidden):
+            assert act is not None  # as above: there are hidden layers
             weight, bias = _sample_layer(
                 x,
                 y,
                 layer.out_features,
-                s1s[l],
-                s1s[l] * base2 / base1,
+                s1s[index],
+                s1s[index] * base2 / base1,
                 sampler,
                 n_candidates,
-                gens[l],
+                gens[index],
                 _rows(chunk_size, x.shape[1]),
             )
             layer.weight.copy_(weight)
             layer.bias.copy_(bias)
             rows = _rows(chunk_size, max(x.shape[1], layer.out_features))
-            if l < len(hidden) - 1:  # an inner layer: keep its outputs, the next layer samples on them
+            if index < len(hidden) - 1:  # an inner layer: keep its outputs, the next layer samples on them
                 out = x.new_empty(x.shape[0], layer.out_features)
                 for s, phi in _apply(x, weight, bias, act, rows):
                     out[s : s + len(phi)] = phi

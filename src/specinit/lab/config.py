@@ -100,7 +100,9 @@ def coerce(hint: Any, value: Any, where: str, current: Any = None) -> Any:
         if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis) and args:
             if len(items) != len(args):
                 raise ConfigError(f"{where}: expected {len(args)} values, got {len(items)}")
-            return tuple(coerce(a, item, f"{where}[{i}]") for i, (a, item) in enumerate(zip(args, items)))
+            return tuple(
+                coerce(a, item, f"{where}[{i}]") for i, (a, item) in enumerate(zip(args, items, strict=True))
+            )
         item_hint = args[0] if args else Any
         converted = [coerce(item_hint, item, f"{where}[{i}]") for i, item in enumerate(items)]
         return converted if origin is list else tuple(converted)

@@ -294,14 +294,14 @@ def _all_command(
     root: Path, entries: Sequence[tuple[Path, dict]], commands: Sequence[str | None]
 ) -> list[str]:
     """``specinit reproduce all`` when the folders are exactly its output, else each run's command."""
-    names = [res.get("experiment") for _, res in entries]
+    names = [str(res.get("experiment", folder.name)) for folder, res in entries]
     for flag in ("--quick ", ""):
         expected = [f"specinit reproduce {n} {flag}--out {shlex.quote(str(root / n))}" for n in names]
         if sorted(names) == sorted(experiments.names()) and list(commands) == expected:
             return [f"specinit reproduce all {flag}--out {shlex.quote(str(root))}"]
     return [
         c or f"# {n}: config not expressible with --set (see its results.json)"
-        for c, n in zip(commands, names)
+        for c, n in zip(commands, names, strict=True)
     ]
 
 

@@ -160,7 +160,7 @@ class RunDir:
         """Store a finished unit: arrays first, then the row that marks it complete."""
         if arrays:
             buffer = io.BytesIO()
-            np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+            np.savez_compressed(buffer, allow_pickle=True, **{k: np.asarray(v) for k, v in arrays.items()})
             _atomic_write(self._unit_path(key, ".npz"), buffer.getvalue())
         _atomic_write(self._unit_path(key, ".json"), json.dumps(_jsonable(row)).encode())
 
@@ -175,6 +175,7 @@ class RunDir:
         return row, arrays
 
     def figure_path(self, name: str) -> Path:
+        """Where the figure ``name`` goes: ``<run folder>/<name>.png``."""
         return self.path / f"{name}.png"
 
     def write_table(self, name: str, rows: Sequence[Mapping[str, Any]]) -> Path:
@@ -190,6 +191,7 @@ class RunDir:
         return path
 
     def write_results(self, payload: Mapping[str, Any]) -> Path:
+        """Write ``results.json`` (atomically), the run's summary that reports read."""
         path = self.path / "results.json"
         _atomic_write(path, json.dumps(_jsonable(payload), indent=2).encode())
         return path
@@ -288,7 +290,7 @@ def ci_rows(
         groups.setdefault(json.dumps(_jsonable(key), sort_keys=True), (key, []))[1].append(row)
     table = []
     for key, members in groups.values():
-        out: dict[str, Any] = dict(zip(by, key))
+        out: dict[str, Any] = dict(zip(by, key, strict=True))
         out["n"] = len(members)
         for metric in metrics:
             values = [_metric_value(m[metric], metric) for m in members if metric in m]

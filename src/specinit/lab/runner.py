@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -178,13 +179,13 @@ def run(
     finally:
         torch.set_flush_denormal(previous_denormal)
         bar.close()
-    rows, arrays = [], {}
+    rows: list[dict[str, Any]] = []
+    unit_arrays: dict[str, dict[str, np.ndarray]] = {}
     for key in keys:
-        row, arr = run_dir.load_unit(key)
+        row, unit_arrays[key] = run_dir.load_unit(key)
         rows.append(row)
-        arrays[key] = arr
     run_dir.write_table("results", rows)
-    summary = exp.summarize(cfg, rows, arrays, run_dir)
+    summary = exp.summarize(cfg, rows, unit_arrays, run_dir)
     seconds = time.perf_counter() - start
     run_dir.write_results(
         {

@@ -154,7 +154,7 @@ class RunStore:
             args = (status,)
         out = []
         for row in self._db.execute(sql + " ORDER BY id", args):
-            values = dict(zip(_FIELDS, row))
+            values = dict(zip(_FIELDS, row, strict=True))
             for name in _JSON_COLUMNS:
                 values[name] = json.loads(values[name])
             out.append(RunRecord(**values))

@@ -19,13 +19,12 @@ A sweep config (TOML, or YAML with the same keys)::
     depths = [1, 2]
 
 A *run* is one point × one seed: the experiment's config with the point's fields replaced and
-``seeds = (seed,)``.  It is executed by :func:`specinit.lab.run` into
-``OUT/runs/<label>-<key>`` and recorded in ``OUT/sweep.sqlite``
-(:class:`~specinit.lab.store.RunStore`) once it has finished, keyed by the hash of (experiment,
-resolved config, seed, the code's fingerprint, and for image experiments the data folder).  Runs already recorded as done are skipped, failed ones are tried again, so a
-killed sweep resumes by running the same command.  Runs execute in local worker processes
-(default ``min(cores, runs)``) or as Ray tasks (``backend="ray"``), and the driver alone
-writes the store.
+``seeds = (seed,)``.  It is executed by :func:`specinit.lab.run` into ``OUT/runs/<label>-<key>`` and
+recorded in ``OUT/sweep.sqlite`` (:class:`~specinit.lab.store.RunStore`) once it has finished, keyed
+by the hash of (experiment, resolved config, seed, the code's fingerprint, and for image experiments
+the data folder).  Runs already recorded as done are skipped, failed ones are tried again, so a
+killed sweep resumes by running the same command.  Runs execute in local worker processes (default
+``min(cores, runs)``) or as Ray tasks (``backend="ray"``), and the driver alone writes the store.
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ import json
 import multiprocessing
 import os
 import re
+import sys
 import tarfile
 import tempfile
 import time
@@ -161,10 +161,10 @@ def load_sweep(path: str | Path) -> SweepSpec:
 
 
 def _read_toml(text: str, path: Path) -> Any:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # the same API, a dependency on Python 3.10
+        import tomli as tomllib
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -221,7 +221,7 @@ def parse_sweep(data: Mapping[str, Any], *, default_name: str = "sweep", text: s
     _check_places(fixed, grid, listed)
 
     base = dataclasses.replace(cfg, **fixed)
-    combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    combos = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
     points = tuple({**run, **combo} for run in listed for combo in combos)
     seen: dict[str, Mapping[str, Any]] = {}
     for point in points:

@@ -40,6 +40,7 @@ class SparseTask:
 
     @property
     def target(self) -> Sinusoids:
+        """The sum of sinusoids ``f`` the samples come from."""
         return sinusoids(self.freqs, self.amplitudes, self.phases)
 
     @property
@@ -52,6 +53,7 @@ class SparseTask:
         return sample_1d(self.target, self.lo, self.hi, step=self.step, endpoint=True)
 
     def dense(self) -> Tensor:
+        """``grid`` evenly spaced points on ``[lo, hi)`` where fits and spectra are evaluated."""
         return grid_1d(self.lo, self.hi, n=self.grid)
 
     def spectrum(self, model: Callable[[Tensor], Tensor]) -> Spectrum:
@@ -149,7 +151,7 @@ def plot_fits(
     truth = task.target(grid).numpy()
     for ax in axes.flat[len(panels) :]:
         ax.axis("off")
-    for ax, (title, xs, fitted) in zip(axes.flat, panels):
+    for ax, (title, xs, fitted) in zip(axes.flat, panels, strict=False):
         ax.plot(grid.numpy(), truth, color="0.6", lw=1, label="signal")
         ax.plot(xs, fitted, color="C0", lw=1.2, label="network")
         ax.plot(x.reshape(-1).numpy(), y.reshape(-1).numpy(), "k.", ms=4, label="samples")

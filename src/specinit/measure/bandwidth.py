@@ -141,7 +141,7 @@ class GradientBandwidth:
             object.__setattr__(self, name, array)
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"q{level:g}={q:.4g}" for level, q in zip(self.levels, self.quantiles))
+        shown = ", ".join(f"q{level:g}={q:.4g}" for level, q in zip(self.levels, self.quantiles, strict=True))
         return (
             f"GradientBandwidth(n_samples={self.n_samples}, mean_abs={self.mean_abs:.4g}, "
             f"std={self.std:.4g}, |g| {shown}, bins={self.counts.size})"
@@ -191,7 +191,10 @@ def gradient_bandwidth(
     """The bandwidth proxy of arXiv 2206.08558 (A.2): statistics of :func:`input_gradients`.
 
     Args:
-        model, x, chunk_size, batch_mean: as in :func:`input_gradients`.
+        model: as in :func:`input_gradients`.
+        x: as in :func:`input_gradients`.
+        chunk_size: as in :func:`input_gradients`.
+        batch_mean: as in :func:`input_gradients`.
         bins: the number of equal bins over ``[−limit, limit]``, or explicit ascending edges
             (use the edges of one record for another to compare models bin by bin).
         limit: half-width of the histogram (default ``max |g|``; 1 if every gradient is 0).
@@ -306,19 +309,20 @@ def directional_spectrum(
     """The model along random line segments through data points, Fourier-transformed.
 
     Line ``l`` is centred on a data point ``x_{i_l}`` with unit direction ``u_l``:
-    ``h_l(t) = f(x_{i_l} + t u_l)`` at ``t_j = −length/2 + j·length/n_points``,
-    ``j < n_points``.  Each ``h_l`` (every output unit) gets the one-sided amplitude spectrum of
+    ``h_l(t) = f(x_{i_l} + t u_l)`` at ``t_j = −length/2 + j·length/n_points``, ``j < n_points``.
+    Each ``h_l`` (every output unit) gets the one-sided amplitude spectrum of
     :func:`specinit.spectrum_1d` (same scaling and windows), and the energies are averaged over
-    lines.  Each line's (unweighted) mean is subtracted first: the offset differs from line
-    to line and says nothing about bandwidth, and a window would leak it into the first bins
-    (a constant line gives a zero spectrum; on-bin sinusoids, whose mean is 0, are unchanged).
+    lines.  Each line's (unweighted) mean is subtracted first: the offset differs from line to
+    line and says nothing about bandwidth, and a window would leak it into the first bins (a
+    constant line gives a zero spectrum; on-bin sinusoids, whose mean is 0, are unchanged).
     ``detrend="linear"`` subtracts each line's least-squares line ``a + b t`` instead, so only
     the non-affine part of ``f`` along the line is measured: a ReLU network is close to affine
     along most long segments, and the slope's leakage into the lowest bins would otherwise
-    dominate the centroid (on-bin sinusoids are then no longer exact).  A Hann window (the default) keeps the jump between the
-    segment's two ends from leaking into high frequencies; a sinusoid with an integer number of
-    periods on the segment still reads its exact amplitude at its bin.  Bandwidth in image space, as in Exp 4 of
-    arXiv 2206.08558, measured directly instead of through the gradient proxy.
+    dominate the centroid (on-bin sinusoids are then no longer exact).  A Hann window (the
+    default) keeps the jump between the segment's two ends from leaking into high frequencies; a
+    sinusoid with an integer number of periods on the segment still reads its exact amplitude at
+    its bin.  Bandwidth in image space, as in Exp 4 of arXiv 2206.08558, measured directly
+    instead of through the gradient proxy.
 
     Args:
         model: any module on ``(M, *sample_shape)`` batches returning ``(M,)`` or ``(M, K, ...)``;

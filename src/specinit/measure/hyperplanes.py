@@ -169,6 +169,9 @@ class Neurons:
         return x @ self.normals.T - self.offsets
 
     def __call__(self, x: Any) -> Tensor:
+        """The network's output at ``x``, ``(N, m)``: ``σ(z) A + c``, ``z`` the preactivations
+        (times the scales for a non-homogeneous ``σ``).
+        """
         z = self.preactivations(x)
         if not self.homogeneous:
             z = z * self.scales
@@ -210,14 +213,14 @@ def to_network(neurons: Neurons) -> nn.Sequential:
         raise TypeError(f"neurons must be a Neurons record, got {type(neurons).__name__}")
     k, d, m = neurons.width, neurons.in_features, neurons.out_features
     s = neurons.scales
-    net = nn.Sequential(nn.Linear(d, k), neurons.activation.module(), nn.Linear(k, m))
-    net = net.to(neurons.normals.dtype)
+    hidden, readout = nn.Linear(d, k), nn.Linear(k, m)
+    net = nn.Sequential(hidden, neurons.activation.module(), readout).to(neurons.normals.dtype)
     with torch.no_grad():
-        net[0].weight.copy_(neurons.normals * s[:, None])
-        net[0].bias.copy_(-neurons.offsets * s)
+        hidden.weight.copy_(neurons.normals * s[:, None])
+        hidden.bias.copy_(-neurons.offsets * s)
         v = neurons.amplitudes / s[:, None] if neurons.homogeneous else neurons.amplitudes
-        net[2].weight.copy_(v.T)
-        net[2].bias.copy_(neurons.output_bias)
+        readout.weight.copy_(v.T)
+        readout.bias.copy_(neurons.output_bias)
     return net
 
 
@@ -275,6 +278,7 @@ class ReluSpline:
     __repr__ = compact_repr
 
     def __call__(self, x: Any) -> Tensor:
+        """The spline at ``x`` of shape ``(N,)`` or ``(N, 1)``, ``(N,)``."""
         x = as_tensor(x, "x", dtype=self.breakpoints.dtype)
         if x.ndim == 2 and x.shape[1] == 1:
             x = x[:, 0]
@@ -534,6 +538,7 @@ class HyperplaneTracker:
         self.records: dict[int, Neurons] = {}
 
     def __call__(self, state: TrainState) -> None:
+        """Record the network's :class:`Neurons` when ``state.step`` is one of ``steps``."""
         if state.step in self._wanted:
             self.records[state.step] = to_neurons(state.model)
 

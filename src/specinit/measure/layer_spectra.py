@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -74,7 +74,7 @@ DEFAULT_CUTOFF_FRACTION = 0.25
 #: level of float32 features (~1e-7 relative).
 READOUT_L2 = 1e-10
 
-Target = Union[Callable[[Tensor], Any], tuple[Any, Any]]
+Target = Callable[[Tensor], Any] | tuple[Any, Any]
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,7 +167,9 @@ def layer_spectra(
     Args:
         model: a module with 1D input, e.g. :func:`specinit.models.mlp` with ``in_features=1``
             or :func:`specinit.models.coordinate_mlp`.
-        lo, hi, n: the grid (``lo < hi``, ``n ≥ 4``); the Nyquist frequency is ``n / (2 (hi − lo))``.
+        lo: the grid's start.
+        hi: the grid's end (``lo < hi``; excluded).
+        n: the number of grid points (``≥ 4``); the Nyquist frequency is ``n / (2 (hi − lo))``.
         target: a callable ``x (m, 1) ↦ y (m,) | (m, k)``, fitted at the grid points, or a pair
             ``(x, y)`` of training points ``x`` (``(m,)`` or ``(m, 1)``) and targets ``y`` (``(m,)``
             or ``(m, k)``), fitted there — e.g. sparse samples, to see how each layer
@@ -178,10 +180,11 @@ def layer_spectra(
             ``DEFAULT_CUTOFF_FRACTION`` × Nyquist).
         l2: relative ridge ≥ 0 of the readout (``λ = l2 · tr(H_cᵀH_c)/W`` with ``H_c`` the
             centred features; never below float64 rounding, see ``fit_readout``).
-        window, taper: sample weighting, as in :func:`specinit.spectrum_1d`.  The default
-            ``"hann"`` (unlike ``spectrum_1d``'s ``"none"``) because hidden features are not
-            periodic on ``[lo, hi)``: with no window the jump from ``h(hi)`` back to ``h(lo)``
-            leaks power ``∝ 1/f²`` into every bin and swamps the centroid.
+        window: sample weighting, as in :func:`specinit.spectrum_1d`.  The default ``"hann"``
+            (unlike ``spectrum_1d``'s ``"none"``) because hidden features are not periodic on
+            ``[lo, hi)``: with no window the jump from ``h(hi)`` back to ``h(lo)`` leaks power
+            ``∝ 1/f²`` into every bin and swamps the centroid.
+        taper: the Tukey window's tapered fraction, as in :func:`specinit.spectrum_1d`.
 
     Raises:
         ValueError: a model whose first ``Linear`` layer does not take one input feature (or that
@@ -303,6 +306,7 @@ def plot_layer_spectra(
     ax = new_axes() if ax is None else ax
     for layer in result.layers:
         spec = layer.features if which == "features" else layer.readout
+        assert spec is not None, "every layer has a readout spectrum or none does"
         power = spec.energy[1:]
         floor = np.finfo(np.float64).tiny  # log axis: an exactly empty bin is drawn at the floor
         ax.plot(

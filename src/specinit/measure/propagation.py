@@ -35,7 +35,7 @@ from specinit._core.placement import placement, untouched
 from specinit._core.records import compact_repr
 from specinit._core.rng import GeneratorLike, derive_seed, fork_rng
 from specinit.nn.activations import from_module
-from specinit.nn.layers import chosen_layers, weight_layers
+from specinit.nn.layers import chosen_layers, weight_and_bias, weight_layers
 from specinit.training.losses import Loss, LossFn, default_loss, prepare, resolve_loss
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -292,7 +292,7 @@ class _Call:
     saturated: int
     near_zero: int
     grad_sq: float | None = None  # ‖∂L/∂h‖² of the full-batch loss, restricted to this chunk
-    weight: nn.Parameter | None = None
+    weight: Tensor | None = None
 
 
 @dataclass
@@ -307,7 +307,7 @@ class _Slot:
     saturated: int = 0
     near_zero: int = 0
     grad_sq: float | None = None
-    weight: nn.Parameter | None = None
+    weight: Tensor | None = None
 
     def add(self, c: _Call) -> None:
         total = self.count + c.count
@@ -343,7 +343,7 @@ def _merge(slots: list[_Slot], calls: list[tuple[_Call, Tensor | None]], *, firs
             "the forward pass called the recorded layers differently for different chunks; "
             "use chunk_size=None"
         )
-    for slot, (c, _) in zip(slots, calls):
+    for slot, (c, _) in zip(slots, calls, strict=True):
         slot.add(c)
 
 
@@ -361,7 +361,7 @@ class _Recorder:
         self.near_zero = near_zero
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         self._calls: list[tuple[_Call, Tensor | None]] = []
-        self._last_weight: nn.Parameter | None = None
+        self._last_weight: Tensor | None = None
 
     def __enter__(self) -> _Recorder:
         try:
@@ -380,7 +380,7 @@ class _Recorder:
         self._handles.clear()
 
     def _weight_ran(self, module: nn.Module, inputs: Any, output: Any) -> None:
-        self._last_weight = module.weight
+        self._last_weight = weight_and_bias(module)[0]
 
     def _record(self, module: nn.Module, inputs: Any, output: Any) -> None:
         if not isinstance(output, Tensor):
@@ -428,6 +428,7 @@ class _Recorder:
             return self._calls
         if x.is_floating_point():
             x = x.detach().requires_grad_(True)  # gradients reach h even with frozen weights
+        assert loss_fn is not None, "propagation() resolves a loss whenever there are targets"
         with torch.enable_grad():
             value = loss_fn(self.model(x), y)
         if not isinstance(value, Tensor) or value.ndim != 0:
@@ -444,15 +445,15 @@ def _backprop(
 ) -> None:
     """Fill each call's ``grad_sq`` and add ``∂value/∂W`` into ``weight_grads``; ``.grad`` untouched."""
     outputs = [out for _, out in calls if out is not None and out.requires_grad]
-    weights = list(
+    weights: list[Tensor] = list(
         {id(c.weight): c.weight for c, _ in calls if c.weight is not None and c.weight.requires_grad}.values()
     )
     grads = torch.autograd.grad(value, outputs + weights, allow_unused=True)
-    by_output = dict(zip(map(id, outputs), grads[: len(outputs)]))
+    by_output = dict(zip(map(id, outputs), grads[: len(outputs)], strict=True))
     for call, out in calls:
         g = by_output.get(id(out))
         call.grad_sq = 0.0 if g is None else float(torch.linalg.vector_norm(g.double())) ** 2
-    for weight, g in zip(weights, grads[len(outputs) :]):
+    for weight, g in zip(weights, grads[len(outputs) :], strict=True):
         if g is not None:
             weight_grads[id(weight)] = weight_grads.get(id(weight), 0) + g.detach()
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -70,7 +70,7 @@ DEFAULT_MOLLIFY_PAD = 1.0
 #: (float32 samples carry relative errors of ~6e-8, which leak into every bin).
 NOISE_FLOOR = 1e-6
 
-Function = Union[nn.Module, Callable[[Tensor], Any]]
+Function = nn.Module | Callable[[Tensor], Any]
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,7 +235,8 @@ def spectrum_1d(
             array of shape ``(n,)``, ``(n, 1)`` or ``(n, k)``.  It is called under
             ``torch.no_grad()``; a module is evaluated in eval mode (no dropout noise, batch
             norm uses and keeps its running statistics) and every submodule's mode is restored.
-        lo, hi: the interval, ``lo < hi``.
+        lo: the start of the interval.
+        hi: the end of the interval, ``lo < hi`` (not sampled).
         n: number of samples (≥ 4); the Nyquist frequency is ``n / (2 (hi − lo))``.
         window: sample weighting: ``"none"`` (rectangular), ``"hann"`` (periodic Hann) or
             ``"tukey"`` (periodic Tukey with cosine-tapered fraction ``taper``).
@@ -249,8 +250,8 @@ def spectrum_1d(
             the frequency grid to spacing ``1/((1 + pad)(hi − lo))`` without adding information.
         taper: Tukey ``alpha`` in ``(0, 1]``, the tapered fraction of the interval.
         chunk_size: evaluate ``fn`` in chunks of this many points (default: all at once).
-        dtype, device: of the sample tensor; default the module's parameter dtype and device,
-            else ``float32`` on the CPU.
+        dtype: of the sample tensor; default the module's parameter dtype, else ``float32``.
+        device: of the sample tensor; default the module's parameter device, else the CPU.
 
     """
     lo, hi, n = check_interval(lo, hi, n)
@@ -435,7 +436,8 @@ def plot_spectrum(
         ax.set_yscale("log")
     ax.set_xlabel("frequency (cycles per unit)")
     ax.set_ylabel("amplitude")
-    if any(line.get_label() and not line.get_label().startswith("_") for line in ax.get_lines()):
+    labels = [line.get_label() for line in ax.get_lines()]
+    if any(isinstance(lab, str) and lab and not lab.startswith("_") for lab in labels):
         ax.legend()
     return ax
 

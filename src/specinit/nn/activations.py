@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -63,6 +63,7 @@ class Activation:
     params: tuple[tuple[str, float], ...] = ()
 
     def __call__(self, x: Tensor) -> Tensor:
+        """Apply the activation elementwise."""
         return self.fn(x)
 
     @property
@@ -85,7 +86,7 @@ class Activation:
         return replace(self, fn=fn, slope0=k * self.slope0, params=tuple(sorted(params.items())))
 
     def module(self) -> ActivationModule:
-        """This activation as a ``torch.nn.Module``."""
+        """A ``torch.nn.Module`` that computes this activation."""
         return ActivationModule(self)
 
     def describe(self) -> str:
@@ -107,9 +108,11 @@ class ActivationModule(nn.Module):
         self.activation = activation
 
     def forward(self, x: Tensor) -> Tensor:
+        """Apply the activation elementwise."""
         return self.activation.fn(x)
 
     def extra_repr(self) -> str:
+        """The activation's description, as in :meth:`Activation.describe`."""
         return self.activation.describe()
 
 
@@ -309,7 +312,7 @@ _REGISTRY: dict[str, _Spec] = {
 }
 _ALIASES = {"swish": "silu", "sin": "sine", "siren": "sine", "atan": "arctan"}
 
-ActivationLike = Union[str, Activation, TensorFn]
+ActivationLike = str | Activation | TensorFn
 
 
 def available() -> list[str]:
@@ -435,7 +438,7 @@ def from_callable(fn: TensorFn, name: str | None = None, *, span: float = 50.0) 
     increasing = _strictly_increasing(y, 1e-9 * scale)
     bounded = peaks[2] - peaks[1] <= 0.5 * (peaks[1] - peaks[0]) + 1e-9 * scale
     return Activation(
-        name=name or getattr(fn, "__name__", "custom"),
+        name=name or str(getattr(fn, "__name__", "custom")),
         fn=fn,
         odd=odd,
         bounded=bounded,
@@ -455,13 +458,13 @@ def _leaky(slope: float, name: str, module: nn.Module) -> Activation:
     return from_callable(module, name=name)
 
 
-def _hardtanh(module: nn.Module) -> Activation:
+def _hardtanh(module: nn.Hardtanh) -> Activation:
     if (module.min_val, module.max_val) == (-1.0, 1.0):
         return get("hardtanh")
     return from_callable(module, name=f"hardtanh(min_val={module.min_val:g}, max_val={module.max_val:g})")
 
 
-def _prelu(module: nn.Module) -> Activation:
+def _prelu(module: nn.PReLU) -> Activation:
     # Several channels: their mean slope stands for all (the properties do not depend on it).
     return _leaky(float(module.weight.detach().double().mean()), "prelu", module)
 

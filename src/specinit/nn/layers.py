@@ -20,14 +20,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from torch import nn
+from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _NormBase
 
 from specinit.nn.activations import Activation, ActivationModule, from_module, is_activation
 
 __all__ = [
     "WEIGHT_LAYERS",
     "NORM_LAYERS",
+    "NormLayer",
     "walk",
+    "weight_and_bias",
     "weight_layers",
     "norm_layers",
     "activation_layers",
@@ -53,6 +56,9 @@ NORM_LAYERS: tuple[type[nn.Module], ...] = (
     nn.GroupNorm,
     nn.RMSNorm,
 )
+
+#: The type of the layers in :data:`NORM_LAYERS` (the batch and instance norms share ``_NormBase``).
+NormLayer = _NormBase | nn.LayerNorm | nn.GroupNorm | nn.RMSNorm
 
 
 def _kind(module: nn.Module) -> str:
@@ -82,9 +88,21 @@ def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(name, m) for name, m, kind in walk(model) if kind == "weight"]
 
 
-def norm_layers(model: nn.Module) -> list[nn.Module]:
+def weight_and_bias(layer: nn.Module) -> tuple[Tensor, Tensor | None]:
+    """The ``weight`` and the ``bias`` (``None`` when it has none) of a weight layer."""
+    weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
+    if not isinstance(weight, Tensor) or not (bias is None or isinstance(bias, Tensor)):
+        raise TypeError(f"{type(layer).__name__} is not a weight layer with weight and bias tensors")
+    return weight, bias
+
+
+def norm_layers(model: nn.Module) -> list[NormLayer]:
     """The normalization layers, in registration order."""
-    return [m for _, m, kind in walk(model) if kind == "norm"]
+    return [
+        m
+        for _, m, kind in walk(model)
+        if kind == "norm" and isinstance(m, (_NormBase, nn.LayerNorm, nn.GroupNorm, nn.RMSNorm))
+    ]
 
 
 def activation_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -161,12 +179,14 @@ def mlp_chain(model: nn.Module, who: str = "mlp_chain") -> tuple[list[nn.Linear]
     if not isinstance(net, nn.Sequential) or len(net) == 0:
         raise TypeError(f"{who} needs {expected}, got {type(model).__name__}")
     acts: dict[str, Activation] = {}
+    linears: list[nn.Linear] = []
     for index, module in enumerate(net):
         if index % 2 == 0:
             if not isinstance(module, nn.Linear):
                 raise TypeError(
                     f"{who} needs {expected}; module {index} is {type(module).__name__}, not Linear"
                 )
+            linears.append(module)
         else:
             act = from_module(module)
             if act is None:
@@ -178,7 +198,7 @@ def mlp_chain(model: nn.Module, who: str = "mlp_chain") -> tuple[list[nn.Linear]
         raise TypeError(f"{who} needs {expected}; the last module is not a Linear layer")
     if len(acts) > 1:
         raise TypeError(f"{who} needs every hidden layer to use the same activation, got {', '.join(acts)}")
-    return list(net[::2]), next(iter(acts.values()), None)
+    return linears, next(iter(acts.values()), None)
 
 
 def shallow_parts(model: nn.Module) -> tuple[nn.Linear, Activation, nn.Linear]:

@@ -1,11 +1,11 @@
 """Small models built from specinit's activation modules: MLPs, coordinate MLPs, small CNNs.
 
 Every non-linearity is an :class:`~specinit.nn.activations.ActivationModule`, so its properties
-(odd, bounded, ``f'(0)``, ``omega0`` ...) stay reachable from the model, and
-:func:`hidden_layers` can list them for diagnostics that hook the hidden layers.  The only
-modules that own parameters are ``nn.Linear``, ``nn.Conv2d`` and normalization layers, the
-layers :func:`specinit.init_` supports (:mod:`specinit.nn.layers`).  Constructors leave PyTorch's default initialization
-in place: initializing is the job of :func:`specinit.init_`.
+(odd, bounded, ``f'(0)``, ``omega0`` ...) stay reachable from the model, and :func:`hidden_layers`
+can list them for diagnostics that hook the hidden layers.  The only modules that own parameters are
+``nn.Linear``, ``nn.Conv2d`` and normalization layers, the layers :func:`specinit.init_` supports
+(:mod:`specinit.nn.layers`).  Constructors leave PyTorch's default initialization in place:
+initializing is the job of :func:`specinit.init_`.
 
 >>> import torch
 >>> from specinit.nn import models
@@ -169,6 +169,7 @@ class CoordinateMLP(nn.Module):
         self.out_features: int = last.out_features
 
     def forward(self, x: Tensor) -> Tensor:
+        """Check the input's dtype and shape, then run the wrapped network."""
         if not isinstance(x, Tensor):
             raise TypeError(f"input must be a torch.Tensor, got {type(x).__name__}")
         if not x.is_floating_point():
@@ -181,6 +182,7 @@ class CoordinateMLP(nn.Module):
         return self.net(x)
 
     def extra_repr(self) -> str:
+        """The input and output sizes."""
         return f"in_features={self.in_features}, out_features={self.out_features}"
 
 
@@ -244,6 +246,7 @@ class VGGSmall(nn.Module):
         self.image_size = image_size
 
     def forward(self, x: Tensor) -> Tensor:
+        """Check the images' channels and size, then apply ``features`` and ``classifier``."""
         _check_images(x, self.in_channels, self.image_size)
         return self.classifier(self.features(x))
 
@@ -330,13 +333,14 @@ class BasicBlock(nn.Module):
         self.norm2 = make_norm(out_channels) if make_norm else nn.Identity()
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or in_channels != out_channels:
-            projection = [nn.Conv2d(in_channels, out_channels, 1, stride, bias=use_bias)]
+            projection: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, 1, stride, bias=use_bias)]
             if make_norm is not None:
                 projection.append(make_norm(out_channels))
             self.shortcut = nn.Sequential(*projection)
         self.act2 = act.module()
 
     def forward(self, x: Tensor) -> Tensor:
+        """``f(residual + shortcut(x))``."""
         residual = self.norm2(self.conv2(self.act1(self.norm1(self.conv1(x)))))
         return self.act2(residual + self.shortcut(x))
 
@@ -360,6 +364,7 @@ class ResNetSmall(nn.Module):
         self.in_channels = in_channels
 
     def forward(self, x: Tensor) -> Tensor:
+        """Check the images' channels, then apply ``stem``, ``stages`` and ``head``."""
         _check_images(x, self.in_channels, None)
         return self.head(self.stages(self.stem(x)))
 
@@ -483,6 +488,7 @@ class ShallowNTKNet(nn.Module):
                 layer.weight.copy_(torch.randn(layer.weight.shape, generator=g, dtype=torch.float64))
 
     def forward(self, x: Tensor) -> Tensor:
+        """``f(x)`` in the NTK parameterization (see the class docstring)."""
         if x.dim() != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"input must have shape (N, {self.in_features}), got {tuple(x.shape)}")
         scaled = torch.cat(
@@ -491,6 +497,7 @@ class ShallowNTKNet(nn.Module):
         return self.readout(self.activation(self.hidden(scaled)) / math.sqrt(self.width))
 
     def extra_repr(self) -> str:
+        """Sizes, activation and the NTK scales."""
         return (
             f"in_features={self.in_features}, width={self.width}, "
             f"activation={self.activation.describe()}, sigma_w={self.sigma_w:g}, "

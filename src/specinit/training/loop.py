@@ -140,12 +140,17 @@ def train(
         model: any ``nn.Module`` with trainable parameters; data is moved to its device and
             floating data cast to its dtype.  It is in train mode during training and every
             submodule's mode is restored afterwards.
-        x, y: tensors or arrays with the same number of rows, finite.  For ``"cross_entropy"``
-            ``y`` holds integer class labels (cast to int64).
+        x: the inputs, a tensor or array, finite.
+        y: the targets, with as many rows as ``x``, finite.  For ``"cross_entropy"`` integer
+            class labels (cast to int64).
         loss: ``"mse"``, ``"cross_entropy"`` or ``callable(pred, target) -> scalar tensor``
             (assumed to average over the batch).
-        optimizer: ``"sgd"`` (with ``momentum``) or ``"adam"``; ``lr`` > 0, ``weight_decay`` ≥ 0.
-        steps, epochs: exactly one; an epoch is ``ceil(len(x) / batch_size)`` steps, so a
+        optimizer: ``"sgd"`` (with ``momentum``) or ``"adam"``.
+        lr: the learning rate, > 0.
+        momentum: SGD's momentum, ≥ 0.
+        weight_decay: the optimizer's weight decay, ≥ 0.
+        steps: the number of steps; give exactly one of ``steps`` and ``epochs``.
+        epochs: the number of epochs; an epoch is ``ceil(len(x) / batch_size)`` steps, so a
             full-batch step is one epoch.
         batch_size: mini-batch size (default: full batch); batches are reshuffled every epoch
             with ``generator``.
@@ -154,7 +159,8 @@ def train(
             untouched), the global generator used by dropout and similar layers (an int seed
             is used as it is; a generator gives one draw).
         callbacks: called with a :class:`TrainState` at step 0 and after every step.
-        x_val, y_val: optional validation data evaluated (eval mode, no grad) at each record.
+        x_val: optional validation inputs, evaluated (eval mode, no grad) at each record.
+        y_val: the validation targets; give both ``x_val`` and ``y_val`` or neither.
         eval_every: record the history every this many steps; default once per epoch, thinned
             to at most about ``MAX_DEFAULT_RECORDS`` records.  The last step is always recorded.
         progress: show a tqdm bar on stderr with the rate and the current loss.
@@ -323,7 +329,7 @@ def param_groups(model: nn.Module, lr: float, rule: str = "uniform") -> list[dic
         return [{"params": params}]
     ends = {id(p) for m in (layers[0], layers[-1]) for p in m.parameters() if p.requires_grad}
     middle = [p for p in params if id(p) not in ends]
-    groups = [
+    groups: list[dict[str, Any]] = [
         {"params": [p for p in params if id(p) in ends]},
         {"params": middle, "lr": lr / (len(layers) - 2)},
     ]
@@ -366,7 +372,7 @@ def _notify(callbacks: list[Callback], state: TrainState) -> None:
         callback(state)
 
 
-def _batches(n: int, size: int, total: int, generator: torch.Generator) -> Iterator[Tensor | None]:
+def _batches(n: int, size: int, total: int, generator: torch.Generator | None) -> Iterator[Tensor | None]:
     """``total`` batches of row indices, reshuffled each epoch; ``None`` means the full batch."""
     produced = 0
     while produced < total:

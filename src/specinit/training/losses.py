@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
-Loss = Union[str, LossFn]
+Loss = str | LossFn
 
 
 def _mse(pred: Tensor, target: Tensor) -> Tensor:
@@ -85,6 +85,7 @@ def prepare(
 def prepare_validation(
     x_val: Any, y_val: Any, loss_name: str, device: torch.device, dtype: torch.dtype
 ) -> tuple[Tensor, Tensor] | None:
+    """``(x_val, y_val)`` prepared as :func:`prepare` does, or ``None`` when neither is given."""
     if x_val is None and y_val is None:
         return None
     if x_val is None or y_val is None:

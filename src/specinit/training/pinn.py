@@ -76,10 +76,12 @@ class BurgersPoints:
 
     @property
     def data(self) -> Tensor:
+        """The initial and boundary points, stacked in that order, ``(N_i + 2 N_b, 2)``."""
         return torch.cat([self.initial, self.boundary])
 
     @property
     def targets(self) -> Tensor:
+        """The targets of :attr:`data`: ``−sin(π x)`` at ``t = 0``, 0 on the boundary."""
         return torch.cat(
             [
                 initial_condition(self.initial[:, :1]),
@@ -182,6 +184,7 @@ class BurgersLoss:
     __repr__ = compact_repr
 
     def floats(self) -> dict[str, float]:
+        """The loss and its parts as Python floats."""
         return {
             name: getattr(self, name).item() for name in ("total", "residual", "data", "initial", "boundary")
         }

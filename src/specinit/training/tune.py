@@ -35,10 +35,10 @@ def tune_lr(
     """Train a fresh ``make_model()`` with each learning rate; keep the lowest final training loss.
 
     The final training loss is :attr:`TrainResult.final_loss`, the full-data loss of each run's
-    final weights.  The selection looks at training loss only — never at held-out data — so
-    every network in a comparison gets the same tuning budget and no test information leaks
-    into it.  A learning rate whose run diverges (a non-finite step or final loss) counts as ``inf``; if all diverge,
-    the last :class:`TrainingDiverged` is raised.  Ties keep the earlier learning rate.
+    final weights.  The selection looks at training loss only — never at held-out data — so every
+    network in a comparison gets the same tuning budget and no test information leaks into it.  A
+    learning rate whose run diverges (a non-finite step or final loss) counts as ``inf``; if all
+    diverge, the last :class:`TrainingDiverged` is raised.  Ties keep the earlier learning rate.
     """
     if not lrs:
         raise ValueError("tune_lr needs at least one learning rate")

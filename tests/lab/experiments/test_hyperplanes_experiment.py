@@ -62,7 +62,7 @@ def test_bad_configs_are_refused(change, message):
 def test_record_steps_start_at_zero_and_end_at_the_last_step():
     steps = hyperplanes.record_steps(3000, 15)
     assert steps[0] == 0 and steps[1] == 1 and steps[-1] == 3000
-    assert all(a < b for a, b in zip(steps, steps[1:])) and len(steps) <= 15
+    assert all(a < b for a, b in zip(steps, steps[1:], strict=False)) and len(steps) <= 15
 
 
 def test_problems_depend_on_the_seed_only():

@@ -117,8 +117,10 @@ def test_networks_classify_28x28_images_and_depend_on_the_seed_only(arch):
     images = rl.images_for(arch, x)
     assert images.shape == ((3, 784) if arch == "mlp" else (3, 1, 28, 28))
     assert a.eval()(images).shape == (3, 10)
-    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
-    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
+    assert all(
+        torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    )
+    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters(), strict=True))
 
 
 def test_tiny_units_show_the_measured_properties(tiny_units):
@@ -173,7 +175,7 @@ def test_both_starts_of_a_seed_share_their_initial_weights(monkeypatch):
         rl.run_unit(
             cfg, Unit(start, {"dataset": "mnist", "arch": "mlp", "start": start, "seed": 3}), Context()
         )
-    assert all(torch.equal(p, q) for p, q in zip(*seen))
+    assert all(torch.equal(p, q) for p, q in zip(*seen, strict=True))
 
 
 def _fake_rows(test_gap, bw_gap, trace_gap):

@@ -6,7 +6,7 @@ calls, and a summary of tables, figures and checked findings.
 """
 
 # The order is the order of `specinit reproduce all` (the quick 1D experiments first).
-from specinit.lab.experiments import (  # noqa: F401  # noqa: F401  # noqa: F401  # noqa: F401  # noqa: F401
+from specinit.lab.experiments import (
     bandwidth_1d,
     flat_minima,
     hyperplanes,
@@ -21,3 +21,19 @@ from specinit.lab.experiments import (  # noqa: F401  # noqa: F401  # noqa: F401
     swim_1d,
     swim_mnist,
 )
+
+__all__ = [
+    "bandwidth_1d",
+    "flat_minima",
+    "hyperplanes",
+    "inr_depth",
+    "kernel_bias",
+    "oddsig_data",
+    "oddsig_depth",
+    "oddsig_pinn",
+    "oddsig_sensitivity",
+    "random_label",
+    "spectral_bias",
+    "swim_1d",
+    "swim_mnist",
+]

@@ -36,6 +36,8 @@ STARTS = BANDWIDTH_STARTS
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     task: SparseTask = SparseTask()
     width: int = 128
     relu_depth: int = 4
@@ -55,6 +57,7 @@ QUICK = Config(lrs=(1e-3, 3e-3, 1e-2), seeds=(0,))
 
 
 def units(cfg: Config) -> list[Unit]:
+    """One unit per start × seed (``high_freq`` checked to lie above the lowest fitting frequency)."""
     if cfg.high_freq <= cfg.task.cutoff:
         raise ValueError(
             f"high_freq={cfg.high_freq} must exceed the lowest fitting frequency {cfg.task.cutoff}"
@@ -63,6 +66,9 @@ def units(cfg: Config) -> list[Unit]:
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Build one start, fit the sparse samples (best learning rate) and measure its spectrum before
+    and after, with the peak amplitude near ``f_hi``.
+    """
     start, seed = unit.params["start"], unit.params["seed"]
     # The pre-trained start is built once and copied for each learning rate.
     base = make_start(start, seed, Starts.of(cfg), cfg.task.lo, cfg.task.hi)
@@ -88,6 +94,7 @@ METRICS = ("train_mse", "test_mse", "energy_above_init", "energy_above_final", "
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
+    """Mean ± 95% CI tables per start, the fitted curves and spectra, and the checked findings."""
     table = ci_rows(rows, ("start",), METRICS)
     run.write_table("summary", table)
     first = {r["start"]: r["unit"] for r in rows if r["seed"] == cfg.seeds[0]}
@@ -98,7 +105,7 @@ def summarize(
         columns=len(STARTS),
     )
     fig, axes = figure(1, len(STARTS), width=4 * len(STARTS), height=3)
-    for ax, s in zip(axes[0], STARTS):
+    for ax, s in zip(axes[0], STARTS, strict=True):
         arr = arrays[first[s]]
         ax.semilogy(arr["freqs"], np.maximum(arr["amplitude_init"], 1e-8), lw=1, label="start")
         ax.semilogy(arr["freqs"], np.maximum(arr["amplitude_final"], 1e-8), lw=1, label="after fit")
@@ -128,7 +135,8 @@ def summarize(
             f"vs (a) {e('energy_above_final', start='relu-xavier'):.3f}; peak amplitude within ±1 of "
             f"f_hi {e('amp_fhi_init', start='relu-high-frequency'):.3f} → "
             f"{e('amp_fhi_final', start='relu-high-frequency'):.3f}; test MSE "
-            f"{e('test_mse', start='relu-high-frequency'):.3g} vs (a) {e('test_mse', start='relu-xavier'):.3g}",
+            f"{e('test_mse', start='relu-high-frequency'):.3g} "
+            f"vs (a) {e('test_mse', start='relu-xavier'):.3g}",
         ),
         Finding(
             "(c, d) a Gaussian net fits badly from Xavier and well from a small-variance start",
@@ -137,7 +145,8 @@ def summarize(
             > e("energy_above_final", start="gaussian-small"),
             f"test MSE {e('test_mse', start='gaussian-xavier'):.3g} (Xavier) vs "
             f"{e('test_mse', start='gaussian-small'):.3g} (small); energy above f_c after fitting "
-            f"{e('energy_above_final', start='gaussian-xavier'):.3f} vs {e('energy_above_final', start='gaussian-small'):.3f}",
+            f"{e('energy_above_final', start='gaussian-xavier'):.3f} "
+            f"vs {e('energy_above_final', start='gaussian-small'):.3f}",
         ),
     ]
     return Summary(

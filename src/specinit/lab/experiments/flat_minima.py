@@ -161,6 +161,7 @@ def signal_task(cfg: Config, signal: int) -> SparseTask:
 
 
 def units(cfg: Config) -> list[Unit]:
+    """One unit per signal × start × seed (starts and ``max_freq`` checked first)."""
     unknown = [s for s in cfg.starts if s not in BANDWIDTH]
     if unknown:
         raise ValueError(f"unknown start(s) {unknown}; known: {', '.join(STARTS)}")
@@ -178,6 +179,9 @@ def units(cfg: Config) -> list[Unit]:
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Fit one random signal from one start (best learning rate) and measure the flatness of the
+    minimum it reaches: Hessian trace, top eigenvalue and spectral density.
+    """
     start, signal, seed = unit.params["start"], unit.params["signal"], unit.params["seed"]
     task = signal_task(cfg, signal)
     x, y = task.samples()
@@ -265,6 +269,7 @@ class Comparison:
         return all(self.concordance[m] > 0.5 for m in ("trace", "top_eig"))
 
     def describe(self) -> str:
+        """One line of means, Spearman correlations and concordances for the findings."""
         lo, hi = self.means["low"], self.means["high"]
         return (
             f"{self.activation}: test MSE low {lo['test_mse']:.3g} vs high {hi['test_mse']:.3g}; "
@@ -411,7 +416,7 @@ def _densities(
     path: Any,
 ) -> None:
     fig, axes = figure(1, len(starts), width=3.6 * len(starts), height=3.0)
-    for ax, start in zip(axes[0], starts):
+    for ax, start in zip(axes[0], starts, strict=True):
         for r in (r for r in rows if r["start"] == start):
             arr = arrays[r["unit"]]
             density = np.maximum(arr["density"], 1e-12)
@@ -433,6 +438,7 @@ def _densities(
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
+    """Mean ± 95% CI tables, the flatness scatter and density figures, and the checked findings."""
     table = ci_rows(rows, BY, METRICS)  # the bool `converged` averages to the fraction converged
     run.write_table("summary", table)
     _scatter(rows, run.figure_path("flatness"))

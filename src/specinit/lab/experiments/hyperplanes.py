@@ -75,6 +75,8 @@ class Task:
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     tasks: tuple[Task, ...] = (
         Task("1d", 12, 1024, 6000, 0.2, 1.0, 0.01),
         Task("2d", 30, 1024, 6000, 0.2, 1.0, 0.05),
@@ -352,7 +354,7 @@ def plot_breakpoints(
     """1D: breakpoints of the significant neurons vs step (first seed), data points as lines."""
     picks = [r for r in rows if r["task"] == "1d" and r["seed"] == cfg.seeds[0]]
     fig, axes = figure(1, max(len(picks), 1), width=4.8 * max(len(picks), 1), height=3.6)
-    for ax, row in zip(axes[0], picks):
+    for ax, row in zip(axes[0], picks, strict=False):
         arr = arrays[row["unit"]]
         for xi in arr["x"][:, 0]:
             ax.axhline(xi, color="0.75", lw=0.6, zorder=0)
@@ -380,7 +382,7 @@ def plot_lines_2d(
     picks = [r for r in rows if r["task"] == "2d" and r["seed"] == cfg.seeds[0]]
     fig, axes = figure(1, max(len(picks), 1), width=4.2 * max(len(picks), 1), height=4.0)
     s = np.linspace(-3, 3, 2)
-    for ax, row in zip(axes[0], picks):
+    for ax, row in zip(axes[0], picks, strict=False):
         arr = arrays[row["unit"]]
         w, normals, offsets = arr["weights"][-1], arr["normals"][-1], arr["offsets"][-1]
         for k in np.argsort(w)[::-1][: min(len(w), 200)]:

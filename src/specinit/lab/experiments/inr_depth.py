@@ -26,6 +26,8 @@ from specinit.nn.activations import get as get_activation
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     activations: tuple[str, ...] = ("relu", "gaussian(sigma=0.1)", "sine(omega0=5)")
     depths: tuple[int, ...] = (1, 2, 4, 6)
     width: int = 128
@@ -41,11 +43,13 @@ QUICK = Config(depths=(1, 2, 6), lrs=(1e-3, 3e-3, 1e-2), steps=2000, seeds=(0,))
 
 
 def units(cfg: Config) -> list[Unit]:
+    """One unit per activation × depth × seed."""
     cases = [{"activation": a, "depth": d} for a in cfg.activations for d in cfg.depths]
     return seeds_units(cases, cfg.seeds)
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Fit one network of one activation and depth (best learning rate); its spectrum before and after."""
     p = unit.params
     make = partial(build_net, p["activation"], p["depth"], cfg.width, cfg.init, p["seed"])
     row, arrays = fit_and_measure(
@@ -60,6 +64,7 @@ METRICS = ("train_mse", "test_mse", "energy_above_init", "energy_above_final")
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
+    """Mean ± 95% CI tables per activation × depth, the fits and spectra, and the checked findings."""
     table = ci_rows(rows, ("activation", "depth"), METRICS)
     run.write_table("summary", table)
     seed = cfg.seeds[0]
@@ -81,7 +86,7 @@ def summarize(
     )
 
     fig, axes = figure(1, len(cfg.activations), width=4 * len(cfg.activations), height=3)
-    for ax, act in zip(axes[0], cfg.activations):
+    for ax, act in zip(axes[0], cfg.activations, strict=True):
         for d in cfg.depths:
             arr = arrays[first[act, d]]
             ax.semilogy(arr["freqs"], np.maximum(arr["amplitude_init"], 1e-8), lw=1, label=f"depth {d}")
@@ -94,7 +99,7 @@ def summarize(
 
     fig, axes = figure(1, 2, width=9, height=3.2)
     for act in cfg.activations:
-        for ax, metric in zip(axes[0], ("energy_above_init", "energy_above_final")):
+        for ax, metric in zip(axes[0], ("energy_above_init", "energy_above_final"), strict=True):
             means = [mean_by(rows, metric, activation=act, depth=d) for d in cfg.depths]
             ax.plot(cfg.depths, means, "o-", label=act)
             ax.set(
@@ -124,7 +129,8 @@ def summarize(
                 f"{act} networks carry more high-frequency energy at init when deeper",
                 e("energy_above_init", activation=act, depth=deep)
                 > e("energy_above_init", activation=act, depth=shallow),
-                f"energy above f_c at init: depth {shallow} {e('energy_above_init', activation=act, depth=shallow):.3f}"
+                f"energy above f_c at init: depth {shallow} "
+                f"{e('energy_above_init', activation=act, depth=shallow):.3f}"
                 f" → depth {deep} {e('energy_above_init', activation=act, depth=deep):.3f}",
             )
             for act in others
@@ -138,7 +144,8 @@ def summarize(
                 f"{e('energy_above_final', activation=relu, depth=deep):.3f} "
                 f"(train MSE {e('train_mse', activation=act, depth=deep):.2g} vs "
                 f"{e('train_mse', activation=relu, depth=deep):.2g}; test MSE "
-                f"{e('test_mse', activation=act, depth=deep):.2g} vs {e('test_mse', activation=relu, depth=deep):.2g})",
+                f"{e('test_mse', activation=act, depth=deep):.2g} "
+                f"vs {e('test_mse', activation=relu, depth=deep):.2g})",
             )
             for act in others
         ],

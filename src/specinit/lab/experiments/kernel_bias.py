@@ -66,6 +66,8 @@ from specinit.nn import activations
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     activations: tuple[str, ...] = ("relu", "tanh", "gelu", "sine(omega0=1)", "gaussian(sigma=1)")
     n_points: int = 64
     width: int = 8192
@@ -146,8 +148,8 @@ def _train(
         loss = 0.5 * ((pred - y) ** 2).mean()
         grads = torch.autograd.grad(loss, params)
         with torch.no_grad():
-            for p, g in zip(params, grads):
-                p -= lr * g
+            for p, g in zip(params, grads, strict=True):
+                p.sub_(lr * g)
     return outputs
 
 
@@ -163,10 +165,14 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     theta, z = circle(n)
     _, zt = circle(n, 0.5)
     y = target(theta, track, seed)
-    options = {"sigma_w": cfg.sigma_w, "sigma_b": cfg.sigma_b}
-    infinite = shallow_ntk(z, None, act, n_samples=cfg.n_samples, generator=seed, **options)
+    sigma_w, sigma_b = cfg.sigma_w, cfg.sigma_b
+    infinite = shallow_ntk(
+        z, None, act, sigma_w=sigma_w, sigma_b=sigma_b, n_samples=cfg.n_samples, generator=seed
+    )
     weight_inf = spectral_weight(infinite.value)
-    net = ShallowNTKNet(2, cfg.width, act, generator=1000 + seed, dtype=torch.float64, **options)
+    net = ShallowNTKNet(
+        2, cfg.width, act, sigma_w=sigma_w, sigma_b=sigma_b, generator=1000 + seed, dtype=torch.float64
+    )
     k_train, k_test = ntk(net, z), ntk(net, zt, z)
     weight_emp = spectral_weight(k_train)
     eig = ntk_eig(k_train)
@@ -188,6 +194,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
         f0_test=f0t,
         discrete=True,
     )
+    assert flow.test is not None  # k_test was given
     limit = kernel_regression(k_train, y, k_test, f0_train=f0, f0_test=f0t)
     r_net, r_lin = residual_spectrum(f_train, y, track), residual_spectrum(flow.train, y, track)
     # measured e-folding rates of frequencies 1..track against λ(k) of the infinite-width
@@ -283,7 +290,7 @@ def plot_convergence(
     cols = len(cfg.activations)
     fig, axes = figure(1, cols, width=3.2 * cols, height=3.0)
     shown = [k for k in (1, 2, 4, 8, 12, 16) if k <= cfg.n_freqs]
-    for ax, a in zip(axes[0], cfg.activations):
+    for ax, a in zip(axes[0], cfg.activations, strict=True):
         arr = first[a]
         for i, k in enumerate(shown):
             ax.semilogy(
@@ -367,15 +374,15 @@ def findings(
                 f"inverse penalty weight (Spearman ≥ {cfg.rank_tol}, k = 1..{cfg.n_freqs})",
                 s["spearman_rate_mean"] >= cfg.rank_tol,
                 f"Spearman {s['spearman_rate_mean']:.3g} ± {s['spearman_rate_ci']:.2g}; median "
-                f"|measured/predicted rate − 1| {s.get('rate_rel_err_mean', math.nan):.3g} over the frequencies "
-                "the kernel predicts to move",
+                f"|measured/predicted rate − 1| {s.get('rate_rel_err_mean', math.nan):.3g} over the "
+                "frequencies the kernel predicts to move",
             )
         )
     for k_hi in (cfg.n_points // 4, cfg.n_points // 2):
         growth = {a: inf[a].growth(k_hi) for a in cfg.activations}
         if "relu" not in growth or len(growth) < 2:
             break
-        flattest = min(growth, key=growth.get)
+        flattest = min(growth, key=lambda a: growth[a])
         out.append(
             Finding(
                 f"ReLU (the only activation here with a kink) has the slowest-growing penalty weight: "
@@ -398,6 +405,9 @@ def findings(
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
+    """Mean ± 95% CI tables per activation, the spectral-weight, convergence and rate figures, and
+    the checked findings.
+    """
     table = ci_rows(rows, ("activation",), METRICS)
     run.write_table("summary", table)
     inf = _mean_weight(cfg, rows, arrays, "power_inf")

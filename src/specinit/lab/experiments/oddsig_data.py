@@ -38,6 +38,8 @@ from specinit.nn.models import mlp_widths
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     datasets: tuple[str, ...] = ("mnist", "fashion_mnist")
     train_sizes: tuple[int, ...] = (100, 500)  # balanced subsets (10 and 50 images per class)
     activations: tuple[str, ...] = ("tanh", "arctan", "erf", "softsign")
@@ -58,6 +60,7 @@ QUICK = Config(datasets=("mnist",), activations=("tanh",), limit_test=1000, lrs=
 
 
 def units(cfg: Config) -> list[Unit]:
+    """One unit per dataset × train size × activation × design × init × seed (config checked first)."""
     check_config(cfg)
     if not cfg.train_sizes or min(cfg.train_sizes) < 10:
         raise ValueError(f"train_sizes must be at least 10 (one image per class), got {cfg.train_sizes}")
@@ -78,6 +81,7 @@ def data_needs(cfg: Config) -> list[tuple[str, int | None, int | None]]:
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Train one MLP on a class-balanced subset of the given size; accuracies per epoch."""
     p = unit.params
     split = load(context, p["dataset"], p["train_size"], cfg.limit_test, p["seed"])
     row, arrays = train_case(
@@ -98,6 +102,9 @@ METRICS = ("test_acc", "train_acc", "std_last_init")
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
+    """Mean ± 95% CI tables per dataset × train size × design × init, the accuracy curves and the
+    checked findings.
+    """
     by = ("dataset", "train_size", "design", "init")
     table = ci_rows(rows, by, METRICS)
     run.write_table("summary", table)

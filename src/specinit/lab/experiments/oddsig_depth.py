@@ -60,6 +60,8 @@ OURS = ("odd_sigmoid", "odd_sigmoid+scaled")
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     datasets: tuple[str, ...] = ("mnist", "fashion_mnist")
     activations: tuple[str, ...] = ("tanh", "arctan", "erf", "softsign")
     designs: tuple[str, ...] = ("64x10", "64x50", "64x100", "16/4x101")
@@ -107,6 +109,7 @@ def check_config(cfg: Any) -> None:
 
 
 def units(cfg: Config) -> list[Unit]:
+    """One unit per dataset × activation × design × init × seed (config checked first)."""
     check_config(cfg)
     cases = [
         {"dataset": d, "activation": a, "design": g, "init": i}
@@ -138,7 +141,7 @@ def build(activation: str, design: str, init: str, in_features: int, seed: int) 
     """
     method, _, variant = init.partition("+")
     net = mlp(in_features, mlp_widths(design), 10, activation, norm="batch" if variant == "bn" else None)
-    options = {"ends": "scaled"} if variant == "scaled" else {}
+    options: dict[str, Any] = {"ends": "scaled"} if variant == "scaled" else {}
     return specinit.init_(net, method, generator=seed, **options)
 
 
@@ -196,6 +199,7 @@ def train_case(
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Train one deep MLP without normalization from one start; accuracies per epoch."""
     # One data subset (seed 0) for every unit: the seed varies the init and the batch order.
     split = load(context, unit.params["dataset"], cfg.limit_train, cfg.limit_test, 0)
     return train_case(
@@ -283,7 +287,7 @@ def baseline_findings(
     of our starts in ``inits``: does it beat Xavier, He and Orthogonal on ``metric`` (mean over
     the matching rows, i.e. over activations and seeds)?
     """
-    findings = []
+    findings: list[Finding] = []
     rivals = [i for i in BASELINES if i in inits]
     if not rivals:
         return findings
@@ -310,6 +314,9 @@ METRICS = ("test_acc_e1", "test_acc", "train_acc", "std_last_init")
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
+    """Mean ± 95% CI tables per dataset × design × init (and per activation), the accuracy curves
+    and the checked findings.
+    """
     by = ("dataset", "design", "init")
     table = ci_rows(rows, by, METRICS)
     run.write_table("summary", table)

@@ -36,6 +36,8 @@ from specinit.training.pinn import NU, reference_solution, sample_points, train_
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     activations: tuple[str, ...] = ("tanh", "tanh(k=2)", "arctan", "erf")
     inits: tuple[str, ...] = ("odd_sigmoid", "xavier_normal")
     depth: int = 30
@@ -64,6 +66,7 @@ SLICES = (0.25, 0.5, 0.75)  # times of the solution slices in the figure
 
 
 def units(cfg: Config) -> list[Unit]:
+    """One unit per activation × init × seed."""
     cases = [{"activation": a, "init": i} for a in cfg.activations for i in cfg.inits]
     return seeds_units(cases, cfg.seeds)
 
@@ -73,6 +76,9 @@ def _grid(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Train one PINN on Burgers' equation (Adam, then L-BFGS) and compare it on a grid with the
+    reference solution (relative L2 error).
+    """
     p = unit.params
     net = specinit.init_(mlp(2, [cfg.width] * cfg.depth, 1, p["activation"]), p["init"], generator=p["seed"])
     points = sample_points(cfg.n_collocation, cfg.n_initial, cfg.n_boundary, generator=p["seed"])
@@ -102,13 +108,16 @@ METRICS = ("total_loss", "residual_loss", "initial_loss", "boundary_loss", "rel_
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
+    """Mean ± 95% CI tables per activation × init, the loss curves and solution slices, and the
+    checked findings.
+    """
     table = ci_rows(rows, ("activation", "init"), METRICS)
     run.write_table("summary", table)
     first = {(r["activation"], r["init"]): r["unit"] for r in rows if r["seed"] == cfg.seeds[0]}
     n = len(cfg.activations)
 
     fig, axes = figure(1, n, width=3.6 * n, height=3)
-    for ax, act in zip(axes[0], cfg.activations):
+    for ax, act in zip(axes[0], cfg.activations, strict=True):
         for init in cfg.inits:
             ax.semilogy(arrays[first[act, init]]["losses"], lw=1, label=init)
         if cfg.lbfgs_iterations:
@@ -124,7 +133,7 @@ def summarize(
     cols = [int(np.argmin(abs(t - s))) for s in SLICES]
     fig, axes = figure(n, len(cols), width=3.4 * len(cols), height=2.4 * n)
     for i, act in enumerate(cfg.activations):
-        for ax, c in zip(axes[i], cols):
+        for ax, c in zip(axes[i], cols, strict=True):
             ax.plot(x, exact[:, c], "k-", lw=1.5, label="exact")
             for init in cfg.inits:
                 ax.plot(x, arrays[first[act, init]]["u"][:, c], "--", lw=1, label=init)

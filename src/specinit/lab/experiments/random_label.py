@@ -82,6 +82,8 @@ Q_LEVEL = 0.99
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     datasets: tuple[str, ...] = ("mnist", "fashion_mnist")
     archs: tuple[str, ...] = ARCHS
     starts: tuple[str, ...] = STARTS
@@ -410,7 +412,7 @@ def plot_summary(cfg: Config, table: Sequence[Mapping[str, Any]], path: Any) -> 
     )
     step = 0.8 / len(cfg.starts)
     for i, dataset in enumerate(cfg.datasets):
-        for ax, (metric, label, log) in zip(axes[i], panels):
+        for ax, (metric, label, log) in zip(axes[i], panels, strict=True):
             for j, start in enumerate(cfg.starts):
                 found = [index.get((dataset, a, start)) for a in cfg.archs]
                 means = [r[f"{metric}_mean"] if r else np.nan for r in found]

@@ -27,6 +27,8 @@ from specinit.training import train
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     activations: tuple[str, ...] = ("relu", "gaussian(sigma=0.1)", "sine(omega0=5)")
     depth: int = 4
     width: int = 128
@@ -52,10 +54,12 @@ def _target(cfg: Config) -> Sinusoids:
 
 
 def units(cfg: Config) -> list[Unit]:
+    """One unit per activation × seed."""
     return seeds_units([{"activation": a} for a in cfg.activations], cfg.seeds)
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Train one network on the dense samples, tracking when each target frequency converges."""
     act, seed = unit.params["activation"], unit.params["seed"]
     target = _target(cfg)
     x, y = sample_1d(target, cfg.lo, cfg.hi, n=cfg.n)
@@ -82,7 +86,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
         "final_mse": result.final_loss,
         "spearman_freq_vs_step": rho,
         "n_converged": int(np.isfinite(converged).sum()),
-        **{f"converged_at_f{f:g}": float(s) for f, s in zip(tracker.freqs, reached)},
+        **{f"converged_at_f{f:g}": float(s) for f, s in zip(tracker.freqs, reached, strict=True)},
     }
     return row, {"steps": np.asarray(tracker.steps), "freqs": tracker.freqs, "errors": tracker.errors}
 
@@ -90,13 +94,16 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
+    """Mean ± 95% CI tables per activation, the per-frequency convergence figure and the checked
+    findings.
+    """
     step_cols = [k for k in rows[0] if k.startswith("converged_at_f")]
     metrics = ("final_mse", "spearman_freq_vs_step", "n_converged", *step_cols)
     table = ci_rows(rows, ("activation",), metrics)
     run.write_table("summary", table)
 
     fig, axes = figure(1, len(cfg.activations), width=4.4 * len(cfg.activations), height=3.2)
-    for ax, act in zip(axes[0], cfg.activations):
+    for ax, act in zip(axes[0], cfg.activations, strict=True):
         key = next(r["unit"] for r in rows if r["activation"] == act and r["seed"] == cfg.seeds[0])
         arr = arrays[key]
         # Step + 1 on a log axis: the fast networks converge in tens of steps.

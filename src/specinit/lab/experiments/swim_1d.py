@@ -73,6 +73,7 @@ class MixedTask:
 
     @property
     def target(self) -> Sinusoids:
+        """The sum of sinusoids ``f`` the samples come from."""
         return sinusoids(self.freqs, self.amplitudes, self.phases)
 
     def train(self) -> tuple[Tensor, Tensor]:
@@ -96,6 +97,8 @@ class MixedTask:
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     task: MixedTask = MixedTask()
     activation: str = "tanh"
     depths: tuple[int, ...] = (1, 2, 3, 4)
@@ -157,6 +160,7 @@ def check_config(cfg: Config) -> None:
 
 
 def units(cfg: Config) -> list[Unit]:
+    """One unit per method × schedule (or sampler) × depth × width × seed (config checked first)."""
     check_config(cfg)
     cases: list[dict[str, Any]] = []
     for d in cfg.depths:
@@ -201,6 +205,9 @@ def fit_swim(cfg: Config, p: Mapping[str, Any], x: Tensor, y: Tensor) -> nn.Modu
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Fit one network (SWIM with a scale schedule, another sampler, or a start trained by Adam)
+    and measure its test error and per-layer spectra.
+    """
     p = unit.params
     task = cfg.task
     x, y = task.train()
@@ -254,7 +261,7 @@ def plot_errors(cfg: Config, rows: list[dict[str, Any]], path: Any) -> None:
         + [(f"{i}+adam", "none") for i in cfg.adam_inits]
     )
     fig, axes = figure(1, len(cfg.depths), width=3.6 * len(cfg.depths), height=3.2)
-    for ax, depth in zip(axes[0], cfg.depths):
+    for ax, depth in zip(axes[0], cfg.depths, strict=True):
         for color, (method, schedule) in enumerate(cases):
             widths = sorted(
                 {
@@ -295,9 +302,9 @@ def plot_spectra(
         == ("swim", s, depth, cfg.spectra_width, seed)
     ]
     fig, axes = figure(1, max(len(picks), 1), width=3.8 * max(len(picks), 1), height=3.2)
-    for ax, (schedule, row) in zip(axes[0], picks):
+    for ax, (schedule, row) in zip(axes[0], picks, strict=False):
         arr = arrays[row["unit"]]
-        for layer, (power, centroid) in enumerate(zip(arr["power"], arr["centroids"]), start=1):
+        for layer, (power, centroid) in enumerate(zip(arr["power"], arr["centroids"], strict=True), start=1):
             ax.semilogy(
                 arr["freqs"][1:],
                 np.maximum(power[1:], 1e-16),
@@ -417,6 +424,9 @@ def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
+    """Mean ± 95% CI tables at the largest width, the error and layer-spectra figures, and the
+    checked findings.
+    """
     table = ci_rows(rows, BY, METRICS)
     run.write_table("summary", table)
     wide = max(cfg.widths)

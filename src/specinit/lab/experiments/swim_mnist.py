@@ -68,6 +68,8 @@ FINETUNE_INITS = ("swim", "xavier_normal")
 
 @dataclass(frozen=True)
 class Config:
+    """The experiment's settings (defaults: the documented full run; see the module docstring)."""
+
     datasets: tuple[str, ...] = ("mnist", "fashion_mnist")
     activation: str = "tanh"
     depths: tuple[int, ...] = (1, 2)
@@ -136,6 +138,7 @@ def check_config(cfg: Config) -> None:
 
 
 def units(cfg: Config) -> list[Unit]:
+    """One unit per dataset × method × schedule × depth × width × seed (config checked first)."""
     check_config(cfg)
     cases: list[dict[str, Any]] = []
     for dataset in cfg.datasets:
@@ -226,6 +229,7 @@ def _finetune_unit(
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Fit one SWIM classifier without backpropagation, or fine-tune one start with Adam."""
     p = unit.params
     split = context.images(p["dataset"], cfg.limit_train, cfg.limit_test)  # one subset: seed 0
     row: dict[str, Any] = {k: p[k] for k in ("dataset", "method", "schedule", "depth", "width", "seed")}
@@ -241,7 +245,7 @@ BY = ("dataset", "method", "schedule", "depth", "width")
 def plot_accuracy(cfg: Config, rows: list[dict[str, Any]], path: Any) -> None:
     """No-backprop test accuracy against width, one panel per dataset, one line per depth × schedule."""
     fig, axes = figure(1, len(cfg.datasets), width=4.2 * len(cfg.datasets), height=3.3)
-    for ax, dataset in zip(axes[0], cfg.datasets):
+    for ax, dataset in zip(axes[0], cfg.datasets, strict=True):
         for depth in cfg.depths:
             for schedule in cfg.schedules:
                 means = [
@@ -278,7 +282,7 @@ def plot_finetune(
 ) -> None:
     """Test accuracy per epoch (0 = the start) of each fine-tuned start, mean over seeds."""
     fig, axes = figure(1, len(cfg.datasets), width=4 * len(cfg.datasets), height=3.2)
-    for ax, dataset in zip(axes[0], cfg.datasets):
+    for ax, dataset in zip(axes[0], cfg.datasets, strict=True):
         for init in cfg.finetune_inits:
             curves = [
                 arrays[r["unit"]]["test_acc"]
@@ -364,6 +368,9 @@ def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
+    """Mean ± 95% CI tables of the SWIM fits and the fine-tuning runs, the figures and the checked
+    findings.
+    """
     swim_rows = [r for r in rows if r["method"] == "swim"]
     tune_rows = [r for r in rows if r["method"] != "swim"]
     swim_table = ci_rows(swim_rows, BY, ("test_acc", "train_acc", "fit_seconds"))

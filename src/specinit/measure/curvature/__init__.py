@@ -21,7 +21,8 @@ Randomness comes from ``generator=`` (an int seed, a ``torch.Generator`` or ``No
 
 >>> import torch
 >>> A = torch.diag(torch.arange(1.0, 101.0, dtype=torch.float64))
->>> hessian_trace(A, method="hutchinson", num_matvecs=10, generator=0).estimate  # Rademacher: exact on a diagonal
+>>> # Rademacher probes are exact on a diagonal matrix:
+>>> hessian_trace(A, method="hutchinson", num_matvecs=10, generator=0).estimate
 5050.0
 """
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 import torch
@@ -112,6 +112,40 @@ def _estimator(
     return lambda op, seed: _slq(op, n_probes, n_steps, sigma, n_grid, seed)
 
 
+@overload
+def hessian_density(
+    target: Target,
+    loss: Loss | None = ...,
+    data: Batch | Iterable[Batch] | None = ...,
+    *,
+    n_probes: int = ...,
+    n_steps: int = ...,
+    sigma: float | None = ...,
+    n_grid: int = ...,
+    generator: GeneratorLike = ...,
+    params: Params = ...,
+    train_mode: bool = ...,
+    per_layer: Literal[False] = ...,
+) -> SpectralDensity: ...
+
+
+@overload
+def hessian_density(
+    target: Target,
+    loss: Loss | None = ...,
+    data: Batch | Iterable[Batch] | None = ...,
+    *,
+    n_probes: int = ...,
+    n_steps: int = ...,
+    sigma: float | None = ...,
+    n_grid: int = ...,
+    generator: GeneratorLike = ...,
+    params: Params = ...,
+    train_mode: bool = ...,
+    per_layer: Literal[True],
+) -> dict[str, SpectralDensity]: ...
+
+
 @renamed_kwargs(seed="generator")
 def hessian_density(
     target: Target,
@@ -126,7 +160,7 @@ def hessian_density(
     params: Params = None,
     train_mode: bool = False,
     per_layer: bool = False,
-) -> SpectralDensity:
+) -> SpectralDensity | dict[str, SpectralDensity]:
     """Spectral density by stochastic Lanczos quadrature (Ghorbani et al. 2019, arXiv 1901.10159).
 
     For each of ``n_probes`` unit Rademacher probes ``q = z/√n``, ``n_steps`` Lanczos steps (full
@@ -143,19 +177,9 @@ def hessian_density(
     arguments as in :func:`hessian_trace`.
     """
     estimate = _estimator(n_probes, n_steps, sigma, n_grid)
-    if _deprecated_per_layer(per_layer, "hessian_density"):
-        return hessian_density_per_layer(  # type: ignore[return-value]
-            target,
-            loss,
-            data,
-            n_probes=n_probes,
-            n_steps=n_steps,
-            sigma=sigma,
-            n_grid=n_grid,
-            generator=generator,
-            params=params,
-            train_mode=train_mode,
-        )
+    if _deprecated_per_layer(per_layer, "hessian_density"):  # hessian_density_per_layer's result
+        seed = derive_seed(generator)
+        return _per_layer(target, loss, data, params, train_mode, seed, lambda op: estimate(op, seed))
     seed = derive_seed(generator)
     return estimate(_operator_for(target, loss, data, params, train_mode, seed), seed)
 

@@ -25,6 +25,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal, overload
 
 import numpy as np
 import torch
@@ -108,6 +109,44 @@ def _solver(
     return run
 
 
+@overload
+def hessian_eigs(
+    target: Target,
+    loss: Loss | None = ...,
+    data: Batch | Iterable[Batch] | None = ...,
+    *,
+    k: int = ...,
+    method: str = ...,
+    which: str = ...,
+    tol: float | None = ...,
+    max_iter: int = ...,
+    return_eigenvectors: bool = ...,
+    generator: GeneratorLike = ...,
+    params: Params = ...,
+    train_mode: bool = ...,
+    per_layer: Literal[False] = ...,
+) -> Eigenpairs: ...
+
+
+@overload
+def hessian_eigs(
+    target: Target,
+    loss: Loss | None = ...,
+    data: Batch | Iterable[Batch] | None = ...,
+    *,
+    k: int = ...,
+    method: str = ...,
+    which: str = ...,
+    tol: float | None = ...,
+    max_iter: int = ...,
+    return_eigenvectors: bool = ...,
+    generator: GeneratorLike = ...,
+    params: Params = ...,
+    train_mode: bool = ...,
+    per_layer: Literal[True],
+) -> dict[str, Eigenpairs]: ...
+
+
 @renamed_kwargs(seed="generator")
 def hessian_eigs(
     target: Target,
@@ -124,7 +163,7 @@ def hessian_eigs(
     params: Params = None,
     train_mode: bool = False,
     per_layer: bool = False,
-) -> Eigenpairs:
+) -> Eigenpairs | dict[str, Eigenpairs]:
     """Top-``k`` eigenvalues (and unit eigenvectors) of a symmetric operator.
 
     ``"lanczos"``: implicitly restarted Lanczos (ARPACK through ``scipy.sparse.linalg.eigsh``,
@@ -142,21 +181,9 @@ def hessian_eigs(
     :func:`hessian_trace`.
     """
     run = _solver(k, method, which, tol, max_iter, return_eigenvectors)
-    if _deprecated_per_layer(per_layer, "hessian_eigs"):
-        return hessian_eigs_per_layer(  # type: ignore[return-value]
-            target,
-            loss,
-            data,
-            k=k,
-            method=method,
-            which=which,
-            tol=tol,
-            max_iter=max_iter,
-            return_eigenvectors=return_eigenvectors,
-            generator=generator,
-            params=params,
-            train_mode=train_mode,
-        )
+    if _deprecated_per_layer(per_layer, "hessian_eigs"):  # hessian_eigs_per_layer's result
+        seed = derive_seed(generator)
+        return _per_layer(target, loss, data, params, train_mode, seed, lambda op: run(op, seed))
     seed = derive_seed(generator)
     return run(_operator_for(target, loss, data, params, train_mode, seed), seed)
 
@@ -196,7 +223,8 @@ def _lanczos_eigs(
 
     linear = LinearOperator((op.size, op.size), matvec=apply, dtype=np.float64)
     v0 = np.random.default_rng(seed).standard_normal(op.size)
-    values, vecs = eigsh(linear, k=k, which=which, v0=v0, tol=tol, maxiter=max_iter)
+    arpack_which: Literal["LA", "LM"] = "LA" if which == "LA" else "LM"  # checked by _solver
+    values, vecs = eigsh(linear, k=k, which=arpack_which, v0=v0, tol=tol, maxiter=max_iter)
     order = np.argsort(-(values if which == "LA" else np.abs(values)), kind="stable")
     eigvecs = torch.from_numpy(vecs[:, order]).to(dtype=op.dtype, device=op.device) if vectors else None
     return Eigenpairs(

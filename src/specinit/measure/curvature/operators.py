@@ -67,7 +67,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Union
+from typing import Any, TypeGuard
 
 import numpy as np
 import torch
@@ -84,7 +84,7 @@ __all__ = ["Operator", "HessianOperator", "as_operator", "layer_blocks"]
 Batch = tuple[Any, Any]
 #: Which parameters a Hessian is taken over: all trainable ones (``None``), a submodule, or a
 #: sequence of parameter names or ``nn.Parameter`` objects.
-Params = Union[None, nn.Module, Sequence[str], Sequence[nn.Parameter]]
+Params = nn.Module | Sequence[str] | Sequence[nn.Parameter] | None
 
 
 # --------------------------------------------------------------------------- operators
@@ -247,14 +247,18 @@ class HessianOperator(Operator):
         device, dtype = placement(model)
         super().__init__(sum(p.numel() for p in self._params), self._params[0].dtype, self._params[0].device)
         self._device, self._data_dtype = device, dtype
-        single = _is_batch(data)
-        if not single and (isinstance(data, Iterator) or not isinstance(data, Iterable)):
+        self._batches: Iterable[Batch]
+        single = False
+        if _is_batch(data):
+            single, self._batches = True, [data]
+        elif isinstance(data, Iterator) or not isinstance(data, Iterable):
             raise TypeError(
                 "data must be a batch (x, y) or a re-iterable of batches (a list, a "
                 f"DataLoader), got {type(data).__name__}: a one-shot iterator is "
                 "used up after one product"
             )
-        self._batches: list[Batch] | Iterable[Batch] = [data] if single else data  # type: ignore[list-item]
+        else:
+            self._batches = data
         self.n_samples = 0
         total = 0.0
         with self._context():
@@ -264,7 +268,7 @@ class HessianOperator(Operator):
                 total += float(value.detach()) * xb.shape[0]
                 if single:
                     grads = torch.autograd.grad(value, self._params, create_graph=True, allow_unused=True)
-                    self._graph = [_or_zeros(g, p) for g, p in zip(grads, self._params)]
+                    self._graph = [_or_zeros(g, p) for g, p in zip(grads, self._params, strict=True)]
         if self.n_samples == 0:
             raise ValueError("data holds no batch")
         self.loss_value = total / self.n_samples
@@ -274,14 +278,16 @@ class HessianOperator(Operator):
         """Split a flat vector into one tensor per parameter, keyed by name."""
         if v.shape != (self.size,):
             raise ValueError(f"need a vector of shape ({self.size},), got {tuple(v.shape)}")
-        return dict(zip(self.names, self._split(v)))
+        return dict(zip(self.names, self._split(v), strict=True))
 
     def _split(self, v: Tensor) -> list[Tensor]:
         """``v`` cut into one tensor per parameter, shaped like it."""
-        return [c.reshape(s) for c, s in zip(torch.split(v, self._numels), self._shapes)]
+        return [c.reshape(s) for c, s in zip(torch.split(v, self._numels), self._shapes, strict=True)]
 
     def _apply(self, v: Tensor) -> Tensor:
-        changed = [n for n, p, old in zip(self.names, self._params, self._versions) if p._version != old]
+        changed = [
+            n for n, p, old in zip(self.names, self._params, self._versions, strict=True) if p._version != old
+        ]
         if changed:
             raise RuntimeError(
                 f"parameter(s) {', '.join(changed)} changed in place since this "
@@ -294,8 +300,8 @@ class HessianOperator(Operator):
         with self._context():
             for xb, yb in self._prepared():
                 value = self._loss(xb, yb)
-                grads = torch.autograd.grad(value, self._params, create_graph=True, allow_unused=True)
-                grads = [_or_zeros(g, p) for g, p in zip(grads, self._params)]
+                raw = torch.autograd.grad(value, self._params, create_graph=True, allow_unused=True)
+                grads = [_or_zeros(g, p) for g, p in zip(raw, self._params, strict=True)]
                 out += (xb.shape[0] / self.n_samples) * _flat(self._hvp(grads, pieces, retain=False))
         return out
 
@@ -310,7 +316,7 @@ class HessianOperator(Operator):
             retain_graph=retain,
             allow_unused=True,
         )
-        return [_or_zeros(h, p) for h, p in zip(hv, self._params)]
+        return [_or_zeros(h, p) for h, p in zip(hv, self._params, strict=True)]
 
     def _loss(self, x: Tensor, y: Tensor) -> Tensor:
         # Run on copies of the buffers: BatchNorm in train mode updates its running statistics
@@ -349,8 +355,10 @@ class HessianOperator(Operator):
             yield
 
 
-def _is_batch(data: Any) -> bool:
-    """A pair whose first element is a tensor or array, rather than a collection of batches."""
+def _is_batch(data: Any) -> TypeGuard[Batch]:
+    """A pair (tuple or list) whose first element is a tensor or array, rather than a
+    collection of batches.
+    """
     return isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], (Tensor, np.ndarray))
 
 
@@ -395,7 +403,8 @@ def _select_params(model: nn.Module, params: Params) -> list[tuple[str, nn.Param
             elif isinstance(item, Tensor):
                 if id(item) not in by_id:
                     raise ValueError("params= holds a tensor that is not a parameter of model")
-                chosen.append((by_id[id(item)], item))
+                name = by_id[id(item)]
+                chosen.append((name, by_name[name]))  # by_name[name] is item itself
             else:
                 raise TypeError(f"params= entries must be names or parameters, got {type(item).__name__}")
         if len({n for n, _ in chosen}) != len(chosen):
@@ -420,7 +429,7 @@ def layer_blocks(model: nn.Module, params: Params = None) -> dict[str, list[str]
 # --------------------------------------------------------------------------- shared by the estimators
 
 #: What an estimator runs on: an :class:`Operator`, a dense symmetric matrix, or a model.
-Target = Union[Operator, Tensor, np.ndarray, nn.Module]
+Target = Operator | Tensor | np.ndarray | nn.Module
 
 
 def _frozen_array(values: Any) -> np.ndarray:
@@ -454,7 +463,7 @@ def _operator_for(
 
 
 def _per_layer(
-    model: nn.Module,
+    model: Target,
     loss: Loss | None,
     data: Any,
     params: Params,

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal, overload
 
 import numpy as np
 import torch
@@ -94,6 +95,36 @@ def _estimator(method: str, num_matvecs: int) -> Callable[[Operator, int], Trace
     return lambda op, seed: estimate(op, m, seed)
 
 
+@overload
+def hessian_trace(
+    target: Target,
+    loss: Loss | None = ...,
+    data: Batch | Iterable[Batch] | None = ...,
+    *,
+    method: str = ...,
+    num_matvecs: int = ...,
+    generator: GeneratorLike = ...,
+    params: Params = ...,
+    train_mode: bool = ...,
+    per_layer: Literal[False] = ...,
+) -> TraceEstimate: ...
+
+
+@overload
+def hessian_trace(
+    target: Target,
+    loss: Loss | None = ...,
+    data: Batch | Iterable[Batch] | None = ...,
+    *,
+    method: str = ...,
+    num_matvecs: int = ...,
+    generator: GeneratorLike = ...,
+    params: Params = ...,
+    train_mode: bool = ...,
+    per_layer: Literal[True],
+) -> dict[str, TraceEstimate]: ...
+
+
 @renamed_kwargs(seed="generator", n_matvecs="num_matvecs")
 def hessian_trace(
     target: Target,
@@ -106,7 +137,7 @@ def hessian_trace(
     params: Params = None,
     train_mode: bool = False,
     per_layer: bool = False,
-) -> TraceEstimate:
+) -> TraceEstimate | dict[str, TraceEstimate]:
     """Estimate ``tr A`` from ``num_matvecs`` products with Rademacher probes ``z`` (``±1`` entries).
 
     ``"hutchinson"``: ``tr A ≈ (1/m) Σᵢ zᵢᵀ A zᵢ`` (Hutchinson 1989), standard error
@@ -118,28 +149,26 @@ def hessian_trace(
 
     Args:
         target: an :class:`Operator`, a dense symmetric matrix, or a model (then ``loss`` and
-            ``data`` build a :class:`HessianOperator`; see there for ``params``, ``train_mode``).
+            ``data`` build a :class:`HessianOperator`).
+        loss: for a model: the loss, as in :class:`HessianOperator`; else ``None``.
+        data: for a model: one batch ``(x, y)`` or an iterable of batches, as in
+            :class:`HessianOperator`; else ``None``.
         method: ``"hutchinson"`` (``num_matvecs ≥ 2``) or ``"hutch++"`` (``num_matvecs ≥ 4``).
+        num_matvecs: the budget of operator products.
         generator: an int seed, a ``torch.Generator`` or ``None`` (the global RNG); one int seed
             is taken from it (an int as it is) and seeds the probes and, for a model, the
             operator.
+        params: for a model: the parameters of the Hessian, as in :class:`HessianOperator`.
+        train_mode: for a model: evaluate in train mode, as in :class:`HessianOperator`.
         per_layer: deprecated; use :func:`hessian_trace_per_layer`.
 
     ``seed=`` and ``n_matvecs=`` are deprecated aliases of ``generator=`` and ``num_matvecs=``.
 
     """
     estimate = _estimator(method, num_matvecs)
-    if _deprecated_per_layer(per_layer, "hessian_trace"):
-        return hessian_trace_per_layer(
-            target,
-            loss,
-            data,
-            method=method,
-            num_matvecs=num_matvecs,  # type: ignore[return-value]
-            generator=generator,
-            params=params,
-            train_mode=train_mode,
-        )
+    if _deprecated_per_layer(per_layer, "hessian_trace"):  # hessian_trace_per_layer's result
+        seed = derive_seed(generator)
+        return _per_layer(target, loss, data, params, train_mode, seed, lambda op: estimate(op, seed))
     seed = derive_seed(generator)
     return estimate(_operator_for(target, loss, data, params, train_mode, seed), seed)
 

@@ -117,9 +117,10 @@ def kernel_regression(
 
     The end point of linearized training (``t → ∞`` of :func:`linearized_flow`; Lee et al. 2019,
     arXiv 1902.06720; arXiv 2503.10587's kernel regime): the initial function ``f0`` plus the
-    minimum-RKHS-norm fit of the residual.  With ``ridge = 0`` the inverse is the pseudo-inverse (eigenvalues below
-    ``n·ε·λ_max`` dropped).  ``k_test=None`` predicts at the training points.  Computed in
-    float64; ``y_train`` is ``(n,)`` or ``(n, O)`` and the result has the same trailing shape.
+    minimum-RKHS-norm fit of the residual.  With ``ridge = 0`` the inverse is the pseudo-inverse
+    (eigenvalues below ``n·ε·λ_max`` dropped).  ``k_test=None`` predicts at the training points.
+    Computed in float64; ``y_train`` is ``(n,)`` or ``(n, O)`` and the result has the same trailing
+    shape.
     """
     check_positive(ridge, "ridge", allow_zero=True)
     k, y, f0, kt, f0t = _prepare(k_train, y_train, f0_train, k_test, f0_test)
@@ -168,9 +169,10 @@ def linearized_flow(
         f_t(X)  = f0(X)  + V diag(1 − e^{−η λ t / n}) Vᵀ r
         f_t(x*) = f0(x*) + Θ(x*, X) V diag((1 − e^{−η λ t / n}) / λ) Vᵀ r
 
-    (Jacot et al. 2018, arXiv 1806.07572; Lee et al. 2019, arXiv 1902.06720), where ``(1 − e^{−aλ})/λ → a`` as ``λ → 0``.
-    ``discrete=True`` gives full-batch gradient descent with step ``η`` instead: ``e^{−ηλt/n}``
-    becomes ``(1 − ηλ/n)^t`` for integer step counts ``t``, which needs ``η λ_max / n < 2``.
+    (Jacot et al. 2018, arXiv 1806.07572; Lee et al. 2019, arXiv 1902.06720), where
+    ``(1 − e^{−aλ})/λ → a`` as ``λ → 0``.  ``discrete=True`` gives full-batch gradient descent with
+    step ``η`` instead: ``e^{−ηλt/n}`` becomes ``(1 − ηλ/n)^t`` for integer step counts ``t``,
+    which needs ``η λ_max / n < 2``.
     """
     lr = check_float(lr, "lr")
     check_positive(lr, "lr")
@@ -192,7 +194,7 @@ def linearized_flow(
     coeffs = vectors.T @ (y - f0)  # (n, O)
     train = f0 + torch.einsum("jk,tk,ko->tjo", vectors, learned, coeffs)
     test = None
-    if kt is not None:
+    if kt is not None and f0t is not None:  # set together by _prepare
         # (1 − decay)/λ, with its λ → 0 limit a·t (both for the flow and for descent)
         limit = a * t[:, None].expand_as(learned)
         ratio = torch.where(lam > 0, learned / lam.clamp_min(torch.finfo(torch.float64).tiny), limit)

@@ -152,7 +152,7 @@ def _layer_signals(
     ``G[o, i] = ∂f_o(x_i)/∂z_i`` for the layer output ``z``; assumes the points of a batch
     are processed independently (one backward pass per output then gives per-point signals).
     """
-    seen: dict[nn.Linear, list[tuple[Tensor, Tensor]]] = {m: [] for m in layers}
+    seen: dict[nn.Module, list[tuple[Tensor, Tensor]]] = {m: [] for m in layers}
 
     def hook(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
         seen[module].append((inputs[0], output))
@@ -175,7 +175,7 @@ def _layer_signals(
     grads = []
     for o in range(n_out):
         g = torch.autograd.grad(out[:, o].sum(), outputs, retain_graph=o < n_out - 1, allow_unused=True)
-        grads.append([torch.zeros_like(z) if gi is None else gi for gi, z in zip(g, outputs)])
+        grads.append([torch.zeros_like(z) if gi is None else gi for gi, z in zip(g, outputs, strict=True)])
     return [(c[0][0].detach(), torch.stack([g[k] for g in grads]).detach()) for k, c in enumerate(calls)]
 
 
@@ -208,11 +208,12 @@ def _structured_ntk(
 
     s1 = signals(a)
     s2 = s1 if b is None else signals(b)
-    theta = None
-    for (a1, g1), (a2, g2), (module, _) in zip(s1, s2, layers.items()):
+    theta: Tensor | None = None
+    for (a1, g1), (a2, g2), (module, _) in zip(s1, s2, layers.items(), strict=True):
         inputs = a1 @ a2.T + (1.0 if module.bias is not None else 0.0)
         term = _gram(g1, g2) * inputs[:, :, None, None]
         theta = term if theta is None else theta + term
+    assert theta is not None, "_structured_ntk needs at least one layer"
     return theta
 
 
@@ -275,8 +276,9 @@ def ntk(
             evaluated in eval mode, also when it is in train mode: dropout is off and batch
             norm uses (and does not update) its running statistics, so the kernel is that of
             the eval-mode function; the modes of all submodules are restored.
-        x1, x2: points ``(n1, *features)`` and ``(n2, *features)``; a 1-D tensor is ``n`` scalar
-            inputs.  ``x2=None`` means ``x2 = x1``.  They are cast to the model's dtype.
+        x1: points ``(n1, *features)``; a 1-D tensor is ``n1`` scalar inputs.  Cast to the
+            model's dtype, as is ``x2``.
+        x2: points ``(n2, *features)`` like ``x1``; ``None`` means ``x2 = x1``.
         chunk_size: points per forward/Jacobian call (the same kernel, up to round-off).
         params: the parameters to differentiate at (name → tensor); default every trainable
             parameter at its current value.  Other parameters are held fixed.
@@ -328,7 +330,7 @@ def _full_ntk(
     """
     fixed = {k: v.detach() for k, v in (*model.named_parameters(), *model.named_buffers()) if k not in diff}
     layers = _linear_layers(model, diff) if gram else {}
-    theta = None
+    theta: Tensor | None = None
     if layers:
         try:
             theta = _structured_ntk(model, layers, {**fixed, **diff}, a, b, n_out, chunk)
@@ -340,4 +342,5 @@ def _full_ntk(
         held = {**fixed, **{k: v for k, v in diff.items() if k in done}}
         part = _jacobian_ntk(model, rest, held, a, b, chunk)
         theta = part if theta is None else theta + part
+    assert theta is not None, "diff is not empty: some route took its parameters"
     return theta
