@@ -11,9 +11,6 @@ configs (local processes or Ray), a results store and offline reports.
 """
 
 from specinit._core.extras import check_extra
-
-check_extra("lab", "specinit.lab (experiments, sweeps, reports, the command line)")
-
 from specinit.lab.experiment import (
     Experiment,
     Summary,
@@ -25,6 +22,9 @@ from specinit.lab.experiment import (
     seeds_units,
 )
 from specinit.lab.runner import Context, RunReport, run
+
+# The lab's own modules import without the extra; what they run needs it: say so up front.
+check_extra("lab", "specinit.lab (experiments, sweeps, reports, the command line)")
 
 __all__ = [
     "run",

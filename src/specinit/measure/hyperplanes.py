@@ -455,8 +455,8 @@ def cluster_hyperplanes(
     (label ``-1``); the rest are merged by average-linkage agglomerative clustering
     (SciPy's ``linkage``) on the distance between ``(ŵ, β)`` points — unoriented by default,
     i.e. ``min(‖p_i − p_j‖, ‖p_i + p_j‖)``, since ``(−ŵ, −β)`` is the same hyperplane — until
-    the mean distance between the two closest clusters reaches ``eps``.  In 1D that distance is exactly the gap
-    between breakpoints.  Amplitudes weight each cluster's hyperplane, mass and spread.
+    the mean distance between the two closest clusters reaches ``eps``.  In 1D that distance is
+    exactly the gap between breakpoints.  Amplitudes weight each cluster's hyperplane, mass and spread.
     """
     neurons = _as_neurons(model)
     check_positive(eps, "eps")
