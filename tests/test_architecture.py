@@ -87,8 +87,20 @@ def test_only_the_cli_imports_click():
 def test_import_specinit_is_light():
     code = (
         "import sys, specinit; heavy = sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'click', 'sklearn', 'matplotlib', 'ray'}) + sorted(m for m in sys.modules "
+        "{'torch', 'numpy', 'scipy', 'click', 'sklearn', 'matplotlib', 'ray'}) + "
+        "sorted(m for m in sys.modules "
         "if m.startswith(('specinit.lab', 'specinit.cli', 'specinit.estimators'))); print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_public_name_loads_on_first_use():
+    code = (
+        "import sys, specinit\n"
+        "assert 'torch' not in sys.modules\n"
+        "missing = [n for n in specinit.__all__ if getattr(specinit, n, None) is None]\n"
+        "print(missing, specinit.init_ is specinit.initializers.init_, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[] True True"

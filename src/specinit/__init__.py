@@ -13,118 +13,144 @@ network's frequency content, trainability and generalization (arXiv 2511.02244, 
 * :mod:`specinit.doctor` — the init doctor;
 * :mod:`specinit.lab` — experiments, sweeps, reports (loaded on use); :mod:`specinit.cli`.
 
-``import specinit`` loads no experiment, no click, no scikit-learn and no matplotlib.
+``import specinit`` is instant: it imports no torch, no experiment, no click, no scikit-learn and no
+matplotlib; each public name loads its module on first use (``specinit.init_``).
 """
 
-from typing import Any
+import ast
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from specinit import data, doctor, initializers, measure, nn, training
 from specinit._core import moved as _moved
 from specinit._version import __version__
-from specinit.doctor import diagnose
-from specinit.initializers import (
-    REGIMES,
-    calculate_gain,
-    calibrate_logits,
-    critical_gain,
-    default_scales,
-    diagonal_,
-    fan_in_out,
-    fit_readout,
-    fixed_point,
-    gaussian_small_,
-    init_,
-    kaiming_normal_,
-    kaiming_uniform_,
-    layer_generators,
-    lecun_normal_,
-    lecun_uniform_,
-    methods,
-    model_activation,
-    noise_scale,
-    odd_sigmoid_,
-    odd_sigmoid_class,
-    orthogonal_,
-    pretrain_random_labels_,
-    pretrain_signal_,
-    register_layer_method,
-    register_model_method,
-    scale_schedule,
-    shallow_init_,
-    siren_,
-    supported_layers,
-    swim_,
-    swim_layer,
-    tanh_init_,
-    trunc_normal_,
-    truncated_variance,
-    variance_scaled_trunc_normal_,
-    xavier_normal_,
-    xavier_uniform_,
-)
-from specinit.measure import bandwidth, curvature, hyperplanes, kernels, layer_spectra, propagation
-from specinit.measure.bandwidth import (
-    DirectionalSpectrum,
-    GradientBandwidth,
-    directional_spectrum,
-    gradient_bandwidth,
-    input_gradients,
-)
-from specinit.measure.curvature import (
-    HessianOperator,
-    curvature_summary,
-    hessian_density,
-    hessian_density_per_layer,
-    hessian_eigs,
-    hessian_eigs_per_layer,
-    hessian_trace,
-    hessian_trace_per_layer,
-)
-from specinit.measure.hyperplanes import (
-    HyperplaneClusters,
-    HyperplaneTracker,
-    Neurons,
-    ReluSpline,
-    cluster_hyperplanes,
-    hyperplane_movement,
-    relu_spline,
-    rescale_neurons,
-    to_network,
-    to_neurons,
-)
-from specinit.measure.kernels import (
-    efolding_rate,
-    fourier_projection,
-    kernel_regression,
-    linearized_flow,
-    ntk,
-    ntk_eig,
-    predicted_decay_rate,
-    shallow_ntk,
-    spectral_weight,
-)
-from specinit.measure.spectrum import (
-    FrequencyTracker,
-    Spectrum,
-    energy_above,
-    lowest_fitting_frequency,
-    plot_spectrum,
-    spectral_centroid,
-    spectrum_1d,
-)
-from specinit.nn import ShallowNTKNet, activations, models
-from specinit.training import (
-    LrSearch,
-    TrainingDiverged,
-    TrainResult,
-    TrainState,
-    accuracy,
-    evaluate_loss,
-    train,
-    tune_lr,
-)
+
+if TYPE_CHECKING:  # the public names and where they live: read by type checkers and by _SOURCES
+    from specinit import data, doctor, initializers, measure, nn, training
+    from specinit.doctor import diagnose
+    from specinit.initializers import (
+        REGIMES,
+        calculate_gain,
+        calibrate_logits,
+        critical_gain,
+        default_scales,
+        diagonal_,
+        fan_in_out,
+        fit_readout,
+        fixed_point,
+        gaussian_small_,
+        init_,
+        kaiming_normal_,
+        kaiming_uniform_,
+        layer_generators,
+        lecun_normal_,
+        lecun_uniform_,
+        methods,
+        model_activation,
+        noise_scale,
+        odd_sigmoid_,
+        odd_sigmoid_class,
+        orthogonal_,
+        pretrain_random_labels_,
+        pretrain_signal_,
+        register_layer_method,
+        register_model_method,
+        scale_schedule,
+        shallow_init_,
+        siren_,
+        supported_layers,
+        swim_,
+        swim_layer,
+        tanh_init_,
+        trunc_normal_,
+        truncated_variance,
+        variance_scaled_trunc_normal_,
+        xavier_normal_,
+        xavier_uniform_,
+    )
+    from specinit.measure import bandwidth, curvature, hyperplanes, kernels, layer_spectra, propagation
+    from specinit.measure.bandwidth import (
+        DirectionalSpectrum,
+        GradientBandwidth,
+        directional_spectrum,
+        gradient_bandwidth,
+        input_gradients,
+    )
+    from specinit.measure.curvature import (
+        HessianOperator,
+        curvature_summary,
+        hessian_density,
+        hessian_density_per_layer,
+        hessian_eigs,
+        hessian_eigs_per_layer,
+        hessian_trace,
+        hessian_trace_per_layer,
+    )
+    from specinit.measure.hyperplanes import (
+        HyperplaneClusters,
+        HyperplaneTracker,
+        Neurons,
+        ReluSpline,
+        cluster_hyperplanes,
+        hyperplane_movement,
+        relu_spline,
+        rescale_neurons,
+        to_network,
+        to_neurons,
+    )
+    from specinit.measure.kernels import (
+        efolding_rate,
+        fourier_projection,
+        kernel_regression,
+        linearized_flow,
+        ntk,
+        ntk_eig,
+        predicted_decay_rate,
+        shallow_ntk,
+        spectral_weight,
+    )
+    from specinit.measure.spectrum import (
+        FrequencyTracker,
+        Spectrum,
+        energy_above,
+        lowest_fitting_frequency,
+        plot_spectrum,
+        spectral_centroid,
+        spectrum_1d,
+    )
+    from specinit.nn import ShallowNTKNet, activations, models
+    from specinit.training import (
+        LrSearch,
+        TrainingDiverged,
+        TrainResult,
+        TrainState,
+        accuracy,
+        evaluate_loss,
+        train,
+        tune_lr,
+    )
+
+
+def _sources() -> dict[str, tuple[str, str | None]]:
+    """Public name → (module, attribute, or ``None`` for a subpackage of ``specinit``), read from
+    the ``TYPE_CHECKING`` imports above: one list of names, each loaded on first use.
+    """
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    guard = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    sources: dict[str, tuple[str, str | None]] = {}
+    for node in guard.body:
+        assert isinstance(node, ast.ImportFrom) and node.module is not None
+        for alias in node.names:
+            own = node.module == "specinit"
+            sources[alias.asname or alias.name] = (
+                (f"specinit.{alias.name}", None) if own else (node.module, alias.name)
+            )
+    return sources
+
 
 _moved.install()
+
+_SOURCES = _sources()
 
 _LAZY = {
     "SwimClassifier": ("specinit.estimators", "SwimClassifier"),
@@ -135,11 +161,16 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """The parts that need optional dependencies (scikit-learn, the lab) load on first use;
-    old module names (``specinit.curvature``) still resolve, with a DeprecationWarning.
+    """Every public name loads on first use (``import specinit`` imports no torch); the parts
+    that need optional dependencies (scikit-learn, the lab) too; old module names
+    (``specinit.curvature``) still resolve, with a DeprecationWarning.
     """
-    import importlib
-
+    if name in _SOURCES:
+        module_name, attr = _SOURCES[name]
+        module = importlib.import_module(module_name)
+        value = module if attr is None else getattr(module, attr)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
     if name in _LAZY:
         module_name, attr = _LAZY[name]
         module = importlib.import_module(module_name)
@@ -263,3 +294,7 @@ __all__ = [
     # the doctor
     "diagnose",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

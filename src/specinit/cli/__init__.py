@@ -5,6 +5,7 @@ model's start, list methods.  The only place in specinit that imports click.
 from __future__ import annotations
 
 import shlex
+import time
 from pathlib import Path
 
 import click
@@ -61,6 +62,12 @@ def _setting(text: str) -> tuple[str, str]:
     metavar="FIELD=VALUE",
     help="Replace a config field (repeatable), e.g. --set designs=64x10,16/4x101.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="For 'all': experiments at once, in worker processes (default: the cores).",
+)
 @click.option("--progress/--no-progress", default=True, help="Show progress bars.")
 def reproduce(
     experiment: str | None,
@@ -70,6 +77,7 @@ def reproduce(
     out: Path | None,
     data_dir: Path | None,
     settings: tuple[str, ...],
+    workers: int | None,
     progress: bool,
 ) -> None:
     """Run EXPERIMENT (or 'all') and write results.json, CSV tables, PNG figures and a report
@@ -101,22 +109,26 @@ def reproduce(
             raise click.BadParameter(str(exc), param_hint="--set") from None
     suffix = "-quick" if quick else ""
     root = out if out is not None else Path("runs") / f"{experiment}{suffix}"
-    reports = []
+    if experiment == "all":
+        _reproduce_all(
+            names, root, quick=quick, seeds=seeds, data_dir=data_dir, workers=workers, progress=progress
+        )
+        return
+    if workers is not None:
+        raise click.UsageError("--workers applies to 'all' (one experiment runs in this process)")
     for name in names:
-        folder = root / name if experiment == "all" else root
         try:
             rep = lab.run(
                 name,
                 quick=quick,
                 seeds=seeds,
-                out=folder,
+                out=root,
                 progress=progress,
                 overrides=overrides,
                 data_dir=data_dir,
             )
         except (FileNotFoundError, FileExistsError) as exc:
             raise click.ClickException(str(exc)) from None
-        reports.append(rep)
         held = sum(f.holds for f in rep.findings)
         click.echo(
             f"{name}: {held}/{len(rep.findings)} findings hold; "
@@ -124,8 +136,60 @@ def reproduce(
         )
         for f in rep.findings:
             click.echo(f"  [{'ok' if f.holds else 'NO'}] {f.claim}: {f.evidence}")
-    if experiment == "all":
-        click.echo(f"index: {report.write_index_report(root, [rep.path for rep in reports])}")
+
+
+def _reproduce_all(
+    names: list[str],
+    root: Path,
+    *,
+    quick: bool,
+    seeds: int | None,
+    data_dir: Path | None,
+    workers: int | None,
+    progress: bool,
+) -> None:
+    """Every experiment, in parallel worker processes; the index is written whatever failed."""
+    from specinit.lab import suite
+
+    finished = 0
+
+    def echo(outcome: suite.Outcome) -> None:
+        nonlocal finished
+        finished += 1
+        head = f"[{finished}/{len(names)}] {outcome.name}"
+        if outcome.status != "done":
+            tqdm.write(
+                f"{head}: FAILED after {outcome.seconds:.0f} s: {outcome.error} "
+                f"(traceback: {outcome.folder / 'error.txt'})"
+            )
+            return
+        held = sum(f.holds for f in outcome.findings)
+        tqdm.write(f"{head}: {held}/{len(outcome.findings)} findings hold ({outcome.seconds:.0f} s)")
+        for f in outcome.findings:
+            tqdm.write(f"  [{'ok' if f.holds else 'NO'}] {f.claim}: {f.evidence}")
+
+    start = time.perf_counter()
+    try:
+        outcomes = suite.run_suite(
+            names,
+            root,
+            quick=quick,
+            seeds=seeds,
+            data_dir=data_dir,
+            workers=workers,
+            progress=progress,
+            on_outcome=echo,
+        )
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    done = [o.folder for o in outcomes if o.status == "done"]
+    failed = {o.name: o.error for o in outcomes if o.status != "done"}
+    index = report.write_index_report(root, done, failed=failed)
+    click.echo(
+        f"{len(done)}/{len(names)} experiments ran in {time.perf_counter() - start:.0f} s; index: {index}"
+    )
+    if failed:
+        raise click.ClickException(f"{len(failed)} experiment(s) failed: {', '.join(failed)}")
 
 
 @main.command("methods")

@@ -250,26 +250,44 @@ def _results(folder: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def write_index_report(root: str | Path, folders: Sequence[str | Path]) -> Path:
-    """Write ``report.md`` and ``report.html`` in ``root``: one line per run folder (findings,
-    time, link to its report), their findings, the environment, and the commands.
+def write_index_report(
+    root: str | Path, folders: Sequence[str | Path], *, failed: Mapping[str, str] | None = None
+) -> Path:
+    """Write ``report.md`` and ``report.html`` in ``root``: what was reproduced at a glance, one
+    line per run folder (paper, findings, time, link to its report), the experiments that failed
+    (``failed``: name → one-line error), their findings, the environment, and the commands.
     """
     root = Path(root)
+    failed = dict(failed or {})
     entries = [(Path(f), _results(Path(f))) for f in folders]
+    verdicts = [f.get("holds") for _, res in entries for f in res.get("findings", [])]
+    held, refuted = sum(v is True for v in verdicts), sum(v is False for v in verdicts)
+    undecided = len(verdicts) - held - refuted
+    glance = (
+        f"**{len(entries)} experiment(s) reproduced"
+        + (f", {len(failed)} failed" if failed else "")
+        + f"**: {held} of {len(verdicts)} findings hold, {refuted} do not"
+        + (f", {undecided} not decided at this scale" if undecided else "")
+        + f"; {sum(float(res.get('seconds', 0)) for _, res in entries):.0f} s of compute."
+    )
     lines = [
         "# specinit reproduction report",
         "",
-        "| experiment | findings that hold | seconds | folder |",
-        "|---|---|---|---|",
+        glance,
+        "",
+        "| experiment | paper | findings that hold | seconds | folder |",
+        "|---|---|---|---|---|",
     ]
     for folder, res in entries:
         findings = res.get("findings", [])
-        held = sum(bool(f.get("holds")) for f in findings)
+        ok = sum(f.get("holds") is True for f in findings)
         rel = folder.relative_to(root).as_posix() if folder.is_relative_to(root) else folder.as_posix()
         lines.append(
-            f"| {res.get('experiment', folder.name)} | {held}/{len(findings)} | "
+            f"| {res.get('experiment', folder.name)} | {res.get('source', '')} | {ok}/{len(findings)} | "
             f"{float(res.get('seconds', 0)):.0f} | [{rel}]({rel}/report.md) |"
         )
+    for name, error in failed.items():
+        lines.append(f"| {name} | | **failed**: {error} | | [{name}]({name}/error.txt) |")
     for folder, res in entries:
         lines += ["", f"## {res.get('experiment', folder.name)}", ""]
         lines += [Finding(**f).markdown() for f in res.get("findings", [])]
