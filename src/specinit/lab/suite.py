@@ -12,6 +12,7 @@ becomes a failed :class:`Outcome` with its one-line error (the traceback goes to
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import time
 import traceback
@@ -70,13 +71,21 @@ def check_suite(names: Sequence[str], *, quick: bool, seeds: int | None, data_di
 
 
 def _run_one(
-    name: str, quick: bool, seeds: int | None, folder: Path, data_dir: Path | None, threads: int
+    name: str,
+    quick: bool,
+    seeds: int | None,
+    folder: Path,
+    data_dir: Path | None,
+    threads: int,
+    modules: tuple[str, ...] = (),
 ) -> Outcome:
     import torch
 
     torch.set_num_threads(threads)
     start = time.perf_counter()
     try:
+        for module in modules:  # experiments registered outside specinit (a spawned worker's imports)
+            importlib.import_module(module)
         report = run(name, quick=quick, seeds=seeds, out=folder, progress=False, data_dir=data_dir)
     except Exception as exc:  # one experiment's failure must not stop the others
         folder.mkdir(parents=True, exist_ok=True)
@@ -111,15 +120,19 @@ def run_suite(
     workers: int | None = None,
     progress: bool = True,
     on_outcome: Callable[[Outcome], None] | None = None,
+    modules: Sequence[str] = (),
 ) -> list[Outcome]:
     """Run experiments ``names`` into ``out/<name>``, ``workers`` at a time; outcomes in ``names`` order.
 
     :func:`check_suite` runs first.  ``workers`` defaults to ``min(cores, len(names))``; one
     worker runs in this process.  ``on_outcome`` is called as each experiment finishes.  On
     ``KeyboardInterrupt`` the finished experiments (and the finished units of the others) are
-    kept; running the same suite again resumes.
+    kept; running the same suite again resumes.  ``modules`` are imported in each worker first
+    (modules that register experiments of your own).
     """
-    names = list(names)
+    names, extra = list(names), tuple(modules)
+    for module in extra:
+        importlib.import_module(module)
     if not names:
         raise ValueError("no experiments to run")
     check_suite(names, quick=quick, seeds=seeds, data_dir=data_dir)
@@ -139,12 +152,13 @@ def run_suite(
     try:
         if n_workers == 1:
             for name in names:
-                finish(_run_one(name, quick, seeds, root / name, data, threads))
+                finish(_run_one(name, quick, seeds, root / name, data, threads, extra))
         else:
             context = multiprocessing.get_context("spawn")  # no forked torch state
             with ProcessPoolExecutor(n_workers, mp_context=context) as pool:
                 pending: set[Future[Outcome]] = {
-                    pool.submit(_run_one, name, quick, seeds, root / name, data, threads) for name in names
+                    pool.submit(_run_one, name, quick, seeds, root / name, data, threads, extra)
+                    for name in names
                 }
                 try:
                     while pending:
