@@ -3,6 +3,7 @@ configs (local processes or Ray), a results store and offline reports.
 
 * :mod:`.experiment` — the registry (:func:`get`, :func:`names`, :class:`Experiment`);
 * :mod:`.runner` — :func:`run`: resumable run folders keyed on config, code and data;
+* :mod:`.suite` — :func:`run_suite`: several experiments in parallel workers (``reproduce all``);
 * :mod:`.config` — the one parser of config values (``--set``, sweep files, ``inspect --arg``);
 * :mod:`.results` — run folders, mean ± CI tables, findings;
 * :mod:`.sweep` and :mod:`.store` — grids × seeds into a SQLite store;
@@ -22,12 +23,15 @@ from specinit.lab.experiment import (
     seeds_units,
 )
 from specinit.lab.runner import Context, RunReport, run
+from specinit.lab.suite import Outcome, run_suite
 
 # The lab's own modules import without the extra; what they run needs it: say so up front.
 check_extra("lab", "specinit.lab (experiments, sweeps, reports, the command line)")
 
 __all__ = [
     "run",
+    "run_suite",
+    "Outcome",
     "get",
     "names",
     "Experiment",
