@@ -69,8 +69,11 @@ def test_reproduce_command_parses_back_to_the_config():
         reproduce_command("inr-depth", json.loads(json.dumps(exp.default, default=vars)), "o")
         == "specinit reproduce inr-depth --out o"
     )
-    nested = {**config, "task": {**config["task"], "step": 0.2}}  # --set cannot reach inside task
-    assert reproduce_command("inr-depth", nested, "o") is None
+    nested = {**config, "task": {**config["task"], "step": 0.2}}  # a nested field: its dotted name
+    assert reproduce_command("inr-depth", nested, "o") == (
+        "specinit reproduce inr-depth --quick --seeds 3 "
+        "--set 'activations=relu,sine(omega0=5)' --set width=16 --set task.step=0.2 --out o"
+    )
     assert reproduce_command("no-such-experiment", config, "o") is None
 
 

@@ -1,5 +1,7 @@
 import json
 import math
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -20,7 +22,7 @@ def test_units_round_trip_and_resume(tmp_path):
 
 def test_a_folder_of_another_config_is_refused(tmp_path):
     RunDir(tmp_path / "run", {"a": 1})
-    with pytest.raises(FileExistsError, match="different config"):
+    with pytest.raises(FileExistsError, match=r"different config \(a: 1 there, 2 now; hash"):
         RunDir(tmp_path / "run", {"a": 2})
 
 
@@ -142,3 +144,19 @@ def test_text_table_markdown_and_aligned():
     assert plain[0].split() == ["method", "ms"] and plain[2].index("1.5") == plain[0].index("ms")
     with pytest.raises(ValueError, match="at least one row"):
         text_table([])
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_result_files_are_as_readable_as_the_folder(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        run = RunDir(tmp_path / "run", {"a": 1}, seeds=(0,))
+        run.save_unit("k=1,seed=0", {"x": 1.0}, {"y": np.zeros(3)})
+        written = [run.write_results({"x": 1}), tmp_path / "run" / "config.json", *run.units.iterdir()]
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")  # what open() gives under this umask
+    finally:
+        os.umask(previous)
+    assert len(written) == 4
+    assert {stat.S_IMODE(path.stat().st_mode) for path in written} == {0o666 & ~umask}
+    assert stat.S_IMODE(plain.stat().st_mode) == 0o666 & ~umask

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from specinit import lab
+from specinit.data import IDX_FILES
 from specinit.lab import report, runner
 from specinit.lab.experiment import Summary, register_module, seeds_units
 from specinit.lab.results import Finding
@@ -89,6 +90,10 @@ def test_image_runs_are_refused_before_anything_is_written(tmp_path, monkeypatch
 
 def test_image_runs_are_keyed_on_their_data(tmp_path, monkeypatch):
     monkeypatch.delenv("SPECINIT_DATA", raising=False)
+    for folder in ("a", "b"):  # the files must be there (their contents are checked when read)
+        (tmp_path / folder / "mnist").mkdir(parents=True)
+        for name in IDX_FILES:
+            (tmp_path / folder / "mnist" / name).touch()
     lab.run("runner-image-test", out=tmp_path, progress=False, data_dir=tmp_path / "a")
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["data"]["root"] == str((tmp_path / "a").resolve())

@@ -357,3 +357,59 @@ def test_a_dying_worker_fails_its_run_and_the_sweep_goes_on(tmp_path):
         records = {r.label: r for r in store.records()}
     assert "BrokenProcessPool" in records["crash=true seed=0"].traceback
     assert [records[f"value={v} seed=0"].rows[0]["double"] for v in (1, 3)] == [2, 6]  # a new pool ran 3
+
+
+def _children(pid):
+    """The pids whose parent is ``pid`` (from /proc; psutil is not a dependency)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def _alive(pid):
+    """Whether ``pid`` runs (a zombie waiting for a reaper counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+def test_a_killed_driver_leaves_no_worker_running(tmp_path):
+    # one long run (minutes of SGD steps) in one spawned worker; kill -9 the driver mid-run
+    config = write(tmp_path, tiny(grid="width = [4]").replace("steps = 20", "steps = 1000000"))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from specinit.cli import main; main()", "sweep", str(config)]
+        + ["--out", str(out), "--workers", "1", "--no-progress"],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(out.glob("runs/*/config.json")):
+            assert proc.poll() is None, "the sweep ended before its run started"
+            time.sleep(0.1)
+        workers = _children(proc.pid)  # the worker is in its run: it wrote the run's config.json
+        assert workers and list(out.glob("runs/*/config.json"))
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(map(_alive, workers)):
+        time.sleep(0.1)
+    left = [pid for pid in workers if _alive(pid)]
+    for pid in left:  # do not leave them to the next test
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"worker(s) {left} still running 10 s after the driver was killed"

@@ -37,8 +37,16 @@ def main() -> None:
 def _setting(text: str) -> tuple[str, str]:
     key, eq, value = text.partition("=")
     if not eq or not key.strip():
-        raise click.BadParameter(f"{text!r} is not FIELD=VALUE", param_hint="--set")
+        raise click.BadParameter(
+            f"{text!r} is not FIELD=VALUE (a nested field by its dotted name: task.step=0.05)",
+            param_hint="--set",
+        )
     return key.strip(), value.strip()
+
+
+def _unit_line(line: str) -> None:
+    """One line per finished unit (``--no-progress``), on stderr beside the progress bars' place."""
+    click.echo(line, err=True)
 
 
 @main.command()
@@ -60,7 +68,13 @@ def _setting(text: str) -> tuple[str, str]:
     "settings",
     multiple=True,
     metavar="FIELD=VALUE",
-    help="Replace a config field (repeatable), e.g. --set designs=64x10,16/4x101.",
+    help="Replace a config field (repeatable), e.g. --set designs=64x10,16/4x101; "
+    "a nested field by its dotted name, e.g. --set task.step=0.05.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    help="Show progress bars, or (--no-progress) print one line per finished unit to stderr.",
 )
 @click.option(
     "--workers",
@@ -68,7 +82,6 @@ def _setting(text: str) -> tuple[str, str]:
     default=None,
     help="For 'all': experiments at once, in worker processes (default: the cores).",
 )
-@click.option("--progress/--no-progress", default=True, help="Show progress bars.")
 def reproduce(
     experiment: str | None,
     list_: bool,
@@ -84,7 +97,8 @@ def reproduce(
     (report.md and an offline report.html; for 'all' also an index report in --out).
 
     An interrupted run resumes: finished units in the output folder are kept and skipped.
-    A run with different settings needs its own --out folder.
+    More seeds can be added to a run folder (--seeds 3 after --seeds 1 runs seeds 1 and 2);
+    a run with other settings needs its own --out folder.
     """
     if list_:
         for name in lab.names():
@@ -102,11 +116,15 @@ def reproduce(
             f"unknown experiment {experiment!r}; known: {', '.join(lab.names())}, all",
             param_hint="EXPERIMENT",
         )
-    if overrides:
+    if experiment != "all":  # an impossible value fails here, before any work
         try:
             lab.get(experiment).config(quick=quick, seeds=seeds, overrides=overrides)
         except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--set") from None
+            if overrides:
+                raise click.BadParameter(str(exc), param_hint="--set") from None
+            raise click.ClickException(str(exc)) from None
+    from specinit.data import DataFileError  # a corrupt or truncated data file
+
     suffix = "-quick" if quick else ""
     root = out if out is not None else Path("runs") / f"{experiment}{suffix}"
     if experiment == "all":
@@ -126,8 +144,9 @@ def reproduce(
                 progress=progress,
                 overrides=overrides,
                 data_dir=data_dir,
+                log=None if progress else _unit_line,
             )
-        except (FileNotFoundError, FileExistsError) as exc:
+        except (FileNotFoundError, FileExistsError, DataFileError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
         held = sum(f.holds for f in rep.findings)
         click.echo(

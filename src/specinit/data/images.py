@@ -45,6 +45,7 @@ __all__ = [
     "data_source",
     "DataSource",
     "FullDataRequired",
+    "DataFileError",
     "read_idx",
     "IDX_FILES",
     "SHA256",
@@ -114,6 +115,12 @@ ENV_VAR = "SPECINIT_DATA"
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
+class DataFileError(ValueError):
+    """A data file that is there but cannot be used: corrupt, truncated, not the official one
+    (a checksum mismatch) or not an IDX file.  The message names the file and what to do.
+    """
+
+
 class FullDataRequired(FileNotFoundError):
     """More images were asked for than the embedded subset holds, and no data folder is given.
 
@@ -179,6 +186,26 @@ class DataSource:
             )
         ((n_train, n_test),) = sizes
         return f"embedded subset, {n_train} train / {n_test} test"
+
+    def check_files(self, dataset: str) -> None:
+        """Raise ``FileNotFoundError`` naming the expected files (and their SHA-256) unless the
+        four IDX files of ``dataset`` are in this source's folder (their contents are checked
+        when they are read).
+        """
+        dataset = _folder_name(dataset)
+        folder = self.root / dataset
+        missing = [name for name in IDX_FILES if not (folder / name).is_file()]
+        if missing and self.embedded:
+            raise FileNotFoundError(
+                f"{dataset}: the embedded subset is missing from the installed package ({folder}: no "
+                f"{', '.join(missing)}); reinstall specinit, or point --data-dir (data_dir= in "
+                f"Python) or ${ENV_VAR} at the full data"
+            )
+        if missing:
+            raise FileNotFoundError(
+                f"{dataset} data: searched {folder} (data root {self.origin}); missing "
+                f"{', '.join(missing)}.\n{_where_to_put(dataset)}"
+            )
 
     def require(self, dataset: str, n_train: int | None, n_test: int | None) -> None:
         """Raise unless this source holds ``n_train`` training and ``n_test`` test images of
@@ -264,20 +291,20 @@ def read_idx(path: str | Path) -> np.ndarray:
     except (OSError, EOFError, zlib.error) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
-        raise ValueError(f"{path}: cannot decompress ({exc}); the file is corrupt or truncated") from exc
+        raise DataFileError(f"{path}: cannot decompress ({exc}); the file is corrupt or truncated") from exc
     if len(raw) < 4:
-        raise ValueError(f"{path}: only {len(raw)} bytes, too short for an IDX header")
+        raise DataFileError(f"{path}: only {len(raw)} bytes, too short for an IDX header")
     zero, code, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or code not in _IDX_DTYPES or ndim == 0:
-        raise ValueError(f"{path}: bad IDX magic number 0x{raw[:4].hex()} (not an IDX file)")
+        raise DataFileError(f"{path}: bad IDX magic number 0x{raw[:4].hex()} (not an IDX file)")
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header ({len(raw)} bytes, need {header})")
+        raise DataFileError(f"{path}: truncated IDX header ({len(raw)} bytes, need {header})")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = np.dtype(_IDX_DTYPES[code])
     expected = math.prod(shape) * dtype.itemsize
     if len(raw) - header != expected:
-        raise ValueError(
+        raise DataFileError(
             f"{path}: IDX header says shape {shape} of {dtype.name} ({expected} bytes) but the "
             f"file holds {len(raw) - header} data bytes"
         )
@@ -303,14 +330,14 @@ def _verified_idx(path: Path, expected_sha256: str, embedded: bool, _size: int, 
             if embedded
             else "the file is corrupt or not the official one, replace it"
         )
-        raise ValueError(
+        raise DataFileError(
             f"{path}: checksum mismatch, SHA-256 is {actual} but the "
             f"{'embedded subset file' if embedded else 'official file'} has {expected_sha256}; {fix}"
         )
     try:
         array = read_idx(path)
-    except ValueError as exc:
-        raise ValueError(f"{exc} (expected SHA-256 {expected_sha256})") from exc
+    except DataFileError as exc:
+        raise DataFileError(f"{exc} (expected SHA-256 {expected_sha256})") from exc
     array.setflags(write=False)
     return array
 
@@ -356,19 +383,8 @@ def _load_dataset(
     source = data_source(explicit_dir)
     if source.embedded:  # more than the subset holds: refused before any file is read
         source.require(dataset, limit_train, limit_test)
+    source.check_files(dataset)
     folder = source.root / dataset
-    missing = [name for name in IDX_FILES if not (folder / name).is_file()]
-    if missing and source.embedded:
-        raise FileNotFoundError(
-            f"{dataset}: the embedded subset is missing from the installed package ({folder}: no "
-            f"{', '.join(missing)}); reinstall specinit, or point --data-dir (data_dir= in "
-            f"Python) or ${ENV_VAR} at the full data"
-        )
-    if missing:
-        raise FileNotFoundError(
-            f"{dataset} data: searched {folder} (data root {source.origin}); missing "
-            f"{', '.join(missing)}.\n{_where_to_put(dataset)}"
-        )
     arrays = [_load_file(source, dataset, name) for name in IDX_FILES]
     _check_pair(arrays[0], arrays[1], folder)
     _check_pair(arrays[2], arrays[3], folder)

@@ -5,6 +5,7 @@ configs (local processes or Ray), a results store and offline reports.
 * :mod:`.runner` — :func:`run`: resumable run folders keyed on config, code and data;
 * :mod:`.suite` — :func:`run_suite`: several experiments in parallel workers (``reproduce all``);
 * :mod:`.config` — the one parser of config values (``--set``, sweep files, ``inspect --arg``);
+* :mod:`.checks` — config checks experiments run before any work (``check_config``);
 * :mod:`.results` — run folders, mean ± CI tables, findings;
 * :mod:`.sweep` and :mod:`.store` — grids × seeds into a SQLite store;
 * :mod:`.report` — the one writer of ``report.md`` and ``report.html``;

@@ -3,8 +3,10 @@
 A value is converted to the type its field is annotated with (:func:`coerce`): a string is parsed
 (``"3"`` for an ``int``, ``"1e-3,3e-3"`` for a ``tuple[float, ...]``, ``"none"`` for an optional
 field, ``"[64, 64]"`` for a list), a typed value (from TOML/YAML) is checked, a mapping fills a
-nested dataclass.  A field of unknown type reads a string as a Python literal when it is one.
-Every error is a :class:`ConfigError` (a ``ValueError``) naming the key it is about.
+nested dataclass (as does JSON text, ``'{"step": 0.05}'``).  A field of a nested config is
+named by a dotted path (``task.step``).  A field of unknown type reads a string as a Python
+literal when it is one.  Every error is a :class:`ConfigError` (a ``ValueError``) naming the key
+it is about.
 
 >>> from dataclasses import dataclass
 >>> @dataclass(frozen=True)
@@ -13,6 +15,11 @@ Every error is a :class:`ConfigError` (a ``ValueError``) naming the key it is ab
 ...     limit: int | None = None
 >>> replace_fields(Cfg(), {"lrs": "1e-4, 1e-3", "limit": "500"})
 Cfg(lrs=(0.0001, 0.001), limit=500)
+>>> @dataclass(frozen=True)
+... class Outer:
+...     inner: Cfg = Cfg()
+>>> replace_fields(Outer(), {"inner.limit": "7"})
+Outer(inner=Cfg(lrs=(0.001,), limit=7))
 """
 
 from __future__ import annotations
@@ -54,23 +61,45 @@ def parse_text(text: str) -> Any:
         return text
 
 
-def config_field(cfg: Any, key: str, value: Any, where: str | None = None) -> Any:
-    """``value`` for field ``key`` of the dataclass ``cfg``, converted to the field's type."""
-    where = key if where is None else where
+def _check_field(cfg: Any, key: str, where: str) -> None:
     names = [f.name for f in dataclasses.fields(cfg)]
     if key not in names:
         raise ConfigError(
             f"{where}: unknown config field {key!r} of {type(cfg).__name__} "
             f"({type(cfg).__module__}); fields: {', '.join(names)}"
         )
+
+
+def config_field(cfg: Any, key: str, value: Any, where: str | None = None) -> Any:
+    """``value`` for field ``key`` of the dataclass ``cfg``, converted to the field's type."""
+    where = key if where is None else where
+    _check_field(cfg, key, where)
     return coerce(typing.get_type_hints(type(cfg))[key], value, where, getattr(cfg, key))
 
 
 def replace_fields(cfg: Any, overrides: Mapping[str, Any], prefix: str = "") -> Any:
     """``cfg`` (a frozen dataclass) with the fields in ``overrides`` replaced, each value converted
-    by :func:`coerce`; errors name ``prefix.key``.
+    by :func:`coerce`; a dotted key (``task.step``) replaces a field of a nested config; errors
+    name ``prefix.key``.
     """
-    changes = {key: config_field(cfg, key, value, f"{prefix}{key}") for key, value in overrides.items()}
+    changes: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for key, value in overrides.items():
+        head, dot, rest = key.partition(".")
+        if dot and head and rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            changes[key] = config_field(cfg, key, value, f"{prefix}{key}")
+    for head, sub in nested.items():
+        where = f"{prefix}{head}"
+        _check_field(cfg, head, where)
+        current = changes.get(head, getattr(cfg, head))
+        if not (dataclasses.is_dataclass(current) and not isinstance(current, type)):
+            raise ConfigError(
+                f"{where}: not a nested config (it holds {current!r}), so it has no field "
+                f"{next(iter(sub))!r}; set it as {where}=VALUE"
+            )
+        changes[head] = replace_fields(current, sub, f"{where}.")
     return dataclasses.replace(cfg, **changes)
 
 
@@ -94,6 +123,11 @@ def coerce(hint: Any, value: Any, where: str, current: Any = None) -> Any:
                 continue
         raise _type_error(hint, value, where)
     if origin in (tuple, list, collections.abc.Sequence):
+        if isinstance(value, str) and not value.strip():
+            raise ConfigError(
+                f"{where}: no value given; list one or more values separated by commas "
+                f"(e.g. {where}=VALUE,VALUE), or write [] for none"
+            )
         items = _items(value)
         if items is None:
             raise _type_error(hint, value, where)
@@ -109,6 +143,8 @@ def coerce(hint: Any, value: Any, where: str, current: Any = None) -> Any:
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
         if isinstance(value, hint):
             return value
+        if isinstance(value, str):
+            value = _nested_text(hint, value, where)
         if not isinstance(value, MappingABC):
             raise _type_error(hint, value, where)
         if current is not None:
@@ -118,6 +154,25 @@ def coerce(hint: Any, value: Any, where: str, current: Any = None) -> Any:
         except TypeError as exc:
             raise ConfigError(f"{where}: cannot build {hint.__name__}: {exc}") from None
     return _scalar(hint, value, where)
+
+
+def _nested_text(hint: type, text: str, where: str) -> Any:
+    """A nested config given as text: JSON (``{"step": 0.05}``, as :func:`format_value` writes
+    it) is read as a mapping; ``field=value`` is an error pointing to the dotted form.
+    """
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{where}: cannot read {text!r} as JSON: {exc}") from None
+    names = ", ".join(f.name for f in dataclasses.fields(hint))
+    key, eq, value = stripped.partition("=")
+    example = f"{where}.{key.strip()}={value.strip()}" if eq and key.strip() else f"{where}.FIELD=VALUE"
+    raise ConfigError(
+        f"{where} is a nested config ({hint.__name__}: {names}); set one of its fields by its "
+        f"dotted name, e.g. {example}"
+    )
 
 
 def config_field_type(cls: type, key: str, value: Any, where: str) -> Any:
@@ -173,6 +228,10 @@ def _scalar(hint: Any, value: Any, where: str) -> Any:
 
 def _type_error(hint: Any, value: Any, where: str) -> ConfigError:
     name = hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return ConfigError(f"{where}: expected {name}, got {value!r}: this field cannot be none")
+    if isinstance(value, str) and not value.strip():
+        return ConfigError(f"{where}: expected {name}, got no value")
     if isinstance(value, str):
         return ConfigError(f"{where}: expected {name}, got {value!r}: cannot parse {value!r} as {name}")
     return ConfigError(f"{where}: expected {name}, got {value!r} ({type(value).__name__})")

@@ -67,6 +67,7 @@ class Experiment:
     the image data lives).  ``data_needs(cfg)``, for an experiment that reads MNIST /
     Fashion-MNIST, lists the :data:`DataNeed` s of a config: the runner checks them against the
     data source before anything is written, and keys the run on the data it read.
+    ``check(cfg)`` raises ``ValueError`` for a config that cannot run (:meth:`validate`).
     """
 
     name: str
@@ -78,6 +79,7 @@ class Experiment:
     run_unit: RunUnit
     summarize: Callable[[Any, list[dict[str, Any]], dict[str, dict[str, np.ndarray]], RunDir], Summary]
     data_needs: Callable[[Any], list[DataNeed]] | None = None
+    check: Callable[[Any], None] | None = None
 
     @property
     def images(self) -> bool:
@@ -93,14 +95,33 @@ class Experiment:
     ) -> Any:
         """The quick or default config, with ``seeds`` replaced by ``range(seeds)`` if given
         and then the fields in ``overrides`` replaced (:func:`specinit.lab.config.replace_fields`:
-        strings are parsed by the field's type).
+        strings are parsed by the field's type, ``task.step`` names a nested field), checked
+        by :meth:`validate`.
         """
         cfg = self.quick if quick else self.default
         if seeds is not None:
             if seeds < 1:
                 raise ValueError(f"--seeds must be at least 1, got {seeds}")
             cfg = dataclasses.replace(cfg, seeds=tuple(range(seeds)))
-        return replace_fields(cfg, overrides or {})
+        return self.validate(replace_fields(cfg, overrides or {}))
+
+    def validate(self, cfg: Any) -> Any:
+        """``cfg`` if it can run, else the ``ValueError`` of the first value that cannot.
+
+        Runs before any work (:meth:`config` and the runner call it): ``seeds`` must be
+        non-empty and distinct, the experiment's ``check`` (its module's ``check_config``,
+        built on :mod:`specinit.lab.checks`) must pass and its units must list.
+        """
+        seeds = getattr(cfg, "seeds", None)
+        if seeds is not None:
+            if len(seeds) == 0:
+                raise ValueError("seeds is empty; give at least one seed")
+            if len(set(seeds)) != len(seeds):
+                raise ValueError(f"seeds holds a seed twice: {tuple(seeds)}")
+        if self.check is not None:
+            self.check(cfg)
+        self.units(cfg)  # some experiments check their config here
+        return cfg
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -125,8 +146,8 @@ def register_module(
     quick: Any,
 ) -> Experiment:
     """Register the experiment whose ``units``, ``run_unit``, ``summarize`` (and, if it reads
-    image data, ``data_needs``) are the module-level functions of ``module_name`` (call it as
-    ``register_module(__name__, ...)``).
+    image data, ``data_needs``; if it checks its configs, ``check_config``) are the module-level
+    functions of ``module_name`` (call it as ``register_module(__name__, ...)``).
     """
     module = sys.modules[module_name]
     return register(
@@ -140,6 +161,7 @@ def register_module(
             module.run_unit,
             module.summarize,
             getattr(module, "data_needs", None),
+            getattr(module, "check_config", None),
         )
     )
 

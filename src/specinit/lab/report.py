@@ -119,7 +119,13 @@ def reproduce_command(
         seeds = None
         if "seeds" in diffs and diffs["seeds"] == list(range(len(diffs["seeds"]))) and diffs["seeds"]:
             seeds = len(diffs.pop("seeds"))
-        settings = {k: format_value(v) for k, v in diffs.items()}
+        settings: dict[str, str] = {}
+        for key, value in diffs.items():
+            if isinstance(value, Mapping) and isinstance(base.get(key), Mapping):  # task.step=…
+                old = base[key]
+                settings.update({f"{key}.{k}": format_value(v) for k, v in value.items() if old.get(k) != v})
+            else:
+                settings[key] = format_value(value)
         try:
             rebuilt = config_json(exp.config(quick=quick, seeds=seeds, overrides=settings))
         except (ValueError, TypeError):
@@ -215,10 +221,23 @@ def _run_markdown(folder: Path, results: Mapping[str, Any]) -> str:
     lines += [f"{key} = {json.dumps(value)}" for key, value in results.get("config", {}).items()]
     lines += ["```", ""]
     code = f"; code fingerprint {results['code']}" if "code" in results else ""
-    lines.append(
-        f"Ran in {float(results.get('seconds', 0)):.1f} s (this invocation; finished units are reused){code}."
-    )
+    lines.append(f"{_timing(results)}{code}.")
     return "\n".join(lines)
+
+
+def _timing(results: Mapping[str, Any]) -> str:
+    """How long the run took: its compute time over every invocation, and this invocation's."""
+    total = float(results.get("seconds", 0))
+    if "invocation_seconds" not in results:  # written before per-invocation times were kept
+        return f"Ran in {total:.1f} s (the last invocation; finished units are reused)"
+    reused = int(results.get("reused_units", 0))
+    last = float(results["invocation_seconds"])
+    if not reused:
+        return f"Ran in {total:.1f} s of compute (this invocation took {last:.1f} s)"
+    return (
+        f"Ran in {total:.1f} s of compute over every invocation (each unit's own time); the last "
+        f"invocation took {last:.1f} s and reused {reused} finished unit(s)"
+    )
 
 
 def write_run_report(folder: str | Path, *, out_label: str | Path | None = None) -> Path:

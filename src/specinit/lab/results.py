@@ -13,7 +13,9 @@ A run folder holds one experiment run::
 
 Units are written atomically as they finish, so an interrupted run loses nothing already
 finished; re-running the same config skips finished units.  A folder made by a different
-config is refused rather than mixed.
+config is refused rather than mixed; its seeds are not part of that identity (each unit is one
+seed), so a run grows by seeds: the folder records every seed run in it (``config.json``).
+Files are written readable like any other file (mode ``0666`` less the umask).
 """
 
 from __future__ import annotations
@@ -111,15 +113,48 @@ def environment() -> dict[str, str]:
     }
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``.
+
+    ``mkstemp`` creates the file with mode ``0600``; it gets ``0666`` less the umask, the
+    mode ``open()`` would give, so results are as readable as the rest of the folder.
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _differences(previous: Any, current: Any) -> str:
+    """Which fields differ between a stored identity and this one, for the refusal message."""
+    new = _jsonable(current)
+    if not isinstance(previous, Mapping) or not isinstance(new, Mapping):
+        return "a config this version cannot compare"
+    changed: list[str] = []
+
+    def walk(old: Mapping[str, Any], now: Mapping[str, Any], prefix: str) -> None:
+        for key in sorted(set(old) | set(now), key=str):
+            a, b = old.get(key, "(none)"), now.get(key, "(none)")
+            if isinstance(a, Mapping) and isinstance(b, Mapping):
+                walk(a, b, f"{prefix}{key}.")
+            elif a != b:
+                changed.append(f"{prefix}{key}: {json.dumps(a)} there, {json.dumps(b)} now")
+
+    walk(previous, new, "")
+    more = f"; and {len(changed) - 4} more" if len(changed) > 4 else ""
+    return "; ".join(changed[:4]) + more if changed else "the same fields"
 
 
 def unit_filename(key: str) -> str:
@@ -129,25 +164,35 @@ def unit_filename(key: str) -> str:
 
 
 class RunDir:
-    """One experiment's output folder, tied to the hash of its config."""
+    """One experiment's output folder, tied to the hash of its config.
 
-    def __init__(self, path: str | Path, config: Any) -> None:
+    ``seeds`` (if given) are recorded beside the config rather than hashed with it: a folder
+    made with other seeds is reused, and :attr:`seeds` is then every seed recorded in it (those
+    of earlier runs first, then the new ones).
+    """
+
+    def __init__(self, path: str | Path, config: Any, seeds: Sequence[int] | None = None) -> None:
         self.path = Path(path)
         self.config = config
         self.hash = config_hash(config)
         self.units = self.path / "units"
-        self.units.mkdir(parents=True, exist_ok=True)
         stamp = self.path / "config.json"
-        payload = json.dumps({"hash": self.hash, "config": _jsonable(config)}, indent=2)
-        if stamp.exists():
-            previous = json.loads(stamp.read_text()).get("hash")
-            if previous != self.hash:
-                raise FileExistsError(
-                    f"{self.path} holds a run of a different config (hash {previous}, this one "
-                    f"{self.hash}); choose another --out folder or delete it"
-                )
-        else:
-            _atomic_write(stamp, payload.encode())
+        previous: dict[str, Any] = json.loads(stamp.read_text()) if stamp.exists() else {}
+        if previous and previous.get("hash") != self.hash:
+            differences = _differences(previous.get("config"), config)
+            raise FileExistsError(
+                f"{self.path} holds a run of a different config ({differences}; "
+                f"hash {previous.get('hash')}, this one {self.hash}); choose another --out folder "
+                "or delete it"
+            )
+        recorded = [s for s in previous.get("seeds", []) if isinstance(s, int)]
+        self.seeds = tuple(recorded + [s for s in seeds or () if s not in recorded])
+        self.units.mkdir(parents=True, exist_ok=True)
+        if not previous or (seeds is not None and list(self.seeds) != previous.get("seeds")):
+            payload: dict[str, Any] = {"hash": self.hash, "config": _jsonable(config)}
+            if seeds is not None:
+                payload["seeds"] = list(self.seeds)
+            _atomic_write(stamp, json.dumps(payload, indent=2).encode())
 
     def _unit_path(self, key: str, suffix: str) -> Path:
         return self.units / f"{unit_filename(key)}{suffix}"

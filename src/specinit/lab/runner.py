@@ -6,14 +6,18 @@ writes the tidy tables, ``results.json`` and — through :mod:`specinit.lab.repo
 of ``report.md`` and ``report.html`` — the report.  A run folder is keyed on the experiment, its
 config, the code that ran (:func:`specinit._core.fingerprint.code_fingerprint`) and, for image
 experiments, the data they read (a data folder, or the embedded subset when none is given): a
-folder made otherwise is refused, never mixed.
+folder made otherwise is refused, never mixed.  The seeds are not part of the key — each unit is
+one seed — so running more seeds into a folder adds their units, and the results cover every
+seed run there.  Each unit's compute time is stored with it, so the time a run reports is the
+total over every invocation that worked on it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +30,8 @@ from specinit._core.fingerprint import code_fingerprint
 from specinit._core.records import compact_repr
 from specinit.data import DataSource, Split, data_source, fashion_mnist, mnist
 from specinit.data.images import ENV_VAR, FULL_SIZES
-from specinit.lab.experiment import get
+from specinit.lab.config import ConfigError, config_json
+from specinit.lab.experiment import Unit, get
 from specinit.lab.report import write_run_report
 from specinit.lab.results import Finding, RunDir, environment, unit_filename
 
@@ -101,6 +106,7 @@ class Context:
             full_train if limit_train is None else limit_train,
             full_test if limit_test is None else limit_test,
         )
+        self.source.check_files(dataset)  # missing files: one error naming them, before any work
 
 
 @functools.lru_cache(maxsize=8)
@@ -112,7 +118,12 @@ def _images(root: Path, dataset: str, limit_train: int | None, limit_test: int |
 
 @dataclass(frozen=True)
 class RunReport:
-    """Where a run wrote its results and what it found."""
+    """Where a run wrote its results and what it found.
+
+    ``seconds`` is the run's compute time over every invocation that worked on it (each unit's
+    own time, wherever it ran, plus this invocation's summary); ``invocation_seconds`` the wall
+    time of this call alone; ``skipped`` the finished units it reused.
+    """
 
     name: str
     path: Path
@@ -120,6 +131,7 @@ class RunReport:
     findings: list[Finding]
     seconds: float
     skipped: int
+    invocation_seconds: float = 0.0
 
     __repr__ = compact_repr
 
@@ -134,39 +146,46 @@ def run(
     config: Any = None,
     overrides: Mapping[str, Any] | None = None,
     data_dir: str | Path | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> RunReport:
     """Run (or resume) experiment ``name`` into ``out`` and write its results and report.
 
     ``overrides`` replaces config fields (strings parsed by the field's type,
     :func:`specinit.lab.config.replace_fields`); ``data_dir`` is the folder of the image data
     (else ``$SPECINIT_DATA``, else the embedded subset, which refuses configs that need more
-    images than it holds).
+    images than it holds).  The config is checked (:meth:`Experiment.validate
+    <specinit.lab.experiment.Experiment.validate>`) before anything is written.  ``out`` may
+    hold a run of the same config with other seeds: its units are reused and the results cover
+    every seed run there.  ``log``, if given, is called with one line per finished unit
+    (``inr-depth: unit 3/12 (activation=relu, depth=4, seed=0) done in 2.1 s``).
     """
     exp = get(name)
     if config is not None and (quick or seeds is not None or overrides):
         raise ValueError("pass either config= or quick=/seeds=/overrides=, not both")
-    cfg = config if config is not None else exp.config(quick=quick, seeds=seeds, overrides=overrides)
+    cfg = (
+        exp.validate(config)
+        if config is not None
+        else exp.config(quick=quick, seeds=seeds, overrides=overrides)
+    )
     out = Path(out) if out is not None else Path("runs") / (f"{name}-quick" if quick else name)
     context = Context(Path(data_dir) if data_dir is not None else None)
-    units = exp.units(cfg)  # validates the config before anything is written
     for dataset, n_train, n_test in exp.data_needs(cfg) if exp.data_needs is not None else ():
-        context.check(dataset, n_train, n_test)  # refuse before anything is written
-    from specinit import __version__
-
-    identity: dict[str, Any] = {
-        "experiment": name,
-        "config": cfg,
-        "specinit": __version__,
-        "code": code_fingerprint(),
-    }
-    if exp.images:
-        identity["data"] = context.describe_data()["root"]
-    run_dir = RunDir(out, identity)
+        try:
+            context.check(dataset, n_train, n_test)  # refuse before anything is written
+        except FileNotFoundError:
+            raise
+        except ValueError as exc:  # more images than the data folder holds
+            raise ConfigError(str(exc)) from None
+    start = time.perf_counter()
+    run_dir = RunDir(out, _identity(name, cfg, context, exp.images), seeds=getattr(cfg, "seeds", None))
+    if hasattr(cfg, "seeds") and tuple(cfg.seeds) != run_dir.seeds:  # the folder holds more seeds
+        cfg = dataclasses.replace(cfg, seeds=run_dir.seeds)
+    units = exp.units(cfg)
     keys = [u.key for u in units]
     if len({unit_filename(k) for k in keys}) != len(keys):
         raise RuntimeError(f"experiment {name!r} produced duplicate unit keys")
-    start = time.perf_counter()
     todo = [u for u in units if not run_dir.has(u.key)]
+    finished = len(units) - len(todo)
     bar = tqdm(todo, desc=name, unit="unit", disable=not progress, dynamic_ncols=True)
     previous_denormal = torch.set_flush_denormal(True)  # Gaussian activations make denormals
     try:
@@ -174,11 +193,15 @@ def run(
             bar.set_postfix_str(unit.key, refresh=False)
             unit_start = time.perf_counter()
             row, arrays = exp.run_unit(cfg, unit, context)
-            row = {"unit": unit.key, **row, "seconds": round(time.perf_counter() - unit_start, 3)}
-            run_dir.save_unit(unit.key, row, arrays)
+            seconds = time.perf_counter() - unit_start
+            run_dir.save_unit(unit.key, {"unit": unit.key, **row, "seconds": round(seconds, 3)}, arrays)
+            finished += 1
+            if log is not None:
+                log(f"{name}: unit {finished}/{len(units)} ({_describe(unit)}) done in {seconds:.1f} s")
     finally:
         torch.set_flush_denormal(previous_denormal)
         bar.close()
+    summary_start = time.perf_counter()
     rows: list[dict[str, Any]] = []
     unit_arrays: dict[str, dict[str, np.ndarray]] = {}
     for key in keys:
@@ -186,7 +209,8 @@ def run(
         rows.append(row)
     run_dir.write_table("results", rows)
     summary = exp.summarize(cfg, rows, unit_arrays, run_dir)
-    seconds = time.perf_counter() - start
+    unit_seconds = sum(float(r.get("seconds", 0.0)) for r in rows)
+    seconds = unit_seconds + time.perf_counter() - summary_start
     run_dir.write_results(
         {
             "experiment": name,
@@ -204,7 +228,36 @@ def run(
             "figures": summary.figures,
             "rows": rows,
             "seconds": seconds,
+            "unit_seconds": unit_seconds,
+            "invocation_seconds": time.perf_counter() - start,
+            "reused_units": len(units) - len(todo),
         }
     )
     write_run_report(run_dir.path)
-    return RunReport(name, run_dir.path, rows, summary.findings, seconds, len(units) - len(todo))
+    invocation = time.perf_counter() - start
+    return RunReport(name, run_dir.path, rows, summary.findings, seconds, len(units) - len(todo), invocation)
+
+
+def _identity(name: str, cfg: Any, context: Context, images: bool) -> dict[str, Any]:
+    """What a run folder is keyed on: the experiment, the config less its seeds, the version,
+    the code's fingerprint and, for an image experiment, the data it reads.
+    """
+    from specinit import __version__
+
+    config: Any = cfg
+    if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
+        config = {k: v for k, v in config_json(cfg).items() if k != "seeds"}
+    identity: dict[str, Any] = {
+        "experiment": name,
+        "config": config,
+        "specinit": __version__,
+        "code": code_fingerprint(),
+    }
+    if images:
+        identity["data"] = context.describe_data()["root"]
+    return identity
+
+
+def _describe(unit: Unit) -> str:
+    """A unit's case and seed as ``k1=v1, k2=v2, seed=s``."""
+    return ", ".join(f"{k}={v}" for k, v in unit.params.items()) if unit.params else unit.key

@@ -10,6 +10,8 @@ by the hash of (experiment, resolved config, seed, the code's fingerprint, and f
 the data folder).  Runs already recorded as done are skipped, failed ones are tried again, so a
 killed sweep resumes by running the same command.  Runs execute in local worker processes (default
 ``min(cores, runs)``) or as Ray tasks (``backend="ray"``), and the driver alone writes the store.
+A local worker exits within a second of its driver's death (even a ``kill -9``), so a killed
+sweep leaves no process behind.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import os
 import re
 import tarfile
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -265,8 +268,29 @@ def threads_per_worker(workers: int) -> int:
     return max(1, available_cores() // workers)
 
 
+#: How often a local worker checks that its driver is alive (seconds).
+PARENT_POLL_SECONDS = 0.5
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Pool initializer: a daemon thread ends this worker as soon as its parent process (the
+    sweep's driver, pid ``parent``) is gone — the worker is then re-parented, so ``getppid``
+    changes.  A ``kill -9`` of the driver runs none of its clean-up; without this its workers
+    would finish their runs (minutes) for a store nobody writes.  Polling works on every OS.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)  # no clean-up to run: finished units are already on disk, atomically
+
+    threading.Thread(target=watch, name="specinit-parent-watch", daemon=True).start()
+
+
 class _LocalBackend:
-    """Worker processes (spawned: no forked torch state); a crashed worker's pool is rebuilt."""
+    """Worker processes (spawned: no forked torch state); a crashed worker's pool is rebuilt.
+    Each worker exits when the driver dies (:func:`_exit_with_parent`).
+    """
 
     shows_units = True
 
@@ -277,7 +301,12 @@ class _LocalBackend:
 
     def submit(self, run: RunSpec) -> Future:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
+            )
         future = self._pool.submit(execute, run, self.out, threads=self.threads)
         self._owner[future] = self._pool
         return future

@@ -64,6 +64,23 @@ class SparseTask:
         return spectrum_1d(model, self.lo, self.hi, self.grid, mollify=True)
 
 
+def check_task(task: SparseTask, name: str = "task") -> None:
+    """Raise ``ValueError`` naming the field (``task.step``) of a sparse task that cannot run."""
+    if not task.freqs or not len(task.freqs) == len(task.amplitudes) == len(task.phases):
+        raise ValueError(
+            f"{name}.freqs, {name}.amplitudes and {name}.phases must be non-empty and equally long, "
+            f"got {len(task.freqs)}, {len(task.amplitudes)} and {len(task.phases)} values"
+        )
+    if not task.step > 0:
+        raise ValueError(f"{name}.step must be positive, got {task.step!r}")
+    if not task.hi > task.lo:
+        raise ValueError(f"{name}.hi must exceed {name}.lo, got lo={task.lo!r}, hi={task.hi!r}")
+    if task.step > task.hi - task.lo:
+        raise ValueError(f"{name}.step {task.step!r} is wider than the interval [{task.lo}, {task.hi}]")
+    if task.grid < 2:
+        raise ValueError(f"{name}.grid must be at least 2, got {task.grid!r}")
+
+
 def build_net(
     activation: str, depth: int, width: int, init: str, seed: int, **init_options: Any
 ) -> nn.Module:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from specinit._core.plotting import figure
+from specinit.lab import checks
 from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
 from specinit.lab.runner import Context
@@ -25,6 +26,7 @@ from specinit.lab.tasks import (
     BANDWIDTH_STARTS,
     SparseTask,
     Starts,
+    check_task,
     fit_and_measure,
     make_start,
     mean_by,
@@ -54,6 +56,17 @@ class Config:
 
 
 QUICK = Config(lrs=(1e-3, 3e-3, 1e-2), seeds=(0,))
+
+
+def check_config(cfg: Config) -> None:
+    """Raise ``ValueError`` for a value that cannot run (before any unit runs)."""
+    checks.nonempty(cfg, "lrs")
+    checks.positive(
+        cfg, "width", "relu_depth", "gaussian_depth", "gaussian_sigma", "small_alpha", "lrs", "steps"
+    )
+    checks.positive(cfg, "pretrain_steps", "pretrain_lr")
+    checks.non_negative(cfg, "momentum")
+    check_task(cfg.task)
 
 
 def units(cfg: Config) -> list[Unit]:

@@ -82,6 +82,7 @@ from scipy import stats
 
 from specinit._core.plotting import figure
 from specinit.data import between_samples, random_sinusoids
+from specinit.lab import checks
 from specinit.lab.experiment import Summary, Unit, register_module
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
 from specinit.lab.runner import Context
@@ -158,6 +159,16 @@ def signal_task(cfg: Config, signal: int) -> SparseTask:
         step=cfg.step,
         grid=cfg.spectrum_grid,
     )
+
+
+def check_config(cfg: Config) -> None:
+    """Raise ``ValueError`` for a size or rate that cannot run (the rest is checked by :func:`units`)."""
+    checks.positive(cfg, "n_components", "max_freq", "step", "test_per_gap", "spectrum_grid", "width")
+    checks.positive(cfg, "relu_depth", "gaussian_depth", "gaussian_sigma", "small_alpha", "lrs", "steps")
+    checks.positive(cfg, "pretrain_steps", "pretrain_lr", "converged_mse", "slq_steps", "slq_probes")
+    checks.non_negative(cfg, "momentum")
+    if cfg.trace_matvecs < 2:
+        raise ValueError(f"trace_matvecs must be at least 2, got {cfg.trace_matvecs!r}")
 
 
 def units(cfg: Config) -> list[Unit]:

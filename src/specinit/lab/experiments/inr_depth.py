@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 
 from specinit._core.plotting import figure
+from specinit.lab import checks
 from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
 from specinit.lab.runner import Context
-from specinit.lab.tasks import SparseTask, build_net, fit_and_measure, mean_by, plot_fits
+from specinit.lab.tasks import SparseTask, build_net, check_task, fit_and_measure, mean_by, plot_fits
 from specinit.nn.activations import get as get_activation
 
 
@@ -40,6 +41,17 @@ class Config:
 
 
 QUICK = Config(depths=(1, 2, 6), lrs=(1e-3, 3e-3, 1e-2), steps=2000, seeds=(0,))
+
+
+def check_config(cfg: Config) -> None:
+    """Raise ``ValueError`` for a value that cannot run (before any unit runs)."""
+    checks.nonempty(cfg, "activations", "depths", "lrs")
+    checks.distinct(cfg, "activations", "depths")
+    checks.positive(cfg, "depths", "width", "lrs", "steps")
+    checks.non_negative(cfg, "momentum")
+    checks.activation_names(cfg, "activations")
+    checks.init_methods(cfg, "init")
+    check_task(cfg.task)
 
 
 def units(cfg: Config) -> list[Unit]:

@@ -26,6 +26,7 @@ import torch
 
 import specinit
 from specinit._core.plotting import figure
+from specinit.lab import checks
 from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
 from specinit.lab.runner import Context
@@ -63,6 +64,17 @@ QUICK = Config(
     seeds=(0,),
 )
 SLICES = (0.25, 0.5, 0.75)  # times of the solution slices in the figure
+
+
+def check_config(cfg: Config) -> None:
+    """Raise ``ValueError`` for a value that cannot run (before any unit runs)."""
+    checks.nonempty(cfg, "activations", "inits")
+    checks.distinct(cfg, "activations", "inits")
+    checks.positive(cfg, "depth", "width", "n_collocation", "n_initial", "n_boundary", "lr")
+    checks.positive(cfg, "grid_x", "grid_t")
+    checks.non_negative(cfg, "adam_steps", "lbfgs_iterations")
+    checks.activation_names(cfg, "activations")
+    checks.init_methods(cfg, "inits")
 
 
 def units(cfg: Config) -> list[Unit]:

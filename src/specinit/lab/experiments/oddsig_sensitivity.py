@@ -25,6 +25,7 @@ import specinit
 from specinit._core.plotting import figure
 from specinit.data import digits, standardize
 from specinit.initializers.odd_sigmoid import predicted_std
+from specinit.lab import checks
 from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
 from specinit.lab.runner import Context
@@ -60,6 +61,17 @@ class Config:
 
 QUICK = Config(seeds=(0, 1, 2))
 SWEEPS = {"width": "widths", "depth": "depths", "k": "ks", "noise": "noises"}
+
+
+def check_config(cfg: Config) -> None:
+    """Raise ``ValueError`` for a value that cannot run (before any unit runs)."""
+    checks.nonempty(cfg, "widths", "depths", "ks", "noises")
+    checks.distinct(cfg, "widths", "depths", "ks", "noises")
+    checks.positive(cfg, "width", "depth", "k", "noise", "widths", "depths", "ks", "noises")
+    checks.positive(cfg, "batch", "lr", "batch_size")
+    checks.non_negative(cfg, "train_epochs")
+    checks.activation_names(cfg, "activation")
+    checks.init_methods(cfg, "baseline")
 
 
 def units(cfg: Config) -> list[Unit]:

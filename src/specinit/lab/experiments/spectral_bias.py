@@ -17,6 +17,7 @@ from scipy.stats import spearmanr
 
 from specinit._core.plotting import figure
 from specinit.data import Sinusoids, sample_1d, sinusoids
+from specinit.lab import checks
 from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
 from specinit.lab.runner import Context
@@ -51,6 +52,19 @@ QUICK = Config(steps=2000, every=5, seeds=(0,))
 def _target(cfg: Config) -> Sinusoids:
     phases = tuple(0.7 * i for i in range(len(cfg.freqs)))
     return sinusoids(cfg.freqs, None, phases)
+
+
+def check_config(cfg: Config) -> None:
+    """Raise ``ValueError`` for a value that cannot run (before any unit runs)."""
+    checks.nonempty(cfg, "activations", "freqs")
+    checks.distinct(cfg, "activations")
+    checks.positive(cfg, "depth", "width", "freqs", "n", "lr", "steps", "every", "tol")
+    checks.activation_names(cfg, "activations")
+    checks.init_methods(cfg, "init")
+    if cfg.optimizer not in ("sgd", "adam"):
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {cfg.optimizer!r}")
+    if not cfg.hi > cfg.lo:
+        raise ValueError(f"hi must exceed lo, got lo={cfg.lo!r}, hi={cfg.hi!r}")
 
 
 def units(cfg: Config) -> list[Unit]:
