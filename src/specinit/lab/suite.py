@@ -13,11 +13,11 @@ becomes a failed :class:`Outcome` with its one-line error (the traceback goes to
 from __future__ import annotations
 
 import importlib
-import multiprocessing
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from specinit._core.records import compact_repr
 from specinit.lab.experiment import get
 from specinit.lab.results import Finding
 from specinit.lab.runner import IMAGE_DATASETS, Context, run
-from specinit.lab.sweep import available_cores, threads_per_worker
+from specinit.lab.sweep import available_cores, threads_per_worker, worker_pool
 
 __all__ = ["Outcome", "check_suite", "run_suite"]
 
@@ -70,6 +70,10 @@ def check_suite(names: Sequence[str], *, quick: bool, seeds: int | None, data_di
         IMAGE_DATASETS[dataset](data_dir=context.data_dir, limit_train=10, limit_test=10)
 
 
+def _stderr_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def _run_one(
     name: str,
     quick: bool,
@@ -78,6 +82,7 @@ def _run_one(
     data_dir: Path | None,
     threads: int,
     modules: tuple[str, ...] = (),
+    unit_lines: bool = False,
 ) -> Outcome:
     import torch
 
@@ -86,7 +91,15 @@ def _run_one(
     try:
         for module in modules:  # experiments registered outside specinit (a spawned worker's imports)
             importlib.import_module(module)
-        report = run(name, quick=quick, seeds=seeds, out=folder, progress=False, data_dir=data_dir)
+        report = run(
+            name,
+            quick=quick,
+            seeds=seeds,
+            out=folder,
+            progress=False,
+            data_dir=data_dir,
+            log=_stderr_line if unit_lines else None,
+        )
     except Exception as exc:  # one experiment's failure must not stop the others
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "error.txt").write_text(traceback.format_exc())
@@ -127,7 +140,8 @@ def run_suite(
     :func:`check_suite` runs first.  ``workers`` defaults to ``min(cores, len(names))``; one
     worker runs in this process.  ``on_outcome`` is called as each experiment finishes.  On
     ``KeyboardInterrupt`` the finished experiments (and the finished units of the others) are
-    kept; running the same suite again resumes.  ``modules`` are imported in each worker first
+    kept; running the same suite again resumes.  Without ``progress`` each worker prints one
+    line per finished unit to stderr instead of the bar.  ``modules`` are imported in each worker first
     (modules that register experiments of your own).
     """
     names, extra = list(names), tuple(modules)
@@ -152,12 +166,11 @@ def run_suite(
     try:
         if n_workers == 1:
             for name in names:
-                finish(_run_one(name, quick, seeds, root / name, data, threads, extra))
+                finish(_run_one(name, quick, seeds, root / name, data, threads, extra, not progress))
         else:
-            context = multiprocessing.get_context("spawn")  # no forked torch state
-            with ProcessPoolExecutor(n_workers, mp_context=context) as pool:
+            with worker_pool(n_workers) as pool:  # spawned; they exit if this process is killed
                 pending: set[Future[Outcome]] = {
-                    pool.submit(_run_one, name, quick, seeds, root / name, data, threads, extra)
+                    pool.submit(_run_one, name, quick, seeds, root / name, data, threads, extra, not progress)
                     for name in names
                 }
                 try:

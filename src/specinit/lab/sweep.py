@@ -63,6 +63,7 @@ __all__ = [
     "available_cores",
     "default_workers",
     "threads_per_worker",
+    "worker_pool",
     "BACKENDS",
 ]
 
@@ -287,6 +288,16 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="specinit-parent-watch", daemon=True).start()
 
 
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """``workers`` spawned processes (no forked torch state) that exit when this process dies."""
+    return ProcessPoolExecutor(
+        check_int(workers, "workers"),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
 class _LocalBackend:
     """Worker processes (spawned: no forked torch state); a crashed worker's pool is rebuilt.
     Each worker exits when the driver dies (:func:`_exit_with_parent`).
@@ -301,12 +312,7 @@ class _LocalBackend:
 
     def submit(self, run: RunSpec) -> Future:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_exit_with_parent,
-                initargs=(os.getpid(),),
-            )
+            self._pool = worker_pool(self.workers)
         future = self._pool.submit(execute, run, self.out, threads=self.threads)
         self._owner[future] = self._pool
         return future
