@@ -1,379 +1,72 @@
 """The ``specinit`` command line: reproduce experiments, run sweeps, write reports, inspect a
 model's start, list methods.  The only place in specinit that imports click.
+
+Each command lives in its own module, imported when the command runs (or shows its own
+``--help``): ``specinit --help`` and ``specinit --version`` import no torch and answer at once.
 """
 
 from __future__ import annotations
 
-import shlex
-import time
-from pathlib import Path
+import importlib
 
 import click
-from tqdm.auto import tqdm
 
-from specinit import lab
-from specinit._core.extras import MissingExtraError
-from specinit.cli.inspect import inspect_command
-from specinit.initializers import methods as init_methods
-from specinit.lab import report, sweep
-from specinit.lab.config import ConfigError
-from specinit.lab.store import STORE_NAME, RunRecord, RunStore
+__all__ = ["COMMANDS", "main"]
 
-__all__ = ["main"]
+#: Command name → (module, command object, the one line ``specinit --help`` shows).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "inspect": (
+        "specinit.cli.inspect",
+        "inspect_command",
+        "Diagnose a model's start per layer; flag problems; suggest initializers.",
+    ),
+    "methods": (
+        "specinit.cli.methods",
+        "list_methods",
+        "List the initialization methods specinit.init_ accepts.",
+    ),
+    "report": (
+        "specinit.cli.report",
+        "report_command",
+        "Write an offline HTML + Markdown report for a run or sweep.",
+    ),
+    "reproduce": (
+        "specinit.cli.reproduce",
+        "reproduce",
+        "Run EXPERIMENT (or 'all', in parallel) and write its results and report.",
+    ),
+    "sweep": (
+        "specinit.cli.sweep",
+        "sweep_command",
+        "Run a sweep CONFIG (grid/list of fields × seeds), resumable.",
+    ),
+}
 
-DATA_DIR_HELP = (
-    "Folder holding mnist/ and fashion-mnist/ with the official IDX files "
-    "(else $SPECINIT_DATA, else the embedded subsets: 2000 train / 1000 test images "
-    "per dataset, enough for --quick)."
-)
+
+class LazyGroup(click.Group):
+    """A group whose commands (:data:`COMMANDS`) load on first use; its help lists them from
+    :data:`COMMANDS` without importing any.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, attr, _ = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx) if name in COMMANDS]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="specinit")
 def main() -> None:
     """Specinit — how a neural network starts: initializers and spectral measurements."""
-
-
-def _setting(text: str) -> tuple[str, str]:
-    key, eq, value = text.partition("=")
-    if not eq or not key.strip():
-        raise click.BadParameter(
-            f"{text!r} is not FIELD=VALUE (a nested field by its dotted name: task.step=0.05)",
-            param_hint="--set",
-        )
-    return key.strip(), value.strip()
-
-
-def _unit_line(line: str) -> None:
-    """One line per finished unit (``--no-progress``), on stderr beside the progress bars' place."""
-    click.echo(line, err=True)
-
-
-@main.command()
-@click.argument("experiment", required=False)
-@click.option("--list", "list_", is_flag=True, help="List the experiments and exit.")
-@click.option("--quick", is_flag=True, help="Small config that finishes in about a minute.")
-@click.option("--seeds", type=click.IntRange(min=1), default=None, help="Run seeds 0..N-1.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Output folder (default runs/<experiment>[-quick]).",
-)
-@click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=DATA_DIR_HELP
-)
-@click.option(
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="FIELD=VALUE",
-    help="Replace a config field (repeatable), e.g. --set designs=64x10,16/4x101; "
-    "a nested field by its dotted name, e.g. --set task.step=0.05.",
-)
-@click.option(
-    "--progress/--no-progress",
-    default=True,
-    help="Show progress bars, or (--no-progress) print one line per finished unit to stderr.",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="For 'all': experiments at once, in worker processes (default: the cores).",
-)
-def reproduce(
-    experiment: str | None,
-    list_: bool,
-    quick: bool,
-    seeds: int | None,
-    out: Path | None,
-    data_dir: Path | None,
-    settings: tuple[str, ...],
-    workers: int | None,
-    progress: bool,
-) -> None:
-    """Run EXPERIMENT (or 'all') and write results.json, CSV tables, PNG figures and a report
-    (report.md and an offline report.html; for 'all' also an index report in --out).
-
-    An interrupted run resumes: finished units in the output folder are kept and skipped.
-    More seeds can be added to a run folder (--seeds 3 after --seeds 1 runs seeds 1 and 2);
-    a run with other settings needs its own --out folder.
-    """
-    if list_:
-        for name in lab.names():
-            exp = lab.get(name)
-            click.echo(f"{name:16s} {exp.title}  [{exp.source}]")
-        return
-    if experiment is None:
-        raise click.UsageError("name an experiment (see --list) or 'all'")
-    overrides = dict(_setting(text) for text in settings)
-    if overrides and experiment == "all":
-        raise click.UsageError("--set applies to one experiment, not 'all'")
-    names = lab.names() if experiment == "all" else [experiment]
-    if experiment != "all" and experiment not in lab.names():
-        raise click.BadParameter(
-            f"unknown experiment {experiment!r}; known: {', '.join(lab.names())}, all",
-            param_hint="EXPERIMENT",
-        )
-    if experiment != "all":  # an impossible value fails here, before any work
-        try:
-            lab.get(experiment).config(quick=quick, seeds=seeds, overrides=overrides)
-        except ValueError as exc:
-            if overrides:
-                raise click.BadParameter(str(exc), param_hint="--set") from None
-            raise click.ClickException(str(exc)) from None
-    from specinit.data import DataFileError  # a corrupt or truncated data file
-
-    suffix = "-quick" if quick else ""
-    root = out if out is not None else Path("runs") / f"{experiment}{suffix}"
-    if experiment == "all":
-        _reproduce_all(
-            names, root, quick=quick, seeds=seeds, data_dir=data_dir, workers=workers, progress=progress
-        )
-        return
-    if workers is not None:
-        raise click.UsageError("--workers applies to 'all' (one experiment runs in this process)")
-    for name in names:
-        try:
-            rep = lab.run(
-                name,
-                quick=quick,
-                seeds=seeds,
-                out=root,
-                progress=progress,
-                overrides=overrides,
-                data_dir=data_dir,
-                log=None if progress else _unit_line,
-            )
-        except (FileNotFoundError, FileExistsError, DataFileError, ConfigError) as exc:
-            raise click.ClickException(str(exc)) from None
-        held = sum(f.holds for f in rep.findings)
-        click.echo(
-            f"{name}: {held}/{len(rep.findings)} findings hold; "
-            f"{rep.skipped} unit(s) reused; report: {rep.path / 'report.html'}"
-        )
-        for f in rep.findings:
-            click.echo(f"  [{'ok' if f.holds else 'NO'}] {f.claim}: {f.evidence}")
-
-
-def _reproduce_all(
-    names: list[str],
-    root: Path,
-    *,
-    quick: bool,
-    seeds: int | None,
-    data_dir: Path | None,
-    workers: int | None,
-    progress: bool,
-) -> None:
-    """Every experiment, in parallel worker processes; the index is written whatever failed."""
-    from specinit.lab import suite
-
-    finished = 0
-
-    def echo(outcome: suite.Outcome) -> None:
-        nonlocal finished
-        finished += 1
-        head = f"[{finished}/{len(names)}] {outcome.name}"
-        if outcome.status != "done":
-            tqdm.write(
-                f"{head}: FAILED after {outcome.seconds:.0f} s: {outcome.error} "
-                f"(traceback: {outcome.folder / 'error.txt'})"
-            )
-            return
-        held = sum(f.holds for f in outcome.findings)
-        tqdm.write(f"{head}: {held}/{len(outcome.findings)} findings hold ({outcome.seconds:.0f} s)")
-        for f in outcome.findings:
-            tqdm.write(f"  [{'ok' if f.holds else 'NO'}] {f.claim}: {f.evidence}")
-
-    start = time.perf_counter()
-    try:
-        outcomes = suite.run_suite(
-            names,
-            root,
-            quick=quick,
-            seeds=seeds,
-            data_dir=data_dir,
-            workers=workers,
-            progress=progress,
-            on_outcome=echo,
-        )
-    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
-        raise click.ClickException(str(exc)) from None
-    done = [o.folder for o in outcomes if o.status == "done"]
-    failed = {o.name: o.error for o in outcomes if o.status != "done"}
-    index = report.write_index_report(root, done, failed=failed)
-    click.echo(
-        f"{len(done)}/{len(names)} experiments ran in {time.perf_counter() - start:.0f} s; index: {index}"
-    )
-    if failed:
-        raise click.ClickException(f"{len(failed)} experiment(s) failed: {', '.join(failed)}")
-
-
-@main.command("methods")
-def list_methods() -> None:
-    """List the initialization methods ``specinit.init_`` accepts."""
-    table = init_methods()
-    width = max(map(len, table))
-    for name, summary in table.items():
-        click.echo(f"{name:{width}s}  {summary}")
-
-
-@main.command("sweep", short_help="Run a sweep CONFIG (grid/list of fields × seeds), resumable.")
-@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Sweep folder: sweep.sqlite, runs/, report (default runs/sweeps/<name>).",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Runs at once (default: min(cores, runs to do); on Ray: the cluster's CPUs).",
-)
-@click.option(
-    "--backend",
-    type=click.Choice(sweep.BACKENDS),
-    default="local",
-    show_default=True,
-    help="local: worker processes on this machine; ray: Ray tasks (pip install 'specinit[ray]').",
-)
-@click.option(
-    "--address",
-    default=None,
-    help="Ray cluster address for --backend ray, e.g. 'auto' or 'ray://head:10001' "
-    "(default: start a local Ray instance).",
-)
-@click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=DATA_DIR_HELP
-)
-@click.option("--dry-run", is_flag=True, help="List the runs and whether each is done; run nothing.")
-@click.option("--progress/--no-progress", default=True, help="Show progress bars.")
-def sweep_command(
-    config: Path,
-    out: Path | None,
-    workers: int | None,
-    backend: str,
-    address: str | None,
-    data_dir: Path | None,
-    dry_run: bool,
-    progress: bool,
-) -> None:
-    """Run the sweep described by CONFIG (TOML or YAML): one experiment over a grid or a list
-    of config fields and seeds, one run per point × seed.
-
-    \b
-    experiment = "inr-depth"   # see `specinit reproduce --list`
-    quick = true               # start from the quick config (default: full)
-    seeds = [0, 1, 2]          # or a count: seeds = 3
-    [set]                      # fields replaced in every run
-    steps = 500
-    [grid]                     # every combination of these values
-    width = [32, 64]
-    activations = ["relu", "sine(omega0=5)"]
-    [[runs]]                   # and/or explicit points (each x the grid)
-    depths = [1, 2]
-
-    Each finished run is recorded in OUT/sweep.sqlite (one row per experiment, config, seed
-    and specinit version) with versions, host, timings, its rows and metrics, or the
-    traceback of a failure; its files go to OUT/runs/. A killed sweep loses no finished run:
-    run the same command again and it skips what is done and retries what failed.  A failing
-    run does not stop the sweep, but the exit status is 1 if any run failed.  The report
-    (OUT/report.html, report.md) is written at the end; see also `specinit report OUT`.
-    """  # noqa: D301 -- "\b" (a backspace) is click's marker for a paragraph it must not rewrap
-    try:
-        spec = sweep.load_sweep(config)
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), param_hint="CONFIG") from None
-    if address is not None and backend != "ray":
-        raise click.UsageError("--address needs --backend ray")
-    out = out if out is not None else Path("runs") / "sweeps" / spec.name
-    runs = sweep.plan(spec, data_dir)
-    if dry_run:
-        statuses = _statuses(out)
-        for run in runs:
-            click.echo(f"{statuses.get(run.key, 'todo'):6s} {run.key}  {run.label}")
-        click.echo(
-            f"{len(runs)} run(s) of {spec.experiment} ({len(spec.points)} point(s) x "
-            f"{len(spec.seeds)} seed(s)); {sum(statuses.get(r.key) == 'done' for r in runs)} done"
-        )
-        return
-
-    def echo(record: RunRecord) -> None:
-        if record.status == "done":
-            tqdm.write(f"done    {record.label} ({record.seconds:.1f} s)")
-        else:
-            last = (record.traceback or "").strip().splitlines()[-1:] or ["?"]
-            tqdm.write(f"FAILED  {record.label}: {last[0]}")
-
-    command = shlex.join(
-        [
-            "specinit",
-            "sweep",
-            str(config),
-            "--out",
-            str(out),
-            *(["--data-dir", str(data_dir)] if data_dir is not None else []),
-        ]
-    )
-    try:
-        summary = sweep.run_sweep(
-            spec,
-            out,
-            workers=workers,
-            backend=backend,
-            address=address,
-            progress=progress,
-            on_record=echo,
-            command=command,
-            data_dir=data_dir,
-        )
-    except (ValueError, RuntimeError, MissingExtraError) as exc:
-        raise click.ClickException(str(exc)) from None
-    except KeyboardInterrupt:
-        click.echo(
-            f"\ninterrupted: finished runs are kept in {out / STORE_NAME}; run the same command to resume",
-            err=True,
-        )
-        raise SystemExit(130) from None
-    html_report = report.write_sweep_report(out)
-    click.echo(
-        f"sweep {spec.name}: {len(runs)} run(s): {summary.done} done, {summary.skipped} skipped "
-        f"(already done), {summary.failed} failed in {summary.seconds:.1f} s"
-    )
-    click.echo(f"store: {summary.store}\nreport: {html_report}")
-    if summary.failed:
-        raise SystemExit(1)
-
-
-def _statuses(out: Path) -> dict[str, str]:
-    if not (out / STORE_NAME).is_file():
-        return {}
-    with RunStore(out / STORE_NAME) as store:
-        return store.statuses()
-
-
-@main.command("report", short_help="Write an offline HTML + Markdown report for a run or sweep.")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def report_command(folder: Path) -> None:
-    """Write an offline report.html (and report.md) for FOLDER.
-
-    FOLDER is a run folder (from `specinit reproduce`), a sweep folder (from `specinit
-    sweep`) or a folder of run folders (`specinit reproduce all`).  The report has the
-    findings, every metric as mean ± 95% confidence interval across seeds, the figures
-    (embedded for a run, linked for a sweep), the environment (versions, host) and the exact
-    commands that reproduce it.  It needs no network: no scripts, no CDN.
-    """
-    try:
-        written = report.write_report(folder)
-    except FileNotFoundError as exc:
-        raise click.UsageError(str(exc)) from None
-    click.echo(f"report: {written[0]}")
-    if len(written) > 1:
-        click.echo(f"and {len(written) - 1} run report(s) beside it")
-
-
-main.add_command(inspect_command)

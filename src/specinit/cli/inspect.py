@@ -141,7 +141,9 @@ def _data_batch(name: str, batch: int, seed: int, data_dir: Path | None) -> tupl
     return split.x_test, split.y_test
 
 
-@click.command("inspect")
+@click.command(
+    "inspect", short_help="Diagnose a model's start per layer; flag problems; suggest initializers."
+)
 @click.argument("factory", metavar="MODULE:FACTORY")
 @click.option(
     "--arg",

@@ -1,0 +1,9 @@
+"""Option texts the commands share (light: imported by ``specinit --help``)."""
+
+__all__ = ["DATA_DIR_HELP"]
+
+DATA_DIR_HELP = (
+    "Folder holding mnist/ and fashion-mnist/ with the official IDX files "
+    "(else $SPECINIT_DATA, else the embedded subsets: 2000 train / 1000 test images "
+    "per dataset, enough for --quick)."
+)

@@ -1,0 +1,193 @@
+"""``specinit reproduce``: run an experiment, or all of them in parallel, into run folders."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from tqdm.auto import tqdm
+
+from specinit import lab
+from specinit.cli.options import DATA_DIR_HELP
+from specinit.lab import report
+from specinit.lab.config import ConfigError
+
+__all__ = ["reproduce"]
+
+
+def _setting(text: str) -> tuple[str, str]:
+    key, eq, value = text.partition("=")
+    if not eq or not key.strip():
+        raise click.BadParameter(
+            f"{text!r} is not FIELD=VALUE (a nested field by its dotted name: task.step=0.05)",
+            param_hint="--set",
+        )
+    return key.strip(), value.strip()
+
+
+def _unit_line(line: str) -> None:
+    """One line per finished unit (``--no-progress``), on stderr beside the progress bars' place."""
+    click.echo(line, err=True)
+
+
+@click.command(short_help="Run EXPERIMENT (or 'all', in parallel) and write its results and report.")
+@click.argument("experiment", required=False)
+@click.option("--list", "list_", is_flag=True, help="List the experiments and exit.")
+@click.option("--quick", is_flag=True, help="Small config that finishes in about a minute.")
+@click.option("--seeds", type=click.IntRange(min=1), default=None, help="Run seeds 0..N-1.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default runs/<experiment>[-quick]).",
+)
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=DATA_DIR_HELP
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Replace a config field (repeatable), e.g. --set designs=64x10,16/4x101; "
+    "a nested field by its dotted name, e.g. --set task.step=0.05.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    help="Show progress bars, or (--no-progress) print one line per finished unit to stderr.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="For 'all': experiments at once, in worker processes (default: the cores).",
+)
+def reproduce(
+    experiment: str | None,
+    list_: bool,
+    quick: bool,
+    seeds: int | None,
+    out: Path | None,
+    data_dir: Path | None,
+    settings: tuple[str, ...],
+    workers: int | None,
+    progress: bool,
+) -> None:
+    """Run EXPERIMENT (or 'all') and write results.json, CSV tables, PNG figures and a report
+    (report.md and an offline report.html; for 'all' also an index report in --out).
+
+    An interrupted run resumes: finished units in the output folder are kept and skipped.
+    More seeds can be added to a run folder (--seeds 3 after --seeds 1 runs seeds 1 and 2);
+    a run with other settings needs its own --out folder.
+    """
+    if list_:
+        for name in lab.names():
+            exp = lab.get(name)
+            click.echo(f"{name:16s} {exp.title}  [{exp.source}]")
+        return
+    if experiment is None:
+        raise click.UsageError("name an experiment (see --list) or 'all'")
+    overrides = dict(_setting(text) for text in settings)
+    if overrides and experiment == "all":
+        raise click.UsageError("--set applies to one experiment, not 'all'")
+    names = lab.names() if experiment == "all" else [experiment]
+    if experiment != "all" and experiment not in lab.names():
+        raise click.BadParameter(
+            f"unknown experiment {experiment!r}; known: {', '.join(lab.names())}, all",
+            param_hint="EXPERIMENT",
+        )
+    if experiment != "all":  # an impossible value fails here, before any work
+        try:
+            lab.get(experiment).config(quick=quick, seeds=seeds, overrides=overrides)
+        except ValueError as exc:
+            if overrides:
+                raise click.BadParameter(str(exc), param_hint="--set") from None
+            raise click.ClickException(str(exc)) from None
+    from specinit.data import DataFileError  # a corrupt or truncated data file
+
+    suffix = "-quick" if quick else ""
+    root = out if out is not None else Path("runs") / f"{experiment}{suffix}"
+    if experiment == "all":
+        _reproduce_all(
+            names, root, quick=quick, seeds=seeds, data_dir=data_dir, workers=workers, progress=progress
+        )
+        return
+    if workers is not None:
+        raise click.UsageError("--workers applies to 'all' (one experiment runs in this process)")
+    for name in names:
+        try:
+            rep = lab.run(
+                name,
+                quick=quick,
+                seeds=seeds,
+                out=root,
+                progress=progress,
+                overrides=overrides,
+                data_dir=data_dir,
+                log=None if progress else _unit_line,
+            )
+        except (FileNotFoundError, FileExistsError, DataFileError, ConfigError) as exc:
+            raise click.ClickException(str(exc)) from None
+        held = sum(f.holds for f in rep.findings)
+        click.echo(
+            f"{name}: {held}/{len(rep.findings)} findings hold; "
+            f"{rep.skipped} unit(s) reused; report: {rep.path / 'report.html'}"
+        )
+        for f in rep.findings:
+            click.echo(f"  [{'ok' if f.holds else 'NO'}] {f.claim}: {f.evidence}")
+
+
+def _reproduce_all(
+    names: list[str],
+    root: Path,
+    *,
+    quick: bool,
+    seeds: int | None,
+    data_dir: Path | None,
+    workers: int | None,
+    progress: bool,
+) -> None:
+    """Every experiment, in parallel worker processes; the index is written whatever failed."""
+    from specinit.lab import suite
+
+    finished = 0
+
+    def echo(outcome: suite.Outcome) -> None:
+        nonlocal finished
+        finished += 1
+        head = f"[{finished}/{len(names)}] {outcome.name}"
+        if outcome.status != "done":
+            tqdm.write(
+                f"{head}: FAILED after {outcome.seconds:.0f} s: {outcome.error} "
+                f"(traceback: {outcome.folder / 'error.txt'})"
+            )
+            return
+        held = sum(f.holds for f in outcome.findings)
+        tqdm.write(f"{head}: {held}/{len(outcome.findings)} findings hold ({outcome.seconds:.0f} s)")
+        for f in outcome.findings:
+            tqdm.write(f"  [{'ok' if f.holds else 'NO'}] {f.claim}: {f.evidence}")
+
+    start = time.perf_counter()
+    try:
+        outcomes = suite.run_suite(
+            names,
+            root,
+            quick=quick,
+            seeds=seeds,
+            data_dir=data_dir,
+            workers=workers,
+            progress=progress,
+            on_outcome=echo,
+        )
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    done = [o.folder for o in outcomes if o.status == "done"]
+    failed = {o.name: o.error for o in outcomes if o.status != "done"}
+    index = report.write_index_report(root, done, failed=failed)
+    click.echo(
+        f"{len(done)}/{len(names)} experiments ran in {time.perf_counter() - start:.0f} s; index: {index}"
+    )
+    if failed:
+        raise click.ClickException(f"{len(failed)} experiment(s) failed: {', '.join(failed)}")
