@@ -30,7 +30,7 @@ from typing import Any
 from specinit._core.tables import text_table
 from specinit.lab import experiment as experiments
 from specinit.lab.config import config_json, format_value, point_label
-from specinit.lab.results import Finding, ci_markdown, ci_rows, split_columns
+from specinit.lab.results import Finding, ci_markdown, ci_rows, count_findings, split_columns
 from specinit.lab.store import STORE_NAME, RunRecord, RunStore
 
 __all__ = [
@@ -259,15 +259,15 @@ def write_index_report(root: str | Path, folders: Sequence[str | Path]) -> Path:
     lines = [
         "# specinit reproduction report",
         "",
-        "| experiment | findings that hold | seconds | folder |",
-        "|---|---|---|---|",
+        "| experiment | findings that hold | not decided | seconds | folder |",
+        "|---|---|---|---|---|",
     ]
     for folder, res in entries:
         findings = res.get("findings", [])
-        held = sum(bool(f.get("holds")) for f in findings)
+        held, _, undecided = count_findings(findings)
         rel = folder.relative_to(root).as_posix() if folder.is_relative_to(root) else folder.as_posix()
         lines.append(
-            f"| {res.get('experiment', folder.name)} | {held}/{len(findings)} | "
+            f"| {res.get('experiment', folder.name)} | {held}/{len(findings)} | {undecided} | "
             f"{float(res.get('seconds', 0)):.0f} | [{rel}]({rel}/report.md) |"
         )
     for folder, res in entries:
