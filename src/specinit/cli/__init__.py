@@ -117,13 +117,18 @@ def reproduce(
         except (FileNotFoundError, FileExistsError) as exc:
             raise click.ClickException(str(exc)) from None
         reports.append(rep)
-        held, undecided = sum(f.holds is True for f in rep.findings), sum(f.holds is None for f in rep.findings)
+        held, undecided = (
+            sum(f.holds is True for f in rep.findings),
+            sum(f.holds is None for f in rep.findings),
+        )
         click.echo(
             f"{name}: {held}/{len(rep.findings)} findings hold, {undecided} not decided; "
             f"{rep.skipped} unit(s) reused; report: {rep.path / 'report.html'}"
         )
         for f in rep.findings:
-            click.echo(f"  [{'??' if f.holds is None else 'ok' if f.holds else 'NO'}] {f.claim}: {f.evidence}")
+            click.echo(
+                f"  [{'??' if f.holds is None else 'ok' if f.holds else 'NO'}] {f.claim}: {f.evidence}"
+            )
     if experiment == "all":
         click.echo(f"index: {report.write_index_report(root, [rep.path for rep in reports])}")
 

@@ -97,13 +97,13 @@ class Config:
 # runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
 QUICK = Config(
     tasks=(
-        Task("1d", 12, 256, 3000, 0.2, 1.0, 0.01),
-        Task("2d", 30, 256, 3000, 0.2, 1.0, 0.05),
-        Task("mnist", 500, 64, 400, 0.5, 4.0, 0.1),
+        Task("1d", 12, 256, 1500, 0.2, 1.0, 0.01),
+        Task("2d", 30, 256, 1500, 0.2, 1.0, 0.05),
+        Task("mnist", 500, 64, 200, 0.5, 4.0, 0.1),
     ),
     mnist_test=500,
-    records=15,
-    seeds=(0, 1, 2),
+    records=10,
+    seeds=(0, 1),
 )
 
 
