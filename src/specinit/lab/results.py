@@ -47,6 +47,7 @@ __all__ = [
     "diff_stderr",
     "seed_stderr",
     "verdict",
+    "below",
     "binomial_stderr",
     "config_hash",
     "environment",
@@ -135,6 +136,23 @@ def all_hold(states: Iterable[bool | None]) -> bool | None:
     return True if states and all(s is True for s in states) else None
 
 
+def below(mean: float, std: float, n: int, bound: float, k: float = 2.0) -> tuple[bool | None, str]:
+    """Whether a mean over ``n`` seeds (sample std ``std``) lies below ``bound`` beyond ``k``
+    standard errors ``std/√n``: True below, False above, None within (or for one seed, whose
+    noise is unknown).  The margin in words.
+
+    >>> below(0.01, 0.002, 3, 0.05)
+    (True, 'bound − mean +0.04, 2 SE = 0.0023')
+    >>> below(0.04, float("nan"), 1, 0.05)[0] is None
+    True
+    """
+    se = std / math.sqrt(n) if n >= 2 else math.nan
+    margin = bound - mean
+    if not math.isfinite(se):
+        return None, f"bound − mean {margin:+.3g}, noise unknown (one seed)"
+    return verdict(margin, se, k), f"bound − mean {margin:+.3g}, {k:g} SE = {k * se:.2g}"
+
+
 def binomial_stderr(p1: float, p2: float, n: int) -> float:
     """The standard error of the difference of two accuracies ``p1`` and ``p2`` measured on
     ``n`` test examples each: ``sqrt((p1(1-p1) + p2(1-p2)) / n)`` (independent binomials;
@@ -183,10 +201,10 @@ def compare(
 
     The noise is the larger of the seed noise (:func:`diff_stderr`, needs ≥ 2 values on each
     side; with ``paired``, ``a[i]`` and ``b[i]`` are the same case and seed and the noise is
-    :func:`seed_stderr` of the differences ``a[i] − b[i]``) and, for accuracies, the binomial noise of ``n_test`` test examples
-    (:func:`binomial_stderr`).  Returns ``(True, text)`` or ``(False, text)`` where the
-    difference exceeds ``k`` standard errors, else ``(None, text)``; with no estimate of the
-    noise at all (one value each, no ``n_test``) the answer is None.
+    :func:`seed_stderr` of the differences ``a[i] − b[i]``) and, for accuracies, the binomial
+    noise of ``n_test`` test examples (:func:`binomial_stderr`).  Returns ``(True, text)`` or
+    ``(False, text)`` where the difference exceeds ``k`` standard errors, else ``(None, text)``;
+    with no estimate of the noise at all (one value each, no ``n_test``) the answer is None.
 
     >>> compare([0.91, 0.92], [0.80, 0.81], n_test=1000)
     (True, 'difference +0.11, 2 SE = 0.031')

@@ -173,7 +173,6 @@ def summarize(
     fig.savefig(run.figure_path("solution_slices"), dpi=110)
 
     ours, other = cfg.inits[0], cfg.inits[1:]
-    e = partial(mean_by, rows)
     findings = [_loss_finding(rows, act, ours, base) for act in cfg.activations for base in other]
     return Summary(
         tables=[
