@@ -97,8 +97,8 @@ class Config:
 # runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
 QUICK = Config(
     tasks=(
-        Task("1d", 12, 256, 1500, 0.2, 1.0, 0.01),
-        Task("2d", 30, 256, 1500, 0.2, 1.0, 0.05),
+        Task("1d", 12, 256, 1000, 0.2, 1.0, 0.01),
+        Task("2d", 30, 256, 1000, 0.2, 1.0, 0.05),
         Task("mnist", 500, 64, 200, 0.5, 4.0, 0.1),
     ),
     mnist_test=500,

@@ -83,7 +83,7 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
 
 
-QUICK = Config(width=1024, steps=400, n_samples=2**14, records=20, seeds=(0, 1))
+QUICK = Config(width=2048, steps=400, n_samples=2**14, records=12, seeds=(0, 1))
 
 
 def check_config(cfg: Config) -> None:

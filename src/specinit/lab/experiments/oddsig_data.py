@@ -57,13 +57,14 @@ class Config:
 
 # Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
 # runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
-# Quick: one 20-layer design, one lr and the inits the findings compare (no Tanh-Init, no +scaled).
+# Quick: one 20-layer design, 6 epochs, one lr and the inits the findings compare (no Tanh-Init, no +scaled).
 QUICK = Config(
     datasets=("mnist",),
     activations=("tanh",),
     designs=("64x20",),
     inits=("odd_sigmoid", "xavier_normal", "kaiming_normal", "orthogonal", "kaiming_normal+bn"),
     limit_test=1000,
+    epochs=6,
     lrs=(1e-3,),
     seeds=(0,),
 )

@@ -58,12 +58,12 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
 
 
-# Quick: a 50-layer base, three values per sweep, 2 seeds and one epoch of training.
+# Quick: a 50-layer base, two or three values per sweep, 2 seeds and one epoch of training.
 QUICK = Config(
     depth=50,
-    widths=(8, 32, 128),
-    depths=(10, 50, 100),
-    ks=(0.5, 1.0, 4.0),
+    widths=(8, 128),
+    depths=(10, 100),
+    ks=(0.5, 4.0),
     noises=(0.25, 1.0, 4.0),
     train_epochs=1,
     seeds=(0, 1),

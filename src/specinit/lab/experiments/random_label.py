@@ -112,8 +112,8 @@ class Config:
 QUICK = Config(
     datasets=("mnist",),
     mlp_widths=(256,),
-    vgg_widths=(8, 16, 32),
-    resnet_widths=(8, 16, 32),
+    vgg_widths=(4, 8, 16),
+    resnet_widths=(4, 8, 16),
     limit_train=1000,
     limit_test=1000,
     epochs=2,
