@@ -22,18 +22,18 @@ from pathlib import Path
 
 #: Single-thread CPU seconds each quick config may take (sum 270 s, none over 45 s).
 BUDGET = {
-    "inr-depth": 18,
-    "spectral-bias": 12,
-    "bandwidth-1d": 14,
-    "random-label": 30,
-    "flat-minima": 30,
-    "kernel-bias": 16,
-    "hyperplanes": 20,
-    "swim-1d": 16,
-    "swim-mnist": 16,
-    "oddsig-depth": 24,
-    "oddsig-data": 28,
-    "oddsig-sensitivity": 28,
+    "inr-depth": 22,
+    "spectral-bias": 18,
+    "bandwidth-1d": 20,
+    "random-label": 22,
+    "flat-minima": 26,
+    "kernel-bias": 22,
+    "hyperplanes": 18,
+    "swim-1d": 14,
+    "swim-mnist": 14,
+    "oddsig-depth": 20,
+    "oddsig-data": 22,
+    "oddsig-sensitivity": 24,
     "oddsig-pinn": 28,
 }
 

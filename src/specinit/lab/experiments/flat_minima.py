@@ -149,8 +149,8 @@ class Config:
 # too few for the comparisons (the sign tests of the flatness findings need 6), so they stay undecided.
 QUICK = Config(
     lrs=(3e-3, 1e-2),
-    steps=1000,
-    pretrain_steps=1000,
+    steps=1200,
+    pretrain_steps=1200,
     trace_matvecs=20,
     slq_steps=20,
     signals=(1,),

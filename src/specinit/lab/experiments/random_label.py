@@ -111,6 +111,7 @@ class Config:
 # runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
 QUICK = Config(
     datasets=("mnist",),
+    archs=("mlp", "vgg"),
     mlp_widths=(256,),
     vgg_widths=(4, 8, 16),
     resnet_widths=(4, 8, 16),

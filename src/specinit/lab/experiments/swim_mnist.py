@@ -94,7 +94,7 @@ class Config:
 # Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
 # runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
 QUICK = Config(
-    widths=(256, 1024),
+    widths=(256, 512),
     limit_train=2000,
     limit_test=1000,
     finetune_width=256,
