@@ -58,13 +58,13 @@ class Config:
 QUICK = Config(
     activations=("tanh",),
     depth=10,
-    n_collocation=500,
+    n_collocation=300,
     n_initial=100,
     n_boundary=100,
     adam_steps=200,
     lbfgs_iterations=0,
-    grid_x=128,
-    grid_t=51,
+    grid_x=64,
+    grid_t=26,
     seeds=(0, 1),
 )
 SLICES = (0.25, 0.5, 0.75)  # times of the solution slices in the figure

@@ -58,9 +58,9 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
 
 
-# Quick: a 50-layer base, two or three values per sweep, 2 seeds and one epoch of training.
+# Quick: a 30-layer base, two or three values per sweep, 2 seeds and one epoch of training.
 QUICK = Config(
-    depth=50,
+    depth=30,
     widths=(8, 128),
     depths=(10, 100),
     ks=(0.5, 4.0),
