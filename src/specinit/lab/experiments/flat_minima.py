@@ -151,8 +151,8 @@ QUICK = Config(
     lrs=(3e-3, 1e-2),
     steps=1200,
     pretrain_steps=1200,
-    trace_matvecs=20,
-    slq_steps=20,
+    trace_matvecs=10,
+    slq_steps=10,
     signals=(1,),
     seeds=(0,),
 )

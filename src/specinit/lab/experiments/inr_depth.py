@@ -39,7 +39,7 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
-QUICK = Config(depths=(1, 6), lrs=(3e-3, 1e-2), steps=1000, seeds=(0,))
+QUICK = Config(depths=(1, 6), lrs=(3e-3, 1e-2), steps=800, seeds=(0,))
 
 
 def units(cfg: Config) -> list[Unit]:

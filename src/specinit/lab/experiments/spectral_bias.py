@@ -47,7 +47,7 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
-QUICK = Config(steps=1000, every=10, seeds=(0,))
+QUICK = Config(steps=800, every=10, seeds=(0,))
 
 
 def _target(cfg: Config) -> Sinusoids:
