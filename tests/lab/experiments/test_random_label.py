@@ -286,4 +286,4 @@ def test_quick_run_end_to_end(tmp_path):
     text = (tmp_path / "report.md").read_text()
     assert "## Findings" in text and "random_label.png" in text
     summary = list(csv.DictReader((tmp_path / "summary.csv").open()))
-    assert len(summary) == 12 and {"test_acc_mean", "test_acc_ci"} <= set(summary[0])
+    assert len(summary) == len(rl.units(cfg)) and {"test_acc_mean", "test_acc_ci"} <= set(summary[0])
