@@ -167,7 +167,7 @@ def binomial_stderr(p1: float, p2: float, n: int) -> float:
     return math.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / n)
 
 
-def seed_stderr(values: Sequence[float]) -> float:
+def seed_stderr(values: Sequence[float] | np.ndarray) -> float:
     """The standard error of the mean of per-seed ``values`` (``s/√n``; NaN for fewer than 2).
 
     >>> round(seed_stderr([1.0, 2.0, 3.0]), 4), seed_stderr([1.0])
@@ -179,7 +179,7 @@ def seed_stderr(values: Sequence[float]) -> float:
     return float(x.std(ddof=1) / math.sqrt(x.size))
 
 
-def diff_stderr(a: Sequence[float], b: Sequence[float]) -> float:
+def diff_stderr(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
     """The standard error of ``mean(a) − mean(b)`` across seeds (Welch: ``sqrt(sa²/na + sb²/nb)``);
     NaN when either side has fewer than 2 values.
 
@@ -190,8 +190,8 @@ def diff_stderr(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def compare(
-    a: Sequence[float] | float,
-    b: Sequence[float] | float,
+    a: Sequence[float] | np.ndarray | float,
+    b: Sequence[float] | np.ndarray | float,
     *,
     n_test: int | None = None,
     k: float = 2.0,
