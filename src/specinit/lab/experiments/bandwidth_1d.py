@@ -54,7 +54,7 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
-QUICK = Config(lrs=(1e-2,), steps=1500, pretrain_steps=1000, seeds=(0,))
+QUICK = Config(lrs=(1e-2,), pretrain_steps=1000, seeds=(0,))
 
 
 def units(cfg: Config) -> list[Unit]:
