@@ -23,18 +23,18 @@ from pathlib import Path
 #: Single-thread CPU seconds each quick config may take (sum 270 s, none over 45 s).
 BUDGET = {
     "inr-depth": 22,
-    "spectral-bias": 18,
-    "bandwidth-1d": 20,
-    "random-label": 22,
-    "flat-minima": 26,
+    "spectral-bias": 16,
+    "bandwidth-1d": 24,
+    "random-label": 14,
+    "flat-minima": 35,
     "kernel-bias": 22,
     "hyperplanes": 18,
-    "swim-1d": 14,
-    "swim-mnist": 14,
-    "oddsig-depth": 20,
-    "oddsig-data": 22,
-    "oddsig-sensitivity": 24,
-    "oddsig-pinn": 28,
+    "swim-1d": 16,
+    "swim-mnist": 13,
+    "oddsig-depth": 19,
+    "oddsig-data": 26,
+    "oddsig-sensitivity": 25,
+    "oddsig-pinn": 20,
 }
 
 
