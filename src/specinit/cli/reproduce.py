@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from specinit import lab
 from specinit.cli.options import DATA_DIR_HELP
 from specinit.lab import report
 from specinit.lab.config import ConfigError
+from specinit.lab.results import Finding, count_findings
 
 __all__ = ["reproduce"]
 
@@ -24,6 +26,18 @@ def _setting(text: str) -> tuple[str, str]:
             param_hint="--set",
         )
     return key.strip(), value.strip()
+
+
+def _tally(findings: Sequence[Finding]) -> str:
+    """``3/5 findings hold, 1 not decided``."""
+    held, _, undecided = count_findings(findings)
+    return f"{held}/{len(findings)} findings hold" + (f", {undecided} not decided" if undecided else "")
+
+
+def _finding_lines(findings: Sequence[Finding]) -> list[str]:
+    """``[ok]``, ``[NO]`` or ``[??]`` (not decided at this scale) and the claim with its evidence."""
+    marks = {True: "ok", False: "NO", None: "??"}
+    return [f"  [{marks[f.holds]}] {f.claim}: {f.evidence}" for f in findings]
 
 
 def _unit_line(line: str) -> None:
@@ -130,13 +144,12 @@ def reproduce(
             )
         except (FileNotFoundError, FileExistsError, DataFileError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
-        held = sum(f.holds for f in rep.findings)
         click.echo(
-            f"{name}: {held}/{len(rep.findings)} findings hold; "
-            f"{rep.skipped} unit(s) reused; report: {rep.path / 'report.html'}"
+            f"{name}: {_tally(rep.findings)}; {rep.skipped} unit(s) reused; "
+            f"report: {rep.path / 'report.html'}"
         )
-        for f in rep.findings:
-            click.echo(f"  [{'ok' if f.holds else 'NO'}] {f.claim}: {f.evidence}")
+        for line in _finding_lines(rep.findings):
+            click.echo(line)
 
 
 def _reproduce_all(
@@ -164,10 +177,9 @@ def _reproduce_all(
                 f"(traceback: {outcome.folder / 'error.txt'})"
             )
             return
-        held = sum(f.holds for f in outcome.findings)
-        tqdm.write(f"{head}: {held}/{len(outcome.findings)} findings hold ({outcome.seconds:.0f} s)")
-        for f in outcome.findings:
-            tqdm.write(f"  [{'ok' if f.holds else 'NO'}] {f.claim}: {f.evidence}")
+        tqdm.write(f"{head}: {_tally(outcome.findings)} ({outcome.seconds:.0f} s)")
+        for line in _finding_lines(outcome.findings):
+            tqdm.write(line)
 
     start = time.perf_counter()
     try:

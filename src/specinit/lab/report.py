@@ -30,7 +30,7 @@ from typing import Any
 from specinit._core.tables import text_table
 from specinit.lab import experiment as experiments
 from specinit.lab.config import config_json, format_value, point_label
-from specinit.lab.results import Finding, ci_markdown, ci_rows, split_columns
+from specinit.lab.results import Finding, ci_markdown, ci_rows, count_findings, split_columns
 from specinit.lab.store import STORE_NAME, RunRecord, RunStore
 
 __all__ = [
@@ -279,13 +279,12 @@ def write_index_report(
     root = Path(root)
     failed = dict(failed or {})
     entries = [(Path(f), _results(Path(f))) for f in folders]
-    verdicts = [f.get("holds") for _, res in entries for f in res.get("findings", [])]
-    held, refuted = sum(v is True for v in verdicts), sum(v is False for v in verdicts)
-    undecided = len(verdicts) - held - refuted
+    every = [f for _, res in entries for f in res.get("findings", [])]
+    held, refuted, undecided = count_findings(every)
     glance = (
         f"**{len(entries)} experiment(s) reproduced"
         + (f", {len(failed)} failed" if failed else "")
-        + f"**: {held} of {len(verdicts)} findings hold, {refuted} do not"
+        + f"**: {held} of {len(every)} findings hold, {refuted} do not"
         + (f", {undecided} not decided at this scale" if undecided else "")
         + f"; {sum(float(res.get('seconds', 0)) for _, res in entries):.0f} s of compute."
     )
@@ -294,19 +293,19 @@ def write_index_report(
         "",
         glance,
         "",
-        "| experiment | paper | findings that hold | seconds | folder |",
-        "|---|---|---|---|---|",
+        "| experiment | paper | findings that hold | not decided | seconds | folder |",
+        "|---|---|---|---|---|---|",
     ]
     for folder, res in entries:
         findings = res.get("findings", [])
-        ok = sum(f.get("holds") is True for f in findings)
+        held, _, undecided = count_findings(findings)
         rel = folder.relative_to(root).as_posix() if folder.is_relative_to(root) else folder.as_posix()
         lines.append(
-            f"| {res.get('experiment', folder.name)} | {res.get('source', '')} | {ok}/{len(findings)} | "
-            f"{float(res.get('seconds', 0)):.0f} | [{rel}]({rel}/report.md) |"
+            f"| {res.get('experiment', folder.name)} | {res.get('source', '')} | {held}/{len(findings)} | "
+            f"{undecided} | {float(res.get('seconds', 0)):.0f} | [{rel}]({rel}/report.md) |"
         )
     for name, error in failed.items():
-        lines.append(f"| {name} | | **failed**: {error} | | [{name}]({name}/error.txt) |")
+        lines.append(f"| {name} | | **failed**: {error} | | | [{name}]({name}/error.txt) |")
     for folder, res in entries:
         lines += ["", f"## {res.get('experiment', folder.name)}", ""]
         lines += [Finding(**f).markdown() for f in res.get("findings", [])]

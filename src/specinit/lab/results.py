@@ -42,6 +42,15 @@ from specinit._core.tables import text_table
 __all__ = [
     "RunDir",
     "Finding",
+    "all_hold",
+    "compare",
+    "count_findings",
+    "decided",
+    "diff_stderr",
+    "seed_stderr",
+    "verdict",
+    "below",
+    "binomial_stderr",
     "config_hash",
     "environment",
     "mean_ci",
@@ -55,15 +64,170 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Finding:
-    """A qualitative claim of a paper checked against measured numbers."""
+    """A qualitative claim of a paper checked against measured numbers.
+
+    ``holds`` is three-state: ``True`` (the numbers support the claim beyond their noise),
+    ``False`` (they contradict it beyond their noise) or ``None`` (not decided: the margin is
+    within the noise, or the run is too small to tell).
+
+    >>> Finding("a beats b", None, "not decided at quick scale: one seed").markdown()
+    '- **not decided**: a beats b — not decided at quick scale: one seed'
+    """
 
     claim: str
-    holds: bool
+    holds: bool | None
     evidence: str
+
+    @property
+    def status(self) -> str:
+        """``"holds"``, ``"does NOT hold"`` or ``"not decided"``."""
+        return "not decided" if self.holds is None else ("holds" if self.holds else "does NOT hold")
 
     def markdown(self) -> str:
         """The finding as a Markdown list item: ``- **holds**: claim — evidence``."""
-        return f"- **{'holds' if self.holds else 'does NOT hold'}**: {self.claim} — {self.evidence}"
+        return f"- **{self.status}**: {self.claim} — {self.evidence}"
+
+
+def count_findings(findings: Iterable[Any]) -> tuple[int, int, int]:
+    """How many findings hold, do not hold and are undecided: ``(held, not_held, undecided)``.
+
+    Accepts :class:`Finding` objects or their dictionaries (as stored in ``results.json``).
+
+    >>> count_findings([Finding("a", True, ""), {"claim": "b", "holds": None, "evidence": ""}])
+    (1, 0, 1)
+    """
+    states = [f.get("holds") if isinstance(f, Mapping) else f.holds for f in findings]
+    held = sum(1 for s in states if s is True)
+    undecided = sum(1 for s in states if s is None)
+    return held, len(states) - held - undecided, undecided
+
+
+def decided(diff: float, stderr: float, k: float = 2.0) -> bool:
+    """Whether a difference ``diff`` is beyond ``k`` standard errors ``stderr`` of its noise.
+
+    A NaN difference or standard error (one seed: no estimate of the noise) is never decided.
+
+    >>> decided(0.05, 0.01), decided(0.01, 0.01), decided(0.05, float("nan"))
+    (True, False, False)
+    """
+    if not (math.isfinite(diff) and math.isfinite(stderr)):
+        return False
+    return abs(diff) > k * stderr
+
+
+def verdict(diff: float, stderr: float, k: float = 2.0) -> bool | None:
+    """A finding's ``holds`` for the claim "``diff`` > 0": True or False where the difference is
+    beyond ``k`` standard errors (:func:`decided`), else None (not decided).
+
+    >>> verdict(0.05, 0.01), verdict(-0.05, 0.01), verdict(0.01, 0.01)
+    (True, False, None)
+    """
+    return bool(diff > 0) if decided(diff, stderr, k) else None
+
+
+def all_hold(states: Iterable[bool | None]) -> bool | None:
+    """A claim "for every case": False if any case is decided False, True if all are decided
+    True, else None (not decided).
+
+    >>> all_hold([True, True]), all_hold([True, None]), all_hold([None, False])
+    (True, None, False)
+    """
+    states = list(states)
+    if any(s is False for s in states):
+        return False
+    return True if states and all(s is True for s in states) else None
+
+
+def below(mean: float, std: float, n: int, bound: float, k: float = 2.0) -> tuple[bool | None, str]:
+    """Whether a mean over ``n`` seeds (sample std ``std``) lies below ``bound`` beyond ``k``
+    standard errors ``std/√n``: True below, False above, None within (or for one seed, whose
+    noise is unknown).  The margin in words.
+
+    >>> below(0.01, 0.002, 3, 0.05)
+    (True, 'bound − mean +0.04, 2 SE = 0.0023')
+    >>> below(0.04, float("nan"), 1, 0.05)[0] is None
+    True
+    """
+    se = std / math.sqrt(n) if n >= 2 else math.nan
+    margin = bound - mean
+    if not math.isfinite(se):
+        return None, f"bound − mean {margin:+.3g}, noise unknown (one seed)"
+    return verdict(margin, se, k), f"bound − mean {margin:+.3g}, {k:g} SE = {k * se:.2g}"
+
+
+def binomial_stderr(p1: float, p2: float, n: int) -> float:
+    """The standard error of the difference of two accuracies ``p1`` and ``p2`` measured on
+    ``n`` test examples each: ``sqrt((p1(1-p1) + p2(1-p2)) / n)`` (independent binomials;
+    conservative for paired predictions on one test set).
+
+    >>> round(binomial_stderr(0.9, 0.9, 1000), 4)
+    0.0134
+    """
+    if n <= 0:
+        raise ValueError(f"n must be positive, got {n}")
+    p1, p2 = min(max(p1, 0.0), 1.0), min(max(p2, 0.0), 1.0)
+    return math.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / n)
+
+
+def seed_stderr(values: Sequence[float] | np.ndarray) -> float:
+    """The standard error of the mean of per-seed ``values`` (``s/√n``; NaN for fewer than 2).
+
+    >>> round(seed_stderr([1.0, 2.0, 3.0]), 4), seed_stderr([1.0])
+    (0.5774, nan)
+    """
+    x = np.asarray(values, dtype=float)
+    if x.size < 2:
+        return math.nan
+    return float(x.std(ddof=1) / math.sqrt(x.size))
+
+
+def diff_stderr(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
+    """The standard error of ``mean(a) − mean(b)`` across seeds (Welch: ``sqrt(sa²/na + sb²/nb)``);
+    NaN when either side has fewer than 2 values.
+
+    >>> round(diff_stderr([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]), 4)
+    0.8165
+    """
+    return math.sqrt(seed_stderr(a) ** 2 + seed_stderr(b) ** 2)
+
+
+def compare(
+    a: Sequence[float] | np.ndarray | float,
+    b: Sequence[float] | np.ndarray | float,
+    *,
+    n_test: int | None = None,
+    k: float = 2.0,
+    paired: bool = False,
+) -> tuple[bool | None, str]:
+    """Whether ``mean(a) > mean(b)`` beyond the noise, and the margin in words.
+
+    The noise is the larger of the seed noise (:func:`diff_stderr`, needs ≥ 2 values on each
+    side; with ``paired``, ``a[i]`` and ``b[i]`` are the same case and seed and the noise is
+    :func:`seed_stderr` of the differences ``a[i] − b[i]``) and, for accuracies, the binomial
+    noise of ``n_test`` test examples (:func:`binomial_stderr`).  Returns ``(True, text)`` or
+    ``(False, text)`` where the difference exceeds ``k`` standard errors, else ``(None, text)``;
+    with no estimate of the noise at all (one value each, no ``n_test``) the answer is None.
+
+    >>> compare([0.91, 0.92], [0.80, 0.81], n_test=1000)
+    (True, 'difference +0.11, 2 SE = 0.031')
+    >>> compare([0.9, 0.7], [0.8, 0.6], paired=True)[0]
+    True
+    >>> compare([1.0], [0.5])
+    (None, 'difference +0.5, noise unknown (one value per side)')
+    """
+    x = np.atleast_1d(np.asarray(a, dtype=float))
+    y = np.atleast_1d(np.asarray(b, dtype=float))
+    diff = float(x.mean() - y.mean())
+    if paired and x.shape != y.shape:
+        raise ValueError(f"paired values need equal lengths, got {x.size} and {y.size}")
+    noise = [seed_stderr(x - y) if paired else diff_stderr(x, y)]
+    if n_test is not None:
+        noise.append(binomial_stderr(float(x.mean()), float(y.mean()), n_test))
+    finite = [se for se in noise if math.isfinite(se)]
+    if not finite or not math.isfinite(diff):
+        return None, f"difference {diff:+.3g}, noise unknown (one value per side)"
+    se = max(finite)
+    return verdict(diff, se, k), f"difference {diff:+.3g}, {k:g} SE = {k * se:.2g}"
 
 
 def _jsonable(value: Any) -> Any:

@@ -13,7 +13,7 @@ from specinit.lab.experiments import bandwidth_1d
 @pytest.mark.parametrize("name", ["inr-depth", "bandwidth-1d"])
 def test_quick_run_reproduces_the_papers_findings(name, tmp_path):
     report = experiments.run(name, quick=True, out=tmp_path, progress=False)
-    failed = [f"{f.claim}: {f.evidence}" for f in report.findings if not f.holds]
+    failed = [f"{f.claim}: {f.evidence}" for f in report.findings if f.holds is False]
     assert not failed, failed
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["experiment"] == name and results["seeds"] == [0]

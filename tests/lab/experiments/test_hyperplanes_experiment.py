@@ -81,7 +81,14 @@ def test_problems_depend_on_the_seed_only():
 
 def test_findings_follow_the_numbers():
     cfg = dataclasses.replace(TINY, tasks=(TINY.tasks[0],))
-    base_row = {"task": "1d", "width": 32, "n": 2, "train_loss_mean": 0.01}
+    stds = ("n_clusters", "pinned_fraction", "pinned_fraction_init", "movement")
+    base_row = {
+        "task": "1d",
+        "width": 32,
+        "n": 2,
+        "train_loss_mean": 0.01,
+        **{f"{m}_std": 0.001 for m in stds},
+    }
     table = [
         {
             **base_row,
@@ -110,6 +117,13 @@ def test_findings_follow_the_numbers():
     assert found[next(k for k in found if k.startswith("hyperplanes move less"))] is False
     assert found["lazy hyperplanes move less than a tenth as far as adaptive ones"] is True
     assert found["the adaptive regime ends with fewer clusters than the lazy one"] is True
+    # one seed: no noise estimate, nothing decided
+    one = [{**row, "n": 1} for row in table]
+    assert all(f.holds is None for f in hyperplanes.findings(cfg, one))
+    # a difference within 2 SE of the seeds is not decided
+    noisy = [{**row, "n_clusters_std": 40.0} for row in table]
+    found = {f.claim.split(": ", 1)[1]: f.holds for f in hyperplanes.findings(cfg, noisy)}
+    assert found["the adaptive regime ends with fewer clusters than the lazy one"] is None
 
 
 @pytest.mark.slow

@@ -206,9 +206,11 @@ def _fake_rows(test_gap, bw_gap, trace_gap):
     "test_gap, bw_gap, trace_gap, expected",
     [
         # worse everywhere, higher B/W everywhere, sharper ⇔ worse everywhere: flatness tracks
-        ((-0.02, -0.01), (0.5, 0.5), (1.0, 1.0), [True, True, False]),
+        ((-0.1, -0.05), (0.5, 0.5), (1.0, 1.0), [True, True, False]),
         # better on vgg, lower B/W on vgg, sharper but better on vgg: flatness does not track
-        ((-0.02, 0.01), (0.5, -0.5), (1.0, 1.0), [False, False, True]),
+        ((-0.1, 0.05), (0.5, -0.5), (1.0, 1.0), [False, False, True]),
+        # test-accuracy gaps within 2 binomial SE of 1000 test images: not decided
+        ((-0.01, -0.01), (0.5, 0.5), (1.0, 1.0), [None, True, None]),
     ],
 )
 def test_findings_are_computed_from_the_numbers(test_gap, bw_gap, trace_gap, expected):
@@ -220,9 +222,9 @@ def test_findings_are_computed_from_the_numbers(test_gap, bw_gap, trace_gap, exp
     assert len(found) == 5
     assert found[0].holds  # every train accuracy is 1.0 ≥ fit_threshold
     assert [found[1].holds, found[2].holds, found[4].holds] == expected
-    assert not found[3].holds  # equal bandwidth after training is not "higher"
-    k = sum(g < 0 for g in test_gap)
-    assert f"in {k} of 2" in found[1].claim
+    assert found[3].holds is None  # equal bandwidth after training: no difference to decide
+    k = sum(g < 0 for g in test_gap) if expected[0] is not None else 0
+    assert f"({k} of 2 cases decided for it" in found[1].claim
 
 
 def test_missing_data_gives_a_clear_error(tmp_path, monkeypatch):
@@ -264,7 +266,7 @@ def test_run_writes_results_and_resumes(tmp_path, monkeypatch):
 def test_quick_run_end_to_end(tmp_path):
     report = base.run("random-label", quick=True, out=tmp_path, progress=False)
     cfg = rl.QUICK
-    assert len(report.rows) == len(rl.units(cfg)) == 12
+    assert len(report.rows) == len(rl.units(cfg)) == 4
     with (tmp_path / "results.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert ROW_KEYS <= set(rows[0])
@@ -274,12 +276,14 @@ def test_quick_run_end_to_end(tmp_path):
         assert np.isfinite([row["trace"], row["top_eig"], row["test_loss"]]).all()
     bw = {(r["dataset"], r["arch"], r["start"]): r["bw_before"] for r in report.rows}
     for dataset in cfg.datasets:
-        for arch in ("vgg", "resnet"):  # the CNNs' proxy jumps within 3 pre-training epochs
+        for arch in [
+            a for a in cfg.archs if a != "mlp"
+        ]:  # the CNNs' proxy jumps within 3 pre-training epochs
             assert bw[(dataset, arch, "random_labels")] > 2 * bw[(dataset, arch, "random")]
     results = json.loads((tmp_path / "results.json").read_text())
     assert len(results["findings"]) == 5
-    assert all(isinstance(f["holds"], bool) for f in results["findings"])
+    assert all(f["holds"] in (True, False, None) for f in results["findings"])
     text = (tmp_path / "report.md").read_text()
     assert "## Findings" in text and "random_label.png" in text
     summary = list(csv.DictReader((tmp_path / "summary.csv").open()))
-    assert len(summary) == 12 and {"test_acc_mean", "test_acc_ci"} <= set(summary[0])
+    assert len(summary) == len(rl.units(cfg)) and {"test_acc_mean", "test_acc_ci"} <= set(summary[0])

@@ -11,6 +11,7 @@ Every start gets the same SGD learning-rate grid (chosen by final training loss)
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 from specinit._core.plotting import figure
 from specinit.lab import checks
 from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
-from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.results import Finding, RunDir, all_hold, ci_markdown, ci_rows, compare
 from specinit.lab.runner import Context
 from specinit.lab.tasks import (
     BANDWIDTH_STARTS,
@@ -55,7 +56,7 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
-QUICK = Config(lrs=(1e-3, 3e-3, 1e-2), seeds=(0,))
+QUICK = Config(lrs=(1e-2,), pretrain_steps=1000, seeds=(0,))
 
 
 def check_config(cfg: Config) -> None:
@@ -104,6 +105,39 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
 METRICS = ("train_mse", "test_mse", "energy_above_init", "energy_above_final", "amp_fhi_final")
 
 
+#: A start "fits" the samples when its train MSE is below this (the signal's variance is ~1).
+FIT_MSE = 1e-2
+
+
+def _fits(rows: list[dict[str, Any]], starts: list[str]) -> bool:
+    return all(float(r["train_mse"]) <= FIT_MSE for r in rows if r["start"] in starts)
+
+
+def _fitted(rows: list[dict[str, Any]], starts: list[str], holds: bool | None) -> bool | None:
+    """A claim about fitted networks is only decided when every network of ``starts`` fitted."""
+    return holds if _fits(rows, starts) else None
+
+
+def _fit_note(rows: list[dict[str, Any]], starts: list[str]) -> str:
+    return (
+        ""
+        if _fits(rows, starts)
+        else f" — not decided: a net did not fit its samples (train MSE > {FIT_MSE:g})"
+    )
+
+
+def _log_higher(
+    rows: list[dict[str, Any]], metric: str, high: str, low: str, by: float = 0.0
+) -> tuple[bool | None, str]:
+    """``log10 metric[high] − log10 metric[low] > by`` beyond 2 SE of the seed-paired differences."""
+
+    def logs(start: str) -> list[float]:
+        mine = sorted((r for r in rows if r["start"] == start), key=lambda r: r["seed"])
+        return [math.log10(max(float(r[metric]), 1e-300)) for r in mine]
+
+    return compare([v - by for v in logs(high)], logs(low), paired=True)
+
+
 def summarize(
     cfg: Config, rows: list[dict[str, Any]], arrays: dict[str, dict[str, np.ndarray]], run: RunDir
 ) -> Summary:
@@ -133,33 +167,57 @@ def summarize(
     findings = [
         Finding(
             "(a) ReLU + Xavier starts and ends with little energy above f_c",
-            e("energy_above_init", start="relu-xavier") < 0.1
-            and e("energy_above_final", start="relu-xavier") < 0.05,
+            _fitted(
+                rows,
+                ["relu-xavier"],
+                e("energy_above_init", start="relu-xavier") < 0.1
+                and e("energy_above_final", start="relu-xavier") < 0.05,
+            ),
             f"energy above f_c {e('energy_above_init', start='relu-xavier'):.3f} → "
-            f"{e('energy_above_final', start='relu-xavier'):.3f}",
+            f"{e('energy_above_final', start='relu-xavier'):.3f} (bounds 0.1 and 0.05 for every seed's mean)"
+            + _fit_note(rows, ["relu-xavier"]),
         ),
         Finding(
             f"(b) a ReLU start pre-trained at f_hi = {cfg.high_freq:g} keeps high frequencies after "
             "fitting and interpolates worse than (a)",
-            e("energy_above_final", start="relu-high-frequency")
-            > 10 * e("energy_above_final", start="relu-xavier")
-            and e("test_mse", start="relu-high-frequency") > e("test_mse", start="relu-xavier"),
+            _fitted(
+                rows,
+                ["relu-high-frequency", "relu-xavier"],
+                all_hold(
+                    [
+                        _log_higher(rows, "energy_above_final", "relu-high-frequency", "relu-xavier", 1.0)[0],
+                        _log_higher(rows, "test_mse", "relu-high-frequency", "relu-xavier")[0],
+                    ]
+                ),
+            ),
             f"energy above f_c after fitting {e('energy_above_final', start='relu-high-frequency'):.3f} "
             f"vs (a) {e('energy_above_final', start='relu-xavier'):.3f}; peak amplitude within ±1 of "
             f"f_hi {e('amp_fhi_init', start='relu-high-frequency'):.3f} → "
             f"{e('amp_fhi_final', start='relu-high-frequency'):.3f}; test MSE "
             f"{e('test_mse', start='relu-high-frequency'):.3g} "
-            f"vs (a) {e('test_mse', start='relu-xavier'):.3g}",
+            f"vs (a) {e('test_mse', start='relu-xavier'):.3g}; log10 energy ratio − 1: "
+            f"{_log_higher(rows, 'energy_above_final', 'relu-high-frequency', 'relu-xavier', 1.0)[1]}; "
+            f"log10 test MSE: {_log_higher(rows, 'test_mse', 'relu-high-frequency', 'relu-xavier')[1]}"
+            + _fit_note(rows, ["relu-high-frequency", "relu-xavier"]),
         ),
         Finding(
             "(c, d) a Gaussian net fits badly from Xavier and well from a small-variance start",
-            e("test_mse", start="gaussian-xavier") > e("test_mse", start="gaussian-small")
-            and e("energy_above_final", start="gaussian-xavier")
-            > e("energy_above_final", start="gaussian-small"),
+            _fitted(
+                rows,
+                ["gaussian-xavier", "gaussian-small"],
+                all_hold(
+                    [
+                        _log_higher(rows, "test_mse", "gaussian-xavier", "gaussian-small")[0],
+                        _log_higher(rows, "energy_above_final", "gaussian-xavier", "gaussian-small")[0],
+                    ]
+                ),
+            ),
             f"test MSE {e('test_mse', start='gaussian-xavier'):.3g} (Xavier) vs "
             f"{e('test_mse', start='gaussian-small'):.3g} (small); energy above f_c after fitting "
             f"{e('energy_above_final', start='gaussian-xavier'):.3f} "
-            f"vs {e('energy_above_final', start='gaussian-small'):.3f}",
+            f"vs {e('energy_above_final', start='gaussian-small'):.3f}; log10 test MSE: "
+            f"{_log_higher(rows, 'test_mse', 'gaussian-xavier', 'gaussian-small')[1]}"
+            + _fit_note(rows, ["gaussian-xavier", "gaussian-small"]),
         ),
     ]
     return Summary(

@@ -48,7 +48,7 @@ from specinit._core.rng import as_generator
 from specinit.data import pca_project
 from specinit.initializers import shallow_init_
 from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
-from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.results import Finding, RunDir, all_hold, ci_markdown, ci_rows, verdict
 from specinit.lab.runner import Context
 from specinit.measure.hyperplanes import HyperplaneTracker, Neurons, cluster_hyperplanes, hyperplane_movement
 from specinit.nn.models import mlp
@@ -97,13 +97,13 @@ class Config:
 # runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
 QUICK = Config(
     tasks=(
-        Task("1d", 12, 256, 3000, 0.2, 1.0, 0.01),
-        Task("2d", 30, 256, 3000, 0.2, 1.0, 0.05),
-        Task("mnist", 500, 64, 400, 0.5, 4.0, 0.1),
+        Task("1d", 12, 256, 1000, 0.2, 1.0, 0.01),
+        Task("2d", 30, 256, 1000, 0.2, 1.0, 0.05),
+        Task("mnist", 500, 64, 200, 0.5, 4.0, 0.1),
     ),
     mnist_test=500,
-    records=15,
-    seeds=(0, 1, 2),
+    records=10,
+    seeds=(0, 1),
 )
 
 
@@ -292,6 +292,16 @@ def _lookup(table: list[dict[str, Any]], task: str, regime: str) -> dict[str, An
     return next((r for r in table if r["task"] == task and r["regime"] == regime), None)
 
 
+def _se(row: Mapping[str, Any], metric: str) -> float:
+    """The standard error of a metric's mean across seeds (NaN for one seed)."""
+    return row[f"{metric}_std"] / math.sqrt(row["n"]) if row["n"] >= 2 else math.nan
+
+
+def _says(holds: bool | None, evidence: str) -> tuple[bool | None, str]:
+    """``holds`` and its evidence, marked when the numbers cannot decide (beyond 2 SE of the seeds)."""
+    return holds, evidence + ("" if holds is not None else " — not decided (within 2 SE, or one seed)")
+
+
 def findings(cfg: Config, table: list[dict[str, Any]]) -> list[Finding]:
     """Checked claims per task: adaptive clusters ≪ width and pinned to data (vs the same
     neurons at init), lazy hyperplanes move less than ``lazy_move_tol``, adaptive < lazy.
@@ -304,8 +314,12 @@ def findings(cfg: Config, table: list[dict[str, Any]]) -> list[Finding]:
             out.append(
                 Finding(
                     f"{t.kind}, adaptive regime: clusters ≪ width (fewer than width/10 = {t.width / 10:g})",
-                    n < t.width / 10,
-                    f"{n:.3g} clusters (effective {eff:.3g}) among {t.width} neurons, eps {t.eps}",
+                    *_says(
+                        verdict(t.width / 10 - n, _se(ada, "n_clusters")),
+                        f"{n:.3g} clusters (effective {eff:.3g}) among {t.width} neurons, eps {t.eps}; "
+                        f"width/10 − clusters {t.width / 10 - n:+.3g}, "
+                        f"2 SE = {2 * _se(ada, 'n_clusters'):.2g}",
+                    ),
                 )
             )
             frac, frac0 = ada["pinned_fraction_mean"], ada["pinned_fraction_init_mean"]
@@ -313,9 +327,20 @@ def findings(cfg: Config, table: list[dict[str, Any]]) -> list[Finding]:
                 Finding(
                     f"{t.kind}, adaptive regime: most cluster mass is pinned to data (hyperplane "
                     f"within {cfg.pin_tol:g} × the data spacing of a training point)",
-                    frac > 0.5 and frac > frac0,
-                    f"pinned mass fraction {frac:.3g} after training vs {frac0:.3g} at init; "
-                    f"mass-weighted median relative distance {ada['pinning_mean']:.3g}",
+                    *_says(
+                        all_hold(
+                            [
+                                verdict(frac - 0.5, _se(ada, "pinned_fraction")),
+                                verdict(
+                                    frac - frac0,
+                                    math.hypot(_se(ada, "pinned_fraction"), _se(ada, "pinned_fraction_init")),
+                                ),
+                            ]
+                        ),
+                        f"pinned mass fraction {frac:.3g} after training vs {frac0:.3g} at init "
+                        f"(2 SE = {2 * _se(ada, 'pinned_fraction'):.2g}); "
+                        f"mass-weighted median relative distance {ada['pinning_mean']:.3g}",
+                    ),
                 )
             )
         if lazy is not None:
@@ -324,8 +349,11 @@ def findings(cfg: Config, table: list[dict[str, Any]]) -> list[Finding]:
                 Finding(
                     f"{t.kind}, lazy regime: hyperplanes move less than ε = {cfg.lazy_move_tol:g} "
                     "(median over neurons of ‖Δ(ŵ, β)‖)",
-                    move < cfg.lazy_move_tol,
-                    f"median movement {move:.3g} (width {t.width})",
+                    *_says(
+                        verdict(cfg.lazy_move_tol - move, _se(lazy, "movement")),
+                        f"median movement {move:.3g} (width {t.width}; "
+                        f"2 SE = {2 * _se(lazy, 'movement'):.2g})",
+                    ),
                 )
             )
         if ada is not None and lazy is not None:
@@ -333,16 +361,27 @@ def findings(cfg: Config, table: list[dict[str, Any]]) -> list[Finding]:
             out.append(
                 Finding(
                     f"{t.kind}: lazy hyperplanes move less than a tenth as far as adaptive ones",
-                    ratio < 0.1,
-                    f"median movement lazy/adaptive = {ratio:.3g}",
+                    *_says(
+                        verdict(
+                            0.1 * ada["movement_mean"] - move,
+                            math.hypot(_se(lazy, "movement"), 0.1 * _se(ada, "movement")),
+                        ),
+                        f"median movement lazy/adaptive = {ratio:.3g}",
+                    ),
                 )
             )
             out.append(
                 Finding(
                     f"{t.kind}: the adaptive regime ends with fewer clusters than the lazy one",
-                    ada["n_clusters_mean"] < lazy["n_clusters_mean"],
-                    f"adaptive {ada['n_clusters_mean']:.3g} vs lazy {lazy['n_clusters_mean']:.3g}; "
-                    f"train loss adaptive {ada['train_loss_mean']:.3g}, lazy {lazy['train_loss_mean']:.3g}",
+                    *_says(
+                        verdict(
+                            lazy["n_clusters_mean"] - ada["n_clusters_mean"],
+                            math.hypot(_se(lazy, "n_clusters"), _se(ada, "n_clusters")),
+                        ),
+                        f"adaptive {ada['n_clusters_mean']:.3g} vs lazy {lazy['n_clusters_mean']:.3g}; "
+                        f"train loss adaptive {ada['train_loss_mean']:.3g}, "
+                        f"lazy {lazy['train_loss_mean']:.3g}",
+                    ),
                 )
             )
     return out

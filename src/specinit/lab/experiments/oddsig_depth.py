@@ -36,7 +36,7 @@ from specinit import data
 from specinit._core.plotting import figure
 from specinit.data import standardize
 from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
-from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.results import Finding, RunDir, binomial_stderr, ci_markdown, ci_rows, compare, verdict
 from specinit.lab.runner import Context
 from specinit.lab.tasks import check_image_datasets, mean_by
 from specinit.measure.propagation import propagation
@@ -76,12 +76,15 @@ class Config:
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
-# Quick: 64 Adam steps per epoch, so a larger lr than the default's (the 16/4 net may collapse).
+# Quick: only the 101-layer 16/4 design and tanh, 64 Adam steps per epoch, so a larger lr than the
+# default's (the 16/4 net may collapse).
 # Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
 # runs with no data folder; the default needs the full sets (--data-dir / SPECINIT_DATA).
 QUICK = Config(
-    activations=("tanh", "erf"),
-    designs=("64x10", "64x50", "16/4x101"),
+    datasets=("mnist",),
+    activations=("tanh",),
+    designs=("16/4x101",),
+    inits=tuple(i for i in INITS if i != "tanh_init"),
     limit_train=2000,
     limit_test=1000,
     epochs=2,
@@ -280,31 +283,51 @@ def plot_std(
     fig.savefig(path, dpi=110)
 
 
+def values_by(rows: Sequence[Mapping[str, Any]], metric: str, **match: Any) -> list[float]:
+    """The values of ``metric`` in the rows matching every ``column=value`` of ``match``."""
+    return [float(r[metric]) for r in rows if all(r.get(k) == v for k, v in match.items())]
+
+
+def n_test_images(limit_test: int | None) -> int:
+    """How many test images an accuracy is measured on (None: the full 10,000-image split)."""
+    return 10_000 if limit_test is None else int(limit_test)
+
+
 def baseline_findings(
-    rows: list[dict[str, Any]], inits: Sequence[str], cases: Sequence[Mapping[str, Any]], metric: str
+    rows: list[dict[str, Any]],
+    inits: Sequence[str],
+    cases: Sequence[Mapping[str, Any]],
+    metric: str,
+    n_test: int,
 ) -> list[Finding]:
     """For each case (a filter such as ``{"dataset": "mnist", "design": "64x50"}``) and each
     of our starts in ``inits``: does it beat Xavier, He and Orthogonal on ``metric`` (mean over
-    the matching rows, i.e. over activations and seeds)?
+    the matching rows, i.e. over activations and seeds)?  Decided only beyond 2 standard errors
+    of the larger of the spread of the paired differences (same activation and seed) and the binomial noise of
+    ``n_test`` test images (:func:`specinit.lab.results.compare`).
     """
     findings: list[Finding] = []
     rivals = [i for i in BASELINES if i in inits]
     if not rivals:
         return findings
     for case in cases:
-        means = {i: mean_by(rows, metric, init=i, **case) for i in inits}
+        values = {i: values_by(rows, metric, init=i, **case) for i in inits}
+        means = {i: float(np.mean(v)) for i, v in values.items()}
         best_rival = max(rivals, key=means.__getitem__)
         where = ", ".join(f"{k} {v}" for k, v in case.items())
         evidence = ", ".join(f"{i} {m:.3f}" for i, m in means.items())
-        findings += [
-            Finding(
-                f"{where}, no normalization: {ours} init beats Xavier/He/Orthogonal on {metric}",
-                means[ours] > means[best_rival],
-                f"{evidence} (mean over activations, seeds)",
+        for ours in OURS:
+            if ours not in inits:
+                continue
+            holds, margin = compare(values[ours], values[best_rival], n_test=n_test, paired=True)
+            findings.append(
+                Finding(
+                    f"{where}, no normalization: {ours} init beats Xavier/He/Orthogonal on {metric}",
+                    holds,
+                    f"{evidence} (mean over activations, seeds); {ours} − {best_rival}: {margin}"
+                    + ("" if holds is not None else " — not decided"),
+                )
             )
-            for ours in OURS
-            if ours in inits
-        ]
     return findings
 
 
@@ -337,32 +360,40 @@ def summarize(
 
     deep = [d for d in cfg.designs if len(mlp_widths(d)) >= 50] or [deepest]
     cases = [{"dataset": d, "design": g} for d in cfg.datasets for g in deep]
-    findings = baseline_findings(rows, cfg.inits, cases, "test_acc_e1")
-    findings += baseline_findings(rows, cfg.inits, cases, "test_acc")
-    ours_std = mean_by(rows, "std_last_init", design=deepest, init="odd_sigmoid")
-    xavier_std = mean_by(rows, "std_last_init", design=deepest, init="xavier_normal")
+    n_test = n_test_images(cfg.limit_test)
+    findings = baseline_findings(rows, cfg.inits, cases, "test_acc_e1", n_test)
+    findings += baseline_findings(rows, cfg.inits, cases, "test_acc", n_test)
+    ours_std = values_by(rows, "std_last_init", design=deepest, init="odd_sigmoid")
+    xavier_std = values_by(rows, "std_last_init", design=deepest, init="xavier_normal")
+    holds, margin = compare(ours_std, xavier_std, paired=True)
     findings.append(
         Finding(
             f"at init, the last hidden layer of {deepest} keeps a larger std with odd_sigmoid than "
             "with Xavier",
-            ours_std > xavier_std,
-            f"std {ours_std:.3g} (odd_sigmoid) vs {xavier_std:.3g} (xavier_normal)",
+            holds,
+            f"std {np.mean(ours_std):.3g} (odd_sigmoid) vs {np.mean(xavier_std):.3g} (xavier_normal); "
+            f"{margin} across {len(ours_std)} network(s) per init"
+            + ("" if holds is not None else " — not decided: too few networks to estimate the noise"),
         )
     )
     if "16/4x101" in cfg.designs and "mnist" in cfg.datasets:
         accs = {i: mean_by(rows, "test_acc", design="16/4x101", init=i, dataset="mnist") for i in cfg.inits}
         rivals = ", ".join(f"{i} {accs[i]:.3f}" for i in BASELINES if i in accs)
-        findings += [
-            Finding(
-                f"the 101-layer 16/4 MLP reaches ≥ 90% MNIST test accuracy after {cfg.epochs} "
-                f"epochs with {ours} init, lr rule {cfg.lr_rule!r} (issue 5's target)",
-                accs[ours] >= 0.9,
-                f"{accs[ours]:.3f} (mean over activations, seeds); without normalization: "
-                f"{rivals or 'no baseline run'}",
+        for ours in OURS:
+            if ours not in accs:
+                continue
+            se = binomial_stderr(accs[ours], 0.9, n_test) / np.sqrt(2)
+            holds = verdict(accs[ours] - 0.9, se)
+            findings.append(
+                Finding(
+                    f"the 101-layer 16/4 MLP reaches ≥ 90% MNIST test accuracy after {cfg.epochs} "
+                    f"epochs with {ours} init, lr rule {cfg.lr_rule!r}",
+                    holds,
+                    f"{accs[ours]:.3f} (mean over activations, seeds; 2 SE = {2 * se:.3f} on "
+                    f"{n_test} test images){'' if holds is not None else ' — not decided'}; "
+                    f"without normalization: {rivals or 'no baseline run'}",
+                )
             )
-            for ours in OURS
-            if ours in accs
-        ]
     return Summary(
         tables=[
             ("Mean ± 95% CI over activations and seeds", ci_markdown(table, by, METRICS)),

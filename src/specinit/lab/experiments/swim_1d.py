@@ -31,6 +31,7 @@ each even at depth 4, width 4096.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ from specinit.data import Sinusoids, grid_1d, sample_1d, sinusoids
 from specinit.estimators import SwimRegressor
 from specinit.initializers.swim import SAMPLERS, SCHEDULES, default_scales
 from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
-from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows
+from specinit.lab.results import Finding, RunDir, all_hold, ci_markdown, ci_rows, compare
 from specinit.lab.runner import Context
 from specinit.lab.tasks import build_net, mean_by
 from specinit.measure.layer_spectra import layer_spectra
@@ -322,11 +323,50 @@ def plot_spectra(
     fig.savefig(path, dpi=110)
 
 
+def _log_mse(rows: list[dict[str, Any]], where: Mapping[str, Any]) -> list[float]:
+    """log10 test MSE of the rows matching ``where``, in seed order (so two cases pair by seed)."""
+    mine = sorted((r for r in rows if all(r.get(k) == v for k, v in where.items())), key=lambda r: r["seed"])
+    return [math.log10(max(float(r["test_mse"]), 1e-300)) for r in mine]
+
+
+def _centroid_shift(
+    rows: list[dict[str, Any]], schedule: str, depth: int, width: int, sign: int
+) -> tuple[bool | None, str]:
+    """The last layer's centroid above (``sign`` 1) or below (−1) the first's, paired by seed."""
+    mine = sorted(
+        (
+            r
+            for r in rows
+            if r.get("method") == "swim"
+            and (r.get("schedule"), r["depth"], r["width"]) == (schedule, depth, width)
+        ),
+        key=lambda r: r["seed"],
+    )
+    last = [sign * float(r["centroid_last"]) for r in mine]
+    first = [sign * float(r["centroid_first"]) for r in mine]
+    return compare(last, first, paired=True)
+
+
+def _says(decision: tuple[bool | None, str], evidence: str) -> tuple[bool | None, str]:
+    """``holds`` and evidence with the margin; a claim within 2 SE of the seeds (or with one seed,
+    whose noise is unknown) is not decided.
+    """
+    holds, margin = decision
+    text = f"{evidence}; {margin}" if margin else evidence
+    return holds, text + ("" if holds is not None else " — not decided (within 2 SE, or one seed)")
+
+
 def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
     """Checked claims: spectral vs constant/reversed at the largest width, per-layer centroids,
     SWIM vs the Adam baselines at matched shape, the SWIM sampler vs the other samplers.
     """
     e = partial(mean_by, rows, "test_mse")
+
+    def lower(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[bool | None, str]:
+        """Case ``a`` has a lower test MSE than case ``b``: log10 MSE paired by seed, 2 SE."""
+        holds, margin = compare(_log_mse(rows, b), _log_mse(rows, a), paired=True)
+        return holds, f"log10 MSE difference {margin.removeprefix('difference ')}"
+
     wide = max(cfg.widths)
     out = []
     deep = [d for d in cfg.depths if d >= 2]
@@ -338,23 +378,37 @@ def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
             out.append(
                 Finding(
                     f"spectral beats {rival} SWIM at the largest width ({wide}), depth {d} (test MSE)",
-                    ours < theirs,
-                    f"spectral {ours:.3g} vs {rival} {theirs:.3g} (mean over seeds)",
+                    *_says(
+                        lower(
+                            {"method": "swim", "schedule": "spectral", "depth": d, "width": wide},
+                            {"method": "swim", "schedule": rival, "depth": d, "width": wide},
+                        ),
+                        f"spectral {ours:.3g} vs {rival} {theirs:.3g} (mean over seeds)",
+                    ),
                 )
             )
-        ratios = [
-            e(method="swim", schedule="spectral", depth=d, width=w)
-            / e(method="swim", schedule=rival, depth=d, width=w)
+        # one log ratio per (depth, width, seed): their spread is the noise of the average
+        logs = [
+            a - b
             for d in deep
             for w in cfg.widths
+            for a, b in zip(
+                _log_mse(rows, {"method": "swim", "schedule": "spectral", "depth": d, "width": w}),
+                _log_mse(rows, {"method": "swim", "schedule": rival, "depth": d, "width": w}),
+                strict=True,
+            )
         ]
-        if ratios:
-            gm = float(np.exp(np.mean(np.log(ratios))))
+        if logs:
+            gm = float(10 ** np.mean(logs))
+            holds, margin = compare([0.0] * len(logs), logs, paired=True)
             out.append(
                 Finding(
                     f"averaged over depths ≥ 2 and all widths, spectral has lower test MSE than {rival}",
-                    gm < 1,
-                    f"geometric mean of the MSE ratio spectral/{rival}: {gm:.3g}",
+                    *_says(
+                        (holds, margin),
+                        f"geometric mean of the MSE ratio spectral/{rival}: {gm:.3g} over {len(logs)} "
+                        "(depth, width, seed) cases",
+                    ),
                 )
             )
     if deep and 1 in cfg.depths and "spectral" in cfg.schedules:
@@ -366,9 +420,14 @@ def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
             Finding(
                 f"at the largest width ({wide}), the best spectral SWIM with ≥ 2 hidden layers beats "
                 "the best one-layer SWIM",
-                best_deep[0] < best_one[0],
-                f"spectral depth {best_deep[1]} {best_deep[0]:.3g} vs one layer ({best_one[1]}) "
-                f"{best_one[0]:.3g}",
+                *_says(
+                    lower(
+                        {"method": "swim", "schedule": "spectral", "depth": best_deep[1], "width": wide},
+                        {"method": "swim", "schedule": best_one[1], "depth": 1, "width": wide},
+                    ),
+                    f"spectral depth {best_deep[1]} {best_deep[0]:.3g} vs one layer ({best_one[1]}) "
+                    f"{best_one[0]:.3g}",
+                ),
             )
         )
     depth = max(cfg.depths)
@@ -387,8 +446,10 @@ def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
                 Finding(
                     f"{schedule}: the last hidden layer's features have a {word} spectral centroid "
                     f"than the first (depth {depth}, width {cfg.spectra_width})",
-                    (last - first) * sign > 0,
-                    f"centroid layer 1 {first:.3g} → layer {depth} {last:.3g} cycles/unit",
+                    *_says(
+                        _centroid_shift(rows, schedule, depth, cfg.spectra_width, sign),
+                        f"centroid layer 1 {first:.3g} → layer {depth} {last:.3g} cycles/unit",
+                    ),
                 )
             )
     adam = [f"{i}+adam" for i in cfg.adam_inits]
@@ -403,8 +464,20 @@ def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
                 Finding(
                     f"spectral SWIM beats Xavier/He + Adam ({cfg.adam_steps} steps) at the same shape, "
                     f"width {w}, every depth",
-                    all(s < b for _, s, b in wins),
-                    "; ".join(f"depth {d}: SWIM {s:.3g} vs best Adam {b:.3g}" for d, s, b in wins),
+                    *_says(
+                        (
+                            all_hold(
+                                lower(
+                                    {"method": "swim", "schedule": "spectral", "depth": d, "width": w},
+                                    {"method": m, "depth": d, "width": w},
+                                )[0]
+                                for d, _, _ in wins
+                                for m in adam
+                            ),
+                            "",
+                        ),
+                        "; ".join(f"depth {d}: SWIM {s:.3g} vs best Adam {b:.3g}" for d, s, b in wins),
+                    ),
                 )
             )
     if cfg.samplers:
@@ -414,8 +487,24 @@ def findings(cfg: Config, rows: list[dict[str, Any]]) -> list[Finding]:
             Finding(
                 f"the SWIM sampler beats {' and '.join(cfg.samplers)} (constant scale, depth "
                 f"{cfg.sampler_depth}, width {wide})",
-                all(ours < v for v in rivals.values()),
-                f"swim {ours:.3g}, " + ", ".join(f"{m} {v:.3g}" for m, v in rivals.items()),
+                *_says(
+                    (
+                        all_hold(
+                            lower(
+                                {
+                                    "method": "swim",
+                                    "schedule": "constant",
+                                    "depth": cfg.sampler_depth,
+                                    "width": wide,
+                                },
+                                {"method": m, "depth": cfg.sampler_depth, "width": wide},
+                            )[0]
+                            for m in rivals
+                        ),
+                        "",
+                    ),
+                    f"swim {ours:.3g}, " + ", ".join(f"{m} {v:.3g}" for m, v in rivals.items()),
+                ),
             )
         )
     return out
