@@ -47,8 +47,9 @@ def test_index_report_counts_held_and_undecided_findings(tmp_path):
     findings = [Finding("a", True, "x"), Finding("b", None, "y"), Finding("c", False, "z")]
     RunDir(folder, {"k": 1}).write_results({"experiment": "inr-depth", "findings": findings, "seconds": 1.0})
     text = write_index_report(tmp_path, [folder]).with_suffix(".md").read_text()
-    assert "| experiment | findings that hold | not decided | seconds | folder |" in text
-    assert "| inr-depth | 1/3 | 1 | 1 |" in text
+    assert "| experiment | paper | findings that hold | not decided | seconds | folder |" in text
+    assert "| inr-depth |  | 1/3 | 1 | 1 |" in text
+    assert "**1 experiment(s) reproduced**: 1 of 3 findings hold, 1 do not, 1 not decided" in text
     assert "- **not decided**: b — y" in text
 
 
