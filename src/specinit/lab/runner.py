@@ -31,11 +31,11 @@ from specinit._core.records import compact_repr
 from specinit.data import DataSource, Split, data_source, fashion_mnist, mnist
 from specinit.data.images import ENV_VAR, FULL_SIZES
 from specinit.lab.config import ConfigError, config_json
-from specinit.lab.experiment import Unit, get
+from specinit.lab.experiment import Experiment, Unit, get
 from specinit.lab.report import write_run_report
 from specinit.lab.results import Finding, RunDir, environment, unit_filename
 
-__all__ = ["Context", "RunReport", "run", "IMAGE_DATASETS"]
+__all__ = ["Context", "RunReport", "run", "prepare", "IMAGE_DATASETS"]
 
 #: The image datasets experiments read, by config name.
 IMAGE_DATASETS = {"mnist": mnist, "fashion_mnist": fashion_mnist}
@@ -136,6 +136,37 @@ class RunReport:
     __repr__ = compact_repr
 
 
+def prepare(
+    name: str,
+    *,
+    quick: bool = False,
+    seeds: int | None = None,
+    config: Any = None,
+    overrides: Mapping[str, Any] | None = None,
+    data_dir: str | Path | None = None,
+) -> tuple[Experiment, Any, Context]:
+    """What :func:`run` checks before anything is written: the experiment, its validated config
+    and the run's :class:`Context` whose data source holds the images the config reads.
+    """
+    exp = get(name)
+    if config is not None and (quick or seeds is not None or overrides):
+        raise ValueError("pass either config= or quick=/seeds=/overrides=, not both")
+    cfg = (
+        exp.validate(config)
+        if config is not None
+        else exp.config(quick=quick, seeds=seeds, overrides=overrides)
+    )
+    context = Context(Path(data_dir) if data_dir is not None else None)
+    for dataset, n_train, n_test in exp.data_needs(cfg) if exp.data_needs is not None else ():
+        try:
+            context.check(dataset, n_train, n_test)
+        except FileNotFoundError:
+            raise
+        except ValueError as exc:  # more images than the data folder holds
+            raise ConfigError(str(exc)) from None
+    return exp, cfg, context
+
+
 def run(
     name: str,
     *,
@@ -159,23 +190,10 @@ def run(
     every seed run there.  ``log``, if given, is called with one line per finished unit
     (``inr-depth: unit 3/12 (activation=relu, depth=4, seed=0) done in 2.1 s``).
     """
-    exp = get(name)
-    if config is not None and (quick or seeds is not None or overrides):
-        raise ValueError("pass either config= or quick=/seeds=/overrides=, not both")
-    cfg = (
-        exp.validate(config)
-        if config is not None
-        else exp.config(quick=quick, seeds=seeds, overrides=overrides)
+    exp, cfg, context = prepare(
+        name, quick=quick, seeds=seeds, config=config, overrides=overrides, data_dir=data_dir
     )
     out = Path(out) if out is not None else Path("runs") / (f"{name}-quick" if quick else name)
-    context = Context(Path(data_dir) if data_dir is not None else None)
-    for dataset, n_train, n_test in exp.data_needs(cfg) if exp.data_needs is not None else ():
-        try:
-            context.check(dataset, n_train, n_test)  # refuse before anything is written
-        except FileNotFoundError:
-            raise
-        except ValueError as exc:  # more images than the data folder holds
-            raise ConfigError(str(exc)) from None
     start = time.perf_counter()
     run_dir = RunDir(out, _identity(name, cfg, context, exp.images), seeds=getattr(cfg, "seeds", None))
     if hasattr(cfg, "seeds") and tuple(cfg.seeds) != run_dir.seeds:  # the folder holds more seeds

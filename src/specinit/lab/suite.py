@@ -25,9 +25,8 @@ from tqdm.auto import tqdm
 
 from specinit._core.checks import check_int
 from specinit._core.records import compact_repr
-from specinit.lab.experiment import get
 from specinit.lab.results import Finding
-from specinit.lab.runner import IMAGE_DATASETS, Context, run
+from specinit.lab.runner import IMAGE_DATASETS, prepare, run
 from specinit.lab.sweep import available_cores, threads_per_worker, worker_pool
 
 __all__ = ["Outcome", "check_suite", "run_suite"]
@@ -57,17 +56,13 @@ def check_suite(names: Sequence[str], *, quick: bool, seeds: int | None, data_di
     Builds each config and its units, and reads every image dataset the configs need once
     (which verifies the files' checksums), before anything runs.
     """
-    context = Context(Path(data_dir) if data_dir is not None else None)
-    needed: dict[str, None] = {}
+    needed: dict[str, Path | None] = {}
     for name in names:
-        exp = get(name)
-        cfg = exp.config(quick=quick, seeds=seeds)
-        exp.units(cfg)
-        for dataset, n_train, n_test in exp.data_needs(cfg) if exp.data_needs is not None else ():
-            context.check(dataset, n_train, n_test)
-            needed[dataset] = None
-    for dataset in needed:
-        IMAGE_DATASETS[dataset](data_dir=context.data_dir, limit_train=10, limit_test=10)
+        exp, cfg, context = prepare(name, quick=quick, seeds=seeds, data_dir=data_dir)
+        for dataset, _, _ in exp.data_needs(cfg) if exp.data_needs is not None else ():
+            needed[dataset] = context.data_dir
+    for dataset, folder in needed.items():  # read once: checksums, truncated files
+        IMAGE_DATASETS[dataset](data_dir=folder, limit_train=10, limit_test=10)
 
 
 def _stderr_line(line: str) -> None:
