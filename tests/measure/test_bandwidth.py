@@ -51,26 +51,29 @@ def _cnn():
 def test_linear_model_gradient_is_its_weights_averaged_over_outputs():
     net = _linear()
     x = _rand(5, 1, 4, 4)
-    g = input_gradients(net, x)
+    g = input_gradients(net, x, reduction="mean")
     expected = net[1].weight.detach().mean(dim=0).reshape(1, 4, 4)
     assert g.shape == x.shape and g.dtype == torch.float64
     assert torch.allclose(g, expected.expand_as(x), rtol=0, atol=1e-15)
     # batch_mean=True is exactly the paper's x.grad after model(x).mean().backward()
     leaf = x.clone().requires_grad_(True)
     net(leaf).mean().backward()
-    assert torch.allclose(input_gradients(net, x, batch_mean=True), leaf.grad, rtol=0, atol=1e-15)
-    assert torch.allclose(input_gradients(net, x, batch_mean=True), expected / 5, rtol=0, atol=1e-15)
+    paper = input_gradients(net, x, batch_mean=True, reduction="mean")
+    assert torch.allclose(paper, leaf.grad, rtol=0, atol=1e-15)
+    assert torch.allclose(paper, expected / 5, rtol=0, atol=1e-15)
 
 
 def test_gradients_match_autograd_per_sample_and_do_not_depend_on_chunking():
     torch.manual_seed(1)
     net = nn.Sequential(nn.Linear(6, 12), nn.Tanh(), nn.Linear(12, 4)).double()
     x = _rand(9, 6)
-    g = input_gradients(net, x, chunk_size=4)
+    g = input_gradients(net, x, chunk_size=4, reduction="mean")
     for n in (0, 4, 8):
         jac = torch.autograd.functional.jacobian(net, x[n])  # (4, 6)
         assert torch.allclose(g[n], jac.mean(dim=0), rtol=1e-12, atol=1e-14)
-    assert torch.allclose(g, input_gradients(net, x, chunk_size=100), rtol=0, atol=1e-14)
+    assert torch.allclose(g, input_gradients(net, x, chunk_size=100, reduction="mean"), rtol=0, atol=1e-14)
+    projected = input_gradients(net, x, chunk_size=4, generator=3)
+    assert torch.allclose(projected, input_gradients(net, x, chunk_size=100, generator=3), rtol=0, atol=1e-14)
 
 
 def test_measurements_leave_model_and_inputs_as_they_were():
@@ -311,3 +314,51 @@ def test_linear_detrend_removes_the_affine_part_along_each_line():
     assert bent.spectrum.amplitude.max() > 0.1  # the non-affine part stays
     with pytest.raises(ValueError, match="unknown detrend"):
         directional_spectrum(net, x, detrend="quadratic")
+
+
+# --------------------------------------------------------------------------- reductions over output units
+
+
+def test_mean_over_units_cancels_after_layernorm_but_projections_do_not():
+    # Σ_k LayerNorm(h)_k is constant (γ = 1, β = 0 at init), so the paper's averaged output is
+    # flat in x whatever the network; the default random projections see the units' slopes.
+    torch.manual_seed(5)
+    net = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 8), nn.LayerNorm(8)).double()
+    x = _rand(40, 6, seed=6)
+    assert gradient_bandwidth(net, x, reduction="mean").mean_abs < 1e-12
+    record = gradient_bandwidth(net, x)
+    assert record.reduction == "projection"
+    jac = torch.stack([torch.autograd.functional.jacobian(net, x[n]) for n in range(40)])  # (N, K, D)
+    rms_unit = float(jac.pow(2).sum(1).mean().div(8).sqrt())  # (E|g|² / D)^½ under projections
+    assert record.mean_abs > 0.2 * rms_unit
+
+
+def test_projection_is_a_unit_combination_of_the_units_with_the_mean_squared_slope():
+    # f = W x: g_n = Wᵀ u_n, so u_n is recovered exactly, has unit norm, and E|g_n|² = ‖W‖_F² / K.
+    torch.manual_seed(7)
+    net = nn.Linear(5, 3).double()
+    x = _rand(4000, 5, seed=8)
+    g = input_gradients(net, x, generator=0)
+    w = net.weight.detach()
+    u = torch.linalg.lstsq(w.T, g.T).solution.T  # (N, K)
+    assert torch.allclose(w.T @ u.T, g.T, rtol=0, atol=1e-12)
+    assert torch.allclose(u.norm(dim=1), torch.ones(4000, dtype=torch.float64), rtol=0, atol=1e-10)
+    mean_square = float(g.pow(2).sum(1).mean())
+    assert mean_square == pytest.approx(float(w.pow(2).sum()) / 3, rel=0.05)
+    assert torch.equal(g, input_gradients(net, x, generator=0))
+    assert not torch.equal(g, input_gradients(net, x, generator=1))
+
+
+def test_single_output_projection_is_the_papers_gradient():
+    u = _rand(16, seed=3) - 0.5
+    x = _rand(10, 16, seed=4)
+    wave = PlaneWave(u, 2.0)
+    assert torch.equal(input_gradients(wave, x), input_gradients(wave, x, reduction="mean"))
+
+
+def test_integer_inputs_and_unknown_reductions_are_refused():
+    net = nn.Sequential(nn.Embedding(10, 4), nn.Flatten(), nn.Linear(12, 2))
+    with pytest.raises(ValueError, match=r"integer dtype torch.int64 \(token ids\?\)"):
+        gradient_bandwidth(net, torch.randint(0, 10, (5, 3)))
+    with pytest.raises(ValueError, match="unknown reduction 'sum'"):
+        input_gradients(_linear(), _rand(3, 1, 4, 4), reduction="sum")

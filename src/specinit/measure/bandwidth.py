@@ -3,11 +3,16 @@
 A 1D network's bandwidth is read off its Fourier spectrum (:func:`specinit.spectrum_1d`); an
 image model's input space is too large for that.  Two measurements stand in for it:
 
-* **The paper's proxy** (Exp 4, A.2): the histogram of the gradients of the averaged network
-  output with respect to the input pixels over a batch.  By ``|f'(x)| ≤ 2π ∫ |ξ| |f̂(ξ)| dξ``,
+* **The paper's proxy** (Exp 4, A.2): the histogram of the gradients of the network output
+  with respect to the input pixels over a batch.  By ``|f'(x)| ≤ 2π ∫ |ξ| |f̂(ξ)| dξ``,
   a function with more high-frequency energy can have larger slopes, so a high-bandwidth
   model shows a wider gradient histogram.  :func:`input_gradients` computes the gradients,
-  :func:`gradient_bandwidth` summarises them in a :class:`GradientBandwidth` record.
+  :func:`gradient_bandwidth` summarises them in a :class:`GradientBandwidth` record.  The paper
+  differentiates the output *averaged over its units*; that average can cancel (a model ending
+  in ``nn.LayerNorm`` has outputs summing to a constant, so its gradient is 0 whatever the
+  bandwidth), so by default each sample's units are combined by a seeded random unit vector
+  instead (``reduction="projection"``, see :func:`input_gradients`); ``reduction="mean"`` is
+  the paper's definition.
 * **A directional spectrum**: the network restricted to random line segments through data
   points, ``t ↦ f(x_i + t u_l)`` with unit directions ``u_l``, Fourier-transformed along ``t``
   and averaged over lines (:func:`directional_spectrum` → :class:`DirectionalSpectrum`).  It
@@ -21,7 +26,7 @@ gradients on the model's parameters nor touches the caller's tensors.
 >>> import torch, specinit
 >>> net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
 >>> x = torch.rand(8, 1, 4, 4, generator=torch.Generator().manual_seed(0))
->>> g = input_gradients(net, x)
+>>> g = input_gradients(net, x, reduction="mean")
 >>> torch.allclose(g[0].flatten(), net[1].weight.mean(dim=0))
 True
 """
@@ -56,10 +61,14 @@ __all__ = [
     "directional_spectrum",
     "DEFAULT_QUANTILES",
     "DETRENDS",
+    "REDUCTIONS",
 ]
 
 #: Quantile levels of ``|g|`` reported by :func:`gradient_bandwidth` by default.
 DEFAULT_QUANTILES = (0.5, 0.9, 0.99)
+
+#: How :func:`input_gradients` combines several output units: a random unit vector per sample, or their mean.
+REDUCTIONS = ("projection", "mean")
 
 #: What :func:`directional_spectrum` subtracts from each line before the transform.
 DETRENDS = ("mean", "linear")
@@ -73,44 +82,85 @@ DEFAULT_CHUNK = 1024
 
 @renamed_kwargs(batch_size="chunk_size")
 def input_gradients(
-    model: nn.Module, x: Any, *, chunk_size: int | None = None, batch_mean: bool = False
+    model: nn.Module,
+    x: Any,
+    *,
+    chunk_size: int | None = None,
+    batch_mean: bool = False,
+    reduction: str = "projection",
+    generator: GeneratorLike = 0,
 ) -> Tensor:
-    """Per-pixel gradients ``g_n = ∂/∂x_n (1/K) Σ_k f_k(x_n)`` of the output averaged over units.
+    """Per-pixel gradients ``g_n = ∂/∂x_n (u_nᵀ f(x_n)) = J_nᵀ u_n`` of the output combined over units.
 
-    The paper's proxy (arXiv 2206.08558, A.2) histograms the gradient of the *batch-averaged*
-    output ``F = (1/(N K)) Σ_n Σ_k f_k(x_n)`` with respect to the input pixels, i.e. ``x.grad``
-    after ``model(x).mean().backward()``.  In eval mode the samples do not interact, so
-    ``∂F/∂x_n = g_n / N``: by default the factor ``1/N`` is left out, which keeps the values
-    independent of the batch size (and of ``chunk_size``) without changing the histogram's
-    shape; ``batch_mean=True`` returns exactly ``∂F/∂x``.
+    For a model with ``K`` output units and Jacobian ``J_n = ∂f(x_n)/∂x_n`` (``K × pixels``):
+
+    * ``reduction="projection"`` (default): ``u_n = z_n / ‖z_n‖`` with ``z_n ~ N(0, I_K)``
+      drawn from ``generator`` for each sample, so ``E[g_n g_nᵀ] = J_nᵀ J_n / K``: the second
+      moment of ``g_n`` is the mean over units of the squared unit gradients
+      ``(1/K) Σ_k |∇f_k(x_n)|²``, and ``g_n = 0`` (up to probability zero) only when every unit
+      is flat.  With ``K = 1``, ``u_n = 1`` and this is the paper's gradient.
+    * ``reduction="mean"``: ``u_n = 1/K``, the paper's proxy (arXiv 2206.08558, A.2): the
+      gradient of the *batch-averaged* output ``F = (1/(N K)) Σ_n Σ_k f_k(x_n)``, i.e.
+      ``x.grad`` after ``model(x).mean().backward()``.  It cancels whenever the units move
+      together in opposite directions: after ``nn.LayerNorm`` ``Σ_k f_k`` is constant and the
+      gradient is 0.
+
+    In eval mode the samples do not interact, so ``∂F/∂x_n = g_n / N``: by default the factor
+    ``1/N`` is left out, which keeps the values independent of the batch size (and of
+    ``chunk_size``) without changing the histogram's shape; ``batch_mean=True`` divides by
+    ``N`` (``∂F/∂x`` for ``reduction="mean"``).
 
     Args:
         model: any module taking a batch ``(N, ...)`` and returning ``(N,)`` or ``(N, K, ...)``
             outputs (every non-batch output entry counts as a unit).  It runs in eval mode and
             every submodule's mode is restored; parameter ``.grad`` fields are not touched.
-        x: the batch, ``(N, ...)`` with ``N ≥ 1`` and at least one feature, finite.  It is
-            copied to the model's device and floating dtype; the caller's tensor is unchanged.
+        x: the batch, ``(N, ...)`` with ``N ≥ 1`` and at least one feature, finite, of a
+            floating dtype (integer inputs such as token ids have no input gradient: a
+            ValueError).  It is copied to the model's device and floating dtype; the caller's
+            tensor is unchanged.
         chunk_size: samples per forward/backward pass (default: :data:`DEFAULT_CHUNK`).
-        batch_mean: divide by ``N`` (the paper's ``∂F/∂x``).
+        batch_mean: divide by ``N``.
+        reduction: one of :data:`REDUCTIONS`.
+        generator: an int seed, a ``torch.Generator`` or ``None`` (the global RNG) for the
+            projections ``u_n`` (drawn for the whole batch, so independent of ``chunk_size``);
+            unused for ``reduction="mean"``.
 
     Returns:
         a tensor of ``x``'s shape on the model's device, in its dtype.
 
     """
-    inputs = _batch(x, model, "x")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; choose one of {', '.join(REDUCTIONS)}")
+    inputs = _batch(x, model, "x", integers=False)
     if not isinstance(batch_mean, bool):
         raise TypeError(f"batch_mean must be a bool, got {type(batch_mean).__name__}")
     size = DEFAULT_CHUNK if chunk_size is None else check_int(chunk_size, "chunk_size")
+    gen = as_generator(generator) if reduction == "projection" else None
+    weights: Tensor | None = None
     grads = torch.empty_like(inputs)
     with module_mode(model, training=False), torch.enable_grad():
         for start in range(0, inputs.shape[0], size):
             chunk = inputs[start : start + size].detach().requires_grad_(True)
             out = _outputs(model(chunk), chunk.shape[0])
-            (grad,) = torch.autograd.grad(out.sum() / out.shape[1], chunk, allow_unused=True)
+            if weights is None:
+                weights = _unit_weights(inputs.shape[0], out.shape[1], reduction, gen).to(out)
+            (grad,) = torch.autograd.grad(
+                out, chunk, grad_outputs=weights[start : start + size].expand_as(out), allow_unused=True
+            )
             grads[start : start + size] = 0.0 if grad is None else grad
     if not torch.isfinite(grads).all():
         raise ValueError("input gradients contain NaN/inf: the model is not differentiable at these inputs")
     return grads / inputs.shape[0] if batch_mean else grads
+
+
+def _unit_weights(n: int, units: int, reduction: str, generator: torch.Generator | None) -> Tensor:
+    """``(n, K)`` weights ``u_n`` of the output units: ``1/K``, or uniform unit vectors (1 if ``K = 1``)."""
+    if reduction == "mean":
+        return torch.full((1, units), 1.0 / units, dtype=torch.float64).expand(n, units)
+    if units == 1:
+        return torch.ones(n, 1, dtype=torch.float64)
+    z = torch.randn(n, units, generator=generator, dtype=torch.float64)
+    return z / z.norm(dim=1, keepdim=True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,6 +172,8 @@ class GradientBandwidth:
     the outer bins, so ``counts.sum() == n_values``.  ``mean_abs = mean |g|``, ``std`` is the
     population standard deviation of ``g``, ``quantiles[i]`` is the ``levels[i]`` quantile of
     ``|g|``.  ``n_samples`` is the batch size ``N`` and ``n_values = N · pixels``.
+    ``batch_mean`` and ``reduction`` are the arguments of
+    :func:`input_gradients` the gradients came from.
     """
 
     edges: np.ndarray
@@ -133,6 +185,7 @@ class GradientBandwidth:
     n_samples: int
     n_values: int
     batch_mean: bool = False
+    reduction: str = "projection"
 
     def __post_init__(self) -> None:
         for name in ("edges", "counts", "levels", "quantiles"):
@@ -170,7 +223,7 @@ class GradientBandwidth:
         ax.stairs(self.density, self.edges, label=label)
         if log:
             ax.set_yscale("log")
-        ax.set_xlabel("∂(N·mean output)/∂pixel" if not self.batch_mean else "∂(mean output)/∂pixel")
+        ax.set_xlabel("∂(uᵀf)/∂pixel" if not self.batch_mean else "∂(uᵀf / N)/∂pixel")
         ax.set_ylabel("density")
         if label:
             ax.legend()
@@ -187,6 +240,8 @@ def gradient_bandwidth(
     levels: Sequence[float] = DEFAULT_QUANTILES,
     chunk_size: int | None = None,
     batch_mean: bool = False,
+    reduction: str = "projection",
+    generator: GeneratorLike = 0,
 ) -> GradientBandwidth:
     """The bandwidth proxy of arXiv 2206.08558 (A.2): statistics of :func:`input_gradients`.
 
@@ -195,6 +250,9 @@ def gradient_bandwidth(
         x: as in :func:`input_gradients`.
         chunk_size: as in :func:`input_gradients`.
         batch_mean: as in :func:`input_gradients`.
+        reduction: as in :func:`input_gradients` (default: seeded random projections, which
+            cannot cancel; ``"mean"`` for the paper's averaged output).
+        generator: as in :func:`input_gradients`.
         bins: the number of equal bins over ``[−limit, limit]``, or explicit ascending edges
             (use the edges of one record for another to compare models bin by bin).
         limit: half-width of the histogram (default ``max |g|``; 1 if every gradient is 0).
@@ -202,7 +260,9 @@ def gradient_bandwidth(
         levels: quantile levels in ``[0, 1]`` for ``|g|``.
 
     """
-    grads = input_gradients(model, x, chunk_size=chunk_size, batch_mean=batch_mean)
+    grads = input_gradients(
+        model, x, chunk_size=chunk_size, batch_mean=batch_mean, reduction=reduction, generator=generator
+    )
     values = grads.detach().to("cpu", torch.float64).flatten().numpy()
     magnitude = np.abs(values)
     edges = _edges(bins, limit, float(magnitude.max()))
@@ -220,6 +280,7 @@ def gradient_bandwidth(
         n_samples=int(grads.shape[0]),
         n_values=int(values.size),
         batch_mean=batch_mean,
+        reduction=reduction,
     )
 
 
@@ -400,10 +461,11 @@ def directional_spectrum(
 # --------------------------------------------------------------------------- helpers
 
 
-def _batch(x: Any, model: nn.Module, name: str) -> Tensor:
+def _batch(x: Any, model: nn.Module, name: str, *, integers: bool = True) -> Tensor:
     """``x`` validated as a finite ``(N, ...)`` float batch on the model's device and dtype.
 
     A model without floating tensors keeps a floating ``x``'s dtype (else the default dtype).
+    Integer ``x`` is cast to it, or refused when not ``integers`` (token ids have no gradient).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -412,6 +474,12 @@ def _batch(x: Any, model: nn.Module, name: str) -> Tensor:
     tensor = as_tensor(x, name)
     if tensor.is_complex() or tensor.dtype == torch.bool:
         raise TypeError(f"{name} must hold real numbers, got dtype {tensor.dtype}")
+    if not integers and not tensor.is_floating_point():
+        raise ValueError(
+            f"{name} has integer dtype {tensor.dtype} (token ids?): input gradients need real-valued "
+            f"inputs; pass {name}.float() if the model takes real values, or measure the model after "
+            "its embedding"
+        )
     if tensor.ndim < 2:
         raise ValueError(
             f"{name} must be a batch of shape (N, ...) with at least one feature per sample, "

@@ -206,7 +206,7 @@ def images_for(arch: str, x: Tensor) -> Tensor:
 
 def _proxy(model: nn.Module, x: Tensor, when: str) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """The bandwidth proxy's scalars (mean |g| and its 99% quantile) and histogram."""
-    record = gradient_bandwidth(model, x, levels=(Q_LEVEL,))
+    record = gradient_bandwidth(model, x, levels=(Q_LEVEL,), reduction="mean")  # the paper's proxy
     return (
         {f"bw_{when}": record.mean_abs, f"bw_q99_{when}": float(record.quantiles[0])},
         {f"hist_edges_{when}": record.edges, f"hist_counts_{when}": record.counts},

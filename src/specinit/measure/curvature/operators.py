@@ -46,6 +46,17 @@ activations at once, so each product re-runs forward + double backward batch by 
 mode on torch 2.13: ``torch.func.hessian`` returns an asymmetric matrix there, while double
 backward agrees with ``torch.autograd.functional.hessian`` (tests/measure/test_curvature.py).
 
+Models with attention, recurrent layers and token inputs.  Every forward pass and product runs
+inside :func:`specinit._core.autodiff.differentiable`: ``F.scaled_dot_product_attention`` uses
+its math backend (the fused flash / memory-efficient kernels have no double backward; the same
+function up to round-off), the ``nn.MultiheadAttention`` fast path is off, and on CUDA cuDNN is
+off for models with ``nn.LSTM``/``nn.GRU``.  An op that still has no second derivative (e.g.
+``torch.cdist``), or a custom ``autograd.Function`` marked ``@once_differentiable`` (whose second
+derivative torch would silently take as 0), is a one-line ValueError naming the op, the layer and
+the workaround.  Token ids (integer ``x``) reach the model unchanged.  ``torch.func.hessian`` is
+not used: on torch 2.13 it is also asymmetric through ``nn.LayerNorm`` weights, while double
+backward agrees with ``torch.autograd.functional.hessian`` (tests/measure/test_any_model.py).
+
 Model state.  Nothing about the model changes: the Hessian is that of the loss with the model in
 **eval mode** by default (BatchNorm normalizes with its running statistics, dropout is off);
 ``train_mode=True`` uses train mode instead (BatchNorm batch statistics, so the Hessian includes
@@ -73,6 +84,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from specinit._core.autodiff import differentiable, refuse_once_differentiable
 from specinit._core.checks import check_finite, check_int
 from specinit._core.deprecation import deprecated_alias, warn_deprecated
 from specinit._core.placement import module_mode, placement
@@ -261,9 +273,13 @@ class HessianOperator(Operator):
             self._batches = data
         self.n_samples = 0
         total = 0.0
-        with self._context():
+        self._example: tuple[Tensor, Tensor] | None = None
+        with differentiable(model, "HessianOperator", replay=self._replay), self._context():
             for xb, yb in self._prepared():
                 value = self._loss(xb, yb)
+                if self._example is None:
+                    self._example = (xb, yb)
+                    refuse_once_differentiable(value, "HessianOperator")
                 self.n_samples += xb.shape[0]
                 total += float(value.detach()) * xb.shape[0]
                 if single:
@@ -293,6 +309,13 @@ class HessianOperator(Operator):
                 f"parameter(s) {', '.join(changed)} changed in place since this "
                 "HessianOperator was built; build a new one for the new values"
             )
+        with differentiable(self.model, "Hessian-vector product", replay=self._replay):
+            return self._product(v)
+
+    def _product(self, v: Tensor) -> Tensor:
+        """``H v``: one backward pass through the cached gradient graph, or forward + double
+        backward batch by batch.
+        """
         pieces = self._split(v)
         if self._single:
             return _flat(self._hvp(self._graph, pieces, retain=True))
@@ -330,6 +353,14 @@ class HessianOperator(Operator):
         if not torch.isfinite(value):
             raise ValueError(f"loss is {float(value)} on a batch; the Hessian is undefined")
         return value
+
+    def _replay(self) -> None:
+        """One forward pass on the first batch, as the measurement runs it (for locating a failing
+        layer, :func:`specinit._core.autodiff.measurement_errors`).
+        """
+        if self._example is not None:
+            with self._context():
+                self._loss(*self._example)
 
     def _prepared(self) -> Iterable[tuple[Tensor, Tensor]]:
         for i, batch in enumerate(self._batches):

@@ -14,7 +14,14 @@ gradient flow with ``Θ`` (:mod:`.dynamics`).
 ``i`` w.r.t. a weight ``W`` with input ``a_i`` and output signal ``g_{o,i} = ∂f_o/∂z_i`` is the
 outer product ``g_{o,i} a_iᵀ``, so ``⟨g aᵀ, g' a'ᵀ⟩ = (g·g')(a·a')`` and the layer contributes
 ``(G Gᵀ) ∘ (A Aᵀ + 1)`` (the per-layer Gram route).  Every other parameter goes through
-per-point ``torch.func.vmap(jacrev)`` Jacobians, chunked over points.
+per-point ``torch.func.vmap(jacrev)`` Jacobians, chunked over points (one point at a time when
+``vmap`` cannot batch the model, e.g. ``nn.GRU``).
+
+Any model: attention runs through the math backend of ``F.scaled_dot_product_attention`` (it has
+vmap batching rules; the fused kernels do not) with the ``nn.MultiheadAttention`` fast path off
+(:func:`specinit._core.autodiff.differentiable`); integer points (token ids) stay integer, since
+the kernel differentiates w.r.t. the parameters only; what torch cannot differentiate is a
+one-line ValueError naming the op and the layer.
 
 >>> import torch
 >>> from specinit.nn.models import ShallowNTKNet
@@ -35,6 +42,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jacrev, vmap
 
+from specinit._core.autodiff import differentiable
 from specinit._core.checks import as_tensor, check_int
 from specinit._core.placement import module_mode
 
@@ -73,25 +81,47 @@ def _params_of(model: nn.Module, params: Mapping[str, Tensor] | None) -> dict[st
     return chosen
 
 
-def _points(x: Any, name: str, dtype: torch.dtype, device: torch.device) -> Tensor:
-    """``x`` as ``(n, *features)`` in the model's dtype; a 1-D ``x`` is ``n`` scalar inputs."""
+def _points(
+    x: Any, name: str, dtype: torch.dtype, device: torch.device, *, keep_integer: bool = False
+) -> Tensor:
+    """``x`` as ``(n, *features)`` on ``device``; a 1-D ``x`` is ``n`` scalar inputs.
+
+    Floating points are cast to ``dtype``.  Integer (and boolean) points, e.g. token ids for an
+    ``nn.Embedding``, keep their dtype with ``keep_integer`` (the NTK differentiates w.r.t. the
+    parameters only) and are cast to ``dtype`` otherwise.
+    """
     t = as_tensor(x, name)
-    if not t.is_floating_point():
-        t = t.to(torch.float32)
-    t = t.to(dtype=dtype, device=device)
+    if t.is_floating_point() or t.is_complex() or not keep_integer:
+        t = t.to(dtype=dtype, device=device)
+    else:
+        t = t.to(device=device)
     return t.unsqueeze(1) if t.dim() == 1 else t
 
 
 def _jacobian_fn(model: nn.Module, fixed: dict[str, Tensor]) -> Callable[[dict[str, Tensor], Tensor], Tensor]:
-    """``(params, points) ↦ J`` with ``J[i, o, p] = ∂f_o(x_i)/∂θ_p``, one ``vmap(jacrev)`` call."""
+    """``(params, points) ↦ J`` with ``J[i, o, p] = ∂f_o(x_i)/∂θ_p``, one ``vmap(jacrev)`` call.
+
+    A model that ``vmap`` cannot batch (``nn.GRU`` updates its unbatched initial state in
+    place; ``.item()`` or data-dependent control flow in ``forward``) gets the same Jacobian
+    from ``jacrev`` one point at a time: slower, never different.
+    """
 
     def one(p: dict[str, Tensor], xi: Tensor) -> Tensor:
         return functional_call(model, {**fixed, **p}, (xi.unsqueeze(0),)).reshape(-1)
 
     per_point = vmap(jacrev(one), in_dims=(None, 0))
+    vmapped = [True]  # cleared after the first failure: the loop from then on
 
     def jacobian(p: dict[str, Tensor], x: Tensor) -> Tensor:
-        blocks = per_point(p, x)
+        blocks: dict[str, Tensor] | None = None
+        if vmapped[0]:
+            try:
+                blocks = per_point(p, x)
+            except (RuntimeError, NotImplementedError):
+                vmapped[0] = False
+        if blocks is None:
+            rows = [jacrev(one)(p, x[i]) for i in range(x.shape[0])]
+            blocks = {k: torch.stack([r[k] for r in rows]) for k in p}
         return torch.cat([blocks[k].reshape(x.shape[0], blocks[k].shape[1], -1) for k in p], dim=2)
 
     return jacobian
@@ -153,6 +183,9 @@ def _layer_signals(
     are processed independently (one backward pass per output then gives per-point signals).
     """
     seen: dict[nn.Module, list[tuple[Tensor, Tensor]]] = {m: [] for m in layers}
+    # The layers' own parameters carry the graph (not the input, which may hold integer ids).
+    own = {k for names in layers.values() for k in names}
+    state = {k: v.detach().requires_grad_(True) if k in own else v for k, v in state.items()}
 
     def hook(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
         seen[module].append((inputs[0], output))
@@ -160,7 +193,7 @@ def _layer_signals(
     handles = [m.register_forward_hook(hook) for m in layers]
     try:
         with torch.enable_grad():
-            out = functional_call(model, state, (x.detach().requires_grad_(True),))
+            out = functional_call(model, state, (x,))
     finally:
         for handle in handles:
             handle.remove()
@@ -298,13 +331,15 @@ def ntk(
     chunk = check_int(chunk_size, "chunk_size")
     diff = _params_of(model, params)
     first = next(iter(diff.values()))
-    a = _points(x1, "x1", first.dtype, first.device)
-    b = None if x2 is None else _points(x2, "x2", first.dtype, first.device)
+    a = _points(x1, "x1", first.dtype, first.device, keep_integer=True)
+    b = None if x2 is None else _points(x2, "x2", first.dtype, first.device, keep_integer=True)
     if b is not None and a.shape[1:] != b.shape[1:]:
         raise ValueError(
             f"x1 and x2 must have the same feature shape, got {tuple(a.shape[1:])} and {tuple(b.shape[1:])}"
         )
-    with module_mode(model, False):
+    if b is not None and a.dtype != b.dtype:
+        raise ValueError(f"x1 and x2 must have the same dtype, got {a.dtype} and {b.dtype}")
+    with module_mode(model, False), differentiable(model, "ntk", replay=lambda: model(a[:1])):
         n_out = _check_model_takes(model, a, a[1:] if a.shape[0] > 1 else b, "x1")
         theta = _full_ntk(model, diff, a, b, n_out, chunk, gram=method == "auto")
     if n_out == 1:
