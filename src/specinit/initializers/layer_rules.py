@@ -310,9 +310,11 @@ def _hf_conv1d(module: nn.Module) -> LayerRule | None:
 
 
 def _register_builtins() -> None:
-    for cls in (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d):
+    plain: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+    transposed: tuple[type[nn.Module], ...] = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+    for cls in plain:
         register_layer_type(cls, _PLAIN)
-    for cls in (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d):
+    for cls in transposed:
         register_layer_type(cls, _transposed_conv)
     register_layer_type(nn.Embedding, _embedding)
     register_layer_type(nn.EmbeddingBag, _embedding)

@@ -93,7 +93,7 @@ class InitPlan:
 
     def __repr__(self) -> str:
         """``InitPlan('xavier_normal': 12 initialized, 4 kept, 1 left alone)``."""
-        counts = Counter(row.action for row in self.rows)
+        counts: Counter[str] = Counter(row.action for row in self.rows)
         body = ", ".join(f"{counts[a]} {a}" for a in ACTIONS if counts[a])
         extra = f", {len(self.warnings)} warning{'s' * (len(self.warnings) != 1)}" if self.warnings else ""
         return f"InitPlan({self.method!r}: {body or 'no parameters'}{extra})"
@@ -232,7 +232,7 @@ def _via(module: nn.Module, attr: str) -> tuple[str, str]:
     """
     if not parametrize.is_parametrized(module, attr):
         return "", ""
-    chain = list(module.parametrizations[attr])  # type: ignore[index, arg-type]
+    chain = list(module.parametrizations[attr])  # type: ignore[index]
     names = "·".join(type(p).__name__.lstrip("_") for p in chain)
     missing = [type(p).__name__ for p in chain if not hasattr(p, "right_inverse")]
     if missing:
@@ -440,7 +440,7 @@ def build_plan(
                 f"{type(model).__name__} has no supported layers (no weight a layer rule names) to initialize"
             )
         raise ValueError("only=/skip= leave no weight to initialize")
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if warned:
         shown = ", ".join(warned[:6]) + (f" and {len(warned) - 6} more" if len(warned) > 6 else "")
         warnings = (f"left alone (no layer rule names them): {shown}; register_layer_type or skip= them",)

@@ -471,7 +471,7 @@ def init_(
     InitPlan('xavier_normal': 6 initialized)
     """
     spec, options = _checked(model, method, options)
-    layout = {"only": only, "skip": skip, "norms": norms, "recurrent": recurrent}
+    layout: dict[str, Any] = {"only": only, "skip": skip, "norms": norms, "recurrent": recurrent}
     layout |= {"embedding": embedding, "forget_bias": forget_bias}
     if spec.kind == "model":
         changed = [k for k, v in layout.items() if v != _LAYOUT_DEFAULTS[k]] + ["dry_run"] * dry_run
@@ -522,6 +522,6 @@ def init_plan(
     spec, options = _checked(model, method, options)
     if spec.kind == "model":
         raise ValueError(f"method {method!r} initializes the whole model: it has no per-layer plan")
-    layout = {"only": only, "skip": skip, "norms": norms, "recurrent": recurrent}
+    layout: dict[str, Any] = {"only": only, "skip": skip, "norms": norms, "recurrent": recurrent}
     layout |= {"embedding": embedding, "forget_bias": forget_bias}
     return _plan(model, method, spec, options, layout)[0]
