@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # the public names and where they live: read by type checkers
     from specinit.doctor import diagnose
     from specinit.initializers import (
         REGIMES,
+        InitPlan,
+        InitWarning,
         calculate_gain,
         calibrate_logits,
         critical_gain,
@@ -40,6 +42,7 @@ if TYPE_CHECKING:  # the public names and where they live: read by type checkers
         fixed_point,
         gaussian_small_,
         init_,
+        init_plan,
         kaiming_normal_,
         kaiming_uniform_,
         layer_generators,
@@ -54,6 +57,7 @@ if TYPE_CHECKING:  # the public names and where they live: read by type checkers
         pretrain_random_labels_,
         pretrain_signal_,
         register_layer_method,
+        register_layer_type,
         register_model_method,
         scale_schedule,
         shallow_init_,
@@ -206,6 +210,10 @@ __all__ = [
     "TrainingDiverged",
     # initializers
     "init_",
+    "init_plan",
+    "InitPlan",
+    "InitWarning",
+    "register_layer_type",
     "methods",
     "model_activation",
     "register_layer_method",

@@ -2,7 +2,11 @@
 (``method_(weight, ..., generator=None)``), and :func:`init_`, which applies any registered
 method to a whole model.
 
-* :mod:`.registry` — :func:`init_`, :func:`methods`, registration, fans and seeded fills;
+* :mod:`.registry` — :func:`init_`, :func:`init_plan`, :func:`methods`, registration, fans and
+  seeded fills;
+* :mod:`.layer_rules` — which tensors of a layer are weights, biases or constants, and their
+  layouts: :func:`register_layer_type` teaches ``init_`` a layer type;
+* :mod:`.plan` — :class:`InitPlan`, what ``init_`` does to every tensor, and :class:`InitWarning`;
 * :mod:`.classic` — Glorot, He, LeCun, orthogonal, truncated normals, SIREN, small Gaussian;
 * :mod:`.odd_sigmoid` — ``W = ωD + Z`` for odd-sigmoid activations (arXiv 2509.23085);
 * :mod:`.swim` and :mod:`.readout` — sampled weights and least-squares readouts (arXiv
@@ -30,6 +34,14 @@ from specinit.initializers.classic import (
     xavier_normal_,
     xavier_uniform_,
 )
+from specinit.initializers.layer_rules import (
+    BiasRule,
+    LayerRule,
+    WeightRule,
+    layer_rule,
+    layer_types,
+    register_layer_type,
+)
 from specinit.initializers.odd_sigmoid import (  # registers "odd_sigmoid" and "tanh_init"
     critical_gain,
     diagonal_,
@@ -39,11 +51,13 @@ from specinit.initializers.odd_sigmoid import (  # registers "odd_sigmoid" and "
     odd_sigmoid_class,
     tanh_init_,
 )
+from specinit.initializers.plan import InitPlan, InitWarning, PlanRow
 from specinit.initializers.pretrain import pretrain_random_labels_, pretrain_signal_
 from specinit.initializers.readout import calibrate_logits, fit_readout
 from specinit.initializers.registry import (
     fan_in_out,
     init_,
+    init_plan,
     methods,
     model_activation,
     register_layer_method,
@@ -61,6 +75,16 @@ from specinit.initializers.swim import (  # registers "swim"
 
 __all__ = [
     "init_",
+    "init_plan",
+    "InitPlan",
+    "PlanRow",
+    "InitWarning",
+    "register_layer_type",
+    "LayerRule",
+    "WeightRule",
+    "BiasRule",
+    "layer_rule",
+    "layer_types",
     "methods",
     "model_activation",
     "register_layer_method",

@@ -502,9 +502,12 @@ def _register_all() -> None:
         ("gaussian_small", gaussian_small_),
     ]
     for name, fn in plain:
-        register_layer_method(name)(_layer_method(fn))
+        # Small Gaussian weights assume the Gaussian activation of arXiv 2111.15135.
+        register_layer_method(name, activations=("gaussian",) if name == "gaussian_small" else ())(
+            _layer_method(fn)
+        )
     # SIREN keeps PyTorch's default bias U(−1/√fan_in, 1/√fan_in), as its reference code does.
-    register_layer_method("siren", bias="uniform")(
+    register_layer_method("siren", bias="uniform", activations=("sine",))(
         _layer_method(siren_, from_index={"first": lambda index, n_layers: index == 0})
     )
     register_layer_method("default", bias="uniform")(

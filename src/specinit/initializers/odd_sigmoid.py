@@ -467,7 +467,7 @@ def tanh_init_(weight: Tensor, generator: GeneratorLike = None) -> Tensor:
 # Registration with init_.
 
 
-@register_layer_method("odd_sigmoid")
+@register_layer_method("odd_sigmoid", activations=("odd_sigmoid",))
 def _odd_sigmoid_layer(
     weight: Tensor,
     *,
@@ -505,4 +505,4 @@ def _odd_sigmoid_layer(
     )
 
 
-register_layer_method("tanh_init")(_layer_method(tanh_init_))
+register_layer_method("tanh_init", activations=("tanh",))(_layer_method(tanh_init_))

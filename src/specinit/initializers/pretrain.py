@@ -166,6 +166,37 @@ def _random_labels(
     )
 
 
+def _check_1d(model: nn.Module, method: str, lo: float, hi: float) -> None:
+    """A clear ``TypeError`` before anything is touched when ``model`` does not map a 1D grid
+    ``x`` of shape ``(n, 1)`` to one output per point, as the signal pre-training needs (a CNN or a
+    token model fails inside its first layer).  The probe runs two points in eval mode without
+    gradients and restores every module's mode, so no running statistic moves.
+    """
+    params = list(model.parameters())
+    dtype = params[0].dtype if params else torch.get_default_dtype()
+    device = params[0].device if params else None
+    x = torch.tensor([[lo], [hi]], dtype=dtype, device=device)
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        model.eval()
+        with torch.no_grad():
+            out = model(x)
+    except Exception as error:  # any failure means the model does not take 1D input
+        raise TypeError(
+            f"method {method!r} pre-trains a network of one input on x of shape (n, 1); "
+            f"{type(model).__name__} fails on it: {type(error).__name__}: {str(error).splitlines()[0]}"
+        ) from error
+    finally:
+        for module, mode in modes:
+            module.training = mode
+    if not isinstance(out, Tensor) or out.shape not in ((2,), (2, 1)):
+        shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+        raise TypeError(
+            f"method {method!r} fits one output per point, but {type(model).__name__} maps x of "
+            f"shape (2, 1) to {shape}"
+        )
+
+
 def _register_pretrain(
     name: str, make_signal: Callable[..., Callable[[Tensor], Tensor]], summary: str
 ) -> None:
@@ -189,6 +220,7 @@ def _register_pretrain(
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"need a finite interval lo < hi, got lo={lo}, hi={hi}")
         signal = make_signal(n=n, lo=lo, hi=hi, **signal_options)
+        _check_1d(model, name, lo, hi)
         seed = derive_seed(generator)
         init_(model, base, generator=seed)
         pretrain_signal_(model, signal, lo, hi, n=n, steps=steps, lr=lr, generator=seed, progress=progress)
