@@ -88,7 +88,7 @@ def test_cli_with_digits_flattens_for_an_mlp(factories):
             "unexpected keyword argument 'bogus'",
         ),
         (["{f}", "--input-shape", "4"], "expected MODULE:FACTORY"),
-        (["{f}:deep_tanh"], "give exactly one of --input-shape and --data"),
+        (["{f}:deep_tanh"], "give --input-shape or --data, or let the factory return"),
         (["{f}:deep_tanh", "--input-shape", "a,b"], "not a list of positive sizes"),
         (["{f}:deep_tanh", "--input-shape", "16", "--arg", "depth"], "is not KEY=VALUE"),
     ],
