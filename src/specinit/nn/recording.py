@@ -147,6 +147,7 @@ class ActivationRecorder:
 
     Call :meth:`start` before each forward pass with its batch size.  Hooks and the function mode
     are removed on exit, also on error.
+
     """
 
     def __init__(
