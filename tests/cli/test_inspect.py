@@ -213,12 +213,12 @@ def test_cli_records_the_named_layers(sequences, tmp_path):
     assert f"--layers {chosen}" in (out / "report.md").read_text()
     auto = _inspect(*args, "--layers", "encoder.layers.1", "--hessian-iters", "0", "--no-suggest")
     row = auto.output.splitlines()[2].split()
-    assert row[7] == "last" and row[8].endswith("/16")  # d_model features, (N·L) rows
+    assert row[8] == "last" and row[9].endswith("/16")  # d_model features, (N·L) rows
     forced = _inspect(
         *args, "--layers", "encoder.layers.1", "--feature-axis", "1", "--hessian-iters", "0", "--no-suggest"
     )
     row = forced.output.splitlines()[2].split()
-    assert row[7:9] == ["axis", "1"] and row[9].endswith("/6")  # the sequence axis, as asked
+    assert row[8:10] == ["axis", "1"] and row[10].endswith("/6")  # the sequence axis, as asked
 
 
 def test_cli_hessian_iters_runs_lanczos_only_when_asked(factories):

@@ -12,9 +12,9 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/zoo.py
 
-import zoo  # noqa: E402
+import zoo
 
-from specinit.doctor import compare, diagnose, effective_rank, suggest  # noqa: E402
+from specinit.doctor import compare, diagnose, effective_rank, suggest
 
 
 @pytest.mark.parametrize("name", ["bert", "gpt2", "transformer_encoder", "lstm_classifier"])

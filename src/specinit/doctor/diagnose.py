@@ -1,14 +1,22 @@
 """An init doctor: what a model's start does to a batch, in numbers and plain words.
 
 :func:`diagnose` runs one batch through any ``torch.nn.Module`` at its current weights and
-measures, per activation layer (forward order, as :func:`specinit.measure.propagation.propagation`
-records them — that function does the signal and gradient statistics here):
+measures, per recorded non-linearity (forward order, as :func:`specinit.measure.propagation.propagation`
+records them — that function does the signal and gradient statistics here).  What is recorded is
+what the model computes (:class:`specinit.nn.recording.ActivationRecorder`): activation modules of
+any library, known functions called in a forward (``torch.relu`` in a residual block, the ``F.relu``
+inside ``nn.TransformerEncoderLayer``) and the gates of ``nn.LSTM``/``nn.GRU``/``nn.RNN``, replayed
+from their weights; what could not be seen is listed in ``Diagnosis.not_seen`` (``not seen: …``).
 
-* **signal** — the activation's mean and std, and ``std_ratio = std(h_l) / std(x)``;
+* **signal** — the activation's mean and std, and ``std_ratio = std(h_l) / std(reference)``: the
+  reference is ``x``, or for integer inputs (token ids) the embedded tokens — the first float
+  tensor entering a layer with a weight matrix (``Diagnosis.reference`` says which);
 * **saturation** — the fraction of entries with ``|h| ≥ 0.99 · sup|f|`` (bounded activations);
 * **dead features** — the fraction of features (columns of a ``(N, F)`` output, channels of a
-  ``(N, C, ...)`` one) whose value is exactly the same for every sample and position: a dead
-  ReLU, or a tanh stuck at ±1; they carry no information and pass no gradient;
+  ``(N, C, ...)`` one, the last axis of a ``(N, L, D)`` sequence; ``feature_axis`` per layer,
+  decided by :func:`specinit.nn.recording.layout_of` or fixed by ``feature_axis=``) whose value
+  is exactly the same for every sample and position: a dead ReLU, or a tanh stuck at ±1; they
+  carry no information and pass no gradient;
 * **collapse** — the effective rank ``exp(−Σ p_i log p_i)``, ``p_i = σ_i / Σ σ_j`` of the
   singular values of the centred ``(samples, features)`` matrix (Roy & Vetterli 2007): how
   many directions the batch still spans;
@@ -18,7 +26,8 @@ records them — that function does the signal and gradient statistics here):
   ``f − t``, so the backward pass shows how the network itself transmits gradients;
 
 and, for the whole model, the input-gradient bandwidth proxy of arXiv 2206.08558
-(:func:`specinit.measure.bandwidth.gradient_bandwidth`) and the top Hessian eigenvalue of ``L``
+(:func:`specinit.measure.bandwidth.gradient_bandwidth`; not for integer inputs, which have no
+gradient — ``bandwidth_note`` says so) and the top Hessian eigenvalue of ``L``
 (:func:`specinit.measure.curvature.hessian_eigs`, Lanczos, as PyHessian, arXiv 1912.07145).  The problems
 found are listed in plain words, with the thresholds of :class:`Thresholds`.
 
@@ -47,12 +56,13 @@ import torch
 from scipy.sparse.linalg import ArpackNoConvergence
 from torch import Tensor, nn
 
-from specinit._core.checks import as_tensor, check_int, check_positive
+from specinit._core.checks import as_tensor, check_int
 from specinit._core.deprecation import renamed_kwargs
 from specinit._core.placement import module_mode, placement, untouched
 from specinit._core.records import compact_repr
 from specinit._core.rng import GeneratorLike, as_generator, derive_seed, fork_rng
 from specinit._core.tables import text_table
+from specinit.doctor.problems import Problem, Thresholds, find_problems, ratio
 from specinit.measure.bandwidth import GradientBandwidth, gradient_bandwidth
 from specinit.measure.curvature import hessian_eigs
 from specinit.measure.propagation import Propagation, propagation
@@ -73,41 +83,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """When :func:`diagnose` calls something a problem (docs/howto/doctor.md explains each choice).
-
-    ``signal_low`` / ``signal_high``: the last activation's std over the input's std outside
-    ``[0.1, 10]`` — a signal that shrank or grew tenfold through the network.
-    ``saturated``: more than 20 % of a layer's entries within 1 % of ``sup |f|``.
-    ``dead``: more than 25 % of a layer's features constant over the batch.
-    ``gradient_ratio``: ``‖∂L/∂h‖`` of the first over the last activation (and ``‖∂L/∂W‖`` of the
-    first over the last hidden weight) outside ``[1/100, 100]``.
-    ``rank_drop``: the last activation's effective rank below 25 % of the first's.
-    ``sharpness``: top Hessian eigenvalue above 2000, where gradient descent needs a step
-    below ``2/λ = 1e-3`` to be stable.
-    """
-
-    signal_low: float = 0.1
-    signal_high: float = 10.0
-    saturated: float = 0.2
-    dead: float = 0.25
-    gradient_ratio: float = 100.0
-    rank_drop: float = 0.25
-    sharpness: float = 2000.0
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            check_positive(getattr(self, f.name), f.name)
-        if self.signal_low >= 1 or self.signal_high <= 1:
-            raise ValueError("need signal_low < 1 < signal_high")
-        for name in ("saturated", "dead", "rank_drop"):
-            if getattr(self, name) >= 1:
-                raise ValueError(f"{name} is a fraction and must lie in (0, 1)")
-        if self.gradient_ratio <= 1:
-            raise ValueError("gradient_ratio must exceed 1")
 
 
 @dataclass(frozen=True)
@@ -139,17 +114,6 @@ class LayerDiagnosis:
     weight_grad_norm: float | None
     feature_axis: int = 1
     kind: str = "module"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A problem :func:`diagnose` found: a stable ``code``, the ``layer`` (or ``None`` for the
-    whole model) and a plain-words ``message`` with the measured numbers.
-    """
-
-    code: str
-    layer: str | None
-    message: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,9 +199,9 @@ class Diagnosis:
             "std last/input": f"{last.std_ratio:.3g}",
             "max saturated": f"{self.column('frac_saturated').max():.0%}",
             "max dead": f"{self.column('frac_dead').max():.0%}",
-            "rank last/first": f"{_ratio(last.effective_rank, first.effective_rank):.2f}",
-            "‖dL/dh‖ first/last": f"{_ratio(first.grad_norm, last.grad_norm):.3g}",
-            "‖dL/dW‖ first/last": f"{_ratio(weights[0], weights[-1]):.3g}" if weights.size else "-",
+            "rank last/first": f"{ratio(last.effective_rank, first.effective_rank):.2f}",
+            "‖dL/dh‖ first/last": f"{ratio(first.grad_norm, last.grad_norm):.3g}",
+            "‖dL/dW‖ first/last": f"{ratio(weights[0], weights[-1]):.3g}" if weights.size else "-",
             "mean ‖dy/dx‖": "-" if self.bandwidth is None else f"{self.bandwidth.mean_abs:.3g}",
             "Hessian top": "-" if self.hessian_top is None else f"{self.hessian_top:.3g}",
             "problems": ", ".join(self.codes) or "none",
@@ -263,13 +227,6 @@ class Diagnosis:
             lines.append(f"top Hessian eigenvalue: {self.hessian_top:.4g}{tail}")
         lines += ["", *_problem_lines(self)]
         return "\n".join(lines)
-
-
-def _ratio(a: float, b: float) -> float:
-    """``a / b``; ``inf`` for ``a > 0 = b``; NaN when either is NaN or both are 0 (never inf from NaN)."""
-    if math.isnan(a) or math.isnan(b):
-        return math.nan
-    return a / b if b > 0 else (math.inf if a > 0 else math.nan)
 
 
 def _feature_line(layers: Sequence[LayerDiagnosis]) -> str:
@@ -387,7 +344,7 @@ def diagnose(
             activation=f.label,
             mean=s.mean,
             std=s.std,
-            std_ratio=_ratio(s.std, input_std),
+            std_ratio=ratio(s.std, input_std),
             frac_saturated=s.frac_saturated,
             frac_dead=f.dead,
             effective_rank=f.rank,
@@ -405,7 +362,7 @@ def diagnose(
         bandwidth, note = None, f"{x.dtype} inputs such as token ids have no input gradient"
     top, converged = _hessian_top(model, prop.loss or "mse", x, y, hessian_iters, seed, train_mode)
     loss_text = f"surrogate mse to N(0, 1) targets (seed {seed}; no y given)" if surrogate else str(prop.loss)
-    problems = _problems(
+    problems = find_problems(
         rows, input_std, top, thresholds, "input" if x.is_floating_point() else "embedded tokens"
     )
     return Diagnosis(
@@ -573,143 +530,3 @@ def _hessian_top(
         found = np.asarray(exc.eigenvalues, dtype=np.float64)
         return (float(found.max()) if found.size else None), False
     return float(pairs.eigenvalues[0]), True
-
-
-def _signal_problem(
-    layers: Sequence[LayerDiagnosis], input_std: float, t: Thresholds, source: str
-) -> Problem | None:
-    """``vanishing_signal`` / ``exploding_signal`` when the last layer's std ratio leaves
-    ``[signal_low, signal_high]`` (a NaN or infinite ratio — no reference scale — is no problem).
-    Recurrent gates are multiplicative masks, not signal: only the other rows count.
-    """
-    layers = [layer for layer in layers if not (layer.kind == "gate" and layer.name.endswith("_gate"))]
-    if not layers:
-        return None
-    last = layers[-1]
-    if not math.isfinite(last.std_ratio):  # no reference scale: nothing to compare with
-        return None
-    vanishing = last.std_ratio < t.signal_low
-    if not (vanishing or last.std_ratio > t.signal_high):
-        return None
-    bound = t.signal_low if vanishing else t.signal_high
-    at = next(
-        layer for layer in layers if (layer.std_ratio < bound if vanishing else layer.std_ratio > bound)
-    )
-    kind, verb, side = ("vanishing", "falls", "below") if vanishing else ("exploding", "grows", "above")
-    return Problem(
-        f"{kind}_signal",
-        last.name,
-        (
-            f"{kind} signal: the activations' std {verb} from {input_std:.3g} ({source}) to "
-            f"{last.std:.3g} at the last layer {last.name} ({last.std_ratio:.2g}× the {source}; "
-            f"{side} {bound:g}× from layer {at.name} on)"
-            + ("; deep layers see almost no signal" if vanishing else "")
-        ),
-    )
-
-
-def _fraction_problem(
-    layers: Sequence[LayerDiagnosis], code: str, attr: str, limit: float, what: str, consequence: str
-) -> Problem | None:
-    """``code`` when some layer's ``attr`` fraction exceeds ``limit``, naming the worst layer."""
-    over = [layer for layer in layers if getattr(layer, attr) > limit]
-    if not over:
-        return None
-    worst = max(over, key=lambda layer: getattr(layer, attr))
-    return Problem(
-        code,
-        worst.name,
-        (
-            f"{code.replace('_', ' ')}: {len(over)} layer(s) have more than {limit:.0%} of their "
-            f"{what} (worst {worst.name}: {getattr(worst, attr):.0%}); {consequence}"
-        ),
-    )
-
-
-def _problems(
-    layers: tuple[LayerDiagnosis, ...],
-    input_std: float,
-    hessian_top: float | None,
-    t: Thresholds,
-    source: str = "input",
-) -> tuple[Problem, ...]:
-    """The plain-words problems of a diagnosis (thresholds: :class:`Thresholds`)."""
-    first, last = layers[0], layers[-1]
-    found = [
-        p
-        for p in (
-            _signal_problem(layers, input_std, t, source),
-            _fraction_problem(
-                layers,
-                "saturation",
-                "frac_saturated",
-                t.saturated,
-                "outputs within 1% of the activation's bound",
-                "saturated units pass almost no gradient",
-            ),
-            _fraction_problem(
-                layers,
-                "dead_units",
-                "frac_dead",
-                t.dead,
-                "units constant over the whole batch",
-                "they carry no information and get no gradient",
-            ),
-        )
-        if p is not None
-    ]
-    if first.effective_rank > 0 and last.effective_rank < t.rank_drop * first.effective_rank:
-        found.append(
-            Problem(
-                "rank_collapse",
-                last.name,
-                (
-                    f"rank collapse: the batch spans {first.effective_rank:.1f} effective directions "
-                    f"after {first.name} but only {last.effective_rank:.1f} after {last.name}; "
-                    "different inputs become indistinguishable with depth"
-                ),
-            )
-        )
-    grad = _ratio(first.grad_norm, last.grad_norm)
-    if len(layers) > 1 and (grad < 1 / t.gradient_ratio or grad > t.gradient_ratio):
-        kind = "vanishing" if grad < 1 else "exploding"
-        found.append(
-            Problem(
-                f"{kind}_gradients",
-                first.name,
-                (
-                    f"{kind} gradients: the loss gradient at the first layer {first.name} is {grad:.2g}× "
-                    f"the one at the last layer {last.name} ({first.grad_norm:.3g} vs "
-                    f"{last.grad_norm:.3g}); early layers "
-                    + ("barely learn" if kind == "vanishing" else "get huge updates")
-                ),
-            )
-        )
-    weights = [layer for layer in layers if layer.weight_grad_norm is not None]
-    if len(weights) > 1:
-        w_first, w_last = weights[0].weight_grad_norm or 0.0, weights[-1].weight_grad_norm or 0.0
-        ratio = _ratio(w_first, w_last)
-        if ratio < 1 / t.gradient_ratio or ratio > t.gradient_ratio:
-            found.append(
-                Problem(
-                    "unbalanced_updates",
-                    weights[0].name,
-                    (
-                        f"unbalanced updates: the weight gradient before {weights[0].name} is {ratio:.2g}× "
-                        f"the one before {weights[-1].name} ({w_first:.3g} vs {w_last:.3g}); one learning "
-                        "rate cannot suit both"
-                    ),
-                )
-            )
-    if hessian_top is not None and hessian_top > t.sharpness:
-        found.append(
-            Problem(
-                "sharp_start",
-                None,
-                (
-                    f"sharp start: the loss's top Hessian eigenvalue is {hessian_top:.3g}, so gradient "
-                    f"descent diverges for learning rates above 2/λ = {2 / hessian_top:.2g}"
-                ),
-            )
-        )
-    return tuple(found)

@@ -171,7 +171,7 @@ def propagation(
     *,
     y: Any = None,
     loss: Loss | None = None,
-    layers: Sequence[nn.Module] | None = None,
+    layers: Sequence[nn.Module | str] | None = None,
     saturation: float = 0.99,
     near_zero: float = 1e-2,
     chunk_size: int | None = None,

@@ -320,6 +320,8 @@ class ActivationRecorder:
         hx = args[1] if len(args) > 1 else kwargs.get("hx")
         self._busy = True
         try:
+            if not isinstance(x, Tensor):
+                raise TypeError(f"a {type(x).__name__} input cannot be replayed")
             replay = replay_recurrent(module, x, hx)
         except (TypeError, ValueError) as exc:
             self.not_seen[name] = f"{type(module).__name__} gates ({exc})"

@@ -100,7 +100,12 @@ def replay_recurrent(
     dirs = 2 if module.bidirectional else 1
     size = module.hidden_size
     out_size = module.proj_size if lstm and module.proj_size > 0 else size
-    h0, c0 = (hx if lstm else (hx, None)) if hx is not None else (None, None)
+    h0: Tensor | None = None
+    c0: Tensor | None = None
+    if isinstance(hx, tuple):
+        h0, c0 = hx
+    elif hx is not None:
+        h0 = hx
     if h0 is not None and not batched:
         h0 = h0.unsqueeze(1)
         c0 = None if c0 is None else c0.unsqueeze(1)
