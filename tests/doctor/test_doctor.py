@@ -136,7 +136,7 @@ def test_numbers_match_direct_measurement():
         assert row.effective_rank == pytest.approx(float(np.exp(-(p * np.log(p)).sum())), rel=1e-8)
         assert row.frac_dead == float(np.mean(np.ptp(h.numpy(), axis=0) == 0))
         assert row.max_rank == 20
-    assert [row.activation for row in d.layers] == ["Tanh", "ReLU"]
+    assert [row.activation for row in d.layers] == ["tanh", "relu"]
     assert d.surrogate and "surrogate" in d.loss
     assert d.bandwidth.mean_abs == pytest.approx(specinit.bandwidth.gradient_bandwidth(net, x).mean_abs)
     params = list(net.parameters())

@@ -295,6 +295,11 @@ def test_plot_returns_axes_and_overlays():
 # --------------------------------------------------------------------------- errors
 
 
+class _Pair(nn.Module):
+    def forward(self, x):
+        return x, x
+
+
 def test_errors():
     net = _tanh_mlp()
     good = torch.randn(4, 5, dtype=torch.float64)
@@ -308,8 +313,10 @@ def test_errors():
         propagation(nn.Sequential(nn.Linear(5, 2)), good.float())
     with pytest.raises(ValueError, match="layers is empty"):
         propagation(net, good, layers=[])
-    with pytest.raises(TypeError, match=r"layers\[0\] must be an nn.Module"):
-        propagation(net, good, layers=["tanh"])
+    with pytest.raises(TypeError, match=r"layers\[0\] must be an nn.Module or a module name"):
+        propagation(net, good, layers=[3])
+    with pytest.raises(ValueError, match=r"no submodule named '10'; close matches: 1, 0"):
+        propagation(net, good, layers=["10"])
     with pytest.raises(ValueError, match="Tanh never ran"):
         propagation(net, good, layers=[nn.Tanh()])
     with pytest.raises(ValueError, match="saturation must lie in"):
@@ -322,9 +329,9 @@ def test_errors():
         propagation(net, good, y=torch.zeros(3, 3, dtype=torch.float64))
     with pytest.raises(ValueError, match="chunk_size must be an integer >= 1"):
         propagation(net, good, chunk_size=0)
-    lstm = nn.LSTM(5, 2).double()
+    pair = _Pair()
     with pytest.raises(TypeError, match="returned tuple, not a tensor"):
-        propagation(lstm, good[None], layers=[lstm])
+        propagation(pair, good, layers=[pair])
     with pytest.raises(ValueError, match="fraction_above must lie in"):
         propagation(net, good).saturated_at(1.0)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):

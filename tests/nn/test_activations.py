@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from specinit.nn import activations
 from specinit.nn.activations import Activation, ActivationModule, available, from_callable, get
 
 NAMES = available()
@@ -330,3 +331,36 @@ def test_describe_keeps_short_forms() -> None:
     assert get("sine(omega0=30.123456789)").describe() == "sine(omega0=30.123456789)"
     assert get("gaussian").describe() == "gaussian(sigma=0.1)"
     assert get("tanh", k=3.0).describe() == "tanh(k=3)"
+
+
+@pytest.mark.parametrize(
+    "func, args, kwargs, described",
+    [
+        (torch.relu, (), {}, "relu"),
+        (torch.Tensor.relu, (), {}, "relu"),
+        (nn.functional.relu, (), {"inplace": True}, "relu"),
+        (nn.functional.gelu, (), {"approximate": "tanh"}, "gelu_tanh"),
+        (nn.functional.gelu, (), {}, "gelu"),
+        (nn.functional.leaky_relu, (None, 0.2), {}, "leaky_relu(negative_slope=0.2)"),
+        (nn.functional.elu, (), {"alpha": 0.5}, "elu(alpha=0.5)"),
+        (nn.functional.softplus, (None, 2.0), {}, "softplus(beta=2)"),
+        (torch.sigmoid, (), {}, "sigmoid"),
+        (torch.Tensor.tanh, (), {}, "tanh"),
+        (nn.functional.silu, (), {}, "silu"),
+        (torch.sin, (), {}, "sine(omega0=1)"),
+    ],
+)
+def test_from_function_reads_the_call(func, args, kwargs, described):
+    act = activations.from_function(func, args, kwargs)
+    assert act.describe() == described
+    x = torch.linspace(-3, 3, 13, dtype=torch.float64)
+    full = (x, *args[1:])
+    assert torch.allclose(act(x), func(full[0].clone(), *full[1:], **kwargs))
+
+
+def test_from_function_unknown_and_unusual_parameters():
+    assert activations.from_function(torch.matmul) is None
+    assert activations.from_function(torch.erf) is None  # not an activation when called in a model
+    odd = activations.from_function(nn.functional.hardtanh, (None, -2.0, 3.0))
+    assert odd.sup == pytest.approx(3.0) and odd.bounded
+    assert set(activations.TORCH_FUNCTIONS) >= {torch.relu, nn.functional.gelu, torch.Tensor.sigmoid}

@@ -2,7 +2,9 @@
 
 ``MODULE:FACTORY`` names a callable in an importable module or a ``.py`` file; ``--arg KEY=VALUE``
 values are read by the factory's annotations through the one config parser
-(:func:`specinit.lab.config.coerce`).
+(:func:`specinit.lab.config.coerce`).  The factory returns the model, or ``(model, x)`` /
+``(model, x, y)`` with an example batch (token ids, say) used when neither ``--input-shape`` nor
+``--data`` is given.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from specinit.doctor import (
     suggest,
 )
 from specinit.lab.config import ConfigError, coerce
+from specinit.nn.layers import chosen_layers
 
 __all__ = ["inspect_command", "load_factory", "factory_kwargs"]
 
@@ -141,6 +144,32 @@ def _data_batch(name: str, batch: int, seed: int, data_dir: Path | None) -> tupl
     return split.x_test, split.y_test
 
 
+def _feature_axis(text: str) -> str | int:
+    """``auto`` or an int axis, for ``--feature-axis``."""
+    if text.strip() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not auto or an integer axis like 1 or -1", param_hint="--feature-axis"
+        ) from None
+
+
+def _split_example(built: Any, factory: str) -> tuple[nn.Module, tuple[Tensor, Tensor | None] | None]:
+    """The model and the factory's example batch ``(x, y or None)``, if it returned one."""
+    if isinstance(built, nn.Module):
+        return built, None
+    if isinstance(built, (tuple, list)) and len(built) in (2, 3) and isinstance(built[0], nn.Module):
+        batch = tuple(built[1:])
+        if all(isinstance(t, Tensor) for t in batch):
+            return built[0], (batch[0], batch[1] if len(batch) == 2 else None)
+    raise click.ClickException(
+        f"{factory} returned a {type(built).__name__}, not a torch.nn.Module "
+        "(nor (model, x) or (model, x, y) with tensors)"
+    )
+
+
 @click.command(
     "inspect", short_help="Diagnose a model's start per layer; flag problems; suggest initializers."
 )
@@ -164,6 +193,19 @@ def _data_batch(name: str, batch: int, seed: int, data_dir: Path | None) -> tupl
     default=None,
     metavar="D1,D2,...",
     help="Shape of one sample (no batch axis) for a seeded N(0, 1) batch, e.g. 1,28,28.",
+)
+@click.option(
+    "--input-dtype",
+    type=click.Choice(["float", "long"]),
+    default="float",
+    show_default=True,
+    help="float: an N(0, 1) batch; long: token ids drawn uniformly from [0, --vocab-size).",
+)
+@click.option(
+    "--vocab-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of token ids for --input-dtype long.",
 )
 @click.option(
     "--data",
@@ -196,6 +238,22 @@ def _data_batch(name: str, batch: int, seed: int, data_dir: Path | None) -> tupl
     "eigenvalue; 0 skips it.",
 )
 @click.option(
+    "--layers",
+    "layer_names",
+    default=None,
+    metavar="NAME[,NAME...]",
+    help="Record exactly these modules (qualified names as in model.named_modules()) instead of "
+    "every non-linearity the model computes.",
+)
+@click.option(
+    "--feature-axis",
+    default="auto",
+    show_default=True,
+    metavar="auto|1|-1",
+    help="The axis of each recorded output holding the features (dead units, effective rank): "
+    "auto decides per output (last for (N, L, D) sequences, 1 for (N, C, H, W) channels).",
+)
+@click.option(
     "--suggest/--no-suggest",
     "do_suggest",
     default=True,
@@ -213,11 +271,15 @@ def inspect_command(
     args: tuple[str, ...],
     kwargs_json: str | None,
     input_shape: str | None,
+    input_dtype: str,
+    vocab_size: int | None,
     dataset: str | None,
     data_dir: Path | None,
     batch: int,
     seed: int,
     hessian_iters: int,
+    layer_names: str | None,
+    feature_axis: str,
     do_suggest: bool,
     out: Path | None,
 ) -> None:
@@ -225,10 +287,17 @@ def inspect_command(
     gradients, bandwidth and curvature per layer; flag problems; suggest initializers.
 
     MODULE is an importable module (mypkg.nets) or a .py file (nets.py); FACTORY a callable in
-    it returning an nn.Module.  Give --input-shape or --data.
+    it returning an nn.Module, or (model, x) / (model, x, y) with an example batch.  Give
+    --input-shape (with --input-dtype long --vocab-size V for token ids) or --data, or let the
+    factory return the batch.
     """
-    if (input_shape is None) == (dataset is None):
-        raise click.UsageError("give exactly one of --input-shape and --data")
+    if input_shape is not None and dataset is not None:
+        raise click.UsageError("give only one of --input-shape and --data")
+    if input_dtype == "long" and vocab_size is None:
+        raise click.BadParameter("--input-dtype long needs --vocab-size V", param_hint="--vocab-size")
+    if vocab_size is not None and input_dtype != "long":
+        raise click.BadParameter("--vocab-size needs --input-dtype long", param_hint="--vocab-size")
+    axis = _feature_axis(feature_axis)
     try:
         build = load_factory(factory)
     except (ValueError, ImportError, FileNotFoundError, AttributeError, TypeError) as exc:
@@ -239,20 +308,37 @@ def inspect_command(
             model = build(**kwargs)
     except Exception as exc:  # the user's code: report whatever it raised
         raise click.ClickException(f"{factory}(**{kwargs}) raised {type(exc).__name__}: {exc}") from None
-    if not isinstance(model, nn.Module):
-        raise click.ClickException(f"{factory} returned a {type(model).__name__}, not a torch.nn.Module")
+    model, example = _split_example(model, factory)
     y = None
     if input_shape is not None:
-        x = torch.randn((batch, *_shape(input_shape)), generator=as_generator(seed))
-    else:
-        assert dataset is not None  # exactly one of input_shape and dataset, checked above
+        shape = (batch, *_shape(input_shape))
+        if input_dtype == "long":
+            assert vocab_size is not None  # checked above
+            x = torch.randint(0, vocab_size, shape, generator=as_generator(seed))
+        else:
+            x = torch.randn(shape, generator=as_generator(seed))
+    elif dataset is not None:
         try:
             x, y = _data_batch(dataset, batch, seed, data_dir)
         except (FileNotFoundError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
+    elif example is not None:
+        x, y = example
+    else:
+        raise click.UsageError(
+            "give --input-shape or --data, or let the factory return (model, example_batch)"
+        )
+    layers = None
+    if layer_names is not None:
+        layers = [name.strip() for name in layer_names.split(",") if name.strip()]
+        try:
+            chosen_layers(model, layers)
+        except (ValueError, TypeError) as exc:
+            raise click.BadParameter(str(exc), param_hint="--layers") from None
+    options: dict[str, Any] = {"layers": layers, "feature_axis": axis, "hessian_iters": hessian_iters}
     try:
         x = fit_input_layout(model, x)
-        before = diagnose(model, x, y, generator=seed, hessian_iters=hessian_iters)
+        before = diagnose(model, x, y, generator=seed, **options)
     except (ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(before.text())
@@ -267,14 +353,26 @@ def inspect_command(
             click.echo("\nsuggested initializers:")
             for s in suggestions:
                 click.echo(f"  {s.label}: {s.reason}")
-            results.update(compare(model, x, y, suggestions, generator=seed, hessian_iters=hessian_iters))
+            try:
+                results.update(compare(model, x, y, suggestions, generator=seed, **options))
+            except (ValueError, TypeError) as exc:
+                raise click.ClickException(f"comparing the suggested initializers failed: {exc}") from None
             click.echo("\nbefore and after (same batch, seed " + str(seed) + "):")
             click.echo(comparison_table(results))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         fig = plot_comparison(results)
         fig.savefig(out / "doctor.png", dpi=120)
-        source = f"--input-shape {input_shape}" if input_shape is not None else f"--data {dataset}"
+        if input_shape is not None:
+            source = f"--input-shape {input_shape}"
+            if input_dtype == "long":
+                source += f" --input-dtype long --vocab-size {vocab_size}"
+        else:
+            source = f"--data {dataset}" if dataset is not None else "(the factory's example batch)"
+        if layer_names is not None:
+            source += f" --layers {layer_names}"
+        if feature_axis != "auto":
+            source += f" --feature-axis {feature_axis}"
         given = [f"--kwargs '{json.dumps(kwargs, default=str)}'"] if kwargs else []
         settings = " ".join(
             [

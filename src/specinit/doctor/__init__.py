@@ -2,7 +2,11 @@
 
 * :mod:`.diagnose` — :func:`diagnose`: per-layer signal, saturation, dead units, effective rank
   and gradients, the input-gradient bandwidth and the top Hessian eigenvalue, and the problems
-  found (:class:`Thresholds`);
+  found (:class:`Thresholds`), for models of any library: every non-linearity the model computes
+  is recorded (activation modules, functional calls such as the ``F.relu`` inside
+  ``nn.TransformerEncoderLayer``, recurrent gates replayed from the weights; what is not seen is
+  said), token-id inputs are measured against the embedded tokens, and ``(N, L, D)`` sequences
+  have their features on the last axis;
 * :mod:`.suggest` — :func:`suggest` initializers for the model and :func:`compare` the same
   measurements after each;
 * :mod:`.render` — tables, a Markdown report and a comparison figure.

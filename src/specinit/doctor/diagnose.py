@@ -1,14 +1,22 @@
 """An init doctor: what a model's start does to a batch, in numbers and plain words.
 
 :func:`diagnose` runs one batch through any ``torch.nn.Module`` at its current weights and
-measures, per activation layer (forward order, as :func:`specinit.measure.propagation.propagation`
-records them — that function does the signal and gradient statistics here):
+measures, per recorded non-linearity (forward order, as :func:`specinit.measure.propagation.propagation`
+records them — that function does the signal and gradient statistics here).  What is recorded is
+what the model computes (:class:`specinit.nn.recording.ActivationRecorder`): activation modules of
+any library, known functions called in a forward (``torch.relu`` in a residual block, the ``F.relu``
+inside ``nn.TransformerEncoderLayer``) and the gates of ``nn.LSTM``/``nn.GRU``/``nn.RNN``, replayed
+from their weights; what could not be seen is listed in ``Diagnosis.not_seen`` (``not seen: …``).
 
-* **signal** — the activation's mean and std, and ``std_ratio = std(h_l) / std(x)``;
+* **signal** — the activation's mean and std, and ``std_ratio = std(h_l) / std(reference)``: the
+  reference is ``x``, or for integer inputs (token ids) the embedded tokens — the first float
+  tensor entering a layer with a weight matrix (``Diagnosis.reference`` says which);
 * **saturation** — the fraction of entries with ``|h| ≥ 0.99 · sup|f|`` (bounded activations);
 * **dead features** — the fraction of features (columns of a ``(N, F)`` output, channels of a
-  ``(N, C, ...)`` one) whose value is exactly the same for every sample and position: a dead
-  ReLU, or a tanh stuck at ±1; they carry no information and pass no gradient;
+  ``(N, C, ...)`` one, the last axis of a ``(N, L, D)`` sequence; ``feature_axis`` per layer,
+  decided by :func:`specinit.nn.recording.layout_of` or fixed by ``feature_axis=``) whose value
+  is exactly the same for every sample and position: a dead ReLU, or a tanh stuck at ±1; they
+  carry no information and pass no gradient;
 * **collapse** — the effective rank ``exp(−Σ p_i log p_i)``, ``p_i = σ_i / Σ σ_j`` of the
   singular values of the centred ``(samples, features)`` matrix (Roy & Vetterli 2007): how
   many directions the batch still spans;
@@ -18,7 +26,8 @@ records them — that function does the signal and gradient statistics here):
   ``f − t``, so the backward pass shows how the network itself transmits gradients;
 
 and, for the whole model, the input-gradient bandwidth proxy of arXiv 2206.08558
-(:func:`specinit.measure.bandwidth.gradient_bandwidth`) and the top Hessian eigenvalue of ``L``
+(:func:`specinit.measure.bandwidth.gradient_bandwidth`; not for integer inputs, which have no
+gradient — ``bandwidth_note`` says so) and the top Hessian eigenvalue of ``L``
 (:func:`specinit.measure.curvature.hessian_eigs`, Lanczos, as PyHessian, arXiv 1912.07145).  The problems
 found are listed in plain words, with the thresholds of :class:`Thresholds`.
 
@@ -47,17 +56,18 @@ import torch
 from scipy.sparse.linalg import ArpackNoConvergence
 from torch import Tensor, nn
 
-from specinit._core.checks import as_tensor, check_int, check_positive
+from specinit._core.checks import as_tensor, check_int
 from specinit._core.deprecation import renamed_kwargs
 from specinit._core.placement import module_mode, placement, untouched
 from specinit._core.records import compact_repr
 from specinit._core.rng import GeneratorLike, as_generator, derive_seed, fork_rng
 from specinit._core.tables import text_table
+from specinit.doctor.problems import Problem, Thresholds, find_problems, ratio
 from specinit.measure.bandwidth import GradientBandwidth, gradient_bandwidth
 from specinit.measure.curvature import hessian_eigs
 from specinit.measure.propagation import Propagation, propagation
-from specinit.nn.activations import ActivationModule
-from specinit.nn.layers import chosen_layers
+from specinit.nn.activations import Activation
+from specinit.nn.recording import ActivationRecorder, FeatureAxis, Recorded
 from specinit.training.losses import Loss
 
 __all__ = [
@@ -76,48 +86,18 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    """When :func:`diagnose` calls something a problem (docs/howto/doctor.md explains each choice).
-
-    ``signal_low`` / ``signal_high``: the last activation's std over the input's std outside
-    ``[0.1, 10]`` — a signal that shrank or grew tenfold through the network.
-    ``saturated``: more than 20 % of a layer's entries within 1 % of ``sup |f|``.
-    ``dead``: more than 25 % of a layer's features constant over the batch.
-    ``gradient_ratio``: ``‖∂L/∂h‖`` of the first over the last activation (and ``‖∂L/∂W‖`` of the
-    first over the last hidden weight) outside ``[1/100, 100]``.
-    ``rank_drop``: the last activation's effective rank below 25 % of the first's.
-    ``sharpness``: top Hessian eigenvalue above 2000, where gradient descent needs a step
-    below ``2/λ = 1e-3`` to be stable.
-    """
-
-    signal_low: float = 0.1
-    signal_high: float = 10.0
-    saturated: float = 0.2
-    dead: float = 0.25
-    gradient_ratio: float = 100.0
-    rank_drop: float = 0.25
-    sharpness: float = 2000.0
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            check_positive(getattr(self, f.name), f.name)
-        if self.signal_low >= 1 or self.signal_high <= 1:
-            raise ValueError("need signal_low < 1 < signal_high")
-        for name in ("saturated", "dead", "rank_drop"):
-            if getattr(self, name) >= 1:
-                raise ValueError(f"{name} is a fraction and must lie in (0, 1)")
-        if self.gradient_ratio <= 1:
-            raise ValueError("gradient_ratio must exceed 1")
-
-
-@dataclass(frozen=True)
 class LayerDiagnosis:
     """One activation layer at initialization (see the module docstring for each measurement).
 
     ``name`` and ``index`` are those of :class:`specinit.measure.propagation.LayerStats`; ``activation``
-    names the module's non-linearity; ``std_ratio = std / input std``; ``frac_dead`` is the
-    fraction of constant features; ``effective_rank`` is bounded by
-    ``min(samples, features)`` = ``max_rank``.
+    names the non-linearity (its description, or the module's class name when unknown);
+    ``std_ratio = std / reference std`` (the input's, or for token ids the embedded tokens',
+    :attr:`Diagnosis.reference`); ``feature_axis`` is the axis of the output holding the features
+    (``1``: ``(N, F)`` or channels ``(N, C, ...)``; ``-1``: ``(N, L, D)`` sequences);
+    ``frac_dead`` is the fraction of constant features; ``effective_rank`` is that of the
+    ``(rows, features)`` matrix (every other axis folded into rows), bounded by
+    ``min(rows, features)`` = ``max_rank``; ``kind`` is how it was recorded: ``"module"``,
+    ``"function"`` (a functional call) or ``"gate"`` (a recurrent layer's replayed gate or state).
     """
 
     name: str
@@ -132,28 +112,24 @@ class LayerDiagnosis:
     max_rank: int
     grad_norm: float
     weight_grad_norm: float | None
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A problem :func:`diagnose` found: a stable ``code``, the ``layer`` (or ``None`` for the
-    whole model) and a plain-words ``message`` with the measured numbers.
-    """
-
-    code: str
-    layer: str | None
-    message: str
+    feature_axis: int = 1
+    kind: str = "module"
 
 
 @dataclass(frozen=True, eq=False)
 class Diagnosis:
     """Outcome of :func:`diagnose`: per-layer rows, model-wide measurements and problems.
 
-    ``loss`` describes the loss the gradients and the Hessian belong to (``surrogate`` tells
-    whether it is the random-target stand-in); ``bandwidth`` summarises the input gradients
-    (``None`` for integer inputs such as token ids, which have no gradient);
-    ``hessian_top`` is ``None`` when skipped (``hessian_iters=0``).  ``propagation`` keeps the
-    raw record (its ``plot`` draws the depth profile).
+    ``input_std`` is the std of the reference signal that ``std_ratio`` divides by, and
+    ``reference`` says what it is: the input ``x``, or — for integer inputs such as token ids,
+    whose std means nothing — the first float tensor entering a layer with a weight matrix (the
+    embedded tokens).  ``loss`` describes the loss the gradients and the Hessian belong to
+    (``surrogate`` tells whether it is the random-target stand-in); ``bandwidth`` summarises the
+    input gradients (``None`` with the reason in ``bandwidth_note``, e.g. for integer inputs,
+    which have no gradient); ``hessian_top`` is ``None`` when skipped (``hessian_iters=0``).
+    ``not_seen`` lists the parts whose non-linearities could not be recorded (``"name: reason"``);
+    ``activations`` holds each row's :class:`~specinit.nn.activations.Activation` (``None`` when
+    unknown).  ``propagation`` keeps the raw record (its ``plot`` draws the depth profile).
     """
 
     layers: tuple[LayerDiagnosis, ...]
@@ -167,6 +143,10 @@ class Diagnosis:
     hessian_converged: bool | None
     thresholds: Thresholds
     propagation: Propagation = field(repr=False)
+    reference: str = "the input x"
+    bandwidth_note: str | None = None
+    not_seen: tuple[str, ...] = ()
+    activations: tuple[Activation | None, ...] = field(default=(), repr=False)
 
     __repr__ = compact_repr
 
@@ -182,7 +162,7 @@ class Diagnosis:
 
     def column(self, key: str) -> np.ndarray:
         """One :class:`LayerDiagnosis` field for every layer as a float array (``None`` → NaN)."""
-        numeric = [f.name for f in fields(LayerDiagnosis) if f.name not in ("name", "activation")]
+        numeric = [f.name for f in fields(LayerDiagnosis) if f.name not in ("name", "activation", "kind")]
         if key not in numeric:
             raise ValueError(f"unknown column {key!r}; choose one of {', '.join(numeric)}")
         return np.array(
@@ -201,6 +181,7 @@ class Diagnosis:
                 "mean": f"{layer.mean:.2g}",
                 "saturated": f"{layer.frac_saturated:.0%}",
                 "dead": f"{layer.frac_dead:.0%}",
+                "features": "last" if layer.feature_axis == -1 else f"axis {layer.feature_axis}",
                 "eff. rank": f"{layer.effective_rank:.1f}/{layer.max_rank}",
                 "‖dL/dh‖": f"{layer.grad_norm:.3g}",
                 "‖dL/dW‖": "-" if layer.weight_grad_norm is None else f"{layer.weight_grad_norm:.3g}",
@@ -218,9 +199,9 @@ class Diagnosis:
             "std last/input": f"{last.std_ratio:.3g}",
             "max saturated": f"{self.column('frac_saturated').max():.0%}",
             "max dead": f"{self.column('frac_dead').max():.0%}",
-            "rank last/first": f"{_ratio(last.effective_rank, first.effective_rank):.2f}",
-            "‖dL/dh‖ first/last": f"{_ratio(first.grad_norm, last.grad_norm):.3g}",
-            "‖dL/dW‖ first/last": f"{_ratio(weights[0], weights[-1]):.3g}" if weights.size else "-",
+            "rank last/first": f"{ratio(last.effective_rank, first.effective_rank):.2f}",
+            "‖dL/dh‖ first/last": f"{ratio(first.grad_norm, last.grad_norm):.3g}",
+            "‖dL/dW‖ first/last": f"{ratio(weights[0], weights[-1]):.3g}" if weights.size else "-",
             "mean ‖dy/dx‖": "-" if self.bandwidth is None else f"{self.bandwidth.mean_abs:.3g}",
             "Hessian top": "-" if self.hessian_top is None else f"{self.hessian_top:.3g}",
             "problems": ", ".join(self.codes) or "none",
@@ -231,10 +212,16 @@ class Diagnosis:
         lines = [
             self.table(),
             "",
-            f"loss: {self.loss}; batch of {self.n_samples}; input std {self.input_std:.3g}",
+            f"loss: {self.loss}; batch of {self.n_samples}; input std {self.input_std:.3g}"
+            + ("" if self.reference == "the input x" else f" (reference signal: {self.reference})"),
+            _feature_line(self.layers),
         ]
+        if self.not_seen:
+            lines.append("not seen: " + "; ".join(self.not_seen))
         if self.bandwidth is not None:
             lines.append(f"input-gradient bandwidth proxy: {self.bandwidth!r}")
+        elif self.bandwidth_note:
+            lines.append(f"input-gradient bandwidth: not measured ({self.bandwidth_note})")
         if self.hessian_top is not None:
             tail = "" if self.hessian_converged else " (not converged)"
             lines.append(f"top Hessian eigenvalue: {self.hessian_top:.4g}{tail}")
@@ -242,8 +229,14 @@ class Diagnosis:
         return "\n".join(lines)
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else (math.inf if a > 0 else math.nan)
+def _feature_line(layers: Sequence[LayerDiagnosis]) -> str:
+    """Which axis held the features (stated, since dead units and ranks depend on it)."""
+    last = [layer.name for layer in layers if layer.feature_axis == -1]
+    if not last:
+        return "features: axis 1 of every output ((N, F) or channels (N, C, ...))"
+    if len(last) == len(layers):
+        return "features: the last axis of every output ((N, L, D) sequences)"
+    return f"features: the last axis for {len(last)} of {len(layers)} layers ((N, L, D)), axis 1 for the rest"
 
 
 def _problem_lines(d: Diagnosis) -> list[str]:
@@ -262,26 +255,30 @@ def diagnose(
     y: Any = None,
     *,
     loss: Loss | None = None,
-    layers: Sequence[nn.Module] | None = None,
+    layers: Sequence[nn.Module | str] | None = None,
     generator: GeneratorLike = 0,
     train_mode: bool = False,
     thresholds: Thresholds | None = None,
     hessian_iters: int = 5,
     chunk_size: int | None = None,
+    feature_axis: FeatureAxis = "auto",
 ) -> Diagnosis:
     """Measure signal propagation, gradients, bandwidth and curvature of ``model`` on ``x``.
 
     Args:
         model: any module; left exactly as it was (weights, ``.grad``, buffers, every
-            submodule's mode).  Its activation modules are recorded (specinit
-            ``ActivationModule`` and ``torch.nn`` activations), or exactly ``layers``.
-        x: one batch (tensor or array), finite.
+            submodule's mode).  Every non-linearity it computes is recorded
+            (:class:`specinit.nn.recording.ActivationRecorder`: activation modules of any library,
+            known functions called in a forward — also inside torch's own layers — and the gates
+            of recurrent layers, replayed from their weights), or exactly ``layers``.
+        x: one batch (tensor or array), finite; integer token ids ``(N, L)`` are fine (the
+            reference signal is then the embedded tokens).
         y: optional targets; without them the gradients and the Hessian are those of the
             surrogate ``mean((f(x) − t)²)``, ``t ~ N(0, 1)`` drawn from ``generator``.
         loss: as in :func:`specinit.measure.propagation.propagation` (default cross-entropy for
             integer ``y``, else MSE); needs ``y``.
-        layers: the modules to record instead of the activation modules (distinct submodules
-            of ``model``, each run during the forward pass).
+        layers: the modules to record instead (distinct submodules of ``model`` or their
+            qualified names as in ``model.named_modules()``, each run during the forward pass).
         generator: an int seed (or a generator to draw one from) for the surrogate targets,
             dropout masks (``train_mode``) and the Hessian's start.
         train_mode: measure in train mode (BatchNorm batch statistics, dropout) instead of eval.
@@ -289,6 +286,10 @@ def diagnose(
         hessian_iters: Lanczos restarts (ARPACK ``maxiter``, about 20 Hessian-vector products
             each; relative tolerance 1e-3) for the top Hessian eigenvalue; 0 skips it.
         chunk_size: rows per forward pass of the propagation and bandwidth measurements (memory).
+        feature_axis: the axis of each recorded output that holds the features, for dead units
+            and the effective rank: ``"auto"`` decides per output (the last axis after a
+            Linear/Embedding/LayerNorm/attention/recurrent layer, axis 1 after a convolution or a
+            batch norm; :func:`specinit.nn.recording.layout_of`), or an int for every output.
 
     Raises:
         ValueError: the model rejects ``x`` (the message names the shape tried), the output or
@@ -315,50 +316,71 @@ def diagnose(
             raise ValueError("loss= needs targets: pass y= as well")
         y = torch.randn(output.shape, generator=as_generator(seed), dtype=torch.float64)
         y, loss = y.to(device=device, dtype=output.dtype), "mse"
-    targets = chosen_layers(model, layers)
     prop = propagation(
         model, x, y=y, loss=loss, layers=layers, generator=seed, train_mode=train_mode, chunk_size=chunk_size
     )
-    extra = _feature_stats(model, targets, x, train_mode, seed)
-    if len(extra) != len(prop.layers):
+    feats = _feature_stats(model, layers, x, train_mode, seed, feature_axis)
+    if [f.name for f in feats.rows] != [_base(s.name) for s in prop.layers]:
         raise RuntimeError(
             "the forward pass called the recorded layers differently in two passes "
             "(a data-dependent architecture?); pass layers= to fix the layers"
         )
-    input_std = float(x.double().std(unbiased=False)) if x.is_floating_point() else math.nan
+    if x.is_floating_point():
+        input_std, reference = float(x.double().std(unbiased=False)), "the input x"
+    elif feats.reference is not None:
+        input_std = feats.reference
+        reference = (
+            f"the input of {feats.reference_name}, i.e. the embedded tokens ({x.dtype} inputs have no scale)"
+        )
+    else:
+        input_std, reference = (
+            math.nan,
+            f"none ({x.dtype} inputs have no scale and no float tensor reached a weight layer)",
+        )
     rows = tuple(
         LayerDiagnosis(
             name=s.name,
             index=s.index,
-            activation=_activation_name(module),
+            activation=f.label,
             mean=s.mean,
             std=s.std,
-            std_ratio=_ratio(s.std, input_std),
+            std_ratio=ratio(s.std, input_std),
             frac_saturated=s.frac_saturated,
-            frac_dead=dead,
-            effective_rank=erank,
-            max_rank=bound,
+            frac_dead=f.dead,
+            effective_rank=f.rank,
+            max_rank=f.max_rank,
             grad_norm=float(s.grad_norm or 0.0),
             weight_grad_norm=s.weight_grad_norm,
+            feature_axis=f.axis,
+            kind=f.kind,
         )
-        for s, (module, dead, erank, bound) in zip(prop.layers, extra, strict=True)
+        for s, f in zip(prop.layers, feats.rows, strict=True)
     )
-    bandwidth = gradient_bandwidth(model, x, chunk_size=chunk_size) if x.is_floating_point() else None
+    if x.is_floating_point():
+        bandwidth, note = gradient_bandwidth(model, x, chunk_size=chunk_size), None
+    else:
+        bandwidth, note = None, f"{x.dtype} inputs such as token ids have no input gradient"
     top, converged = _hessian_top(model, prop.loss or "mse", x, y, hessian_iters, seed, train_mode)
     loss_text = f"surrogate mse to N(0, 1) targets (seed {seed}; no y given)" if surrogate else str(prop.loss)
-    problems = _problems(rows, input_std, top, thresholds)
+    problems = find_problems(
+        rows, input_std, top, thresholds, "input" if x.is_floating_point() else "embedded tokens"
+    )
     return Diagnosis(
-        rows,
-        problems,
-        input_std,
-        int(x.shape[0]),
-        loss_text,
-        surrogate,
-        bandwidth,
-        top,
-        converged,
-        thresholds,
-        prop,
+        layers=rows,
+        problems=problems,
+        input_std=input_std,
+        n_samples=int(x.shape[0]),
+        loss=loss_text,
+        surrogate=surrogate,
+        bandwidth=bandwidth,
+        hessian_top=top,
+        hessian_converged=converged,
+        thresholds=thresholds,
+        propagation=prop,
+        reference=reference,
+        bandwidth_note=note,
+        not_seen=prop.not_seen,
+        activations=tuple(f.activation for f in feats.rows),
     )
 
 
@@ -401,39 +423,67 @@ def fit_input_layout(model: nn.Module, x: Tensor) -> Tensor:
         return flat
 
 
-def _activation_name(module: nn.Module) -> str:
-    """A specinit activation by its description (``sine(omega0=30)``), a torch module by its class."""
-    return module.activation.describe() if isinstance(module, ActivationModule) else type(module).__name__
+def _base(name: str) -> str:
+    """A recorded name without the ``#k`` of repeated calls."""
+    return name.rpartition("#")[0] if "#" in name else name
+
+
+@dataclass(frozen=True)
+class _FeatureRow:
+    name: str
+    kind: str
+    label: str
+    activation: Activation | None
+    axis: int
+    dead: float
+    rank: float
+    max_rank: int
+
+
+@dataclass(frozen=True)
+class _Features:
+    rows: list[_FeatureRow]
+    reference: float | None
+    reference_name: str | None
 
 
 def _feature_stats(
-    model: nn.Module, targets: list[nn.Module], x: Tensor, train_mode: bool, seed: int
-) -> list[tuple[nn.Module, float, float, int]]:
-    """Per recorded call: (module, dead-feature fraction, effective rank, its upper bound)."""
-    out: list[tuple[nn.Module, float, float, int]] = []
+    model: nn.Module,
+    layers: Sequence[nn.Module | str] | None,
+    x: Tensor,
+    train_mode: bool,
+    seed: int,
+    feature_axis: FeatureAxis,
+) -> _Features:
+    """One full-batch pass: per recorded call its dead-feature fraction and effective rank on its
+    feature axis, and the reference signal's std.
+    """
+    rows: list[_FeatureRow] = []
 
-    def hook(module: nn.Module, inputs: Any, output: Any) -> None:
-        if isinstance(output, Tensor):  # propagation has already refused anything else
-            out.append((module, *_features(output.detach())))
+    def record(rec: Recorded) -> None:
+        dead, rank, bound = _features(rec.output.detach(), rec.feature_axis)
+        rows.append(
+            _FeatureRow(rec.name, rec.kind, rec.label, rec.activation, rec.feature_axis, dead, rank, bound)
+        )
 
-    handles = [m.register_forward_hook(hook) for m in targets]
-    try:
-        device, _ = placement(model)
-        with untouched(model, train_mode), fork_rng(seed, device), torch.no_grad():
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return out
+    device, _ = placement(model)
+    tap = ActivationRecorder(model, record, layers=layers, feature_axis=feature_axis)
+    with untouched(model, train_mode), fork_rng(seed, device), torch.no_grad(), tap:
+        tap.start(x.shape[0])
+        model(x)
+    ref = None if tap.reference is None else float(tap.reference.double().std(unbiased=False))
+    return _Features(rows, ref, tap.reference_name)
 
 
-def _features(h: Tensor) -> tuple[float, float, int]:
-    """Dead-feature fraction and effective rank of ``h`` with features on axis 1.
+def _features(h: Tensor, axis: int = 1) -> tuple[float, float, int]:
+    """Dead-feature fraction and effective rank of ``h`` with features on ``axis``.
 
-    ``(N, F)`` is used as it is; ``(N, C, ...)`` becomes ``(N·positions, C)``; ``(N,)`` one feature.
+    ``(N, F)`` is used as it is; otherwise the feature axis moves last and every other axis
+    becomes rows: ``(N, C, H, W)`` → ``(N·H·W, C)``, ``(N, L, D)`` → ``(N·L, D)``; ``(N,)`` is one
+    feature.
     """
     h = h[:, None] if h.ndim == 1 else h
-    matrix = h.movedim(1, -1).reshape(-1, h.shape[1]).to(torch.float64)
+    matrix = h.movedim(axis, -1).reshape(-1, h.shape[axis]).to(torch.float64)
     dead = float((matrix.amax(0) == matrix.amin(0)).double().mean())
     return dead, effective_rank(matrix), min(matrix.shape)
 
@@ -480,131 +530,3 @@ def _hessian_top(
         found = np.asarray(exc.eigenvalues, dtype=np.float64)
         return (float(found.max()) if found.size else None), False
     return float(pairs.eigenvalues[0]), True
-
-
-def _signal_problem(layers: Sequence[LayerDiagnosis], input_std: float, t: Thresholds) -> Problem | None:
-    """``vanishing_signal`` / ``exploding_signal`` when the last layer's std ratio leaves
-    ``[signal_low, signal_high]`` (NaN, e.g. for integer inputs, is no problem).
-    """
-    last = layers[-1]
-    vanishing = last.std_ratio < t.signal_low
-    if not (vanishing or last.std_ratio > t.signal_high):
-        return None
-    bound = t.signal_low if vanishing else t.signal_high
-    at = next(
-        layer for layer in layers if (layer.std_ratio < bound if vanishing else layer.std_ratio > bound)
-    )
-    kind, verb, side = ("vanishing", "falls", "below") if vanishing else ("exploding", "grows", "above")
-    return Problem(
-        f"{kind}_signal",
-        last.name,
-        (
-            f"{kind} signal: the activations' std {verb} from {input_std:.3g} (input) to "
-            f"{last.std:.3g} at the last layer {last.name} ({last.std_ratio:.2g}× the input; "
-            f"{side} {bound:g}× from layer {at.name} on)"
-            + ("; deep layers see almost no signal" if vanishing else "")
-        ),
-    )
-
-
-def _fraction_problem(
-    layers: Sequence[LayerDiagnosis], code: str, attr: str, limit: float, what: str, consequence: str
-) -> Problem | None:
-    """``code`` when some layer's ``attr`` fraction exceeds ``limit``, naming the worst layer."""
-    over = [layer for layer in layers if getattr(layer, attr) > limit]
-    if not over:
-        return None
-    worst = max(over, key=lambda layer: getattr(layer, attr))
-    return Problem(
-        code,
-        worst.name,
-        (
-            f"{code.replace('_', ' ')}: {len(over)} layer(s) have more than {limit:.0%} of their "
-            f"{what} (worst {worst.name}: {getattr(worst, attr):.0%}); {consequence}"
-        ),
-    )
-
-
-def _problems(
-    layers: tuple[LayerDiagnosis, ...], input_std: float, hessian_top: float | None, t: Thresholds
-) -> tuple[Problem, ...]:
-    """The plain-words problems of a diagnosis (thresholds: :class:`Thresholds`)."""
-    first, last = layers[0], layers[-1]
-    found = [
-        p
-        for p in (
-            _signal_problem(layers, input_std, t),
-            _fraction_problem(
-                layers,
-                "saturation",
-                "frac_saturated",
-                t.saturated,
-                "outputs within 1% of the activation's bound",
-                "saturated units pass almost no gradient",
-            ),
-            _fraction_problem(
-                layers,
-                "dead_units",
-                "frac_dead",
-                t.dead,
-                "units constant over the whole batch",
-                "they carry no information and get no gradient",
-            ),
-        )
-        if p is not None
-    ]
-    if first.effective_rank > 0 and last.effective_rank < t.rank_drop * first.effective_rank:
-        found.append(
-            Problem(
-                "rank_collapse",
-                last.name,
-                (
-                    f"rank collapse: the batch spans {first.effective_rank:.1f} effective directions "
-                    f"after {first.name} but only {last.effective_rank:.1f} after {last.name}; "
-                    "different inputs become indistinguishable with depth"
-                ),
-            )
-        )
-    grad = _ratio(first.grad_norm, last.grad_norm)
-    if len(layers) > 1 and (grad < 1 / t.gradient_ratio or grad > t.gradient_ratio):
-        kind = "vanishing" if grad < 1 else "exploding"
-        found.append(
-            Problem(
-                f"{kind}_gradients",
-                first.name,
-                (
-                    f"{kind} gradients: the loss gradient at the first layer {first.name} is {grad:.2g}× "
-                    f"the one at the last layer {last.name} ({first.grad_norm:.3g} vs "
-                    f"{last.grad_norm:.3g}); early layers "
-                    + ("barely learn" if kind == "vanishing" else "get huge updates")
-                ),
-            )
-        )
-    weights = [layer for layer in layers if layer.weight_grad_norm is not None]
-    if len(weights) > 1:
-        w_first, w_last = weights[0].weight_grad_norm or 0.0, weights[-1].weight_grad_norm or 0.0
-        ratio = _ratio(w_first, w_last)
-        if ratio < 1 / t.gradient_ratio or ratio > t.gradient_ratio:
-            found.append(
-                Problem(
-                    "unbalanced_updates",
-                    weights[0].name,
-                    (
-                        f"unbalanced updates: the weight gradient before {weights[0].name} is {ratio:.2g}× "
-                        f"the one before {weights[-1].name} ({w_first:.3g} vs {w_last:.3g}); one learning "
-                        "rate cannot suit both"
-                    ),
-                )
-            )
-    if hessian_top is not None and hessian_top > t.sharpness:
-        found.append(
-            Problem(
-                "sharp_start",
-                None,
-                (
-                    f"sharp start: the loss's top Hessian eigenvalue is {hessian_top:.3g}, so gradient "
-                    f"descent diverges for learning rates above 2/λ = {2 / hessian_top:.2g}"
-                ),
-            )
-        )
-    return tuple(found)

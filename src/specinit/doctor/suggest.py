@@ -29,8 +29,8 @@ from specinit._core.rng import GeneratorLike, derive_seed
 from specinit.doctor.diagnose import Diagnosis, diagnose
 from specinit.initializers.registry import init_, supported_layers
 from specinit.initializers.registry import methods as registered_methods
-from specinit.nn.activations import Activation, from_module
-from specinit.nn.layers import chosen_layers, mlp_chain
+from specinit.nn.activations import Activation
+from specinit.nn.layers import mlp_chain
 
 __all__ = ["Suggestion", "suggest", "compare", "DEEP"]
 
@@ -82,9 +82,8 @@ RELU_LIKE = frozenset(
 DEEP = 8
 
 
-def _family(module: nn.Module) -> tuple[str, Activation | None]:
-    """(family, activation for odd_sigmoid) of a recorded module, from its activation's properties."""
-    act = from_module(module)
+def _family(act: Activation | None) -> tuple[str, Activation | None]:
+    """(family, activation for odd_sigmoid) of a recorded layer, from its activation's properties."""
     if act is None:
         return "other", None
     if act.is_odd_sigmoid:
@@ -101,7 +100,8 @@ def _family(module: nn.Module) -> tuple[str, Activation | None]:
 def suggest(model: nn.Module, diagnosis: Diagnosis, *, data: bool = False) -> list[Suggestion]:
     """Initializers to try, best first, chosen by rule from the activations, depth and problems.
 
-    The most common activation family among the recorded layers picks the list: odd sigmoids
+    The most common activation family among the recorded layers (recurrent gates aside) picks
+    the list: odd sigmoids
     (tanh, softsign, erf, ...) get ``odd_sigmoid`` with ``ends="scaled"`` (arXiv 2509.23085; first
     when there are at least :data:`DEEP` layers), ``xavier_normal`` and ``orthogonal``;
     ReLU-like ones ``kaiming_normal`` and ``orthogonal`` with gain √2; sine networks ``siren``;
@@ -117,7 +117,11 @@ def suggest(model: nn.Module, diagnosis: Diagnosis, *, data: bool = False) -> li
     if not isinstance(diagnosis, Diagnosis):
         raise TypeError(f"diagnosis must be a Diagnosis, got {type(diagnosis).__name__}")
     supported_layers(model)  # raises a clear TypeError for an unsupported layer
-    families = [_family(m) for m in chosen_layers(model, None)]
+    # Recurrent gates are fixed sigmoid/tanh masks of the cell, not the network's choice of activation.
+    recorded = [
+        a for a, row in zip(diagnosis.activations, diagnosis.layers, strict=True) if row.kind != "gate"
+    ]
+    families = [_family(a) for a in recorded] or [("other", None)]
     family = Counter(f for f, _ in families).most_common(1)[0][0]  # ties: the first seen
     depth = len(diagnosis.layers)
     out: list[Suggestion] = []

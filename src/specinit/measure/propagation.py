@@ -34,8 +34,8 @@ from specinit._core.extras import needs_extra
 from specinit._core.placement import placement, untouched
 from specinit._core.records import compact_repr
 from specinit._core.rng import GeneratorLike, derive_seed, fork_rng
-from specinit.nn.activations import from_module
-from specinit.nn.layers import chosen_layers, weight_and_bias, weight_layers
+from specinit.nn.layers import chosen_layers
+from specinit.nn.recording import ActivationRecorder, Recorded
 from specinit.training.losses import Loss, LossFn, default_loss, prepare, resolve_loss
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -68,7 +68,11 @@ class LayerStats:
 
 @dataclass(frozen=True)
 class Propagation:
-    """Per-layer statistics from :func:`propagation`, plus the settings that produced them."""
+    """Per-layer statistics from :func:`propagation`, plus the settings that produced them.
+
+    ``not_seen`` lists the parts of the model whose non-linearities could not be recorded, each
+    as ``"name: reason"`` (e.g. an LSTM fed a ``PackedSequence``).
+    """
 
     layers: tuple[LayerStats, ...]
     n_samples: int
@@ -76,6 +80,7 @@ class Propagation:
     near_zero: float
     loss: str | None = None
     train_mode: bool = False
+    not_seen: tuple[str, ...] = ()
 
     __repr__ = compact_repr
 
@@ -166,7 +171,7 @@ def propagation(
     *,
     y: Any = None,
     loss: Loss | None = None,
-    layers: Sequence[nn.Module] | None = None,
+    layers: Sequence[nn.Module | str] | None = None,
     saturation: float = 0.99,
     near_zero: float = 1e-2,
     chunk_size: int | None = None,
@@ -184,19 +189,24 @@ def propagation(
     well as ``‖∂L/∂W‖_F`` of the ``Linear``/``Conv`` layer that ran last before ``h``.
 
     Args:
-        model: any module.  By default every activation module — specinit's
-            ``ActivationModule`` and the ``torch.nn`` activations of
-            :data:`specinit.nn.activations.TORCH_ACTIVATIONS` — is recorded, once per call, in
-            the order the forward pass produces their outputs.
+        model: any module.  By default every non-linearity it computes is recorded, once per
+            call, in the order the forward pass produces it
+            (:class:`specinit.nn.recording.ActivationRecorder`): activation modules (specinit's,
+            ``torch.nn``'s and parameter-free ones of other libraries), known functions called
+            in a forward (``torch.relu``, ``F.gelu``, the ``F.relu`` inside
+            ``nn.TransformerEncoderLayer``; :data:`specinit.nn.activations.TORCH_FUNCTIONS`) and
+            the gates of ``nn.RNN``/``nn.LSTM``/``nn.GRU``, replayed from their weights.
         x: the batch (tensor or array, finite, non-empty); moved to the model's device, floats
             cast to its dtype.
         y: optional targets, one row per row of ``x``.
         loss: ``"cross_entropy"``, ``"mse"`` or ``callable(pred, target) -> scalar`` that averages
             over the batch; default ``"cross_entropy"`` for integer ``y``, else ``"mse"``.
-        layers: record exactly these modules of ``model`` instead (each must produce a tensor).
-        saturation: ``s`` in ``(0, 1]``; the bound ``sup|f|`` is that of the module's activation
-            (:func:`specinit.nn.activations.from_module`; e.g. 1 for ``Tanh``/``Sigmoid``, 6 for
-            ``ReLU6``).
+        layers: record exactly these modules of ``model`` (or their qualified names as in
+            ``model.named_modules()``) instead; each must produce a tensor (a recurrent layer's
+            output sequence counts).
+        saturation: ``s`` in ``(0, 1]``; the bound ``sup|f|`` is that of the recorded activation
+            (:func:`specinit.nn.activations.from_module` / ``from_function``; e.g. 1 for
+            ``Tanh``/``Sigmoid`` and the LSTM gates, 6 for ``ReLU6``).
         near_zero: absolute threshold ``ε ≥ 0``.
         chunk_size: run ``x`` in chunks of this many rows (to bound memory); statistics are
             pooled exactly, and gradients are those of the full-batch mean loss (exact when the
@@ -226,7 +236,7 @@ def propagation(
     if not isinstance(train_mode, bool):
         raise TypeError(f"train_mode must be a bool, got {train_mode!r}")
     seed = derive_seed(generator)
-    targets = chosen_layers(model, layers)
+    targets = None if layers is None else chosen_layers(model, layers)
     device, dtype = placement(model)
     x = as_tensor(x, "x")
     if x.ndim == 0:
@@ -256,18 +266,22 @@ def propagation(
                 x[rows], None if y is None else y[rows], loss_fn, weight_grads, scale=min(size, n - start) / n
             )
             _merge(slots, calls, first=start == 0)
-    ran = {id(s.module) for s in slots}
-    missing = [recorder.names[m] for m in targets if id(m) not in ran]
-    if not slots or (layers is not None and missing):
-        raise ValueError(f"layer(s) {', '.join(missing)} never ran during the forward pass")
-    repeated = {id(s.module) for s in slots if s.call > 0}
+    if targets is not None:
+        ran = {s.name for s in slots}
+        missing = [recorder.tap.names.get(id(m)) or type(m).__name__ for m in targets]
+        missing = [name for name in missing if name not in ran]
+        if missing:
+            raise ValueError(f"layer(s) {', '.join(missing)} never ran during the forward pass")
+    if not slots:
+        raise ValueError(
+            f"{type(model).__name__} has no activation module to record and computed no known "
+            "non-linearity (functional call such as torch.relu, recurrent gate); pass layers=[...] "
+            "to choose the modules"
+        )
+    repeated = {s.name for s in slots if s.call > 0}
     return Propagation(
         layers=tuple(
-            s.stats(
-                i,
-                recorder.names[s.module] + (f"#{s.call + 1}" if id(s.module) in repeated else ""),
-                weight_grads,
-            )
+            s.stats(i, s.name + (f"#{s.call + 1}" if s.name in repeated else ""), weight_grads)
             for i, s in enumerate(slots)
         ),
         n_samples=n,
@@ -275,6 +289,7 @@ def propagation(
         near_zero=float(near_zero),
         loss=loss_name,
         train_mode=train_mode,
+        not_seen=tuple(f"{name}: {why}" for name, why in recorder.tap.not_seen.items()),
     )
 
 
@@ -285,7 +300,7 @@ def propagation(
 class _Call:
     """One call of a recorded module in one chunk: its moments, counts and gradient pieces."""
 
-    module: nn.Module
+    name: str
     count: int
     mean: float
     m2: float  # Σ (h − mean)²
@@ -299,8 +314,8 @@ class _Call:
 class _Slot:
     """The k-th recorded call, pooled over chunks (Chan et al.'s parallel variance update)."""
 
-    module: nn.Module
-    call: int  # how many earlier slots belong to the same module
+    name: str
+    call: int  # how many earlier slots have the same name (calls of one module or function)
     count: int = 0
     mean: float = 0.0
     m2: float = 0.0
@@ -334,11 +349,11 @@ class _Slot:
         )
 
 
-def _merge(slots: list[_Slot], calls: list[tuple[_Call, Tensor | None]], *, first: bool) -> None:
+def _merge(slots: list[_Slot], calls: list[tuple[_Call, tuple[Tensor, ...] | None]], *, first: bool) -> None:
     if first:
         for c, _ in calls:
-            slots.append(_Slot(c.module, sum(s.module is c.module for s in slots), weight=c.weight))
-    elif [c.module for c, _ in calls] != [s.module for s in slots]:
+            slots.append(_Slot(c.name, sum(s.name == c.name for s in slots), weight=c.weight))
+    elif [c.name for c, _ in calls] != [s.name for s in slots]:
         raise RuntimeError(
             "the forward pass called the recorded layers differently for different chunks; "
             "use chunk_size=None"
@@ -348,69 +363,51 @@ def _merge(slots: list[_Slot], calls: list[tuple[_Call, Tensor | None]], *, firs
 
 
 class _Recorder:
-    """Forward hooks on the recorded modules (statistics) and on weight layers (last one run)."""
+    """Per-call statistics of everything :class:`~specinit.nn.recording.ActivationRecorder` records."""
 
     def __init__(
-        self, model: nn.Module, targets: list[nn.Module], saturation: float, near_zero: float
+        self, model: nn.Module, targets: list[nn.Module] | None, saturation: float, near_zero: float
     ) -> None:
         self.model = model
-        self.targets = targets
-        self.names = {m: name or type(m).__name__ for name, m in model.named_modules()}
-        self.names.update({m: type(m).__name__ for m in targets if m not in self.names})
-        self.bounds = {m: saturation * _sup(m) for m in targets}
+        self.tap = ActivationRecorder(model, self._record, layers=targets)
+        self.saturation = saturation
         self.near_zero = near_zero
-        self._handles: list[torch.utils.hooks.RemovableHandle] = []
-        self._calls: list[tuple[_Call, Tensor | None]] = []
-        self._last_weight: Tensor | None = None
+        self._calls: list[tuple[_Call, tuple[Tensor, ...] | None]] = []
 
     def __enter__(self) -> _Recorder:
-        try:
-            for _, module in weight_layers(self.model):
-                self._handles.append(module.register_forward_hook(self._weight_ran))
-            for module in self.targets:
-                self._handles.append(module.register_forward_hook(self._record))
-        except BaseException:
-            self.__exit__()
-            raise
+        self.tap.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+        self.tap.__exit__()
 
-    def _weight_ran(self, module: nn.Module, inputs: Any, output: Any) -> None:
-        self._last_weight = weight_and_bias(module)[0]
-
-    def _record(self, module: nn.Module, inputs: Any, output: Any) -> None:
-        if not isinstance(output, Tensor):
-            raise TypeError(
-                f"recorded layer {self.names[module]!r} returned {type(output).__name__}, "
-                "not a tensor; pass layers= with modules that return tensors"
-            )
+    def _record(self, rec: Recorded) -> None:
+        output = rec.output
         # Statistics now, before any later in-place operation can change the output.
         h = output.detach().to(torch.float64)
         bad = int((~torch.isfinite(h)).sum())
         if bad:
             raise ValueError(
-                f"layer {self.names[module]!r} (recorded call {len(self._calls)}) output contains "
+                f"layer {rec.name!r} (recorded call {len(self._calls)}) output contains "
                 f"{bad} NaN/inf value(s) out of {h.numel()}: the signal overflowed"
             )
         if h.numel() == 0:
-            raise ValueError(f"layer {self.names[module]!r} produced an empty output")
+            raise ValueError(f"layer {rec.name!r} produced an empty output")
         mean = h.mean()
         magnitude = h.abs()
+        act = rec.activation
+        bound = self.saturation * act.sup if act is not None and act.bounded else math.inf
         call = _Call(
-            module=module,
+            name=rec.name,
             count=h.numel(),
             mean=float(mean),
             m2=float(((h - mean) ** 2).sum()),
-            saturated=int((magnitude >= self.bounds[module]).sum()),
+            saturated=int((magnitude >= bound).sum()),
             near_zero=int((magnitude < self.near_zero).sum()),
-            weight=self._last_weight,
+            weight=rec.weight,
         )
-        # The output itself is kept only for the backward pass.
-        self._calls.append((call, output if torch.is_grad_enabled() else None))
+        # The output (or the parts it was computed from) is kept only for the backward pass.
+        self._calls.append((call, (rec.parts or (output,)) if torch.is_grad_enabled() else None))
 
     def run(
         self,
@@ -419,9 +416,10 @@ class _Recorder:
         loss_fn: LossFn | None,
         weight_grads: dict[int, Tensor],
         scale: float,
-    ) -> list[tuple[_Call, Tensor | None]]:
+    ) -> list[tuple[_Call, tuple[Tensor, ...] | None]]:
         """Forward one chunk (and backward when ``y`` is given); the chunk's recorded calls."""
-        self._calls, self._last_weight = [], None
+        self._calls = []
+        self.tap.start(x.shape[0])
         if y is None:
             with torch.no_grad():
                 self.model(x)
@@ -441,27 +439,22 @@ class _Recorder:
 
 
 def _backprop(
-    value: Tensor, calls: list[tuple[_Call, Tensor | None]], weight_grads: dict[int, Tensor]
+    value: Tensor, calls: list[tuple[_Call, tuple[Tensor, ...] | None]], weight_grads: dict[int, Tensor]
 ) -> None:
     """Fill each call's ``grad_sq`` and add ``∂value/∂W`` into ``weight_grads``; ``.grad`` untouched."""
-    outputs = [out for _, out in calls if out is not None and out.requires_grad]
+    outputs = list({id(t): t for _, parts in calls for t in parts or () if t.requires_grad}.values())
     weights: list[Tensor] = list(
         {id(c.weight): c.weight for c, _ in calls if c.weight is not None and c.weight.requires_grad}.values()
     )
+    if not outputs and not weights:  # nothing recorded: the caller reports it
+        return
     grads = torch.autograd.grad(value, outputs + weights, allow_unused=True)
     by_output = dict(zip(map(id, outputs), grads[: len(outputs)], strict=True))
-    for call, out in calls:
-        g = by_output.get(id(out))
-        call.grad_sq = 0.0 if g is None else float(torch.linalg.vector_norm(g.double())) ** 2
+    for call, parts in calls:
+        found = [by_output.get(id(t)) for t in parts or ()]
+        call.grad_sq = float(
+            sum(float(torch.linalg.vector_norm(g.double())) ** 2 for g in found if g is not None)
+        )
     for weight, g in zip(weights, grads[len(outputs) :], strict=True):
         if g is not None:
             weight_grads[id(weight)] = weight_grads.get(id(weight), 0) + g.detach()
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _sup(module: nn.Module) -> float:
-    """``sup |f|`` of a recorded module's activation (``inf`` when unbounded or unknown)."""
-    act = from_module(module)
-    return act.sup if act is not None and act.bounded else math.inf

@@ -2,7 +2,7 @@
 small model definitions (no torchvision needed).
 """
 
-from specinit.nn import activations, layers, models
+from specinit.nn import activations, layers, models, recording, recurrent
 from specinit.nn.activations import Activation, ActivationModule, from_module
 from specinit.nn.activations import get as get_activation
 from specinit.nn.models import (
@@ -22,6 +22,8 @@ __all__ = [
     "activations",
     "layers",
     "models",
+    "recording",
+    "recurrent",
     "Activation",
     "ActivationModule",
     "from_module",

@@ -36,6 +36,8 @@ __all__ = [
     "from_module",
     "is_activation",
     "TORCH_ACTIVATIONS",
+    "from_function",
+    "TORCH_FUNCTIONS",
 ]
 
 TensorFn = Callable[[Tensor], Tensor]
@@ -529,3 +531,89 @@ def from_module(module: nn.Module) -> Activation | None:
         return module.activation
     build = _builder(module)
     return None if build is None else build(module)
+
+
+# --------------------------------------------------------------------------------------------
+# The one map from torch *functions* to activations (non-linearities called functionally:
+# ``F.relu(x)`` in a forward, ``self.activation = F.relu`` in ``nn.TransformerEncoderLayer``).
+
+
+def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str, default: float) -> float:
+    """The float parameter ``name`` of a functional call: positional ``index`` or keyword."""
+    value = args[index] if len(args) > index else kwargs.get(name, default)
+    return float(value)
+
+
+def _functional_leaky(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Activation:
+    slope = _arg(args, kwargs, 1, "negative_slope", 0.01)
+    if 0.0 < slope < 1.0:
+        return get("leaky_relu", negative_slope=slope)
+    return from_callable(_LeakyReLU(slope), name=f"leaky_relu(negative_slope={_number(slope)})")
+
+
+def _functional_hardtanh(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Activation:
+    lo, hi = _arg(args, kwargs, 1, "min_val", -1.0), _arg(args, kwargs, 2, "max_val", 1.0)
+    if (lo, hi) == (-1.0, 1.0):
+        return get("hardtanh")
+    return from_callable(nn.Hardtanh(lo, hi), name=f"hardtanh(min_val={lo:g}, max_val={hi:g})")
+
+
+def _functional_gelu(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Activation:
+    approximate = args[1] if len(args) > 1 else kwargs.get("approximate", "none")
+    return get("gelu_tanh" if approximate == "tanh" else "gelu")
+
+
+def _named(name: str, **params: float) -> Callable[[tuple[Any, ...], dict[str, Any]], Activation]:
+    return lambda args, kwargs: get(name, **params)
+
+
+_F = nn.functional
+_FUNCTIONAL_MAP: dict[Callable[..., Any], Callable[[tuple[Any, ...], dict[str, Any]], Activation]] = {
+    **dict.fromkeys((torch.relu, torch.relu_, _F.relu, _F.relu_, Tensor.relu, Tensor.relu_), _named("relu")),
+    _F.relu6: _named("relu6"),
+    **dict.fromkeys((_F.leaky_relu, _F.leaky_relu_), _functional_leaky),
+    **dict.fromkeys(
+        (_F.elu, _F.elu_), lambda args, kwargs: get("elu", alpha=_arg(args, kwargs, 1, "alpha", 1.0))
+    ),
+    **dict.fromkeys((torch.selu, torch.selu_, _F.selu), _named("selu")),
+    **dict.fromkeys(
+        (torch.celu, torch.celu_, _F.celu),
+        lambda args, kwargs: get("celu", alpha=_arg(args, kwargs, 1, "alpha", 1.0)),
+    ),
+    _F.gelu: _functional_gelu,
+    _F.silu: _named("silu"),
+    _F.mish: _named("mish"),
+    _F.softplus: lambda args, kwargs: get("softplus", beta=_arg(args, kwargs, 1, "beta", 1.0)),
+    **dict.fromkeys((torch.tanh, torch.tanh_, _F.tanh, Tensor.tanh, Tensor.tanh_), _named("tanh")),
+    **dict.fromkeys(
+        (torch.sigmoid, torch.sigmoid_, _F.sigmoid, Tensor.sigmoid, Tensor.sigmoid_), _named("sigmoid")
+    ),
+    **dict.fromkeys((_F.hardtanh, _F.hardtanh_), _functional_hardtanh),
+    _F.hardsigmoid: _named("hardsigmoid"),
+    _F.hardswish: _named("hardswish"),
+    _F.softsign: _named("softsign"),
+    # sin(x) is SIREN's sine with ω0 = 1 (a SIREN layer scales its pre-activation itself).
+    **dict.fromkeys((torch.sin, torch.sin_, Tensor.sin, Tensor.sin_), _named("sine", omega0=1.0)),
+}
+
+#: Torch functions (and ``Tensor`` methods) that :func:`from_function` recognizes as pointwise
+#: activations, called functionally (``torch.relu(x)``, ``F.gelu(x)``, ``x.tanh()``).
+TORCH_FUNCTIONS: tuple[Callable[..., Any], ...] = tuple(_FUNCTIONAL_MAP)
+
+
+def from_function(
+    func: Callable[..., Any], args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
+) -> Activation | None:
+    """The :class:`Activation` a functional call ``func(*args, **kwargs)`` computes, or ``None``.
+
+    The functional twin of :func:`from_module`: ``F.leaky_relu(x, 0.2)`` →
+    ``leaky_relu(negative_slope=0.2)``, ``F.gelu(x, approximate="tanh")`` → ``gelu_tanh``,
+    ``torch.sin`` → ``sine(omega0=1)``; parameters are read from the call's arguments.
+
+    >>> from_function(nn.functional.leaky_relu, (None, 0.2)).describe()
+    'leaky_relu(negative_slope=0.2)'
+    >>> from_function(torch.tanh).sup, from_function(torch.matmul) is None
+    (1.0, True)
+    """
+    build = _FUNCTIONAL_MAP.get(func)
+    return None if build is None else build(args, kwargs or {})

@@ -18,6 +18,7 @@ nets, the NTK's Linear-layer route and the doctor — classifies modules by :fun
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Sequence
 
 from torch import Tensor, nn
@@ -134,9 +135,12 @@ def init_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return layers
 
 
-def chosen_layers(model: nn.Module, layers: Sequence[nn.Module] | None) -> list[nn.Module]:
+def chosen_layers(model: nn.Module, layers: Sequence[nn.Module | str] | None) -> list[nn.Module]:
     """The modules a per-layer measurement records: ``layers`` (checked: a non-empty sequence of
-    distinct submodules of ``model``) or, by default, every activation module.
+    distinct submodules of ``model``, or their qualified names as in ``model.named_modules()``)
+    or, by default, every activation module.
+
+    An unknown name is a one-line ``ValueError`` listing the closest names.
     """
     if layers is None:
         found = [m for _, m in activation_layers(model)]
@@ -147,20 +151,32 @@ def chosen_layers(model: nn.Module, layers: Sequence[nn.Module] | None) -> list[
                 "pass layers=[...] to choose the modules"
             )
         return found
-    if isinstance(layers, nn.Module) or not isinstance(layers, Sequence):
-        raise TypeError("layers must be a sequence of nn.Module (e.g. a list)")
+    if isinstance(layers, (nn.Module, str)) or not isinstance(layers, Sequence):
+        raise TypeError("layers must be a sequence of nn.Module or of module names (e.g. a list)")
     if not layers:
         raise ValueError("layers is empty: give at least one module to record")
     owned = {id(m) for m in model.modules()}
+    named = dict(model.named_modules())
+    chosen: list[nn.Module] = []
     for i, module in enumerate(layers):
+        if isinstance(module, str):
+            if module not in named or not module:
+                close = difflib.get_close_matches(module, [n for n in named if n], n=5, cutoff=0.5)
+                hint = f"; close matches: {', '.join(close)}" if close else ""
+                raise ValueError(
+                    f"{type(model).__name__} has no submodule named {module!r}{hint} "
+                    "(names as in model.named_modules())"
+                )
+            module = named[module]
         if not isinstance(module, nn.Module):
-            raise TypeError(f"layers[{i}] must be an nn.Module, got {type(module).__name__}")
+            raise TypeError(f"layers[{i}] must be an nn.Module or a module name, got {type(module).__name__}")
         if id(module) not in owned:
             kind = type(module).__name__
             raise ValueError(
                 f"layers[{i}] ({kind}) is not a submodule of model: {kind} never ran in its forward pass"
             )
-    return list(dict.fromkeys(layers))
+        chosen.append(module)
+    return list(dict.fromkeys(chosen))
 
 
 def mlp_chain(model: nn.Module, who: str = "mlp_chain") -> tuple[list[nn.Linear], Activation | None]:
