@@ -40,7 +40,9 @@ def _loss(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
 def _flat_grad(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
     params = [p for p in model.parameters() if p.requires_grad]
     grads = torch.autograd.grad(_loss(model, x, y), params, allow_unused=True)
-    return torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1) for g, p in zip(grads, params)])
+    return torch.cat(
+        [(torch.zeros_like(p) if g is None else g).reshape(-1) for g, p in zip(grads, params, strict=True)]
+    )
 
 
 def _hvp_fd(model: nn.Module, x: Tensor, y: Tensor, v: Tensor, eps: float = 1e-6) -> Tensor:
@@ -51,7 +53,7 @@ def _hvp_fd(model: nn.Module, x: Tensor, y: Tensor, v: Tensor, eps: float = 1e-6
     def shifted(step: float) -> Tensor:
         offset = 0
         with torch.no_grad():
-            for p, p0 in zip(params, base):
+            for p, p0 in zip(params, base, strict=True):
                 p.copy_(p0 + step * v[offset : offset + p.numel()].view_as(p))
                 offset += p.numel()
         return _flat_grad(model, x, y)
@@ -60,7 +62,7 @@ def _hvp_fd(model: nn.Module, x: Tensor, y: Tensor, v: Tensor, eps: float = 1e-6
         return (shifted(eps) - shifted(-eps)) / (2 * eps)
     finally:
         with torch.no_grad():
-            for p, p0 in zip(params, base):
+            for p, p0 in zip(params, base, strict=True):
                 p.copy_(p0)
 
 
@@ -140,3 +142,33 @@ def test_hessian_trace_agrees_with_rademacher_quadratic_forms(name: str) -> None
     mine = torch.tensor(forms, dtype=torch.float64)
     spread = math.hypot(float(estimate.stderr), float(mine.std() / math.sqrt(len(forms))))
     assert abs(float(estimate.estimate) - float(mine.mean())) <= 4 * spread + 1e-8
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_diagnose_sees_the_model_and_never_reports_from_a_nan(name: str) -> None:
+    model, x, y = ZOO[name]()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    d = diagnose(model, x, y, hessian_iters=3, generator=0)
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+    assert len(d.layers) >= 2, d.text()  # functional, library and recurrent activations recorded
+    text = d.text()
+    assert "nan" not in text.lower().replace("nan(", "") and "inf×" not in text
+    assert all(math.isfinite(row.std_ratio) for row in d.layers)
+    for row in d.layers:  # features: channels of an image batch, the last axis of a sequence
+        assert row.feature_axis == (1 if x.ndim == 4 else -1), row
+    # the doctor's top eigenvalue is the one hessian_eigs finds for the same loss
+    pairs = hessian_eigs(model, "cross_entropy", (x, y), k=1, which="LA", tol=1e-3, max_iter=3, generator=0)
+    assert d.hessian_top == pytest.approx(float(pairs.eigenvalues[0]), rel=1e-6)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_inspect_command_on_the_zoo(name: str, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from specinit.cli import main
+
+    args = ["inspect", f"zoo:{name}", "--hessian-iters", "1", "--out", str(tmp_path)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and "suggested initializers" in result.output
+    assert (tmp_path / "report.md").is_file() and (tmp_path / "doctor.png").is_file()

@@ -141,15 +141,14 @@ def test_suggest_and_compare_do_not_break_on_real_models():
     assert tips[0].method == "kaiming_normal"  # functional ReLUs count as the ReLU family
     after = compare(model, x, y, tips[:1], generator=0, hessian_iters=0)
     assert [row.name for row in after["kaiming_normal"].layers] == [row.name for row in d.layers]
-    for name in ("transformer_encoder", "lstm_classifier", "bert"):
+    for name in ("transformer_encoder", "lstm_classifier", "bert", "gpt2"):
         model, x, y = zoo.ZOO[name]()
+        state = {k: v.clone() for k, v in model.state_dict().items()}
         d = diagnose(model, x, y, hessian_iters=0)
-        try:
-            tips = suggest(model, d)
-        except TypeError as exc:  # until init_ supports Embedding/attention/recurrent layers
-            assert "not supported" in str(exc)
-            continue
-        compare(model, x, y, tips[:1], generator=0, hessian_iters=0)
+        tips = suggest(model, d)
+        after = compare(model, x, y, tips[:1], generator=0, hessian_iters=0)
+        assert [row.name for row in after[tips[0].label].layers] == [row.name for row in d.layers]
+        assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items()), name
 
 
 @pytest.mark.parametrize("name", ["transformer_encoder", "bert", "lstm_classifier"])

@@ -164,6 +164,15 @@ def test_methods_warn_when_the_model_computes_another_activation() -> None:
         init_(models.mlp(2, [8], 1, "sine"), "siren", generator=0)
 
 
+def test_activation_functions_stored_on_modules_are_seen() -> None:
+    # nn.TransformerEncoderLayer keeps F.relu (a function, not a module) as .activation
+    model, _, _ = ZOO["transformer_encoder"]()
+    with pytest.warns(InitWarning, match=r"computes relu \(layer 'encoder.layers.0.activation'\)"):
+        init_(model, "odd_sigmoid", activation="tanh", generator=0)
+    gelu = nn.TransformerEncoderLayer(8, 2, 16, activation="gelu", batch_first=True)
+    assert "computes gelu" in init_plan(gelu, "siren").warnings[0]
+
+
 def test_tied_tensors_are_initialized_once() -> None:
     class Tied(nn.Module):
         def __init__(self) -> None:

@@ -27,7 +27,7 @@ from torch import nn
 from specinit._core.deprecation import renamed_kwargs
 from specinit._core.rng import GeneratorLike, derive_seed
 from specinit.doctor.diagnose import Diagnosis, diagnose
-from specinit.initializers.registry import init_, supported_layers
+from specinit.initializers.registry import init_, init_plan
 from specinit.initializers.registry import methods as registered_methods
 from specinit.nn.activations import Activation
 from specinit.nn.layers import mlp_chain
@@ -110,13 +110,13 @@ def suggest(model: nn.Module, diagnosis: Diagnosis, *, data: bool = False) -> li
     specinit MLP, ``swim`` (arXiv 2306.16830) is added.
 
     Raises:
-        TypeError: the model has layers no registered initializer can handle (from
-            :func:`specinit.initializers.supported_layers`).
+        TypeError: the model has no layer an initializer fills (from
+            :func:`specinit.initializers.init_plan`).
 
     """
     if not isinstance(diagnosis, Diagnosis):
         raise TypeError(f"diagnosis must be a Diagnosis, got {type(diagnosis).__name__}")
-    supported_layers(model)  # raises a clear TypeError for an unsupported layer
+    init_plan(model, "lecun_normal")  # a clear TypeError when there is nothing to initialize
     # Recurrent gates are fixed sigmoid/tanh masks of the cell, not the network's choice of activation.
     recorded = [
         a for a, row in zip(diagnosis.activations, diagnosis.layers, strict=True) if row.kind != "gate"

@@ -60,7 +60,7 @@ from specinit._core.rng import GeneratorLike, as_generator
 from specinit.initializers.layer_rules import block_shape, shape_fans, to_stored
 from specinit.initializers.plan import InitPlan, InitWarning, Selector, Task, build_plan
 from specinit.nn.activations import Activation, from_module
-from specinit.nn.layers import activation_layers, init_layers
+from specinit.nn.layers import activation_layers, activations_used, init_layers
 
 __all__ = [
     "init_",
@@ -266,9 +266,8 @@ def _activation_warning(model: nn.Module, method: str, spec: _Method) -> str | N
     if not spec.activations:
         return None
     other: dict[str, str] = {}
-    for name, module in activation_layers(model):
-        act = from_module(module)
-        if act is not None and not _fits(act, spec.activations):
+    for name, act in activations_used(model):
+        if not _fits(act, spec.activations):
             other.setdefault(act.describe(), name)
     if not other:
         return None

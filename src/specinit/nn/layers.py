@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _NormBase
 
-from specinit.nn.activations import Activation, ActivationModule, from_module, is_activation
+from specinit.nn.activations import Activation, ActivationModule, from_function, from_module, is_activation
 
 __all__ = [
     "WEIGHT_LAYERS",
@@ -36,6 +36,7 @@ __all__ = [
     "norm_layers",
     "activation_layers",
     "init_layers",
+    "activations_used",
     "chosen_layers",
     "mlp_chain",
     "shallow_parts",
@@ -111,6 +112,28 @@ def activation_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     in registration order — the forward order for sequential models.
     """
     return [(name, m) for name, m, kind in walk(model) if kind == "activation"]
+
+
+def activations_used(model: nn.Module) -> list[tuple[str, Activation]]:
+    """Every activation ``model`` declares without running it: its activation modules
+    (:func:`~specinit.nn.activations.from_module`) and activation *functions* stored on a module
+    (``nn.TransformerEncoderLayer.activation = F.relu``,
+    :func:`~specinit.nn.activations.from_function`), as ``(qualified name, activation)`` in
+    registration order.  Functional calls written inside a ``forward`` are seen only by running
+    the model (:class:`specinit.nn.recording.ActivationRecorder`).
+    """
+    found: list[tuple[str, Activation]] = []
+    for name, module, kind in walk(model):
+        act = from_module(module) if kind == "activation" else None
+        if act is not None:
+            found.append((name, act))
+            continue
+        for attr, value in vars(module).items():
+            if callable(value) and not isinstance(value, nn.Module):
+                fn_act = from_function(value)
+                if fn_act is not None:
+                    found.append((f"{name}.{attr}" if name else attr, fn_act))
+    return found
 
 
 def init_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
