@@ -20,3 +20,12 @@ def test_ci_runs_the_readme_test_command():
     assert "specinit reproduce all --quick" in setup_and_run
     assert "pytest" in setup_and_test
     assert setup_and_test in (ROOT / ".ci" / "run").read_text()
+
+
+def test_own_model_example_runs(capsys):
+    section = README.split("### Your own model", 1)[1]
+    code = re.search(r"```python\n(.*?)\n```", section, re.S).group(1)
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    printed = capsys.readouterr().out
+    assert "InitPlan('xavier_normal'" in printed and "2 skipped" in printed
+    assert "encoder.layers.1.relu" in printed and "TraceEstimate(" in printed
