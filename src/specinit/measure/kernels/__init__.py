@@ -10,7 +10,8 @@ for shallow networks this penalty is a spectral seminorm whose weight depends on
 One algorithm a module:
 
 * :mod:`.empirical` — :func:`ntk`, the empirical NTK of any ``nn.Module`` (per-layer Gram
-  products for ``nn.Linear`` layers, chunked ``vmap(jacrev)`` Jacobians for the rest);
+  products for ``nn.Linear`` and ``nn.Conv1d/2d`` layers, the output axes traced or diagonalised
+  inside them, chunked ``vmap(jacrev)`` Jacobians for the rest);
 * :mod:`.spectrum` — :func:`ntk_eig`, :func:`fourier_projection`, :func:`spectral_weight`: the
   kernel's eigenpairs, how their energy spreads over frequencies on a 1D/2D grid, and the power
   ``λ(k)`` at each frequency with its penalty weight ``1/λ(k)``;
@@ -39,7 +40,7 @@ from specinit.measure.kernels.dynamics import (
     linearized_flow,
     predicted_decay_rate,
 )
-from specinit.measure.kernels.empirical import METHODS, OUTPUTS, ntk
+from specinit.measure.kernels.empirical import METHODS, OUTPUTS, STRUCTURED, ntk
 from specinit.measure.kernels.infinite import KernelEstimate, shallow_ntk
 from specinit.measure.kernels.spectrum import (
     FourierProjection,
@@ -56,6 +57,7 @@ __all__ = [
     "ntk",
     "OUTPUTS",
     "METHODS",
+    "STRUCTURED",
     # kernel spectrum
     "ntk_eig",
     "KernelEigen",

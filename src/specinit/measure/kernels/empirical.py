@@ -13,9 +13,14 @@ gradient flow with ``Θ`` (:mod:`.dynamics`).
 :func:`ntk` never forms ``J`` for ``nn.Linear`` layers: the gradient of output ``o`` at point
 ``i`` w.r.t. a weight ``W`` with input ``a_i`` and output signal ``g_{o,i} = ∂f_o/∂z_i`` is the
 outer product ``g_{o,i} a_iᵀ``, so ``⟨g aᵀ, g' a'ᵀ⟩ = (g·g')(a·a')`` and the layer contributes
-``(G Gᵀ) ∘ (A Aᵀ + 1)`` (the per-layer Gram route).  Every other parameter goes through
-per-point ``torch.func.vmap(jacrev)`` Jacobians, chunked over points (one point at a time when
-``vmap`` cannot batch the model, e.g. ``nn.GRU``).
+``(G Gᵀ) ∘ (A Aᵀ + 1)`` (the per-layer Gram route, the "structured derivatives" of Novak,
+Sohl-Dickstein & Schoenholz 2022, arXiv 2206.08720).  A convolution's weight gradient is
+``Σ_p g_{o,i}[:, p] unfold(a_i)[:, p]ᵀ`` over output positions ``p``: one ``einsum`` of the
+signals and the unfolded inputs per chunk, then the same Gram product.  The traced kernel
+``Σ_o Θ_oo`` and the diagonal ``Θ_oo`` contract the output axis *inside* each layer's product,
+``Σ_o (g_{o,i}·g_{o,j})(a_i·a_j + 1)``, so the ``(n1, n2, O, O)`` kernel is never built.  Every
+other parameter goes through per-point ``torch.func.vmap(jacrev)`` Jacobians, chunked over
+points (one point at a time when ``vmap`` cannot batch the model, e.g. ``nn.GRU``).
 
 Any model: attention runs through the math backend of ``F.scaled_dot_product_attention`` (it has
 vmap batching rules; the fused kernels do not) with the ``nn.MultiheadAttention`` fast path off
@@ -36,23 +41,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jacrev, vmap
+from torch.nn import functional as F
 
 from specinit._core.autodiff import differentiable
 from specinit._core.checks import as_tensor, check_int
 from specinit._core.placement import module_mode
 
-__all__ = ["ntk", "OUTPUTS", "METHODS", "DEFAULT_CHUNK"]
+__all__ = ["ntk", "OUTPUTS", "METHODS", "STRUCTURED", "DEFAULT_CHUNK"]
 
 #: How :func:`ntk` treats several outputs: every output pair, the sum over outputs, or per output.
 OUTPUTS = ("full", "trace", "diagonal")
 
-#: :func:`ntk` routes: per-layer Gram products for ``nn.Linear`` plus Jacobians, or Jacobians only.
-METHODS = ("auto", "jacobian")
+#: :func:`ntk` routes: structured layers plus Jacobians, structured layers only, or Jacobians only.
+METHODS = ("auto", "structured", "jacobian")
+
+#: Layer types whose parameters :func:`ntk` contracts by their structure, never forming ``J``.
+STRUCTURED = (nn.Linear, nn.Conv1d, nn.Conv2d)
 
 #: Default number of points per forward (Gram route) or ``vmap(jacrev)`` call in :func:`ntk`.
 DEFAULT_CHUNK = 256
@@ -127,11 +136,6 @@ def _jacobian_fn(model: nn.Module, fixed: dict[str, Tensor]) -> Callable[[dict[s
     return jacobian
 
 
-def _chunked(fn: Callable[[Tensor], Any], x: Tensor, chunk: int) -> list:
-    """``fn`` applied to consecutive slices of ``chunk`` rows of ``x``."""
-    return [fn(x[s : s + chunk]) for s in range(0, x.shape[0], chunk)]
-
-
 def _check_model_takes(model: nn.Module, x: Tensor, other: Tensor | None, name: str) -> int:
     """Run the model on one point, then on it with a second point; returns the output count ``O``.
 
@@ -160,27 +164,82 @@ def _check_model_takes(model: nn.Module, x: Tensor, other: Tensor | None, name: 
 
 
 class _Unstructured(Exception):
-    """A Linear layer is not used once per forward on ``(n, in)`` inputs: use Jacobians."""
+    """A structured layer is not used once per forward on batched inputs: use Jacobians."""
 
 
-def _linear_layers(model: nn.Module, diff: Mapping[str, Tensor]) -> dict[nn.Linear, list[str]]:
-    """``nn.Linear`` modules (exact type) whose weight (and bias, if any) are all differentiated."""
+class _Factor(NamedTuple):
+    """One route's share of ``Θ`` at ``n`` points, ``Θ_part[i, j, o, q] = ⟨L[i, o], L[j, q]⟩ · S[i, j]``.
+
+    ``left`` is ``L (n, O, D)``: output signals ``g_{o,i}`` of an ``nn.Linear`` layer, per-point
+    gradients of a convolution, or Jacobian rows.  ``right`` is the Linear layer's inputs
+    ``A (n, in)`` with ``S = A Aᵀ + bias`` (``None``: ``S = 1``).
+    """
+
+    left: Tensor
+    right: Tensor | None
+    bias: bool
+
+    def rows(self, start: int, stop: int) -> _Factor:
+        """The factor of points ``start:stop``."""
+        right = None if self.right is None else self.right[start:stop]
+        return _Factor(self.left[start:stop], right, self.bias)
+
+
+def _structured_layers(model: nn.Module, diff: Mapping[str, Tensor]) -> dict[nn.Module, list[str]]:
+    """Modules of an exact type in :data:`STRUCTURED` whose weight (and bias) are all differentiated.
+
+    Convolutions with ``groups > 1``, a non-zero ``padding_mode`` or ``padding="same"`` are left to
+    the Jacobian route.
+    """
     layers = {}
     for name, module in model.named_modules():
-        if type(module) is nn.Linear:
-            prefix = f"{name}." if name else ""
-            names = [prefix + "weight"] + ([prefix + "bias"] if module.bias is not None else [])
-            if all(k in diff for k in names):
-                layers[module] = names
+        if type(module) not in STRUCTURED:
+            continue
+        if isinstance(module, nn.Conv1d | nn.Conv2d) and (
+            module.groups != 1 or module.padding_mode != "zeros" or module.padding == "same"
+        ):
+            continue
+        prefix = f"{name}." if name else ""
+        names = [prefix + "weight"] + ([prefix + "bias"] if module.bias is not None else [])
+        if all(k in diff for k in names):
+            layers[module] = names
     return layers
 
 
+def _conv_gradients(module: nn.Conv1d | nn.Conv2d, inputs: Tensor, signals: Tensor) -> Tensor:
+    """Per-point parameter gradients ``(n, O, D)`` of a convolution from its inputs and output
+    signals ``(n, O, C_out, *positions)``.
+
+    With ``U_i = unfold(a_i)`` (``C_in·k`` by ``P`` output positions) and ``g_{o,i}`` the
+    ``C_out × P`` output signal, ``∂f_o(x_i)/∂W = Σ_p g_{o,i}[:, p] U_i[:, p]ᵀ`` and
+    ``∂f_o(x_i)/∂b = Σ_p g_{o,i}[:, p]``, so the layer's kernel ``Σ_{p,p'} (g_p·g'_{p'})(U_p·U'_{p'})``
+    is a Gram product of these ``D = C_out·(C_in·k + 1)`` numbers per point and output.
+    """
+    n, n_out = signals.shape[:2]
+    # "valid" is no padding; "same" never gets here (_structured_layers).
+    pad = (0,) * len(module.kernel_size) if isinstance(module.padding, str) else tuple(module.padding)
+    size, dilation, stride = tuple(module.kernel_size), tuple(module.dilation), tuple(module.stride)
+    padding: tuple[int, ...] = tuple(int(p) for p in pad)
+    if isinstance(module, nn.Conv1d):  # as a Conv2d of height 1
+        inputs = inputs.unsqueeze(2)
+        size, dilation, stride, padding = (1, *size), (1, *dilation), (1, *stride), (0, *padding)
+    unfolded = F.unfold(inputs, size, dilation=dilation, padding=padding, stride=stride)  # (n, C_in·k, P)
+    g = signals.reshape(n, n_out, module.out_channels, -1)
+    grads = torch.einsum("nocp,nkp->nock", g, unfolded).reshape(n, n_out, -1)
+    if module.bias is not None:
+        grads = torch.cat([grads, g.sum(-1)], dim=2)
+    return grads
+
+
+_INPUT_DIMS = {nn.Linear: 2, nn.Conv1d: 3, nn.Conv2d: 4}
+
+
 def _layer_signals(
-    model: nn.Module, layers: Mapping[nn.Linear, list[str]], state: dict[str, Tensor], x: Tensor, n_out: int
-) -> list[tuple[Tensor, Tensor]]:
-    """Per Linear layer: its inputs ``A (n, in)`` and output signals ``G (O, n, out)``,
-    ``G[o, i] = ∂f_o(x_i)/∂z_i`` for the layer output ``z``; assumes the points of a batch
-    are processed independently (one backward pass per output then gives per-point signals).
+    model: nn.Module, layers: Mapping[nn.Module, list[str]], state: dict[str, Tensor], x: Tensor, n_out: int
+) -> list[_Factor]:
+    """One :class:`_Factor` per structured layer at the points ``x``: one forward and ``O`` backward
+    passes give the output signals ``G[o, i] = ∂f_o(x_i)/∂z_i`` of every layer output ``z``;
+    assumes the points of a batch are processed independently.
     """
     seen: dict[nn.Module, list[tuple[Tensor, Tensor]]] = {m: [] for m in layers}
     # The layers' own parameters carry the graph (not the input, which may hold integer ids).
@@ -197,78 +256,60 @@ def _layer_signals(
     finally:
         for handle in handles:
             handle.remove()
-    calls = list(seen.values())
     if any(
-        len(c) != 1 or c[0][0].dim() != 2 or c[0][0].shape[0] != x.shape[0] or not c[0][1].requires_grad
-        for c in calls
+        len(c) != 1
+        or c[0][0].dim() != _INPUT_DIMS[type(m)]
+        or c[0][0].shape[0] != x.shape[0]
+        or not c[0][1].requires_grad
+        for m, c in seen.items()
     ):
         raise _Unstructured
     out = out.reshape(x.shape[0], n_out)
-    outputs = [c[0][1] for c in calls]
+    outputs = [c[0][1] for c in seen.values()]
     grads = []
     for o in range(n_out):
         g = torch.autograd.grad(out[:, o].sum(), outputs, retain_graph=o < n_out - 1, allow_unused=True)
         grads.append([torch.zeros_like(z) if gi is None else gi for gi, z in zip(g, outputs, strict=True)])
-    return [(c[0][0].detach(), torch.stack([g[k] for g in grads]).detach()) for k, c in enumerate(calls)]
+    factors = []
+    for k, (module, calls) in enumerate(seen.items()):
+        inputs = calls[0][0].detach()
+        signals = torch.stack([g[k] for g in grads], dim=1)  # (n, O, *out)
+        if isinstance(module, nn.Linear):
+            factors.append(_Factor(signals, inputs, module.bias is not None))
+        else:
+            assert isinstance(module, nn.Conv1d | nn.Conv2d)
+            factors.append(_Factor(_conv_gradients(module, inputs, signals), None, False))
+    return factors
 
 
-def _gram(left: Tensor, right: Tensor) -> Tensor:
-    """``(O, n1, u) × (O, n2, u) → (n1, n2, O, O)`` inner products over ``u``."""
-    n_out, n1, n2 = left.shape[0], left.shape[1], right.shape[1]
-    flat = left.reshape(n_out * n1, -1) @ right.reshape(n_out * n2, -1).T
-    return flat.reshape(n_out, n1, n_out, n2).permute(1, 3, 0, 2)
+def _contract(f1: _Factor, f2: _Factor, outputs: str) -> Tensor:
+    """``Θ_part`` between the points of ``f1`` and ``f2``, the output axes contracted as ``outputs``.
 
-
-def _structured_ntk(
-    model: nn.Module,
-    layers: Mapping[nn.Linear, list[str]],
-    state: dict[str, Tensor],
-    a: Tensor,
-    b: Tensor | None,
-    n_out: int,
-    chunk: int,
-) -> Tensor:
-    """Σ over Linear layers of ``(G1 G2ᵀ) ∘ (A1 A2ᵀ + [bias])``: the weight gradient of a point
-    is the outer product ``g aᵀ``, so ``⟨g aᵀ, g' a'ᵀ⟩ = (g·g')(a·a')`` and ``J`` is never formed.
+    ``"trace"`` sums ``o = q`` inside the product: ``Σ_o L1[i, o]·L2[j, o]`` is one matrix
+    product over ``O·D`` numbers, ``(c, m)``; ``"diagonal"`` is one batched product over ``o``,
+    ``(c, m, O)``; ``"full"`` is ``(c, m, O, O)``.  Then the Hadamard product with ``S``.
     """
+    l1, l2 = f1.left, f2.left
+    (c, n_out, dim), m = l1.shape, l2.shape[0]
+    if outputs == "trace":
+        k = l1.reshape(c, -1) @ l2.reshape(m, -1).T
+    elif outputs == "diagonal":
+        k = torch.bmm(l1.transpose(0, 1), l2.permute(1, 2, 0)).permute(1, 2, 0)
+    else:
+        k = (l1.reshape(c * n_out, dim) @ l2.reshape(m * n_out, dim).T).reshape(c, n_out, m, n_out)
+        k = k.permute(0, 2, 1, 3)
+    if f1.right is not None:
+        assert f2.right is not None
+        s = f1.right @ f2.right.T
+        if f1.bias:
+            s += 1.0
+        k = k * s.reshape(c, m, *(1,) * (k.dim() - 2))
+    return k
 
-    def signals(x: Tensor) -> list[tuple[Tensor, Tensor]]:
-        parts = _chunked(lambda c: _layer_signals(model, layers, state, c, n_out), x, chunk)
-        return [
-            (torch.cat([p[k][0] for p in parts]), torch.cat([p[k][1] for p in parts], 1))
-            for k in range(len(layers))
-        ]
 
-    s1 = signals(a)
-    s2 = s1 if b is None else signals(b)
-    theta: Tensor | None = None
-    for (a1, g1), (a2, g2), (module, _) in zip(s1, s2, layers.items(), strict=True):
-        inputs = a1 @ a2.T + (1.0 if module.bias is not None else 0.0)
-        term = _gram(g1, g2) * inputs[:, :, None, None]
-        theta = term if theta is None else theta + term
-    assert theta is not None, "_structured_ntk needs at least one layer"
-    return theta
-
-
-def _jacobian_ntk(
-    model: nn.Module,
-    diff: dict[str, Tensor],
-    fixed: dict[str, Tensor],
-    a: Tensor,
-    b: Tensor | None,
-    chunk: int,
-) -> Tensor:
-    """``J(a) J(b)ᵀ`` from chunked ``vmap(jacrev)`` Jacobians, as ``(n1, n2, O, O)``."""
-    jacobian = _jacobian_fn(model, fixed)
-    j2 = torch.cat(_chunked(lambda c: jacobian(diff, c), a if b is None else b, chunk))
-    n2, n_out, _ = j2.shape
-    flat2 = j2.reshape(n2 * n_out, -1)
-    blocks = []
-    for s in range(0, a.shape[0], chunk):
-        j1 = j2[s : s + chunk] if b is None else jacobian(diff, a[s : s + chunk])
-        block = (j1.reshape(-1, flat2.shape[1]) @ flat2.T).reshape(j1.shape[0], n_out, n2, n_out)
-        blocks.append(block.permute(0, 2, 1, 3))
-    return torch.cat(blocks)
+def _swap(block: Tensor) -> Tensor:
+    """``Θ(x2, x1)`` from a block of ``Θ(x1, x2)``: swap the point axes (and the output axes)."""
+    return block.permute(1, 0, *range(block.dim() - 1, 1, -1))
 
 
 def ntk(
@@ -286,23 +327,32 @@ def ntk(
 
     Two routes, summed over the parameters each handles (``method="auto"``):
 
-    * ``nn.Linear`` layers whose weight and bias are both differentiated: the gradient of
-      output ``o`` at point ``i`` with respect to the weight is the outer product
-      ``g_{o,i} a_iᵀ`` of the layer's output signal and input, so the layer contributes
-      ``(g·g')(a·a' + 1)`` — one forward and ``O`` backward passes per chunk, no Jacobian.
-      It falls back to Jacobians if a layer runs more than once per forward or on inputs
-      that are not ``(n, in)`` (e.g. a ``Linear`` after a ``Conv2d`` without ``Flatten``).
+    * structured layers (:data:`STRUCTURED`: ``nn.Linear``, ``nn.Conv1d``, ``nn.Conv2d`` with
+      ``groups=1``, zero padding other than ``"same"``) whose weight and bias are all
+      differentiated: the gradient of output ``o`` at point ``i`` with respect to a Linear weight
+      is the outer product ``g_{o,i} a_iᵀ`` of the layer's output signal and input, so the layer
+      contributes ``(g·g')(a·a' + 1)``; a convolution's is ``Σ_p g_{o,i,p} u_{i,p}ᵀ`` over output
+      positions (``u = unfold(a)``), formed per point by one ``einsum``.  One forward and ``O``
+      backward passes per chunk, no Jacobian.  It falls back to Jacobians if a layer runs more
+      than once per forward or on inputs that are not batched ``(n, in)`` / ``(n, C, *spatial)``.
     * every other parameter (and all of them with ``method="jacobian"``): per-point Jacobians
-      from ``torch.func.vmap(jacrev(f))`` over ``chunk_size`` points, contracted by one
-      matrix product per block.  Memory: ``J(x2)`` (``n2 · O · P`` numbers) plus a chunk.
+      from ``torch.func.vmap(jacrev(f))`` over ``chunk_size`` points.
+
+    Both contract the output axes as asked inside the per-block product: ``"trace"`` is one
+    matrix product over ``O·D`` numbers per layer, ``Σ_o (g_{o,i}·g_{o,j})(a_i·a_j + 1)``, so the
+    ``(n1, n2, O, O)`` kernel is never built.  ``x2 = None`` computes the blocks on and above the
+    diagonal and mirrors them.  Memory: the per-layer factors of the ``n2`` column points
+    (Linear: ``n2·(O·out + in)`` numbers; convolution and Jacobian: ``n2·O·D``), the result, and
+    one block of ``chunk_size`` rows (``chunk_size·n2`` numbers per output pair kept).
 
     Both routes need the model to process the points of a batch independently (MLPs, CNNs,
     batch norm in eval mode); a model whose output at a point changes with the rest of the
     batch is refused with a ValueError rather than given a kernel of the wrong function.
 
-    ``bench/ntk_vs_jacobian_loop.py`` compares both with a per-sample ``autograd.grad`` loop
-    and with the jvp∘vjp route (Novak et al. 2022, arXiv 2206.08720; slower here: one
-    forward-mode pass over all points per column).
+    ``bench/ntk_vs_neural_tangents.py`` compares the traced and full kernels with
+    neural-tangents' structured derivatives; ``bench/ntk_vs_jacobian_loop.py`` compares both
+    with a per-sample ``autograd.grad`` loop and with the jvp∘vjp route (Novak et al. 2022,
+    arXiv 2206.08720; slower here: one forward-mode pass over all points per column).
 
     Args:
         model: any module mapping ``(n, *features)`` to ``(n,)`` or ``(n, O)``.  It is always
@@ -319,7 +369,8 @@ def ntk(
             of shape ``(n1, n2, O, O)``, ``"trace"`` the sum over ``o = q`` ``(n1, n2)``, and
             ``"diagonal"`` the ``o = q`` terms ``(n1, n2, O)``.  A single-output model always
             gives ``(n1, n2)``.
-        method: ``"auto"`` (both routes) or ``"jacobian"`` (Jacobians only).
+        method: ``"auto"`` (both routes), ``"structured"`` (the structured route only: a
+            ValueError names the parameters it cannot take) or ``"jacobian"`` (Jacobians only).
 
     """
     if not isinstance(model, nn.Module):
@@ -341,41 +392,94 @@ def ntk(
         raise ValueError(f"x1 and x2 must have the same dtype, got {a.dtype} and {b.dtype}")
     with module_mode(model, False), differentiable(model, "ntk", replay=lambda: model(a[:1])):
         n_out = _check_model_takes(model, a, a[1:] if a.shape[0] > 1 else b, "x1")
-        theta = _full_ntk(model, diff, a, b, n_out, chunk, gram=method == "auto")
-    if n_out == 1:
-        return theta[:, :, 0, 0]
-    if outputs == "full":
-        return theta
-    diagonal = theta.diagonal(dim1=2, dim2=3)
-    return diagonal.sum(-1) if outputs == "trace" else diagonal
+        return _ntk(model, diff, a, b, n_out, chunk, "trace" if n_out == 1 else outputs, method)
 
 
-def _full_ntk(
+def _ntk(
     model: nn.Module,
     diff: dict[str, Tensor],
     a: Tensor,
     b: Tensor | None,
     n_out: int,
     chunk: int,
-    *,
-    gram: bool,
+    outputs: str,
+    method: str,
 ) -> Tensor:
-    """``Θ`` as ``(n1, n2, O, O)``: the Gram route for the Linear layers it can take (``gram``),
-    the Jacobian route for every other differentiated parameter.
+    """``Θ(a, b)`` with its output axes contracted as ``outputs``: the structured route for the
+    layers it can take, the Jacobian route for every other differentiated parameter.
+
+    Memory: the factors of all ``n2`` column points (per Linear layer ``n2·(O·out + in)`` numbers,
+    per convolution or Jacobian ``n2·O·D``), the result, and one block of ``chunk_size`` rows.
+    With ``b = None`` only the blocks on and above the diagonal are computed; the rest is their
+    mirror image.
     """
     fixed = {k: v.detach() for k, v in (*model.named_parameters(), *model.named_buffers()) if k not in diff}
-    layers = _linear_layers(model, diff) if gram else {}
-    theta: Tensor | None = None
+    layers = _structured_layers(model, diff) if method != "jacobian" else {}
+    columns_at = a if b is None else b
+    columns: list[_Factor] = []
     if layers:
+        state = {**fixed, **diff}
         try:
-            theta = _structured_ntk(model, layers, {**fixed, **diff}, a, b, n_out, chunk)
+            columns = _collect(lambda c: _layer_signals(model, layers, state, c, n_out), columns_at, chunk)
         except _Unstructured:
+            if method == "structured":
+                raise ValueError(
+                    "method='structured' needs every Linear/Conv layer applied once per forward to "
+                    "batched inputs; use method='auto'"
+                ) from None
             layers = {}
     done = {k for names in layers.values() for k in names}
     rest = {k: v for k, v in diff.items() if k not in done}
-    if rest:
-        held = {**fixed, **{k: v for k, v in diff.items() if k in done}}
-        part = _jacobian_ntk(model, rest, held, a, b, chunk)
-        theta = part if theta is None else theta + part
-    assert theta is not None, "diff is not empty: some route took its parameters"
+    if rest and method == "structured":
+        raise ValueError(
+            f"method='structured' covers {', '.join(t.__name__ for t in STRUCTURED)} layers only; "
+            f"parameters {sorted(rest)} need method='auto'"
+        )
+    held = {**fixed, **{k: v for k, v in diff.items() if k in done}}
+    jacobian = _jacobian_fn(model, held) if rest else None
+
+    def factors(x: Tensor) -> list[_Factor]:
+        found = _layer_signals(model, layers, {**fixed, **diff}, x, n_out) if layers else []
+        if jacobian is not None:
+            found.append(_Factor(jacobian(rest, x), None, False))
+        return found
+
+    if jacobian is not None:
+        columns += _collect(lambda c: [_Factor(jacobian(rest, c), None, False)], columns_at, chunk)
+    n1, n2 = a.shape[0], columns_at.shape[0]
+    tail = {"full": (n_out, n_out), "trace": (), "diagonal": (n_out,)}[outputs]
+    theta = columns[0].left.new_empty((n1, n2, *tail))
+    for s in range(0, n1, chunk):
+        stop = min(s + chunk, n1)
+        start = s if b is None else 0  # x2 = x1: blocks on and above the diagonal, then mirrored
+        rows = [f.rows(s, stop) for f in columns] if b is None else factors(a[s:stop])
+        block = _contract(rows[0], columns[0].rows(start, n2), outputs)
+        for r, f in zip(rows[1:], columns[1:], strict=True):
+            block += _contract(r, f.rows(start, n2), outputs)
+        theta[s:stop, start:] = block
+        if b is None:
+            theta[stop:, s:stop] = _swap(block[:, stop - s :])
     return theta
+
+
+def _collect(fn: Callable[[Tensor], list[_Factor]], x: Tensor, chunk: int) -> list[_Factor]:
+    """``fn`` over consecutive chunks of ``x``, written into factors of all ``n`` points as it goes
+    (never the chunks and their concatenation at once).
+    """
+    found: list[_Factor] = []
+    for s in range(0, x.shape[0], chunk):
+        part = fn(x[s : s + chunk])
+        if not found:
+            found = [
+                _Factor(
+                    f.left.new_empty((x.shape[0], *f.left.shape[1:])),
+                    None if f.right is None else f.right.new_empty((x.shape[0], *f.right.shape[1:])),
+                    f.bias,
+                )
+                for f in part
+            ]
+        for whole, f in zip(found, part, strict=True):
+            whole.left[s : s + chunk] = f.left
+            if whole.right is not None and f.right is not None:
+                whole.right[s : s + chunk] = f.right
+    return found
