@@ -46,8 +46,8 @@ hessian_trace` then falls back to Hutch++).
 >>> diag = hessian_diagonal(net, "mse", (x, y))
 >>> sorted(diag.diagonal), diag.size
 (['0.bias', '0.weight', '2.bias', '2.weight'], 32)
->>> round(diag.diagonal["2.bias"][0].item(), 12)  # d²/db² of mean((f - y)²) over 16 entries
-0.125
+>>> round(diag.diagonal["2.bias"][0].item(), 12)  # ∂²/∂b₀² of (1/16) Σ (f − y)²: 8 · 2 / 16
+1.0
 """
 
 from __future__ import annotations
