@@ -211,11 +211,15 @@ def test_hutchpp_uses_its_budget_and_is_exact_when_the_sketch_spans_everything()
 def test_per_layer_traces_are_the_diagonal_blocks():
     model, (x, y) = _mlp(), _data()
     H = _dense_hessian(model, F.cross_entropy, x, y)
-    result = hessian_trace_per_layer(model, "cross_entropy", (x, y), num_matvecs=72)
+    result = hessian_trace_per_layer(model, "cross_entropy", (x, y), method="hutch++", num_matvecs=72)
     assert list(result) == ["0", "2"]
     assert result["0"].estimate == pytest.approx(float(H[:24, :24].trace()), rel=1e-9)
     assert result["2"].estimate == pytest.approx(float(H[24:, 24:].trace()), rel=1e-9)
     assert result["0"].num_matvecs == 48 and result["2"].num_matvecs == 28  # sketch covers each block
+    # the default on this Sequential MLP: exact traces from one Hessian diagonal, no products
+    exact = hessian_trace_per_layer(model, "cross_entropy", (x, y))
+    assert {r.method for r in exact.values()} == {"exact"} and exact["0"].num_matvecs == 0
+    assert exact["0"].estimate == pytest.approx(float(H[:24, :24].trace()), rel=1e-9)
 
 
 def test_callable_operator_and_counter():

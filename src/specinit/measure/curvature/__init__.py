@@ -7,7 +7,10 @@ to matrix-free estimators.  One algorithm a module:
 * :mod:`.operators` — the :class:`Operator` interface, :class:`HessianOperator` (a model's loss
   Hessian, all parameters, a subset, or one layer's block via :func:`layer_blocks`) and
   :func:`as_operator` (a dense symmetric matrix or a symmetric callable);
-* :mod:`.trace` — ``tr A`` by Hutchinson or Hutch++ (arXiv 2010.09649): :func:`hessian_trace`;
+* :mod:`.exact` — the exact Hessian diagonal and trace of ``nn.Sequential`` models by
+  second-order backpropagation (arXiv 1902.01813): :func:`hessian_diagonal`;
+* :mod:`.trace` — ``tr A`` by Hutchinson or Hutch++ (arXiv 2010.09649), or exactly from
+  :func:`hessian_diagonal` when the model allows it: :func:`hessian_trace`;
 * :mod:`.eigs` — top eigenpairs by Lanczos (ARPACK) or power iteration with deflation:
   :func:`hessian_eigs`;
 * :mod:`.density` — the spectral density by stochastic Lanczos quadrature (arXiv 1901.10159):
@@ -28,6 +31,12 @@ Randomness comes from ``generator=`` (an int seed, a ``torch.Generator`` or ``No
 
 from specinit.measure.curvature.density import SpectralDensity, hessian_density, hessian_density_per_layer
 from specinit.measure.curvature.eigs import EIG_METHODS, Eigenpairs, hessian_eigs, hessian_eigs_per_layer
+from specinit.measure.curvature.exact import (
+    ExactUnsupportedError,
+    HessianDiagonal,
+    exact_support,
+    hessian_diagonal,
+)
 from specinit.measure.curvature.operators import HessianOperator, Operator, as_operator, layer_blocks
 from specinit.measure.curvature.summary import curvature_summary
 from specinit.measure.curvature.trace import (
@@ -43,7 +52,12 @@ __all__ = [
     "HessianOperator",
     "as_operator",
     "layer_blocks",
-    # trace: Hutchinson, Hutch++
+    # exact Hessian diagonal: second-order backpropagation
+    "hessian_diagonal",
+    "HessianDiagonal",
+    "exact_support",
+    "ExactUnsupportedError",
+    # trace: exact, Hutchinson, Hutch++
     "hessian_trace",
     "hessian_trace_per_layer",
     "TraceEstimate",

@@ -14,7 +14,11 @@ Hutchinson with the remaining ``g = m − 2s`` probes estimates the rest,
     tr A ≈ tr(Qᵀ A Q) + (1/g) Σᵢ gᵢᵀ (I − QQᵀ) A (I − QQᵀ) gᵢ,
 
 so the error falls like ``1/m`` instead of ``1/√m`` when the spectrum decays.  On a model
-(PyHessian, arXiv 1912.07145) ``A`` is the Hessian of the loss, ``tr H`` a flatness measure.
+(PyHessian, arXiv 1912.07145) ``A`` is the Hessian of the loss, ``tr H`` a flatness measure;
+when the model is an ``nn.Sequential`` of layers that :mod:`.exact` covers (Linear, Conv,
+elementwise activations; MSE or cross-entropy) the default ``method="auto"`` returns the exact
+trace instead, from the Hessian diagonal by second-order backpropagation (arXiv 1902.01813),
+with ``method="exact"`` in the record and no variance.
 
 >>> import torch
 >>> A = torch.diag(torch.arange(1.0, 101.0, dtype=torch.float64))
@@ -27,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
@@ -37,6 +41,7 @@ from specinit._core.checks import check_int
 from specinit._core.deprecation import deprecated_alias, renamed_kwargs
 from specinit._core.records import compact_repr
 from specinit._core.rng import GeneratorLike, derive_seed
+from specinit.measure.curvature.exact import ExactUnsupportedError, HessianDiagonal, hessian_diagonal
 from specinit.measure.curvature.operators import (
     Batch,
     Operator,
@@ -47,13 +52,15 @@ from specinit.measure.curvature.operators import (
     _operator_for,
     _per_layer,
     _rademacher,
+    layer_blocks,
 )
 from specinit.training.losses import Loss
 
 __all__ = ["TRACE_METHODS", "TraceEstimate", "hessian_trace", "hessian_trace_per_layer"]
 
-#: Trace estimators of :func:`hessian_trace`.
-TRACE_METHODS = ("hutchinson", "hutch++")
+#: Trace methods of :func:`hessian_trace` (``"auto"``, the default, picks ``"exact"`` when the
+#: model and loss allow it, else ``"hutch++"``).
+TRACE_METHODS = ("exact", "hutchinson", "hutch++")
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,10 @@ class TraceEstimate:
 
 
 def _estimator(method: str, num_matvecs: int) -> Callable[[Operator, int], TraceEstimate]:
-    """The checked estimator for ``method`` with a budget of ``num_matvecs`` products."""
+    """The checked estimator for ``method`` with a budget of ``num_matvecs`` products (``"auto"``:
+    the fallback, Hutch++; ``"exact"`` has no operator estimator and only checks the budget).
+    """
+    method = "hutch++" if method == "auto" else method
     if method not in TRACE_METHODS:
         raise ValueError(f"unknown trace method {method!r}; choose one of {', '.join(TRACE_METHODS)}")
     m = check_int(num_matvecs, "num_matvecs")
@@ -91,8 +101,45 @@ def _estimator(method: str, num_matvecs: int) -> Callable[[Operator, int], Trace
         raise ValueError("hutchinson needs num_matvecs >= 2 (for a standard error)")
     if method == "hutch++" and m < 4:
         raise ValueError(f"hutch++ needs num_matvecs >= 4 (sketch, its image and >= 2 probes), got {m}")
+    if method == "exact":
+        return lambda op, seed: _refuse_exact()
     estimate = _hutchinson if method == "hutchinson" else _hutchpp
     return lambda op, seed: estimate(op, m, seed)
+
+
+def _refuse_exact() -> TraceEstimate:
+    raise ValueError("method='exact' needs a model with a loss and data, not an operator or matrix")
+
+
+def _exact(
+    method: str, target: Target, loss: Loss | None, data: Any, params: Params
+) -> HessianDiagonal | None:
+    """The exact Hessian diagonal (:mod:`.exact`) when ``method`` is ``"exact"``, or ``"auto"``
+    on a model and loss it covers; ``None`` when the estimator runs instead.
+    """
+    if method not in ("exact", "auto") or not isinstance(target, nn.Module) or loss is None or data is None:
+        if method == "exact":
+            _refuse_exact()
+        return None
+    if method == "exact":
+        return hessian_diagonal(target, loss, data, params=params)
+    try:
+        return hessian_diagonal(target, loss, data, params=params)
+    except ExactUnsupportedError:
+        return None
+
+
+def _exact_record(trace: float, size: int, seed: int) -> TraceEstimate:
+    return TraceEstimate(
+        estimate=trace,
+        stderr=0.0,
+        num_matvecs=0,
+        samples=_frozen_array([]),
+        exact_part=trace,
+        method="exact",
+        size=size,
+        seed=seed,
+    )
 
 
 @overload
@@ -131,7 +178,7 @@ def hessian_trace(
     loss: Loss | None = None,
     data: Batch | Iterable[Batch] | None = None,
     *,
-    method: str = "hutch++",
+    method: str = "auto",
     num_matvecs: int = 99,
     generator: GeneratorLike = 0,
     params: Params = None,
@@ -153,8 +200,13 @@ def hessian_trace(
         loss: for a model: the loss, as in :class:`HessianOperator`; else ``None``.
         data: for a model: one batch ``(x, y)`` or an iterable of batches, as in
             :class:`HessianOperator`; else ``None``.
-        method: ``"hutchinson"`` (``num_matvecs ≥ 2``) or ``"hutch++"`` (``num_matvecs ≥ 4``).
-        num_matvecs: the budget of operator products.
+        method: ``"auto"`` (default): ``"exact"`` when ``target`` is a model and loss that
+            :func:`hessian_diagonal` covers, else ``"hutch++"``; ``"exact"``: the trace of the
+            exact Hessian diagonal (:mod:`.exact`; ``stderr`` 0, ``num_matvecs`` 0, an error on
+            a model it does not cover); ``"hutchinson"`` (``num_matvecs ≥ 2``) or
+            ``"hutch++"`` (``num_matvecs ≥ 4``, also checked for ``"auto"``).  The record's
+            ``method`` says which one ran.
+        num_matvecs: the budget of operator products (unused by ``"exact"``).
         generator: an int seed, a ``torch.Generator`` or ``None`` (the global RNG); one int seed
             is taken from it (an int as it is) and seeds the probes and, for a model, the
             operator.
@@ -167,9 +219,13 @@ def hessian_trace(
     """
     estimate = _estimator(method, num_matvecs)
     if _deprecated_per_layer(per_layer, "hessian_trace"):  # hessian_trace_per_layer's result
-        seed = derive_seed(generator)
-        return _per_layer(target, loss, data, params, train_mode, seed, lambda op: estimate(op, seed))
+        return _traces_per_layer(
+            target, loss, data, method, estimate, params, train_mode, derive_seed(generator)
+        )
     seed = derive_seed(generator)
+    exact = _exact(method, target, loss, data, params)
+    if exact is not None:
+        return _exact_record(exact.trace, exact.size, seed)
     return estimate(_operator_for(target, loss, data, params, train_mode, seed), seed)
 
 
@@ -178,7 +234,7 @@ def hessian_trace_per_layer(
     loss: Loss,
     data: Batch | Iterable[Batch],
     *,
-    method: str = "hutch++",
+    method: str = "auto",
     num_matvecs: int = 99,
     generator: GeneratorLike = 0,
     params: Params = None,
@@ -188,11 +244,33 @@ def hessian_trace_per_layer(
 
     A dict ``layer name → estimate``, each with its own ``num_matvecs`` products and the same
     seed; ``Σ_l tr H_ll = tr H`` over the selected parameters (the per-layer trace of PyHessian,
-    arXiv 1912.07145).  Arguments as in :func:`hessian_trace`.
+    arXiv 1912.07145).  With ``method="auto"`` (default) on a model :mod:`.exact` covers, every
+    layer's trace is exact, all from one Hessian diagonal.  Arguments as in :func:`hessian_trace`.
     """
     estimate = _estimator(method, num_matvecs)
-    seed = derive_seed(generator)
-    return _per_layer(model, loss, data, params, train_mode, seed, lambda op: estimate(op, seed))
+    return _traces_per_layer(model, loss, data, method, estimate, params, train_mode, derive_seed(generator))
+
+
+def _traces_per_layer(
+    target: Target,
+    loss: Loss | None,
+    data: Any,
+    method: str,
+    estimate: Callable[[Operator, int], TraceEstimate],
+    params: Params,
+    train_mode: bool,
+    seed: int,
+) -> dict[str, TraceEstimate]:
+    """Each layer's trace: exact from one Hessian diagonal, or ``estimate`` on each block."""
+    exact = _exact(method, target, loss, data, params)
+    if exact is not None and isinstance(target, nn.Module):
+        return {
+            layer: _exact_record(
+                exact.layer_traces[layer], sum(exact.diagonal[n].numel() for n in names), seed
+            )
+            for layer, names in layer_blocks(target, params).items()
+        }
+    return _per_layer(target, loss, data, params, train_mode, seed, lambda op: estimate(op, seed))
 
 
 def _apply_columns(op: Operator, block: Tensor) -> Tensor:
