@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from zoo import lstm_classifier
 
 from specinit.measure.curvature import (
     ExactUnsupportedError,
@@ -15,7 +16,6 @@ from specinit.measure.curvature import (
     hessian_trace_per_layer,
 )
 from specinit.nn import activations
-from tests.zoo import lstm_classifier
 
 D = torch.float64
 
