@@ -53,7 +53,7 @@ from specinit.training.losses import Loss
 __all__ = ["TRACE_METHODS", "TraceEstimate", "hessian_trace", "hessian_trace_per_layer"]
 
 #: Trace estimators of :func:`hessian_trace`.
-TRACE_METHODS = ("hutchinson", "hutch++")
+TRACE_METHODS = ("hutchinson", "hutch++", "xtrace")
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,12 @@ def _estimator(method: str, num_matvecs: int) -> Callable[[Operator, int], Trace
         raise ValueError("hutchinson needs num_matvecs >= 2 (for a standard error)")
     if method == "hutch++" and m < 4:
         raise ValueError(f"hutch++ needs num_matvecs >= 4 (sketch, its image and >= 2 probes), got {m}")
+    if method == "xtrace":
+        from specinit.measure.curvature.xtrace import _xtrace  # xtrace imports this module
+
+        if m < 4:
+            raise ValueError(f"xtrace needs num_matvecs >= 4 (two probes, each twice), got {m}")
+        return lambda op, seed: _xtrace(op, m, seed)
     estimate = _hutchinson if method == "hutchinson" else _hutchpp
     return lambda op, seed: estimate(op, m, seed)
 
@@ -153,7 +159,8 @@ def hessian_trace(
         loss: for a model: the loss, as in :class:`HessianOperator`; else ``None``.
         data: for a model: one batch ``(x, y)`` or an iterable of batches, as in
             :class:`HessianOperator`; else ``None``.
-        method: ``"hutchinson"`` (``num_matvecs ≥ 2``) or ``"hutch++"`` (``num_matvecs ≥ 4``).
+        method: ``"hutchinson"`` (``num_matvecs ≥ 2``), ``"hutch++"`` (``num_matvecs ≥ 4``) or
+            ``"xtrace"`` (:func:`.xtrace.xtrace`, arXiv 2301.07825; ``num_matvecs ≥ 4``).
         num_matvecs: the budget of operator products.
         generator: an int seed, a ``torch.Generator`` or ``None`` (the global RNG); one int seed
             is taken from it (an int as it is) and seeds the probes and, for a model, the
