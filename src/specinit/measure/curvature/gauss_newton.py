@@ -182,7 +182,7 @@ class _OutputCurvatureOperator(_ModelOperator):
         pieces = [torch.zeros_like(p) for p in primals]
 
         def per_sample(x: Tensor, factor: Tensor) -> tuple[Tensor, ...]:
-            _, vjp = torch.func.vjp(lambda *values: self._forward(x[None], values).reshape(-1), *primals)
+            vjp = torch.func.vjp(lambda *values: self._forward(x[None], values).reshape(-1), *primals)[1]
             columns = torch.func.vmap(vjp)(factor.T)  # (K, *shape) per parameter
             return tuple((c**2).sum(0) for c in columns)
 
