@@ -14,14 +14,14 @@ and averages them, ``tr A ≈ (1/s) Σᵢ tᵢ``, with ``m = 2s`` products (``A 
 The leave-one-out bases cost no further products: ``Q_i Q_iᵀ = Q (I − ŝ_i ŝ_iᵀ) Qᵀ`` with
 ``ŝ_i`` the ``i``-th column of ``R⁻ᵀ`` normalized (``A W = Q R``), so ``tr(Q_iᵀ A Q_i) =
 tr(Qᵀ A Q) − ŝ_iᵀ (Qᵀ A Q) ŝ_i``.  The ``tᵢ`` are exchangeable, so their spread gives an
-error estimate, ``std(tᵢ)/√s`` (the paper's).  For a spectrum that decays, XTrace's error is
-well below Hutch++'s at the same number of products (tests/measure/test_xtrace.py;
-bench/ggn_vs_curvlinops.py).
+error estimate, ``std(tᵢ)/√s`` (the paper's).  On eigenvalues ``k⁻²`` (n = 300, 50 seeds)
+its mean error is 0.6× Hutch++'s at 30 and 60 products (tests/measure/test_xtrace.py); on an
+MLP's GGN it is 0.5–0.8× at 30 products and level at 99 (bench/ggn_vs_curvlinops.py).
 
 >>> import torch
 >>> A = torch.diag(1.0 / torch.arange(1.0, 201.0, dtype=torch.float64) ** 2)
 >>> result = xtrace(A, 40, generator=0)
->>> abs(result.estimate - float(A.trace())) < 1e-3
+>>> abs(result.estimate - float(A.trace())) < 0.01  # tr A = 1.64
 True
 """
 
