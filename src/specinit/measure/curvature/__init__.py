@@ -15,6 +15,11 @@ to matrix-free estimators.  One algorithm a module:
   :func:`hessian_eigs`;
 * :mod:`.density` — the spectral density by stochastic Lanczos quadrature (arXiv 1901.10159):
   :func:`hessian_density`;
+* :mod:`.gauss_newton` — the generalized Gauss-Newton (Schraudolph 2002), the Fisher (Martens
+  2020, arXiv 1412.1193; exact and Monte-Carlo) and the empirical Fisher (arXiv 1905.12558) as
+  operators, with exact diagonals: :class:`GGNOperator`, :func:`ggn_diagonal`;
+* :mod:`.xtrace` — XTrace, exchangeable Hutch++ (arXiv 2301.07825): :func:`xtrace`, also
+  ``hessian_trace(..., method="xtrace")``;
 * :mod:`.summary` — trace, top eigenvalue and density of one model in one row:
   :func:`curvature_summary`.
 
@@ -37,6 +42,14 @@ from specinit.measure.curvature.exact import (
     exact_support,
     hessian_diagonal,
 )
+from specinit.measure.curvature.gauss_newton import (
+    EmpiricalFisherOperator,
+    FisherMCOperator,
+    FisherOperator,
+    GGNOperator,
+    empirical_fisher_diagonal,
+    ggn_diagonal,
+)
 from specinit.measure.curvature.operators import HessianOperator, Operator, as_operator, layer_blocks
 from specinit.measure.curvature.summary import curvature_summary
 from specinit.measure.curvature.trace import (
@@ -45,6 +58,7 @@ from specinit.measure.curvature.trace import (
     hessian_trace,
     hessian_trace_per_layer,
 )
+from specinit.measure.curvature.xtrace import xtrace
 
 __all__ = [
     # operators
@@ -73,4 +87,13 @@ __all__ = [
     "SpectralDensity",
     # one row of curvature measurements
     "curvature_summary",
+    # Gauss-Newton, Fisher, empirical Fisher operators and their exact diagonals
+    "GGNOperator",
+    "FisherOperator",
+    "FisherMCOperator",
+    "EmpiricalFisherOperator",
+    "ggn_diagonal",
+    "empirical_fisher_diagonal",
+    # trace: XTrace
+    "xtrace",
 ]

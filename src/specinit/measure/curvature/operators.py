@@ -188,7 +188,129 @@ def as_operator(
     raise TypeError(f"cannot make an operator from {type(matrix).__name__}")
 
 
-class HessianOperator(Operator):
+class _ModelOperator(Operator):
+    """What every operator of a model's loss shares: the checks of ``model``, ``loss``,
+    ``data``, ``params=``, ``train_mode=`` and ``generator=`` (see :class:`HessianOperator`),
+    the batches prepared for the model, the measurement context (mode and forked RNG), forward
+    passes on copies of the buffers, and the flat parameter-vector layout.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss: Loss,
+        data: Batch | Iterable[Batch],
+        *,
+        params: Params = None,
+        train_mode: bool = False,
+        generator: GeneratorLike = 0,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if not isinstance(train_mode, bool):
+            raise TypeError(f"train_mode must be a bool, got {train_mode!r}")
+        self.model = model
+        self.train_mode = train_mode
+        self.seed = derive_seed(generator)
+        self._loss_fn, self._loss_name = resolve_loss(loss)
+        named = _select_params(model, params)
+        self.names = tuple(name for name, _ in named)
+        self._params = [p for _, p in named]
+        self._shapes = [p.shape for p in self._params]
+        self._numels = [p.numel() for p in self._params]
+        self._versions = [p._version for p in self._params]
+        device, dtype = placement(model)
+        super().__init__(sum(p.numel() for p in self._params), self._params[0].dtype, self._params[0].device)
+        self._device, self._data_dtype = device, dtype
+        self._batches: Iterable[Batch]
+        self._single = False
+        if _is_batch(data):
+            self._single, self._batches = True, [data]
+        elif isinstance(data, Iterator) or not isinstance(data, Iterable):
+            raise TypeError(
+                "data must be a batch (x, y) or a re-iterable of batches (a list, a "
+                f"DataLoader), got {type(data).__name__}: a one-shot iterator is "
+                "used up after one product"
+            )
+        else:
+            self._batches = data
+        self._example: tuple[Tensor, Tensor] | None = None  # the first batch, for _replay
+
+    def unflatten(self, v: Tensor) -> dict[str, Tensor]:
+        """Split a flat vector into one tensor per parameter, keyed by name."""
+        if v.shape != (self.size,):
+            raise ValueError(f"need a vector of shape ({self.size},), got {tuple(v.shape)}")
+        return dict(zip(self.names, self._split(v), strict=True))
+
+    def _split(self, v: Tensor) -> list[Tensor]:
+        """``v`` cut into one tensor per parameter, shaped like it."""
+        return [c.reshape(s) for c, s in zip(torch.split(v, self._numels), self._shapes, strict=True)]
+
+    def _check_unchanged(self) -> None:
+        """Refuse to multiply once a selected parameter changed in place (an optimizer step)."""
+        changed = [
+            n for n, p, old in zip(self.names, self._params, self._versions, strict=True) if p._version != old
+        ]
+        if changed:
+            raise RuntimeError(
+                f"parameter(s) {', '.join(changed)} changed in place since this "
+                f"{type(self).__name__} was built; build a new one for the new values"
+            )
+
+    def _forward(self, x: Tensor, values: Sequence[Tensor] | None = None) -> Tensor:
+        """The model's output on ``x`` with copies of its buffers, and the selected parameters
+        replaced by ``values`` when given (for ``torch.func`` transforms).
+        """
+        # Copies of the buffers: BatchNorm in train mode updates its running statistics in
+        # place, and restoring the originals afterwards would also bump their version and
+        # break a cached graph, which saves them for the backward pass.
+        state: dict[str, Tensor] = {name: b.detach().clone() for name, b in self.model.named_buffers()}
+        if values is not None:
+            state.update(zip(self.names, values, strict=True))
+        return torch.func.functional_call(self.model, state, (x,))
+
+    def _loss(self, x: Tensor, y: Tensor) -> Tensor:
+        value = self._loss_fn(self._forward(x), y)
+        if not isinstance(value, Tensor) or value.ndim != 0:
+            shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
+            raise ValueError(f"loss must return a scalar tensor, got {shape}")
+        if not torch.isfinite(value):
+            raise ValueError(f"loss is {float(value)} on a batch; the Hessian is undefined")
+        return value
+
+    def _replay(self) -> None:
+        """One forward pass on the first batch, as the measurement runs it (for locating a failing
+        layer, :func:`specinit._core.autodiff.measurement_errors`).
+        """
+        if self._example is not None:
+            with self._context():
+                self._loss(*self._example)
+
+    def _prepared(self) -> Iterable[tuple[Tensor, Tensor]]:
+        for i, batch in enumerate(self._batches):
+            if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+                raise TypeError(f"batch {i} must be a pair (x, y), got {type(batch).__name__}")
+            yield prepare(
+                batch[0],
+                batch[1],
+                self._loss_name,
+                self._device,
+                self._data_dtype,
+                f"x (batch {i})",
+                f"y (batch {i})",
+            )
+
+    @contextmanager
+    def _context(self) -> Iterator[None]:
+        """The model's mode set for the measurement (every submodule's restored on exit) and the
+        global RNG seeded inside a fork; buffers are protected separately, by the copies
+        :meth:`_loss` runs the model with.
+        """
+        with module_mode(self.model, self.train_mode), fork_rng(self.seed, self._device):
+            yield
+
+
+class HessianOperator(_ModelOperator):
     """The Hessian of a model's mean loss w.r.t. (some of) its parameters, as an :class:`Operator`.
 
     For batches ``b`` of sizes ``n_b`` (``N = Σ n_b``) and a loss ``L_b`` that averages over its
@@ -242,38 +364,10 @@ class HessianOperator(Operator):
             generator = check_int(deprecated.pop("seed"), "seed", minimum=0)
         if deprecated:
             raise TypeError(f"HessianOperator() got unexpected keyword(s) {sorted(deprecated)}")
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        if not isinstance(train_mode, bool):
-            raise TypeError(f"train_mode must be a bool, got {train_mode!r}")
-        self.model = model
-        self.train_mode = train_mode
-        self.seed = derive_seed(generator)
-        self._loss_fn, self._loss_name = resolve_loss(loss)
-        named = _select_params(model, params)
-        self.names = tuple(name for name, _ in named)
-        self._params = [p for _, p in named]
-        self._shapes = [p.shape for p in self._params]
-        self._numels = [p.numel() for p in self._params]
-        self._versions = [p._version for p in self._params]
-        device, dtype = placement(model)
-        super().__init__(sum(p.numel() for p in self._params), self._params[0].dtype, self._params[0].device)
-        self._device, self._data_dtype = device, dtype
-        self._batches: Iterable[Batch]
-        single = False
-        if _is_batch(data):
-            single, self._batches = True, [data]
-        elif isinstance(data, Iterator) or not isinstance(data, Iterable):
-            raise TypeError(
-                "data must be a batch (x, y) or a re-iterable of batches (a list, a "
-                f"DataLoader), got {type(data).__name__}: a one-shot iterator is "
-                "used up after one product"
-            )
-        else:
-            self._batches = data
+        super().__init__(model, loss, data, params=params, train_mode=train_mode, generator=generator)
+        single = self._single
         self.n_samples = 0
         total = 0.0
-        self._example: tuple[Tensor, Tensor] | None = None
         with differentiable(model, "HessianOperator", replay=self._replay), self._context():
             for xb, yb in self._prepared():
                 value = self._loss(xb, yb)
@@ -288,27 +382,9 @@ class HessianOperator(Operator):
         if self.n_samples == 0:
             raise ValueError("data holds no batch")
         self.loss_value = total / self.n_samples
-        self._single = single
-
-    def unflatten(self, v: Tensor) -> dict[str, Tensor]:
-        """Split a flat vector into one tensor per parameter, keyed by name."""
-        if v.shape != (self.size,):
-            raise ValueError(f"need a vector of shape ({self.size},), got {tuple(v.shape)}")
-        return dict(zip(self.names, self._split(v), strict=True))
-
-    def _split(self, v: Tensor) -> list[Tensor]:
-        """``v`` cut into one tensor per parameter, shaped like it."""
-        return [c.reshape(s) for c, s in zip(torch.split(v, self._numels), self._shapes, strict=True)]
 
     def _apply(self, v: Tensor) -> Tensor:
-        changed = [
-            n for n, p, old in zip(self.names, self._params, self._versions, strict=True) if p._version != old
-        ]
-        if changed:
-            raise RuntimeError(
-                f"parameter(s) {', '.join(changed)} changed in place since this "
-                "HessianOperator was built; build a new one for the new values"
-            )
+        self._check_unchanged()
         with differentiable(self.model, "Hessian-vector product", replay=self._replay):
             return self._product(v)
 
@@ -340,50 +416,6 @@ class HessianOperator(Operator):
             allow_unused=True,
         )
         return [_or_zeros(h, p) for h, p in zip(hv, self._params, strict=True)]
-
-    def _loss(self, x: Tensor, y: Tensor) -> Tensor:
-        # Run on copies of the buffers: BatchNorm in train mode updates its running statistics
-        # in place, and restoring the originals afterwards would also bump their version and
-        # break the cached graph, which saves them for the backward pass.
-        buffers = {name: b.detach().clone() for name, b in self.model.named_buffers()}
-        value = self._loss_fn(torch.func.functional_call(self.model, buffers, (x,)), y)
-        if not isinstance(value, Tensor) or value.ndim != 0:
-            shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
-            raise ValueError(f"loss must return a scalar tensor, got {shape}")
-        if not torch.isfinite(value):
-            raise ValueError(f"loss is {float(value)} on a batch; the Hessian is undefined")
-        return value
-
-    def _replay(self) -> None:
-        """One forward pass on the first batch, as the measurement runs it (for locating a failing
-        layer, :func:`specinit._core.autodiff.measurement_errors`).
-        """
-        if self._example is not None:
-            with self._context():
-                self._loss(*self._example)
-
-    def _prepared(self) -> Iterable[tuple[Tensor, Tensor]]:
-        for i, batch in enumerate(self._batches):
-            if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
-                raise TypeError(f"batch {i} must be a pair (x, y), got {type(batch).__name__}")
-            yield prepare(
-                batch[0],
-                batch[1],
-                self._loss_name,
-                self._device,
-                self._data_dtype,
-                f"x (batch {i})",
-                f"y (batch {i})",
-            )
-
-    @contextmanager
-    def _context(self) -> Iterator[None]:
-        """The model's mode set for the measurement (every submodule's restored on exit) and the
-        global RNG seeded inside a fork; buffers are protected separately, by the copies
-        :meth:`_loss` runs the model with.
-        """
-        with module_mode(self.model, self.train_mode), fork_rng(self.seed, self._device):
-            yield
 
 
 def _is_batch(data: Any) -> TypeGuard[Batch]:

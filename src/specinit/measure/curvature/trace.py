@@ -60,7 +60,7 @@ __all__ = ["TRACE_METHODS", "TraceEstimate", "hessian_trace", "hessian_trace_per
 
 #: Trace methods of :func:`hessian_trace` (``"auto"``, the default, picks ``"exact"`` when the
 #: model and loss allow it, else ``"hutch++"``).
-TRACE_METHODS = ("exact", "hutchinson", "hutch++")
+TRACE_METHODS = ("exact", "hutchinson", "hutch++", "xtrace")
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,12 @@ def _estimator(method: str, num_matvecs: int) -> Callable[[Operator, int], Trace
         raise ValueError(f"hutch++ needs num_matvecs >= 4 (sketch, its image and >= 2 probes), got {m}")
     if method == "exact":
         return lambda op, seed: _refuse_exact()
+    if method == "xtrace":
+        from specinit.measure.curvature.xtrace import _xtrace  # xtrace imports this module
+
+        if m < 4:
+            raise ValueError(f"xtrace needs num_matvecs >= 4 (two probes, each twice), got {m}")
+        return lambda op, seed: _xtrace(op, m, seed)
     estimate = _hutchinson if method == "hutchinson" else _hutchpp
     return lambda op, seed: estimate(op, m, seed)
 
@@ -203,8 +209,9 @@ def hessian_trace(
         method: ``"auto"`` (default): ``"exact"`` when ``target`` is a model and loss that
             :func:`hessian_diagonal` covers, else ``"hutch++"``; ``"exact"``: the trace of the
             exact Hessian diagonal (:mod:`.exact`; ``stderr`` 0, ``num_matvecs`` 0, an error on
-            a model it does not cover); ``"hutchinson"`` (``num_matvecs ≥ 2``) or
-            ``"hutch++"`` (``num_matvecs ≥ 4``, also checked for ``"auto"``).  The record's
+            a model it does not cover); ``"hutchinson"`` (``num_matvecs ≥ 2``),
+            ``"hutch++"`` (``num_matvecs ≥ 4``, also checked for ``"auto"``) or ``"xtrace"``
+            (:func:`.xtrace.xtrace`, arXiv 2301.07825; ``num_matvecs ≥ 4``).  The record's
             ``method`` says which one ran.
         num_matvecs: the budget of operator products (unused by ``"exact"``).
         generator: an int seed, a ``torch.Generator`` or ``None`` (the global RNG); one int seed
