@@ -81,8 +81,11 @@ if TYPE_CHECKING:  # the public names and where they live: read by type checkers
         input_gradients,
     )
     from specinit.measure.curvature import (
+        EmpiricalFisherOperator,
+        GGNOperator,
         HessianOperator,
         curvature_summary,
+        hessian_diagonal,
         hessian_density,
         hessian_density_per_layer,
         hessian_eigs,
@@ -271,6 +274,9 @@ __all__ = [
     "DirectionalSpectrum",
     "curvature",
     "HessianOperator",
+    "GGNOperator",
+    "EmpiricalFisherOperator",
+    "hessian_diagonal",
     "hessian_trace",
     "hessian_eigs",
     "hessian_density",
