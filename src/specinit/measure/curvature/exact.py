@@ -329,8 +329,11 @@ def _batch_diagonal(
     y: Tensor,
     wanted: set[int],
     n_total: int,
+    residual: bool = True,
 ) -> tuple[dict[int, Tensor], Tensor]:
-    """``n_b/N``-weighted diagonals (by parameter id) and the summed loss of one batch."""
+    """``n_b/N``-weighted diagonals (by parameter id) and the summed loss of one batch; without
+    the ``residual`` terms of curved activations, the diagonal of the Gauss-Newton matrix.
+    """
     inputs = []
     with torch.no_grad():
         z = x
@@ -400,7 +403,7 @@ def _batch_diagonal(
         elif not isinstance(module, nn.Identity):  # an elementwise activation h = f(a)
             d1, d2 = _derivatives(module, a)
             terms = [t.scale(d1) for t in terms]
-            if d2 is not None:
+            if d2 is not None and residual:
                 terms.append(_Diag(d2 * grad))  # the residual diag(f''(z) ⊙ ∂L/∂h)
             grad = grad * d1
         terms = _merged(terms)
@@ -443,6 +446,59 @@ def _batches(data: Batch | Iterable[Batch]) -> Iterable[Any]:
     return data
 
 
+def _backprop_diagonal(
+    model: nn.Module,
+    loss: Loss,
+    data: Batch | Iterable[Batch],
+    *,
+    params: Params = None,
+    residual: bool = True,
+) -> tuple[dict[str, Tensor], float, int]:
+    """``(diagonal by parameter name, summed loss, samples)`` by second-order backpropagation:
+    the Hessian's with the ``residual`` terms of curved activations, the Gauss-Newton matrix's
+    without them (BackPACK's ``DiagGGNExact``; arXiv 1902.01813).  Arguments as in
+    :func:`hessian_diagonal`; an :class:`ExactUnsupportedError` for a model or loss it does not
+    cover.
+    """
+    reason = exact_support(model, loss)
+    if reason is not None:
+        raise ExactUnsupportedError(
+            f"no exact {'Hessian' if residual else 'Gauss-Newton'} diagonal: {reason}"
+        )
+    kind = _loss_kind(loss)[0]
+    assert kind is not None
+    named = _select_params(model, params)
+    wanted = {id(p) for _, p in named}
+    chain = _chain(model)
+    device, dtype = placement(model)
+    prepared = [
+        prepare(
+            b[0],
+            b[1],
+            "cross_entropy" if kind == "cross_entropy" else "mse",
+            device,
+            dtype,
+            f"x (batch {i})",
+            f"y (batch {i})",
+        )
+        for i, b in enumerate(_checked(_batches(data)))
+    ]
+    n_total = sum(x.shape[0] for x, _ in prepared)
+    if n_total == 0:
+        raise ValueError("data holds no batch")
+    diagonal = {n: torch.zeros_like(p, memory_format=torch.contiguous_format).detach() for n, p in named}
+    total = 0.0
+    for x, y in prepared:
+        with torch.no_grad():
+            found, value = _batch_diagonal(chain, kind, x, y, wanted, n_total, residual)
+        if not math.isfinite(float(value)):
+            raise ValueError(f"loss is {float(value)} on a batch; the Hessian is undefined")
+        total += float(value)
+        for n, p in named:
+            diagonal[n] += found.get(id(p), 0.0)
+    return diagonal, total, n_total
+
+
 def hessian_diagonal(
     model: nn.Module,
     loss: Loss,
@@ -469,47 +525,14 @@ def hessian_diagonal(
         ExactUnsupportedError: a ValueError naming the unsupported layer or loss.
 
     """
-    reason = exact_support(model, loss)
-    if reason is not None:
-        raise ExactUnsupportedError(f"no exact Hessian diagonal: {reason}")
-    kind = _loss_kind(loss)[0]
-    assert kind is not None
-    named = _select_params(model, params)
-    wanted = {id(p) for _, p in named}
-    chain = _chain(model)
-    device, dtype = placement(model)
-    prepared = [
-        prepare(
-            b[0],
-            b[1],
-            "cross_entropy" if kind == "cross_entropy" else "mse",
-            device,
-            dtype,
-            f"x (batch {i})",
-            f"y (batch {i})",
-        )
-        for i, b in enumerate(_checked(_batches(data)))
-    ]
-    n_total = sum(x.shape[0] for x, _ in prepared)
-    if n_total == 0:
-        raise ValueError("data holds no batch")
-    diagonal = {n: torch.zeros_like(p, memory_format=torch.contiguous_format).detach() for n, p in named}
-    total = 0.0
-    for x, y in prepared:
-        with torch.no_grad():
-            found, value = _batch_diagonal(chain, kind, x, y, wanted, n_total)
-        if not math.isfinite(float(value)):
-            raise ValueError(f"loss is {float(value)} on a batch; the Hessian is undefined")
-        total += float(value)
-        for n, p in named:
-            diagonal[n] += found.get(id(p), 0.0)
+    diagonal, total, n_total = _backprop_diagonal(model, loss, data, params=params, residual=True)
     blocks = layer_blocks(model, params)
     layer_traces = {layer: sum(float(diagonal[n].sum()) for n in names) for layer, names in blocks.items()}
     return HessianDiagonal(
         diagonal=diagonal,
         trace=float(sum(layer_traces.values())),
         layer_traces=layer_traces,
-        size=sum(p.numel() for _, p in named),
+        size=sum(d.numel() for d in diagonal.values()),
         loss_value=total / n_total,
         n_samples=n_total,
     )

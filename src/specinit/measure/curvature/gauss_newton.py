@@ -75,6 +75,7 @@ from torch import Tensor, nn
 from specinit._core.autodiff import differentiable
 from specinit._core.checks import check_int
 from specinit._core.rng import GeneratorLike
+from specinit.measure.curvature.exact import _backprop_diagonal, exact_support
 from specinit.measure.curvature.operators import (
     Batch,
     Params,
@@ -270,6 +271,30 @@ class GGNOperator(_OutputCurvatureOperator):
             f"{type(self).__name__}.diagonal() knows the output Hessian of 'mse' and 'cross_entropy' only"
         )
 
+    _backprop = True  # the output matrix is the loss Hessian itself (not FisherMC's sample)
+
+    def diagonal(self, *, chunk_size: int = 32) -> Tensor:
+        """The exact diagonal, flat like a vector of the operator.
+
+        On an ``nn.Sequential`` that :func:`.exact.hessian_diagonal` covers, with ``"mse"`` or
+        ``"cross_entropy"``, one second-order backward pass of the factored output Hessian
+        without the residual terms of curved activations (BackPACK's ``DiagGGNExact``, arXiv
+        1902.01813); otherwise per-sample vector-Jacobian products, ``chunk_size`` samples at
+        a time.  Needs ``train_mode=False``.
+        """
+        if (
+            self._backprop
+            and not self.train_mode
+            and self._loss_name in ("mse", "cross_entropy")
+            and exact_support(self.model, self._loss_name) is None
+        ):
+            self._check_unchanged()
+            diagonal, _, _ = _backprop_diagonal(
+                self.model, self._loss_name, self._batches, params=list(self.names), residual=False
+            )
+            return _flat([diagonal[name] for name in self.names]).to(self.dtype)
+        return super().diagonal(chunk_size=chunk_size)
+
 
 class FisherOperator(GGNOperator):
     """The Fisher information of the model's predictive distribution, in exact expectation.
@@ -302,6 +327,8 @@ class FisherMCOperator(FisherOperator):
     deviate from :class:`FisherOperator`'s by ``O(1/√mc_samples)``.  Cross-entropy needs
     ``(n, classes)`` outputs.  Other arguments as in :class:`GGNOperator`.
     """
+
+    _backprop = False  # the sampled output matrix has no backpropagated closed form
 
     _what = "Fisher (MC)"
 
