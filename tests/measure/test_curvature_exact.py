@@ -180,3 +180,36 @@ def test_hessian_trace_falls_back_to_hutchpp_on_an_unsupported_model():
     with pytest.raises(ValueError, match="needs a model"):
         hessian_trace(torch.eye(3, dtype=D), method="exact")
     assert hessian_trace(torch.eye(3, dtype=D), num_matvecs=6).method == "hutch++"
+
+
+def test_models_the_chain_rule_would_get_wrong_are_refused_or_computed_right():
+    """Review findings: each of these gave a silently wrong diagonal before."""
+    torch.manual_seed(0)
+    x, y = _data("mse", 8, (3,), 2)
+    shared = nn.Linear(3, 3)
+
+    class Residual(nn.Sequential):  # a Sequential subclass with its own forward
+        def forward(self, h: Tensor) -> Tensor:
+            return h + super().forward(h)
+
+    refused = {
+        "shares a parameter": nn.Sequential(shared, nn.Tanh(), shared, nn.Tanh(), nn.Linear(3, 2)),
+        "its own forward": nn.Sequential(Residual(nn.Linear(3, 3), nn.Tanh()), nn.Linear(3, 2)),
+        "parametrized": nn.Sequential(
+            nn.utils.parametrizations.weight_norm(nn.Linear(3, 4)), nn.Tanh(), nn.Linear(4, 2)
+        ),
+        "in-place": nn.Sequential(nn.Linear(3, 4), nn.ELU(inplace=True), nn.Linear(4, 2)),
+    }
+    for words, model in refused.items():
+        model = model.double()
+        assert words in (exact_support(model, "mse") or ""), words
+        estimate = hessian_trace(model, "mse", (x, y), num_matvecs=8, generator=0)  # falls back, no crash
+        assert estimate.method == "hutch++", words
+
+    class Squared(nn.ReLU):  # a ReLU subclass that is not piecewise linear
+        def forward(self, h: Tensor) -> Tensor:
+            return torch.relu(h) ** 2
+
+    model = nn.Sequential(nn.Linear(3, 4), Squared(), nn.Linear(4, 2)).double()
+    dense = torch.diag(_dense_hessian(model, "mse", x, y))
+    torch.testing.assert_close(hessian_diagonal(model, "mse", (x, y)).flat(), dense, atol=1e-10, rtol=1e-10)

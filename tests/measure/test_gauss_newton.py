@@ -206,3 +206,23 @@ def test_model_state_and_parameter_subsets() -> None:
         model[2].bias.add_(1.0)
     with pytest.raises(RuntimeError, match="changed in place"):
         op.matvec(torch.zeros(op.size, dtype=torch.float64))
+
+
+def test_one_loss_spelled_three_ways_has_one_scale():
+    """Review finding: the empirical Fisher of F.mse_loss / nn.MSELoss() was D times that of "mse"."""
+    model = _mlp()
+    x, y = _data(model, "mse")
+    sums = {
+        str(spelling): (
+            float(EmpiricalFisherOperator(model, spelling, (x, y)).diagonal().sum()),
+            float(GGNOperator(model, spelling, (x, y)).diagonal().sum()),
+        )
+        for spelling in ("mse", F.mse_loss, nn.MSELoss())
+    }
+    first = next(iter(sums.values()))
+    assert all(v == pytest.approx(first, rel=1e-12) for v in sums.values()), sums
+    xc, yc = _data(model, "cross_entropy")
+    a = GGNOperator(model, nn.CrossEntropyLoss(), (xc, yc)).diagonal()
+    torch.testing.assert_close(
+        a, GGNOperator(model, "cross_entropy", (xc, yc)).diagonal(), atol=1e-14, rtol=0
+    )

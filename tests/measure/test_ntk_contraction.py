@@ -155,3 +155,38 @@ def test_integer_inputs_keep_working_with_the_contracted_routes(outputs):
     j = torch.cat([blocks[k].reshape(6, 2, -1) for k in params], dim=2)
     full = torch.einsum("iop,jqp->ijoq", j, j).diagonal(dim1=2, dim2=3)
     torch.testing.assert_close(expected, full.sum(-1) if outputs == "trace" else full, rtol=1e-10, atol=1e-10)
+
+
+def test_in_place_activations_and_tied_weights_keep_the_structured_route_exact():
+    """Review findings: ReLU(inplace=True) overwrote the layer output the signal is taken from,
+    and the second use of a tied weight was dropped.
+    """
+    torch.manual_seed(0)
+    x = torch.randn(5, 3, dtype=torch.float64)
+
+    class TiedAutoencoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.c, self.b = nn.Linear(3, 3), nn.Linear(3, 3), nn.Linear(3, 2)
+            self.c.weight = self.a.weight
+
+        def forward(self, h: torch.Tensor) -> torch.Tensor:
+            return self.b(torch.tanh(self.c(torch.tanh(self.a(h)))))
+
+    models = [
+        nn.Sequential(nn.Linear(3, 5), nn.ReLU(inplace=True), nn.Linear(5, 2)),
+        nn.Sequential(nn.Linear(3, 5), nn.ELU(inplace=True), nn.Linear(5, 2)),
+        TiedAutoencoder(),
+    ]
+    for model in models:
+        model = model.double()
+        reference = ntk(model, x, method="jacobian")
+        for outputs in ("full", "trace", "diagonal"):
+            expected = ntk(model, x, method="jacobian", outputs=outputs)
+            torch.testing.assert_close(ntk(model, x, outputs=outputs), expected, atol=1e-12, rtol=1e-10)
+        assert reference.abs().max() > 0.1
+    conv = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(inplace=True), nn.Flatten(), nn.Linear(48, 2)).double()
+    images = torch.randn(4, 1, 6, 6, dtype=torch.float64)
+    torch.testing.assert_close(
+        ntk(conv, images, method="structured"), ntk(conv, images, method="jacobian"), atol=1e-12, rtol=1e-10
+    )

@@ -61,12 +61,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.grad import conv2d_input, conv2d_weight
+from torch.nn.utils import parametrize
 
 from specinit._core.placement import placement
 from specinit._core.records import compact_repr
-from specinit.measure.curvature.operators import Batch, Params, _is_batch, _select_params, layer_blocks
+from specinit.measure.curvature.operators import (
+    Batch,
+    Params,
+    _is_batch,
+    _loss_kind,
+    _select_params,
+    layer_blocks,
+)
 from specinit.nn.activations import ActivationModule, is_activation
-from specinit.training.losses import LOSSES, Loss, check_labels, prepare, resolve_loss
+from specinit.training.losses import Loss, check_labels, prepare
 
 __all__ = ["HessianDiagonal", "ExactUnsupportedError", "hessian_diagonal", "exact_support"]
 
@@ -106,9 +114,14 @@ _PIECEWISE_LINEAR_NAMES = {"relu", "relu6", "leaky_relu", "hardtanh", "identity"
 _LAYER_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Flatten, nn.Identity)
 
 
+def _is_chain(module: nn.Module) -> bool:
+    """An ``nn.Sequential`` whose forward is the plain chain (a subclass may add a skip)."""
+    return isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward
+
+
 def _chain(model: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
     """The leaves of a (nested) ``nn.Sequential``, with qualified names, in order."""
-    if isinstance(model, nn.Sequential):
+    if _is_chain(model):
         return [
             leaf
             for name, child in model._modules.items()  # named_children() skips a reused module
@@ -121,6 +134,20 @@ def _chain(model: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
 def _unsupported(name: str, module: nn.Module) -> str | None:
     """Why the exact path cannot run through ``module`` (``None`` when it can)."""
     what = f"layer {name!r} ({type(module).__name__})"
+    if isinstance(module, nn.Sequential):
+        return f"{what}: a Sequential subclass with its own forward is not a plain chain"
+    if module._forward_hooks or module._forward_pre_hooks:
+        return f"{what}: forward hooks may change what the layer computes"
+    if parametrize.is_parametrized(module):
+        return f"{what}: parametrized weights are not supported"
+    if getattr(module, "inplace", False):
+        return f"{what}: in-place activations are not supported (inplace=True)"
+    if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d)) and type(module) not in (
+        nn.Linear,
+        nn.Conv1d,
+        nn.Conv2d,
+    ):
+        return f"{what}: a subclass of {type(module).__mro__[1].__name__} may compute something else"
     if isinstance(module, (nn.Conv1d, nn.Conv2d)):
         if isinstance(module.padding, str) or module.padding_mode != "zeros":
             return f"{what}: only zero padding given as numbers is supported"
@@ -136,23 +163,6 @@ def _unsupported(name: str, module: nn.Module) -> str | None:
     return f"{what} is not supported (Linear, Conv1d/2d, elementwise activations, Flatten)"
 
 
-def _loss_kind(loss: Loss) -> tuple[str | None, str]:
-    """``("mse" | "cross_entropy", name)``, or ``(None, reason)``; ``"mse!"``: shapes must match."""
-    fn, name = resolve_loss(loss)
-    if isinstance(loss, str) or fn is LOSSES.get(name):
-        return name, name
-    if fn is F.cross_entropy:
-        return "cross_entropy", name
-    if fn is F.mse_loss:
-        return "mse!", name
-    if isinstance(fn, nn.CrossEntropyLoss):
-        plain = fn.weight is None and fn.label_smoothing == 0.0 and fn.reduction == "mean"
-        return ("cross_entropy", name) if plain else (None, f"loss {fn!r} (weights, smoothing or a sum)")
-    if isinstance(fn, nn.MSELoss) and fn.reduction == "mean":
-        return "mse!", name
-    return None, f"loss {name!r} (only 'mse' and 'cross_entropy' are)"
-
-
 def exact_support(model: nn.Module, loss: Loss) -> str | None:
     """Why :func:`hessian_diagonal` cannot run on ``model`` with ``loss``, or ``None`` if it can.
 
@@ -166,12 +176,22 @@ def exact_support(model: nn.Module, loss: Loss) -> str | None:
     kind, reason = _loss_kind(loss)
     if kind is None:
         return f"{reason} is not supported by the exact Hessian diagonal"
-    if not isinstance(model, nn.Sequential) and next(model.children(), None) is not None:
-        return f"model {type(model).__name__} is not an nn.Sequential"
-    for name, module in _chain(model):
+    container = isinstance(model, nn.Sequential) or next(model.children(), None) is not None
+    if container and not _is_chain(model):
+        return f"model {type(model).__name__} is not a plain nn.Sequential (its own forward)"
+    chain = _chain(model)
+    for name, module in chain:
         reason_ = _unsupported(name, module)
         if reason_ is not None:
             return reason_
+    owners: dict[int, str] = {}
+    for name, module in chain:
+        for param in module.parameters():
+            if owners.setdefault(id(param), name) != name:
+                return (
+                    f"layer {name!r} shares a parameter with layer {owners[id(param)]!r} (a module used "
+                    "twice or tied weights): the diagonal then has cross terms between the uses"
+                )
     return None
 
 
@@ -307,7 +327,7 @@ def _conv_diagonals(module: nn.Conv1d | nn.Conv2d, x: Tensor, terms: list[_Term]
 
 def _derivatives(module: nn.Module, z: Tensor) -> tuple[Tensor, Tensor | None]:
     """``f'(z)`` and ``f''(z)`` (``None`` when ``f`` is piecewise linear) of an elementwise activation."""
-    linear = isinstance(module, _PIECEWISE_LINEAR) or (
+    linear = type(module) in _PIECEWISE_LINEAR or (
         isinstance(module, ActivationModule) and module.activation.name in _PIECEWISE_LINEAR_NAMES
     )
     with torch.enable_grad():

@@ -82,6 +82,7 @@ from typing import Any, TypeGuard
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from specinit._core.autodiff import differentiable, refuse_once_differentiable
@@ -89,7 +90,7 @@ from specinit._core.checks import check_finite, check_int
 from specinit._core.deprecation import deprecated_alias, warn_deprecated
 from specinit._core.placement import module_mode, placement
 from specinit._core.rng import GeneratorLike, derive_seed, fork_rng
-from specinit.training.losses import Loss, prepare, resolve_loss
+from specinit.training.losses import LOSSES, Loss, prepare, resolve_loss
 
 __all__ = ["Operator", "HessianOperator", "as_operator", "layer_blocks"]
 
@@ -213,6 +214,9 @@ class _ModelOperator(Operator):
         self.train_mode = train_mode
         self.seed = derive_seed(generator)
         self._loss_fn, self._loss_name = resolve_loss(loss)
+        kind, _ = _loss_kind(loss)  # F.mse_loss, nn.MSELoss() and "mse" are one loss, one scale
+        if kind is not None:
+            self._loss_name = kind.rstrip("!")
         named = _select_params(model, params)
         self.names = tuple(name for name, _ in named)
         self._params = [p for _, p in named]
@@ -562,3 +566,20 @@ def _deprecated_per_layer(per_layer: bool, name: str) -> bool:
             stacklevel=5,
         )
     return per_layer
+
+
+def _loss_kind(loss: Loss) -> tuple[str | None, str]:
+    """``("mse" | "cross_entropy", name)``, or ``(None, reason)``; ``"mse!"``: shapes must match."""
+    fn, name = resolve_loss(loss)
+    if isinstance(loss, str) or fn is LOSSES.get(name):
+        return name, name
+    if fn is F.cross_entropy:
+        return "cross_entropy", name
+    if fn is F.mse_loss:
+        return "mse!", name
+    if isinstance(fn, nn.CrossEntropyLoss):
+        plain = fn.weight is None and fn.label_smoothing == 0.0 and fn.reduction == "mean"
+        return ("cross_entropy", name) if plain else (None, f"loss {fn!r} (weights, smoothing or a sum)")
+    if isinstance(fn, nn.MSELoss) and fn.reduction == "mean":
+        return "mse!", name
+    return None, f"loss {name!r} (only 'mse' and 'cross_entropy' are)"

@@ -191,9 +191,15 @@ def _structured_layers(model: nn.Module, diff: Mapping[str, Tensor]) -> dict[nn.
     Convolutions with ``groups > 1``, a non-zero ``padding_mode`` or ``padding="same"`` are left to
     the Jacobian route.
     """
+    holders: dict[int, int] = {}  # a tied parameter (held by two modules) goes to the Jacobian route
+    for module in model.modules():
+        for param in module.parameters(recurse=False):
+            holders[id(param)] = holders.get(id(param), 0) + 1
     layers = {}
     for name, module in model.named_modules():
-        if type(module) not in STRUCTURED:
+        if type(module) not in STRUCTURED or any(
+            holders[id(p)] > 1 for p in module.parameters(recurse=False)
+        ):
             continue
         if isinstance(module, nn.Conv1d | nn.Conv2d) and (
             module.groups != 1 or module.padding_mode != "zeros" or module.padding == "same"
@@ -242,12 +248,17 @@ def _layer_signals(
     assumes the points of a batch are processed independently.
     """
     seen: dict[nn.Module, list[tuple[Tensor, Tensor]]] = {m: [] for m in layers}
+    versions: list[tuple[Tensor, int]] = []
     # The layers' own parameters carry the graph (not the input, which may hold integer ids).
     own = {k for names in layers.values() for k in names}
     state = {k: v.detach().requires_grad_(True) if k in own else v for k, v in state.items()}
 
-    def hook(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+    def hook(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> Tensor:
         seen[module].append((inputs[0], output))
+        versions.append((inputs[0], inputs[0]._version))
+        # The model goes on with a copy: an in-place activation after the layer (ReLU(inplace=True))
+        # must not overwrite the output whose gradient is the layer's signal.
+        return output.clone()
 
     handles = [m.register_forward_hook(hook) for m in layers]
     try:
@@ -256,7 +267,7 @@ def _layer_signals(
     finally:
         for handle in handles:
             handle.remove()
-    if any(
+    if any(t._version != v for t, v in versions) or any(
         len(c) != 1
         or c[0][0].dim() != _INPUT_DIMS[type(m)]
         or c[0][0].shape[0] != x.shape[0]
