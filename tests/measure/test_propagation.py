@@ -336,3 +336,51 @@ def test_errors():
         propagation(net, good).saturated_at(1.0)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         propagation(lambda t: t, good)
+
+
+def test_an_output_changed_in_place_gets_no_gradient_of_the_changed_tensor():
+    """Review finding: h = gelu(z); h.mul_(3) reported ‖∂L/∂(3h)‖ (0.33) for ‖∂L/∂h‖ (1.0)."""
+    torch.manual_seed(0)
+
+    class Scaled(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.l1, self.l2 = nn.Linear(4, 8), nn.Linear(8, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = nn.functional.gelu(self.l1(x))
+            h.mul_(3.0)
+            return self.l2(h)
+
+    model = Scaled().double()
+    x, y = torch.randn(16, 4, dtype=torch.float64), torch.randn(16, 1, dtype=torch.float64)
+    row = propagation(model, x, y=y).layers[0]
+    assert row.name == "gelu" and math.isnan(row.grad_norm)  # not measured, never a wrong number
+
+
+def test_a_recorded_weight_layer_is_described_by_itself():
+    """Review finding: layers=["2"] on a Linear after a Conv1d took the Conv's axis and weight."""
+
+    class Transpose(nn.Module):
+        def forward(self, h: torch.Tensor) -> torch.Tensor:
+            return h.transpose(1, 2)
+
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv1d(8, 8, 3, padding=1),
+        Transpose(),
+        nn.Linear(8, 16),
+        nn.Tanh(),
+        nn.Flatten(),
+        nn.Linear(320, 1),
+    ).double()
+    x, y = torch.randn(4, 8, 20, dtype=torch.float64), torch.randn(4, 1, dtype=torch.float64)
+    from specinit.doctor import diagnose
+
+    d = diagnose(net, x, y, layers=["2", "3"], hessian_iters=0)
+    assert [row.feature_axis for row in d.layers] == [-1, -1] and d.layers[0].max_rank == 16
+    prop = propagation(net, x, y=y, layers=["2"])
+    w = net[2].weight
+    loss = nn.functional.mse_loss(net(x), y)
+    (expected,) = torch.autograd.grad(loss, w)
+    assert prop.layers[0].weight_grad_norm == pytest.approx(float(expected.norm()), rel=1e-10)

@@ -183,7 +183,7 @@ class Diagnosis:
                 "dead": f"{layer.frac_dead:.0%}",
                 "features": "last" if layer.feature_axis == -1 else f"axis {layer.feature_axis}",
                 "eff. rank": f"{layer.effective_rank:.1f}/{layer.max_rank}",
-                "‖dL/dh‖": f"{layer.grad_norm:.3g}",
+                "‖dL/dh‖": f"{layer.grad_norm:.3g}" if math.isfinite(layer.grad_norm) else "-",
                 "‖dL/dW‖": "-" if layer.weight_grad_norm is None else f"{layer.weight_grad_norm:.3g}",
             }
             for layer in self.layers

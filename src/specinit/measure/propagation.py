@@ -308,6 +308,7 @@ class _Call:
     near_zero: int
     grad_sq: float | None = None  # ‖∂L/∂h‖² of the full-batch loss, restricted to this chunk
     weight: Tensor | None = None
+    versions: tuple[int, ...] = ()  # of the kept tensors when recorded (in-place changes show)
 
 
 @dataclass
@@ -407,7 +408,9 @@ class _Recorder:
             weight=rec.weight,
         )
         # The output (or the parts it was computed from) is kept only for the backward pass.
-        self._calls.append((call, (rec.parts or (output,)) if torch.is_grad_enabled() else None))
+        kept = (rec.parts or (output,)) if torch.is_grad_enabled() else None
+        call.versions = tuple(t._version for t in kept or ())
+        self._calls.append((call, kept))
 
     def run(
         self,
@@ -441,8 +444,22 @@ class _Recorder:
 def _backprop(
     value: Tensor, calls: list[tuple[_Call, tuple[Tensor, ...] | None]], weight_grads: dict[int, Tensor]
 ) -> None:
-    """Fill each call's ``grad_sq`` and add ``∂value/∂W`` into ``weight_grads``; ``.grad`` untouched."""
-    outputs = list({id(t): t for _, parts in calls for t in parts or () if t.requires_grad}.values())
+    """Fill each call's ``grad_sq`` and add ``∂value/∂W`` into ``weight_grads``; ``.grad`` untouched.
+
+    An output the model changed in place after it was recorded has no gradient of its own left in
+    the graph: its ``grad_sq`` is NaN (not measured), never the gradient of the changed tensor.
+    """
+    changed = {
+        id(t)
+        for call, parts in calls
+        for t, version in zip(parts or (), call.versions, strict=False)
+        if t._version != version
+    }
+    outputs = list(
+        {
+            id(t): t for _, parts in calls for t in parts or () if t.requires_grad and id(t) not in changed
+        }.values()
+    )
     weights: list[Tensor] = list(
         {id(c.weight): c.weight for c, _ in calls if c.weight is not None and c.weight.requires_grad}.values()
     )
@@ -451,6 +468,9 @@ def _backprop(
     grads = torch.autograd.grad(value, outputs + weights, allow_unused=True)
     by_output = dict(zip(map(id, outputs), grads[: len(outputs)], strict=True))
     for call, parts in calls:
+        if any(id(t) in changed for t in parts or ()):
+            call.grad_sq = math.nan
+            continue
         found = [by_output.get(id(t)) for t in parts or ()]
         call.grad_sq = float(
             sum(float(torch.linalg.vector_norm(g.double())) ** 2 for g in found if g is not None)

@@ -253,6 +253,13 @@ class ActivationRecorder:
         if self._stack and self._stack[-1] is module:
             self._stack.pop()
         replaced = None
+        # The module's own layout and weight first: a recorded Linear or Conv is described by itself.
+        layout = layout_of(module)
+        if layout is not None:
+            self._layout = layout
+        weight = getattr(module, "weight", None)
+        if isinstance(weight, Tensor) and weight.ndim >= 2 and not isinstance(module, _EMBEDDINGS):
+            self._weight = weight
         if id(module) in self._target_ids:
             self._inside -= 1
             self._record_module(module, output)
@@ -263,12 +270,6 @@ class ActivationRecorder:
             act = next((a for out, a in pending if out is output), None)
             label = act.describe() if act is not None else type(module).__name__
             self._emit(self._name(module), "module", act, label, output)
-        layout = layout_of(module)
-        if layout is not None:
-            self._layout = layout
-        weight = getattr(module, "weight", None)
-        if isinstance(weight, Tensor) and weight.ndim >= 2 and not isinstance(module, _EMBEDDINGS):
-            self._weight = weight
         return replaced
 
     def _function_ran(
