@@ -157,3 +157,22 @@ def test_hessian_top_on_real_models(name):
     model, x, y = zoo.ZOO[name]()
     d = diagnose(model, x, y, hessian_iters=2)
     assert d.hessian_top is not None and math.isfinite(d.hessian_top)
+
+
+def test_channels_transposed_back_after_a_layer_norm_keep_the_channel_axis():
+    """Review finding (the wav2vec2 conv block): conv → transpose → LayerNorm → transpose → GELU
+    was read with features on the last axis (positions), max_rank 32 instead of 8 channels.
+    """
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.norm, self.act = nn.Conv1d(8, 8, 3, padding=1), nn.LayerNorm(8), nn.GELU()
+
+        def forward(self, h: torch.Tensor) -> torch.Tensor:
+            return self.act(self.norm(self.conv(h).transpose(-2, -1)).transpose(-2, -1))
+
+    torch.manual_seed(0)
+    model = nn.Sequential(Block(), Block(), nn.Flatten(), nn.Linear(400, 1)).double()
+    d = diagnose(model, torch.randn(4, 8, 50, dtype=torch.float64), hessian_iters=0)
+    assert [(row.feature_axis, row.max_rank) for row in d.layers] == [(1, 8), (1, 8)]

@@ -198,6 +198,7 @@ class ActivationRecorder:
         self._inside = 0  # depth of recorded activation modules now running
         self._busy = False  # recording: torch calls made now are specinit's own
         self._layout: int | None = None
+        self._width: int | None = None  # the size of the layout module's output on its feature axis
         self._weight: Tensor | None = None
         self._pending: dict[int, list[tuple[Tensor, Activation]]] = {}
         self.reference, self.reference_name = None, None
@@ -257,6 +258,8 @@ class ActivationRecorder:
         layout = layout_of(module)
         if layout is not None:
             self._layout = layout
+            shaped = isinstance(output, Tensor) and output.ndim >= 2
+            self._width = int(output.shape[layout]) if shaped else None
         weight = getattr(module, "weight", None)
         if isinstance(weight, Tensor) and weight.ndim >= 2 and not isinstance(module, _EMBEDDINGS):
             self._weight = weight
@@ -381,7 +384,14 @@ class ActivationRecorder:
         if output.ndim <= 2:
             return 1
         axis = natural if natural is not None else self._layout
-        return 1 if axis is None else axis
+        axis = 1 if axis is None else axis
+        if natural is None and self._width is not None and output.shape[axis] != self._width:
+            # Transposed since the layer that set the layout ((N, C, L) → LayerNorm over C → back):
+            # the features are on the other axis when only that one has the layer's width.
+            other = -1 if axis == 1 else 1
+            if output.shape[other] == self._width:
+                return other
+        return axis
 
 
 def _foreign_activation(module: nn.Module) -> bool:
