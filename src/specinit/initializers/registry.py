@@ -387,16 +387,6 @@ def _commit(tasks: list[Task], values: list[Tensor | None]) -> None:
             getattr(task.module, task.attr).copy_(value)
 
 
-_LAYOUT_DEFAULTS: dict[str, Any] = {
-    "only": None,
-    "skip": None,
-    "norms": "keep",
-    "recurrent": "orthogonal",
-    "embedding": "normal",
-    "forget_bias": 1.0,
-}
-
-
 @overload
 def init_(
     model: nn.Module,
@@ -473,7 +463,8 @@ def init_(
     layout: dict[str, Any] = {"only": only, "skip": skip, "norms": norms, "recurrent": recurrent}
     layout |= {"embedding": embedding, "forget_bias": forget_bias}
     if spec.kind == "model":
-        changed = [k for k, v in layout.items() if v != _LAYOUT_DEFAULTS[k]] + ["dry_run"] * dry_run
+        defaults = inspect.signature(init_plan).parameters  # init_plan has init_'s layer options
+        changed = [k for k, v in layout.items() if v != defaults[k].default] + ["dry_run"] * dry_run
         if changed:
             raise ValueError(
                 f"method {method!r} initializes the whole model: {', '.join(changed)}= do not apply"

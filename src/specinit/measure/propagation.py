@@ -452,7 +452,7 @@ def _backprop(
     changed = {
         id(t)
         for call, parts in calls
-        for t, version in zip(parts or (), call.versions, strict=False)
+        for t, version in zip(parts or (), call.versions, strict=True)
         if t._version != version
     }
     outputs = list(

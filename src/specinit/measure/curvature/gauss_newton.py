@@ -75,7 +75,7 @@ from torch import Tensor, nn
 from specinit._core.autodiff import differentiable
 from specinit._core.checks import check_int
 from specinit._core.rng import GeneratorLike
-from specinit.measure.curvature.exact import _backprop_diagonal, exact_support
+from specinit.measure.curvature.exact import ExactUnsupportedError, _backprop_diagonal
 from specinit.measure.curvature.operators import (
     Batch,
     Params,
@@ -282,17 +282,16 @@ class GGNOperator(_OutputCurvatureOperator):
         1902.01813); otherwise per-sample vector-Jacobian products, ``chunk_size`` samples at
         a time.  Needs ``train_mode=False``.
         """
-        if (
-            self._backprop
-            and not self.train_mode
-            and self._loss_name in ("mse", "cross_entropy")
-            and exact_support(self.model, self._loss_name) is None
-        ):
+        if self._backprop and not self.train_mode and self._loss_name in ("mse", "cross_entropy"):
             self._check_unchanged()
-            diagonal, _, _ = _backprop_diagonal(
-                self.model, self._loss_name, self._batches, params=list(self.names), residual=False
-            )
-            return _flat([diagonal[name] for name in self.names]).to(self.dtype)
+            try:  # the same refusal as hessian_trace's exact path: an uncovered model falls back
+                diagonal, _, _ = _backprop_diagonal(
+                    self.model, self._loss_name, self._batches, params=list(self.names), residual=False
+                )
+            except ExactUnsupportedError:
+                pass
+            else:
+                return _flat([diagonal[name] for name in self.names]).to(self.dtype)
         return super().diagonal(chunk_size=chunk_size)
 
 
