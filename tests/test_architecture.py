@@ -18,6 +18,7 @@ RANKS = {
     "initializers": 3,
     "measure": 4,
     "estimators": 5,
+    "targeting": 5,
     "doctor": 6,
     "lab": 7,
     "cli": 8,

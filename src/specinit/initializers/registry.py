@@ -44,6 +44,7 @@ cost of memory for one copy of the initialized tensors).
 
 from __future__ import annotations
 
+import importlib.metadata
 import inspect
 import math
 import numbers
@@ -73,7 +74,14 @@ __all__ = [
     "fill_random_",
     "model_activation",
     "GeneratorLike",
+    "ENTRY_POINT_GROUP",
 ]
+
+#: The entry-point group through which a package adds methods to :func:`init_` (the module an
+#: entry point names registers them when imported).  specinit's own methods that measure the
+#: model — ``"spectral_target"``, which lives above this layer — arrive the same way, so the
+#: registry never imports upward.
+ENTRY_POINT_GROUP = "specinit.init_methods"
 
 #: The ``Linear`` / ``Conv`` layers of a model in order, strictly: a ``TypeError`` for any other
 #: module with parameters (:func:`specinit.nn.layers.init_layers`).  :func:`init_` handles more
@@ -88,7 +96,7 @@ class _Method:
     fn: Callable[..., Any]
     required: tuple[str, ...]
     allowed: tuple[str, ...] | None  # None: the function takes **options
-    needs_data: bool
+    needs_data: bool | None  # None: data is optional
     summary: str
     default_bias: Any = "zeros"  # layer methods only
     activations: tuple[str, ...] = ()  # layer methods only: the activations the method assumes
@@ -101,7 +109,7 @@ def _register(
     name: str,
     kind: str,
     fn: Callable[..., Any],
-    needs_data: bool,
+    needs_data: bool | None,
     default_bias: Any = "zeros",
     activations: Sequence[str] = (),
 ) -> None:
@@ -155,9 +163,13 @@ def register_layer_method(
 
 
 def register_model_method(
-    name: str, *, needs_data: bool = True
+    name: str, *, needs_data: bool | None = True
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator: register ``fn(model, *, data, targets, generator, **options)`` as ``name``."""
+    """Decorator: register ``fn(model, *, data, targets, generator, **options)`` as ``name``.
+
+    ``needs_data``: ``True`` (``init_`` refuses a call without ``data=``), ``False`` (it refuses
+    one with data) or ``None`` (data is optional; the method decides).
+    """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         _register(name, "model", fn, needs_data=needs_data)
@@ -166,8 +178,33 @@ def register_model_method(
     return decorate
 
 
+_PLUGINS: dict[str, bool] = {"loaded": False}
+
+
+def _load_plugins() -> None:
+    """Import, once, the modules named in the :data:`ENTRY_POINT_GROUP` entry points; one that
+    fails to import is skipped with an :class:`~specinit.initializers.plan.InitWarning`.
+    """
+    if _PLUGINS["loaded"]:
+        return
+    _PLUGINS["loaded"] = True
+    for point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if point.name in _METHODS:
+            continue
+        try:
+            point.load()
+        except Exception as exc:  # a broken third-party plugin must not break init_
+            warnings.warn(
+                f"initialization method {point.name!r} ({point.value}) failed to load: "
+                f"{type(exc).__name__}: {exc}",
+                InitWarning,
+                stacklevel=3,
+            )
+
+
 def methods() -> dict[str, str]:
-    """Registered method names with their one-line summaries."""
+    """Registered method names with their one-line summaries (entry-point methods included)."""
+    _load_plugins()
     return {name: m.summary for name, m in sorted(_METHODS.items())}
 
 
@@ -282,6 +319,8 @@ def _checked(model: nn.Module, method: str, options: dict[str, Any]) -> tuple[_M
     """The method's spec and its options, filled from the model's activation and checked."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if method not in _METHODS:
+        _load_plugins()
     if method not in _METHODS:
         raise ValueError(
             f"unknown initialization method {method!r}; available: {', '.join(sorted(_METHODS))}"
@@ -471,7 +510,7 @@ def init_(
             )
         if spec.needs_data and data is None:
             raise ValueError(f"method {method!r} is data-driven: pass data= (and targets=)")
-        if not spec.needs_data and (data is not None or targets is not None):
+        if spec.needs_data is False and (data is not None or targets is not None):
             raise ValueError(f"method {method!r} does not use data; drop data=/targets=")
         spec.fn(model, data=data, targets=targets, generator=as_generator(generator), **options)
         return model

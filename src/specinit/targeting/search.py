@@ -1,0 +1,325 @@
+"""A start whose spectrum is the one asked for: search a family's scale until the measured
+target is met (arXiv 2206.08558: the spectrum at initialization decides what a network
+interpolates; arXiv 2511.02244 and 2006.09661 for the scale knobs of SWIM and SIREN).
+
+The family (:mod:`specinit.targeting.families`) turns one scale ``θ`` into weights drawn once
+from the generator, so the target's measurement ``m(θ)`` (:func:`specinit.targeting.targets.measure_target`)
+is a deterministic continuous function.  The search scans ``θ`` on a geometric grid over
+``bounds``, takes the first bracket where ``m(θ) − asked`` changes sign (the smallest scale, the
+least chaotic start, that meets the target when ``m`` is not monotone), and bisects it in
+``log θ`` until ``|m − asked| ≤ rtol · asked``.  A target outside what the scan reached is an
+:class:`UnreachableTargetError` naming the range, and leaves the model as it was.
+
+>>> import torch, specinit
+>>> net = specinit.models.coordinate_mlp(1, 64, 3, 1, "sine(omega0=30)")
+>>> fit = spectral_target_(net, SpectralTarget(step=0.1), lo=-1, hi=1, generator=0)
+>>> fit.family, abs(fit.achieved - 0.01) <= 0.01 * 0.01
+('siren', True)
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import weakref
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from specinit._core.checks import as_tensor, check_int, check_positive
+from specinit._core.records import compact_repr
+from specinit._core.rng import GeneratorLike, as_generator, derive_seed
+from specinit.initializers import register_model_method
+from specinit.targeting.families import Knob, family_for
+from specinit.targeting.targets import SpectralTarget, Where, locate, measure_target
+
+__all__ = ["TargetFit", "UnreachableTargetError", "spectral_target_", "fit_of", "DEFAULT_BOUNDS", "TOLERANCE"]
+
+#: The scales searched, relative to each family's own start (``θ = 1``).
+DEFAULT_BOUNDS = (1e-2, 1e2)
+
+#: A search whose closest measurement is further than this (relative) from the asked value (or
+#: ``rtol`` if larger) raises instead of returning a start that misses.
+TOLERANCE = 0.05
+
+
+class UnreachableTargetError(ValueError):
+    """The family cannot give the model the asked value within the searched scales."""
+
+
+@dataclass(frozen=True)
+class TargetFit:
+    """What :func:`spectral_target_` chose: the ``family`` and its ``parameter`` = ``value``
+    (``scale`` θ times the family's start), the ``asked`` and ``achieved`` values of ``target``
+    measured ``where``, the range ``reachable`` over the scanned scales and the number of
+    ``evaluations`` of the measurement.
+    """
+
+    target: SpectralTarget
+    family: str
+    parameter: str
+    value: float
+    scale: float
+    asked: float
+    achieved: float
+    reachable: tuple[float, float]
+    evaluations: int
+    where: str
+
+    __repr__ = compact_repr
+
+    @property
+    def relative_error(self) -> float:
+        """``|achieved − asked| / asked``."""
+        return abs(self.achieved - self.asked) / self.asked
+
+    def text(self) -> str:
+        """One line: ``spectral target: energy above 5 = 0.0101 (asked 0.01, ...); family 'siren' ...``."""
+        return (
+            f"spectral target: {self.target.describe()} = {self.achieved:.4g} (asked {self.asked:.4g}, "
+            f"measured on {self.where}); family {self.family!r} with {self.parameter} = {self.value:.4g}"
+        )
+
+
+_FITS: weakref.WeakKeyDictionary[nn.Module, TargetFit] = weakref.WeakKeyDictionary()
+
+
+def fit_of(model: nn.Module) -> TargetFit | None:
+    """The :class:`TargetFit` of the last spectrum-targeted start of ``model`` (``None`` if it has
+    none); the doctor shows it.  A copy of the model does not carry it.
+    """
+    return _FITS.get(model)
+
+
+def spectral_target_(
+    model: nn.Module,
+    target: SpectralTarget,
+    *,
+    family: str = "auto",
+    lo: float | None = None,
+    hi: float | None = None,
+    data: Any = None,
+    targets: Any = None,
+    generator: GeneratorLike = None,
+    bounds: tuple[float, float] = DEFAULT_BOUNDS,
+    n_scan: int = 17,
+    rtol: float = 1e-2,
+    max_iter: int = 40,
+    grid: int = 1024,
+    n_lines: int = 64,
+    n_points: int = 256,
+    length: float | None = None,
+    schedule: str = "constant",
+) -> TargetFit:
+    """Initialize ``model`` in place so that its measured ``target`` is met; returns the record.
+
+    Args:
+        model: a coordinate network (``lo``/``hi`` or 1D ``data``), a network on ``n``-D inputs
+            (``data``: the directional spectrum through its points) or an image model (a
+            ``gradient`` target on ``data``).
+        target: what to meet (:class:`~specinit.targeting.targets.SpectralTarget`).
+        family: ``"auto"`` (from the model's activation), ``"gain"``, ``"siren"``, ``"gaussian"``
+            or ``"swim"`` (:data:`~specinit.targeting.families.FAMILIES`).
+        lo: the start of a 1D coordinate network's interval.
+        hi: its end (not sampled).
+        data: a batch of inputs: where ``n``-D targets are measured; SWIM's samples.
+        targets: SWIM's regression targets or labels (``family="swim"`` only).
+        generator: an int seed or ``torch.Generator`` for every draw (``None``: the global RNG).
+        bounds: the range of the scale ``θ`` searched (``θ = 1`` is the family's own start).
+        n_scan: scales on the geometric scan grid (≥ 3).
+        rtol: the search stops when ``|achieved − asked| ≤ rtol · asked``.
+        max_iter: bisection steps at most.
+        grid: samples of the 1D spectrum.
+        n_lines: lines of the directional spectrum.
+        n_points: samples per line.
+        length: the lines' length (default: the data's widest coordinate range).
+        schedule: SWIM's ``s1`` schedule (:func:`specinit.initializers.scale_schedule`).
+
+    Raises:
+        UnreachableTargetError: the asked value lies outside what the family reached on the
+            scanned scales, or the measurement jumps across it (the model is left as it was).
+
+    The search measures a float64 copy of the model and writes the chosen weights back in the
+    model's dtype.
+
+    """
+    if not isinstance(target, SpectralTarget):
+        raise TypeError(f"target must be a SpectralTarget, got {type(target).__name__}")
+    where = locate(
+        target, data=data, lo=lo, hi=hi, grid=grid, n_lines=n_lines, n_points=n_points, length=length
+    )
+    low, high = (check_positive(b, "bounds") for b in bounds)
+    if not low < high:
+        raise ValueError(f"bounds must be (low, high) with low < high, got {bounds!r}")
+    n_scan = check_int(n_scan, "n_scan")
+    if n_scan < 3:
+        raise ValueError(f"n_scan must be at least 3, got {n_scan}")
+    check_positive(rtol, "rtol")
+    max_iter = check_int(max_iter, "max_iter", minimum=0)
+    chosen = family_for(model, family)
+    gen = as_generator(generator)
+    seed = derive_seed(gen)  # the measuring lines / projections, fixed for the whole search
+    # The search runs on a float64 copy: near-affine starts leave residuals that float32
+    # round-off would swamp (a white-noise spectrum), and the model stays untouched on failure.
+    work = copy.deepcopy(model).double()
+    where = replace(where, data=None if where.data is None else where.data.double())
+    knob = Knob(
+        work,
+        chosen,
+        generator=gen,
+        data=None if data is None else as_tensor(data, "data", dtype=torch.float64),
+        targets=None if targets is None else as_tensor(targets, "targets"),
+        schedule=schedule,
+    )
+    fit = _search(work, knob, target, where, seed, (low, high), n_scan, rtol, max_iter)
+    model.load_state_dict(work.state_dict())  # cast back to the model's dtype
+    _FITS[model] = fit
+    return fit
+
+
+def _search(
+    model: nn.Module,
+    knob: Knob,
+    target: SpectralTarget,
+    where: Where,
+    seed: int,
+    bounds: tuple[float, float],
+    n_scan: int,
+    rtol: float,
+    max_iter: int,
+) -> TargetFit:
+    asked = target.value
+    evaluations = 0
+
+    def measure(theta: float) -> float:
+        nonlocal evaluations
+        knob.set(theta)
+        evaluations += 1
+        value = measure_target(model, target, where, generator=seed)
+        return value if math.isfinite(value) else math.nan
+
+    thetas = np.geomspace(bounds[0], bounds[1], n_scan)
+    values = np.array([measure(t) for t in thetas])
+    seen = values[np.isfinite(values)]
+    reachable = (float(seen.min()), float(seen.max())) if seen.size else (math.nan, math.nan)
+    best = _bracket(thetas, values, asked, rtol)
+    if best is None:
+        raise _unreachable(knob, target, asked, reachable, bounds)
+    lo_theta, hi_theta, sign_lo = best
+    index = int(np.searchsorted(thetas, lo_theta))
+    candidates = [(abs(values[index] - asked), lo_theta)]
+    if sign_lo != 0:
+        candidates.append((abs(values[index + 1] - asked), hi_theta))
+        for _ in range(max_iter):
+            theta = math.sqrt(lo_theta * hi_theta)
+            value = measure(theta)
+            if not math.isfinite(value):
+                break
+            candidates.append((abs(value - asked), theta))
+            if abs(value - asked) <= rtol * asked:
+                break
+            if np.sign(value - asked) == sign_lo:
+                lo_theta = theta
+            else:
+                hi_theta = theta
+    theta = min(candidates)[1]  # the closest scale measured
+    knob.set(theta)
+    achieved = measure_target(model, target, where, generator=seed)
+    evaluations += 1
+    if not abs(achieved - asked) <= max(rtol, TOLERANCE) * asked:
+        raise UnreachableTargetError(
+            f"spectral_target: the {target.describe()} jumps across the asked {asked:.3g} near "
+            f"{knob.family.parameter} = {knob.parameter(theta):.3g} (closest {achieved:.3g} after "
+            f"{evaluations} measurements): the measurement is not continuous in the scale there "
+            "(SWIM re-samples a deeper layer's pairs on the layer before) — ask another value"
+        )
+    return TargetFit(
+        target=target,
+        family=knob.family.name,
+        parameter=knob.family.parameter,
+        value=knob.parameter(theta),
+        scale=float(theta),
+        asked=asked,
+        achieved=float(achieved),
+        reachable=reachable,
+        evaluations=evaluations,
+        where=where.describe(),
+    )
+
+
+def _bracket(
+    thetas: np.ndarray, values: np.ndarray, asked: float, rtol: float
+) -> tuple[float, float, float] | None:
+    """``(θ_lo, θ_hi, sign of m(θ_lo) − asked)`` of the first scan interval where ``m`` rises
+    through ``asked`` (bandwidth grows with scale), else the first where it crosses it either
+    way; a scan point already within ``rtol`` is a zero-width bracket.
+    """
+    crossings = []
+    for i, value in enumerate(values):
+        if math.isfinite(value) and abs(value - asked) <= rtol * asked:
+            crossings.append((float(thetas[i]), float(thetas[i]), 0.0))
+        elif i + 1 < len(values) and math.isfinite(value) and math.isfinite(values[i + 1]):
+            if np.sign(value - asked) * np.sign(values[i + 1] - asked) < 0:
+                crossings.append((float(thetas[i]), float(thetas[i + 1]), float(np.sign(value - asked))))
+    rising = [c for c in crossings if c[2] <= 0]
+    found = rising or crossings
+    return found[0] if found else None
+
+
+def _unreachable(
+    knob: Knob,
+    target: SpectralTarget,
+    asked: float,
+    reachable: tuple[float, float],
+    bounds: tuple[float, float],
+) -> UnreachableTargetError:
+    family, act = knob.family, knob.family.parameter
+    lo, hi = knob.parameter(bounds[0]), knob.parameter(bounds[1])
+    return UnreachableTargetError(
+        f"spectral_target: family {family.name!r} ({act} {lo:.3g}–{hi:.3g}) gives this model a "
+        f"{target.describe()} between {reachable[0]:.3g} and {reachable[1]:.3g}, not the asked {asked:.3g}: "
+        "change the target, widen bounds=, or give the model more depth or another activation"
+    )
+
+
+@register_model_method("spectral_target", needs_data=None)
+def _spectral_target_method(
+    model: nn.Module,
+    *,
+    data: Tensor | None,
+    targets: Tensor | None,
+    generator: Any,
+    cutoff: float | None = None,
+    energy_above: float | None = None,
+    centroid: float | None = None,
+    gradient: float | None = None,
+    step: float | None = None,
+    family: str = "auto",
+    lo: float | None = None,
+    hi: float | None = None,
+    bounds: tuple[float, float] = DEFAULT_BOUNDS,
+    rtol: float = 1e-2,
+    schedule: str = "constant",
+) -> None:
+    """Spectrum-targeted start: the family's scale (ω0, gain, α, SWIM's s1) that meets a cutoff,
+    centroid or gradient-bandwidth target (arXiv 2206.08558); see :func:`spectral_target_`.
+    """
+    target = SpectralTarget(
+        cutoff=cutoff, energy_above=energy_above, centroid=centroid, gradient=gradient, step=step
+    )
+    spectral_target_(
+        model,
+        target,
+        family=family,
+        lo=lo,
+        hi=hi,
+        data=data,
+        targets=targets,
+        generator=generator,
+        bounds=bounds,
+        rtol=rtol,
+        schedule=schedule,
+    )
