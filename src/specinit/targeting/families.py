@@ -69,7 +69,7 @@ FAMILIES: dict[str, Family] = {
 }
 
 # torch.nn.init's gains by activation name; every other activation gets gain 1.
-_TORCH_GAINS = {
+_TORCH_GAINS: dict[str, Nonlinearity] = {
     "relu": "relu",
     "leaky_relu": "leaky_relu",
     "tanh": "tanh",
