@@ -256,3 +256,49 @@ def test_rendering_and_figure():
     fig = doctor.plot_comparison(results)
     assert len(fig.axes) == 3 and len(fig.axes[0].get_lines()) == 2
     assert Suggestion("orthogonal", "", {"gain": 2.0}).label == "orthogonal(gain=2)"
+
+
+# --------------------------------------------------------------------------- spectrum vs the samples (issue 19)
+
+
+def _sparse_1d(activation, depth, method):
+    net = specinit.models.coordinate_mlp(1, 64, depth, 1, activation)
+    specinit.init_(net, method, generator=0)
+    return net, torch.linspace(-1, 1, 21)[:, None]  # step 0.1: Nyquist frequency 5
+
+
+def test_a_start_above_its_samples_bandwidth_is_a_problem_and_spectral_target_fixes_it():
+    from specinit.doctor import compare, diagnose, suggest
+    from specinit.targeting import TargetFit
+
+    net, x = _sparse_1d("gaussian(sigma=0.1)", 6, "xavier_normal")
+    d = diagnose(net, x, hessian_iters=0)
+    band = d.data_bandwidth
+    assert (band.step, band.cutoff, band.lo, band.hi) == (0.1, 5.0, -1.0, 1.0)
+    assert band.energy_above > 0.3  # the high-bandwidth start of arXiv 2206.08558, Exp 3c
+    assert "bandwidth_above_data" in d.codes
+    first = suggest(net, d)[0]
+    assert first.method == "spectral_target" and dict(first.options) == {"step": 0.1, "lo": -1.0, "hi": 1.0}
+    after = compare(net, x, None, [first])[first.label]
+    assert "bandwidth_above_data" not in after.codes
+    assert after.data_bandwidth.energy_above == pytest.approx(0.01, rel=0.02)
+    assert isinstance(after.start, TargetFit) and "start: spectral target" in after.text()
+    assert d.start is None  # the user's model was not touched
+
+
+def test_a_low_bandwidth_start_and_nd_inputs_raise_no_bandwidth_problem():
+    from specinit.doctor import diagnose
+
+    net, x = _sparse_1d("relu", 4, "xavier_normal")
+    d = diagnose(net, x, hessian_iters=0)
+    assert d.data_bandwidth.energy_above < 1e-3 and "bandwidth_above_data" not in d.codes
+    assert "spectrum vs the samples: 0.0" in d.text()
+    net2 = specinit.models.coordinate_mlp(2, 32, 2, 1, "tanh")
+    assert diagnose(net2, torch.rand(16, 2), hessian_iters=0).data_bandwidth is None
+
+
+def test_the_bandwidth_threshold_is_a_fraction():
+    from specinit.doctor import Thresholds
+
+    with pytest.raises(ValueError, match="bandwidth_excess is a fraction"):
+        Thresholds(bandwidth_excess=1.5)

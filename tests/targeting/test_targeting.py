@@ -101,7 +101,7 @@ def test_2d_coordinates_are_measured_along_lines_through_the_data():
     net = cmlp(2, 64, 3, 1, "sine(omega0=30)")
     fit = spectral_target_(net, SpectralTarget(cutoff=6, energy_above=0.05), data=x, generator=0)
     widest = float((x.max(0).values - x.min(0).values).max())  # the data's widest coordinate range
-    assert fit.where == f"64 lines of length {widest:.4g} through 128 points"
+    assert fit.where == f"128 lines of length {widest:.4g} through 128 points"
     fresh = directional_spectrum(net, x, n_lines=256, n_points=256, length=widest, detrend="linear", generator=99)
     assert fresh.energy_above(6.0) == pytest.approx(0.05, rel=0.15)  # other lines, same start
 

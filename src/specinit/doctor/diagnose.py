@@ -66,13 +66,16 @@ from specinit.doctor.problems import Problem, Thresholds, find_problems, ratio
 from specinit.measure.bandwidth import GradientBandwidth, gradient_bandwidth
 from specinit.measure.curvature import hessian_eigs
 from specinit.measure.propagation import Propagation, propagation
+from specinit.measure.spectrum import lowest_fitting_frequency, sample_step, spectrum_1d
 from specinit.nn.activations import Activation
 from specinit.nn.recording import ActivationRecorder, FeatureAxis, Recorded
+from specinit.targeting import TargetFit, fit_of
 from specinit.training.losses import Loss
 
 __all__ = [
     "Thresholds",
     "LayerDiagnosis",
+    "DataBandwidth",
     "Problem",
     "Diagnosis",
     "diagnose",
@@ -116,6 +119,21 @@ class LayerDiagnosis:
     kind: str = "module"
 
 
+@dataclass(frozen=True)
+class DataBandwidth:
+    """A 1D coordinate network's start against what its samples support: the samples' ``step``
+    (:func:`specinit.measure.spectrum.sample_step`), their Nyquist frequency ``cutoff = 1/(2·step)``
+    and ``energy_above``, the fraction of the start's mollified spectrum on ``[lo, hi)`` (the
+    samples' range) above it.
+    """
+
+    step: float
+    cutoff: float
+    energy_above: float
+    lo: float
+    hi: float
+
+
 @dataclass(frozen=True, eq=False)
 class Diagnosis:
     """Outcome of :func:`diagnose`: per-layer rows, model-wide measurements and problems.
@@ -127,6 +145,9 @@ class Diagnosis:
     (``surrogate`` tells whether it is the random-target stand-in); ``bandwidth`` summarises the
     input gradients (``None`` with the reason in ``bandwidth_note``, e.g. for integer inputs,
     which have no gradient); ``hessian_top`` is ``None`` when skipped (``hessian_iters=0``).
+    ``data_bandwidth`` compares a 1D coordinate network's spectrum with its samples' Nyquist
+    frequency (``None`` for other inputs); ``start`` is the model's spectrum-targeted start
+    (:func:`specinit.targeting.fit_of`), if it has one.
     ``not_seen`` lists the parts whose non-linearities could not be recorded (``"name: reason"``);
     ``activations`` holds each row's :class:`~specinit.nn.activations.Activation` (``None`` when
     unknown).  ``propagation`` keeps the raw record (its ``plot`` draws the depth profile).
@@ -147,6 +168,8 @@ class Diagnosis:
     bandwidth_note: str | None = None
     not_seen: tuple[str, ...] = ()
     activations: tuple[Activation | None, ...] = field(default=(), repr=False)
+    data_bandwidth: DataBandwidth | None = None
+    start: TargetFit | None = None
 
     __repr__ = compact_repr
 
@@ -225,6 +248,14 @@ class Diagnosis:
         if self.hessian_top is not None:
             tail = "" if self.hessian_converged else " (not converged)"
             lines.append(f"top Hessian eigenvalue: {self.hessian_top:.4g}{tail}")
+        if self.data_bandwidth is not None:
+            b = self.data_bandwidth
+            lines.append(
+                f"spectrum vs the samples: {b.energy_above:.2%} of the energy above their Nyquist frequency "
+                f"{b.cutoff:.3g} (step {b.step:.3g}, on [{b.lo:.3g}, {b.hi:.3g}))"
+            )
+        if self.start is not None:
+            lines.append(f"start: {self.start.text()}")
         lines += ["", *_problem_lines(self)]
         return "\n".join(lines)
 
@@ -362,8 +393,9 @@ def diagnose(
         bandwidth, note = None, f"{x.dtype} inputs such as token ids have no input gradient"
     top, converged = _hessian_top(model, prop.loss or "mse", x, y, hessian_iters, seed, train_mode)
     loss_text = f"surrogate mse to N(0, 1) targets (seed {seed}; no y given)" if surrogate else str(prop.loss)
+    data_band = _data_bandwidth(model, x)
     problems = find_problems(
-        rows, input_std, top, thresholds, "input" if x.is_floating_point() else "embedded tokens"
+        rows, input_std, top, thresholds, "input" if x.is_floating_point() else "embedded tokens", data_band
     )
     return Diagnosis(
         layers=rows,
@@ -381,7 +413,29 @@ def diagnose(
         bandwidth_note=note,
         not_seen=prop.not_seen,
         activations=tuple(f.activation for f in feats.rows),
+        data_bandwidth=data_band,
+        start=fit_of(model),
     )
+
+
+#: Distinct sample positions below which 1D inputs say nothing about a Nyquist frequency.
+MIN_SAMPLES_1D = 4
+
+
+def _data_bandwidth(model: nn.Module, x: Tensor) -> DataBandwidth | None:
+    """The start's energy above its 1D samples' Nyquist frequency (``None`` unless ``x`` is
+    ``(N, 1)`` floats with at least :data:`MIN_SAMPLES_1D` distinct positions).
+    """
+    if not (x.is_floating_point() and x.ndim == 2 and x.shape[1] == 1):
+        return None
+    if int(torch.unique(x).numel()) < MIN_SAMPLES_1D:
+        return None
+    step = sample_step(x.detach().cpu())
+    lo, hi = float(x.min()), float(x.max())
+    cutoff = lowest_fitting_frequency(step)
+    grid = max(1024, 2 * math.ceil(4 * cutoff * (hi - lo)))  # Nyquist of the grid ≥ 4× the cutoff
+    spectrum = spectrum_1d(model, lo, hi, grid, mollify=True)
+    return DataBandwidth(step=step, cutoff=cutoff, energy_above=spectrum.energy_above(cutoff), lo=lo, hi=hi)
 
 
 def model_output(model: nn.Module, x: Tensor) -> Tensor:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from specinit._core.checks import check_positive
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from specinit.doctor.diagnose import LayerDiagnosis
+    from specinit.doctor.diagnose import DataBandwidth, LayerDiagnosis
 
 __all__ = ["Thresholds", "Problem", "find_problems", "ratio"]
 
@@ -33,6 +33,9 @@ class Thresholds:
     ``rank_drop``: the last activation's effective rank below 25 % of the first's.
     ``sharpness``: top Hessian eigenvalue above 2000, where gradient descent needs a step
     below ``2/λ = 1e-3`` to be stable.
+    ``bandwidth_excess``: on 1D samples, more than 10 % of the start's spectral energy above the
+    samples' Nyquist frequency ``1/(2·step)`` (arXiv 2206.08558, Exp 3: such a start interpolates
+    between the samples with frequencies they cannot pin down; Xavier ReLU nets have < 0.1 %).
     """
 
     signal_low: float = 0.1
@@ -42,13 +45,14 @@ class Thresholds:
     gradient_ratio: float = 100.0
     rank_drop: float = 0.25
     sharpness: float = 2000.0
+    bandwidth_excess: float = 0.1
 
     def __post_init__(self) -> None:
         for f in fields(self):
             check_positive(getattr(self, f.name), f.name)
         if self.signal_low >= 1 or self.signal_high <= 1:
             raise ValueError("need signal_low < 1 < signal_high")
-        for name in ("saturated", "dead", "rank_drop"):
+        for name in ("saturated", "dead", "rank_drop", "bandwidth_excess"):
             if getattr(self, name) >= 1:
                 raise ValueError(f"{name} is a fraction and must lie in (0, 1)")
         if self.gradient_ratio <= 1:
@@ -130,6 +134,7 @@ def find_problems(
     hessian_top: float | None,
     t: Thresholds,
     source: str = "input",
+    data_bandwidth: DataBandwidth | None = None,
 ) -> tuple[Problem, ...]:
     """The plain-words problems of a diagnosis (thresholds: :class:`Thresholds`)."""
     first, last = layers[0], layers[-1]
@@ -207,6 +212,20 @@ def find_problems(
                 (
                     f"sharp start: the loss's top Hessian eigenvalue is {hessian_top:.3g}, so gradient "
                     f"descent diverges for learning rates above 2/λ = {2 / hessian_top:.2g}"
+                ),
+            )
+        )
+    if data_bandwidth is not None and data_bandwidth.energy_above > t.bandwidth_excess:
+        b = data_bandwidth
+        found.append(
+            Problem(
+                "bandwidth_above_data",
+                None,
+                (
+                    f"bandwidth above the data: {b.energy_above:.0%} of the start's spectral energy lies "
+                    f"above {b.cutoff:.3g}, the Nyquist frequency of samples {b.step:.3g} apart; between "
+                    "the samples it will interpolate with frequencies the data cannot pin down "
+                    "(arXiv 2206.08558)"
                 ),
             )
         )

@@ -31,6 +31,7 @@ from specinit.initializers.registry import init_, init_plan
 from specinit.initializers.registry import methods as registered_methods
 from specinit.nn.activations import Activation
 from specinit.nn.layers import mlp_chain
+from specinit.targeting import SpectralTarget, spectral_target_
 
 __all__ = ["Suggestion", "suggest", "compare", "DEEP"]
 
@@ -106,7 +107,10 @@ def suggest(model: nn.Module, diagnosis: Diagnosis, *, data: bool = False) -> li
     when there are at least :data:`DEEP` layers), ``xavier_normal`` and ``orthogonal``;
     ReLU-like ones ``kaiming_normal`` and ``orthogonal`` with gain √2; sine networks ``siren``;
     Gaussian ones ``gaussian_small``; sigmoid ``xavier_normal`` and ``lecun_normal``; anything
-    else ``lecun_normal`` and ``orthogonal``.  With ``data=True`` (targets available) and a
+    else ``lecun_normal`` and ``orthogonal``.  When the diagnosis found ``bandwidth_above_data``
+    (a 1D coordinate network with more of its spectrum above its samples' Nyquist frequency than
+    :class:`Thresholds` allows), ``spectral_target`` at that limit comes first, if the model's
+    family can reach it.  With ``data=True`` (targets available) and a
     specinit MLP, ``swim`` (arXiv 2306.16830) is added.
 
     Raises:
@@ -159,6 +163,9 @@ def suggest(model: nn.Module, diagnosis: Diagnosis, *, data: bool = False) -> li
             Suggestion("lecun_normal", "Var W = 1/fan_in, a neutral default"),
             Suggestion("orthogonal", "norm-preserving weights"),
         ]
+    targeted = _spectral_target(model, diagnosis)
+    if targeted is not None:
+        out.insert(0, targeted)
     if data and _swim_applicable(model):
         out.append(
             Suggestion(
@@ -167,6 +174,31 @@ def suggest(model: nn.Module, diagnosis: Diagnosis, *, data: bool = False) -> li
             )
         )
     return out
+
+
+def _spectral_target(model: nn.Module, diagnosis: Diagnosis) -> Suggestion | None:
+    """``spectral_target`` at the samples' Nyquist limit when the start's bandwidth is above it and
+    the model's family can reach the target (tried on a copy; ``None`` otherwise).
+    """
+    band = diagnosis.data_bandwidth
+    if band is None or "bandwidth_above_data" not in diagnosis.codes:
+        return None
+    options = {"step": band.step, "lo": band.lo, "hi": band.hi}
+    try:
+        fit = spectral_target_(
+            copy.deepcopy(model), SpectralTarget(step=band.step), lo=band.lo, hi=band.hi, generator=0
+        )
+    except ValueError:  # the family cannot reach it, or the model is not one spectral_target scales
+        return None
+    return Suggestion(
+        "spectral_target",
+        (
+            f"{band.energy_above:.0%} of the start's energy lies above the samples' Nyquist frequency "
+            f"{band.cutoff:.3g}; a {fit.family} start with {fit.parameter} ≈ {fit.value:.3g} puts 1 % there "
+            "(arXiv 2206.08558)"
+        ),
+        options,
+    )
 
 
 def _swim_applicable(model: nn.Module) -> bool:

@@ -109,7 +109,7 @@ def spectral_target_(
     rtol: float = 1e-2,
     max_iter: int = 40,
     grid: int = 1024,
-    n_lines: int = 64,
+    n_lines: int = 128,
     n_points: int = 256,
     length: float | None = None,
     schedule: str = "constant",

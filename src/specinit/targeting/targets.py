@@ -122,7 +122,7 @@ class Where:
     hi: float | None = None
     data: Tensor | None = None
     grid: int = 1024
-    n_lines: int = 64
+    n_lines: int = 128
     n_points: int = 256
     length: float | None = None
 
@@ -130,7 +130,7 @@ class Where:
         return f"Where({self.describe()})"
 
     def describe(self) -> str:
-        """``[-1, 1) with 1024 samples`` or ``64 lines of length 2 through 200 points``."""
+        """``[-1, 1) with 1024 samples`` or ``128 lines of length 2 through 200 points``."""
         if self.lo is not None:
             return f"[{self.lo:g}, {self.hi:g}) with {self.grid} samples"
         assert self.data is not None
@@ -146,7 +146,7 @@ def locate(
     lo: float | None = None,
     hi: float | None = None,
     grid: int = 1024,
-    n_lines: int = 64,
+    n_lines: int = 128,
     n_points: int = 256,
     length: float | None = None,
 ) -> Where:
