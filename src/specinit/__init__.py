@@ -9,6 +9,7 @@ network's frequency content, trainability and generalization (arXiv 2511.02244, 
 * :mod:`specinit.training` — the seeded training loop, learning-rate selection, the PINN;
 * :mod:`specinit.initializers` — :func:`init_` and one module per family;
 * :mod:`specinit.measure` — spectra, propagation, bandwidth, curvature, kernels, hyperplanes;
+* :mod:`specinit.targeting` — spectrum-targeted starts (``init_(model, "spectral_target")``);
 * :mod:`specinit.estimators` — scikit-learn SWIM estimators (needs scikit-learn; loaded on use);
 * :mod:`specinit.doctor` — the init doctor;
 * :mod:`specinit.lab` — experiments, sweeps, reports (loaded on use); :mod:`specinit.cli`.
@@ -26,7 +27,7 @@ from specinit._core import moved as _moved
 from specinit._version import __version__
 
 if TYPE_CHECKING:  # the public names and where they live: read by type checkers and by _SOURCES
-    from specinit import data, doctor, initializers, measure, nn, training
+    from specinit import data, doctor, initializers, measure, nn, targeting, training
     from specinit.doctor import diagnose
     from specinit.initializers import (
         REGIMES,
@@ -122,10 +123,12 @@ if TYPE_CHECKING:  # the public names and where they live: read by type checkers
         energy_above,
         lowest_fitting_frequency,
         plot_spectrum,
+        sample_step,
         spectral_centroid,
         spectrum_1d,
     )
     from specinit.nn import ShallowNTKNet, activations, models
+    from specinit.targeting import SpectralTarget, TargetFit, spectral_target_
     from specinit.training import (
         LrSearch,
         TrainingDiverged,
@@ -198,6 +201,7 @@ __all__ = [
     "doctor",
     "lab",
     "estimators",
+    "targeting",
     # building blocks
     "activations",
     "models",
@@ -256,12 +260,17 @@ __all__ = [
     "REGIMES",
     "SwimRegressor",
     "SwimClassifier",
+    # spectrum-targeted starts
+    "spectral_target_",
+    "SpectralTarget",
+    "TargetFit",
     # measurements
     "spectrum_1d",
     "Spectrum",
     "energy_above",
     "spectral_centroid",
     "lowest_fitting_frequency",
+    "sample_step",
     "plot_spectrum",
     "FrequencyTracker",
     "layer_spectra",
