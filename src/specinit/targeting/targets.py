@@ -159,7 +159,10 @@ def locate(
     if data is not None:
         x = as_tensor(data, "data")
         if not x.is_floating_point():
-            raise TypeError(f"data must be floating-point inputs, got dtype {x.dtype}")
+            raise TypeError(
+                f"data must be floating-point inputs, got dtype {x.dtype}: token ids have neither a "
+                "spectrum along lines nor an input gradient"
+            )
         check_finite(x, "data")
         if x.dim() == 0 or x.shape[0] < 2:
             raise ValueError(f"data must be a batch of at least 2 inputs, got shape {tuple(x.shape)}")
