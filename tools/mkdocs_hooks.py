@@ -63,6 +63,9 @@ DOCUMENTED = [
     "specinit.measure.curvature",
     "specinit.measure.kernels",
     "specinit.estimators",
+    "specinit.targeting.targets",
+    "specinit.targeting.families",
+    "specinit.targeting.search",
     "specinit.doctor",
     "specinit.lab",
 ]
