@@ -116,6 +116,9 @@ def spectral_target_(
 ) -> TargetFit:
     """Initialize ``model`` in place so that its measured ``target`` is met; returns the record.
 
+    The search measures a float64 copy of the model (module docstring) and writes the chosen
+    weights back in the model's dtype; :func:`fit_of` returns the record later.
+
     Args:
         model: a coordinate network (``lo``/``hi`` or 1D ``data``), a network on ``n``-D inputs
             (``data``: the directional spectrum through its points) or an image model (a
@@ -141,9 +144,6 @@ def spectral_target_(
     Raises:
         UnreachableTargetError: the asked value lies outside what the family reached on the
             scanned scales, or the measurement jumps across it (the model is left as it was).
-
-    The search measures a float64 copy of the model and writes the chosen weights back in the
-    model's dtype.
 
     """
     if not isinstance(target, SpectralTarget):
