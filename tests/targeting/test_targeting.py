@@ -198,3 +198,11 @@ def test_a_broken_entry_point_warns_and_init_goes_on(monkeypatch):
         names = specinit.methods()
     assert "broken_method" not in names
     assert any("'broken_method' (specinit_no_such_module) failed to load" in str(w.message) for w in caught)
+
+
+def test_a_grid_too_coarse_for_a_saturated_start_is_refined():
+    # gain ≈ 17 saturates the tanh net into near-square waves: 128 samples alias their content.
+    net = cmlp(1, 64, 4, 1, "tanh")
+    fit = spectral_target_(net, SpectralTarget(centroid=3.0), lo=-1, hi=1, generator=0, grid=128)
+    assert fit.where != "[-1, 1) with 128 samples"
+    assert spectrum_1d(net, -1, 1, 16384, mollify=True).centroid() == pytest.approx(3.0, rel=0.015)

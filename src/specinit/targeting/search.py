@@ -7,7 +7,10 @@ from the generator, so the target's measurement ``m(θ)`` (:func:`specinit.targe
 is a deterministic continuous function.  The search scans ``θ`` on a geometric grid over
 ``bounds``, takes the first bracket where ``m(θ) − asked`` changes sign (the smallest scale, the
 least chaotic start, that meets the target when ``m`` is not monotone), and bisects it in
-``log θ`` until ``|m − asked| ≤ rtol · asked``.  A target outside what the scan reached is an
+``log θ`` until ``|m − asked| ≤ rtol · asked``.  On a 1D interval the result is measured again
+on a 4× finer grid; when the two disagree by more than that tolerance (content above the grid's
+Nyquist frequency aliased into it, e.g. a saturated tanh net's near-square waves) the search is
+repeated on the finer grid, up to :data:`MAX_GRID` samples.  A target outside what the scan reached is an
 :class:`UnreachableTargetError` naming the range, and leaves the model as it was.
 
 >>> import torch, specinit
@@ -36,10 +39,21 @@ from specinit.initializers import register_model_method
 from specinit.targeting.families import Knob, family_for
 from specinit.targeting.targets import SpectralTarget, Where, locate, measure_target
 
-__all__ = ["TargetFit", "UnreachableTargetError", "spectral_target_", "fit_of", "DEFAULT_BOUNDS", "TOLERANCE"]
+__all__ = [
+    "TargetFit",
+    "UnreachableTargetError",
+    "spectral_target_",
+    "fit_of",
+    "DEFAULT_BOUNDS",
+    "TOLERANCE",
+    "MAX_GRID",
+]
 
 #: The scales searched, relative to each family's own start (``θ = 1``).
 DEFAULT_BOUNDS = (1e-2, 1e2)
+
+#: The finest 1D grid the search refines to when a 4× finer grid disagrees with its result.
+MAX_GRID = 16384
 
 #: A search whose closest measurement is further than this (relative) from the asked value (or
 #: ``rtol`` if larger) raises instead of returning a start that misses.
@@ -175,6 +189,12 @@ def spectral_target_(
         schedule=schedule,
     )
     fit = _search(work, knob, target, where, seed, (low, high), n_scan, rtol, max_iter)
+    while where.lo is not None and where.grid < MAX_GRID:  # 1D: is the grid fine enough?
+        finer = replace(where, grid=4 * where.grid)
+        if abs(measure_target(work, target, finer) - fit.achieved) <= rtol * fit.asked:
+            break
+        where = finer  # content above the grid's Nyquist frequency aliased: search again finer
+        fit = _search(work, knob, target, where, seed, (low, high), n_scan, rtol, max_iter)
     model.load_state_dict(work.state_dict())  # cast back to the model's dtype
     _FITS[model] = fit
     return fit
