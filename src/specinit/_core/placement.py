@@ -73,7 +73,9 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     parsed = torch.device(device_name(device))
     if parsed.type == "cuda":
         if not torch.cuda.is_available():
-            build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+            build = (
+                "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+            )
             raise DeviceUnavailableError(
                 f"device {str(device)!r} is not available: torch.cuda.is_available() is False "
                 f"(torch {torch.__version__}, {build}, sees no CUDA GPU); use --device cpu"
@@ -109,9 +111,7 @@ def _moved(obj: Any, device: torch.device) -> Any:
     if isinstance(obj, torch.Tensor):
         return obj.to(device)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        changes = {
-            f.name: _moved(getattr(obj, f.name), device) for f in dataclasses.fields(obj) if f.init
-        }
+        changes = {f.name: _moved(getattr(obj, f.name), device) for f in dataclasses.fields(obj) if f.init}
         return dataclasses.replace(obj, **changes)
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a named tuple
         return type(obj)(*(_moved(v, device) for v in obj))

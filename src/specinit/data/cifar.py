@@ -127,7 +127,9 @@ def read_cifar_batch(path: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError) as exc:
-        raise DataFileError(f"{path}: not a CIFAR python batch ({exc}); the file is corrupt or truncated") from exc
+        raise DataFileError(
+            f"{path}: not a CIFAR python batch ({exc}); the file is corrupt or truncated"
+        ) from exc
     if not isinstance(raw, dict):
         raise DataFileError(f"{path}: not a CIFAR python batch (holds a {type(raw).__name__}, not a dict)")
     out: dict[str, Any] = {}
@@ -183,7 +185,9 @@ def _expected_files(name: str) -> str:
     )
 
 
-def check_cifar(source: DataSource, dataset: str, n_train: int | None = None, n_test: int | None = None) -> None:
+def check_cifar(
+    source: DataSource, dataset: str, n_train: int | None = None, n_test: int | None = None
+) -> None:
     """Raise unless ``source`` can give ``n_train`` / ``n_test`` images of ``dataset``
     (``None``: no need): the embedded subset holds no CIFAR (:class:`~specinit.data.FullDataRequired`,
     one line naming ``--data-dir``), more than the official split is a ``ValueError``, and missing
@@ -254,7 +258,7 @@ def _load(
             (np.concatenate([b["data"] for b in batches]), np.concatenate([b[label] for b in batches]))
         )
     classes = 20 if label == "coarse_labels" else _CLASSES[name]
-    for images, labels in parts:
+    for _, labels in parts:
         if labels.size and (labels.min() < 0 or labels.max() >= classes):
             raise DataFileError(f"{folder}: labels outside 0..{classes - 1}")
     # Two sub-seeds drawn up front (as for MNIST): the test subset depends on (generator, limit_test).
