@@ -118,16 +118,15 @@ def fit_and_measure(
     Row: chosen lr, train MSE, MSE against the true signal on the dense grid ("test"), and the
     fraction of spectral energy above ``f_c`` before and after fitting.
     """
-    built = make_model
 
-    def make_model() -> nn.Module:
-        return to_device(built(), device)
+    def placed() -> nn.Module:
+        return to_device(make_model(), device)
 
     x, y = to_device(task.samples(), device)
-    start = make_model()
+    start = placed()
     spec0 = task.spectrum(start)
     search = tune_lr(
-        make_model,
+        placed,
         x,
         y,
         lrs,
