@@ -64,7 +64,8 @@ def test_sweep_and_inspect_refuse_an_absent_device(tmp_path):
     assert gpus.exit_code == 2 and "--gpus-per-run needs --backend ray" in gpus.output
     model = tmp_path / "net.py"
     model.write_text(
-        "import torch\n\ndef build():\n    return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))\n"
+        "import torch\n\ndef build():\n"
+        "    return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))\n"
     )
     inspect = runner.invoke(main, ["inspect", f"{model}:build", "--input-shape", "3", "--device", "cuda"])
     assert one_error_line(inspect).startswith(MESSAGE)
