@@ -21,13 +21,12 @@ def main() -> None:
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(256, 3, 32, 32, generator=gen)
     y = torch.randint(0, 10, (256,), generator=gen)
+    options = {"loss": "cross_entropy", "optimizer": "adam", "progress": False}
     for build in (vgg11, vgg16, resnet18):
         net = specinit.init_(build(10), "kaiming_normal", generator=0)
-        train(
-            net, x[:128], y[:128], loss="cross_entropy", optimizer="adam", steps=1, progress=False
-        )  # warm-up
+        train(net, x[:128], y[:128], steps=1, **options)  # warm-up
         start = time.perf_counter()
-        train(net, x, y, loss="cross_entropy", optimizer="adam", epochs=1, batch_size=128, progress=False)
+        train(net, x, y, epochs=1, batch_size=128, **options)
         step = (time.perf_counter() - start) / 256
         op = HessianOperator(net.eval(), "cross_entropy", (x[:100], y[:100]), generator=0)
         v = torch.randn(op.size, generator=gen)
@@ -36,9 +35,8 @@ def main() -> None:
         for _ in range(2):
             op.matvec(v)
         hvp = (time.perf_counter() - start) / 2 / 100
-        print(
-            f"{build.__name__}: train {step * 1e3:.1f} ms/image, Hessian-vector product {hvp * 1e3:.1f} ms/image"
-        )
+        name = build.__name__
+        print(f"{name}: train {step * 1e3:.1f} ms/image, Hessian-vector product {hvp * 1e3:.1f} ms/image")
 
 
 if __name__ == "__main__":
