@@ -133,3 +133,19 @@ def test_sweeps_take_a_device_and_reserve_gpus_only_for_gpu_runs(tmp_path):
         with pytest.raises(ValueError, match="device 'cuda:1' is not available"):
             sweep.run_sweep(on, tmp_path, progress=False)
     assert not (tmp_path / "sweep.sqlite").exists()  # refused before the store is made
+
+
+def test_the_report_command_names_the_scale_and_the_device():
+    from specinit.lab.config import config_json
+    from specinit.lab.report import reproduce_command
+
+    paper = config_json(dataclasses.replace(rl.PAPER, seeds=(0,)))
+    assert (
+        reproduce_command("random-label", paper, "o")
+        == "specinit reproduce random-label --scale paper --seeds 1 --out o"
+    )
+    quick = config_json(dataclasses.replace(lab.get("inr-depth").quick, device="cuda"))
+    assert (
+        reproduce_command("inr-depth", quick, "o")
+        == "specinit reproduce inr-depth --quick --device cuda --out o"
+    )
