@@ -141,7 +141,7 @@ class Context:
                 f"{ENV_VAR} for those)"
             )
         else:
-            text = f"images: {source.describe()} ({source.origin})"
+            text = f"MNIST / Fashion-MNIST: {source.describe()} ({source.origin})"
         return {"root": source.key, "source": text, "embedded": source.embedded}
 
     def images(self, dataset: str, limit_train: int | None, limit_test: int | None, seed: int = 0) -> Split:
