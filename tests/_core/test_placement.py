@@ -31,3 +31,70 @@ def test_untouched_restores_buffers_and_modes():
         net(torch.randn(8, 3, generator=torch.Generator().manual_seed(0)))
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
     assert net.training
+
+
+# --------------------------------------------------------------------------- devices and autocast
+
+from dataclasses import dataclass  # noqa: E402
+
+import pytest  # noqa: E402
+
+from specinit._core.placement import (  # noqa: E402
+    DeviceUnavailableError,
+    autocast_off,
+    device_name,
+    full_precision,
+    resolve_device,
+    to_device,
+)
+
+
+def test_device_names_are_parsed_without_asking_the_machine():
+    assert device_name(" CUDA:1 ") == "cuda:1" and device_name("mps") == "mps"
+    assert device_name(torch.device("cpu")) == "cpu"
+    for bad in ("gpu", "cuda:x", "meta", "cpu:1", ""):
+        with pytest.raises(ValueError, match="is not a device name"):
+            device_name(bad)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_an_absent_device_is_refused_in_one_line():
+    assert resolve_device(None) == resolve_device("cpu") == torch.device("cpu")
+    for name in ("cuda", "cuda:1"):
+        message = r"is not available: torch.cuda.is_available\(\) is False"
+        with pytest.raises(DeviceUnavailableError, match=message) as info:
+            resolve_device(name)
+        assert "\n" not in str(info.value) and f"device '{name}'" in str(info.value)
+
+
+@dataclass(frozen=True)
+class _Record:
+    x: torch.Tensor
+    pair: tuple
+    label: str = "kept"
+
+
+def test_to_device_moves_modules_tensors_and_records_keeping_dtypes():
+    net = nn.Linear(2, 2).double()
+    assert to_device(net, "cpu") is net  # moved in place
+    record = _Record(torch.ones(2, dtype=torch.float16), (torch.zeros(1, dtype=torch.int64), 3))
+    moved = to_device(record, torch.device("cpu"))
+    assert isinstance(moved, _Record) and moved.label == "kept" and moved.pair[1] == 3
+    assert moved.x.dtype == torch.float16 and moved.pair[0].dtype == torch.int64
+    assert to_device({"a": [torch.ones(1)]}, "cpu")["a"][0].device.type == "cpu"
+
+
+def test_full_precision_runs_outside_a_bf16_autocast():
+    layer = nn.Linear(4, 4)
+    x = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
+
+    @full_precision
+    def measured(inputs):
+        return layer(inputs)
+
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert layer(x).dtype == torch.bfloat16  # autocast is on here
+        assert measured(x).dtype == torch.float32
+        with autocast_off():
+            assert layer(x).dtype == torch.float32
+    assert measured.__name__ == "measured"

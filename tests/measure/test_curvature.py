@@ -615,3 +615,24 @@ def test_records_print_compactly():
     density = hessian_density(A, n_steps=30, n_grid=1000)
     assert "<array (1000,) float64>" in repr(density) and len(repr(density)) < 300, repr(density)
     assert repr(trace).startswith("TraceEstimate(estimate=5050, stderr=0, num_matvecs=1000,")
+
+
+def test_curvature_and_ntk_run_outside_autocast_even_when_called_inside_one():
+    from specinit.measure.curvature import curvature_summary, hessian_eigs, hessian_trace
+    from specinit.measure.kernels import ntk
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 2))
+    g = torch.Generator().manual_seed(1)
+    batch = (torch.randn(16, 3, generator=g), torch.randint(0, 2, (16,), generator=g))
+    plain = hessian_trace(net, "cross_entropy", batch, method="exact").estimate
+    top = float(hessian_eigs(net, "cross_entropy", batch, k=1, method="lanczos").eigenvalues[0])
+    kernel = ntk(net, batch[0])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert net(batch[0]).dtype == torch.bfloat16  # the region really is autocast
+        assert hessian_trace(net, "cross_entropy", batch, method="exact").estimate == plain
+        assert float(hessian_eigs(net, "cross_entropy", batch, k=1, method="lanczos").eigenvalues[0]) == top
+        inside = ntk(net, batch[0])
+        row, _ = curvature_summary(net, "cross_entropy", batch, trace_matvecs=4, slq_steps=4)
+    assert inside.dtype == torch.float32 and torch.equal(inside, kernel)
+    assert math.isfinite(row["trace"]) and row["top_eig"] == pytest.approx(top, rel=1e-3)

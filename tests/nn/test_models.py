@@ -16,7 +16,10 @@ from specinit.nn.models import (
     hidden_layers,
     mlp,
     mlp_widths,
+    resnet18,
     resnet_small,
+    vgg11,
+    vgg16,
     vgg_small,
 )
 
@@ -372,3 +375,49 @@ def test_design_widths():
         mlp_widths("16/4x10")
     with pytest.raises(ValueError, match="must look like"):
         mlp_widths("deep")
+
+
+# --------------------------------------------------------------------------- the papers' CIFAR nets
+
+
+@pytest.mark.parametrize(
+    ("build", "params_10", "convs3x3"),
+    [(vgg11, 9_228_362, 8), (vgg16, 14_724_042, 13), (resnet18, 11_173_962, 1 + 16)],
+)
+def test_cifar_nets_have_the_papers_shapes_and_parameter_counts(build, params_10, convs3x3) -> None:
+    net = build()
+    assert sum(p.numel() for p in net.parameters()) == params_10
+    # 100 classes: only the last Linear grows, by 90 × (512 + 1)
+    assert sum(p.numel() for p in build(100).parameters()) == params_10 + 90 * 513
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+    assert len(convs) == convs3x3 and convs[0].stride == (1, 1)
+    projections = [m for m in net.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1)]
+    assert len(projections) == (3 if build is resnet18 else 0)
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    assert net.eval()(x).shape == (2, 10)
+
+
+def test_cifar_nets_take_a_width_multiplier_and_grey_images() -> None:
+    small = resnet18(10, 1, width=0.25)
+    assert [b.conv2.out_channels for b in small.stages[::2]] == [16, 32, 64, 128]
+    assert small.stem[0].in_channels == 1 and small.head[-1].in_features == 128
+    assert not any(isinstance(m, nn.MaxPool2d) for m in small.modules())  # CIFAR stem: no max-pool
+    tiny = vgg11(7, width=0.125)
+    assert tiny.classifier[-1].in_features == 64 and tiny.classifier[-1].out_features == 7
+    assert tiny(torch.zeros(1, 3, 32, 32)).shape == (1, 7)
+    with pytest.raises(ValueError, match="image_size"):
+        tiny(torch.zeros(1, 3, 28, 28))
+    with pytest.raises(ValueError, match="width"):
+        vgg16(width=0)
+
+
+def test_init_and_the_doctor_know_the_cifar_nets() -> None:
+    import specinit
+    from specinit.doctor import diagnose
+
+    net = specinit.init_(resnet18(10, width=0.125), "kaiming_normal", generator=0)
+    again = specinit.init_(resnet18(10, width=0.125), "kaiming_normal", generator=0)
+    assert all(torch.equal(a, b) for a, b in zip(net.parameters(), again.parameters(), strict=True))
+    x = torch.rand(16, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    report = diagnose(specinit.init_(vgg11(width=0.125), "kaiming_normal", generator=0), x, hessian_iters=0)
+    assert len(report.layers) >= 8  # one row per ReLU at least

@@ -400,3 +400,31 @@ def test_train_depth_rule_moves_middle_layers_less():
     # Adam's first step moves every weight with a gradient by lr: by lr/10 in the 10 middle layers.
     assert moved["uniform"] == pytest.approx([1e-2] * 12, rel=1e-3)
     assert moved["depth"] == pytest.approx([1e-2] + [1e-3] * 10 + [1e-2], rel=1e-3)
+
+
+# --------------------------------------------------------------------------- mixed precision
+
+
+def test_amp_runs_the_steps_in_bfloat16_on_the_cpu_and_keeps_the_rest_in_float32() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 4, generator=gen), torch.randint(0, 3, (64,), generator=gen)
+    seen: list[torch.dtype] = []
+    base = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
+    plain, mixed = copy.deepcopy(base), copy.deepcopy(base)
+    hook = mixed[0].register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    kwargs = {"loss": "cross_entropy", "optimizer": "adam", "lr": 1e-2, "steps": 30, "progress": False}
+    a = train(plain, x, y, **kwargs)
+    b = train(mixed, x, y, amp=True, callbacks=[lambda state: seen.append("callback")], **kwargs)
+    hook.remove()
+    # steps in bf16; the callbacks and the final full-precision loss see float32 forward passes
+    assert seen.count(torch.bfloat16) == 30 and torch.float32 in seen
+    assert all(p.dtype == torch.float32 for p in mixed.parameters())
+    assert b.final_loss < b.losses[0] and math.isclose(a.final_loss, b.final_loss, rel_tol=0.2)
+    assert not np.array_equal(a.losses, b.losses)  # bf16 rounding changes the trajectory
+
+
+def test_amp_refuses_a_float64_model() -> None:
+    with pytest.raises(ValueError, match="amp=True needs a float32 model"):
+        train(
+            nn.Linear(2, 1).double(), torch.zeros(4, 2), torch.zeros(4, 1), steps=1, amp=True, progress=False
+        )

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from specinit import data
+from specinit._core.placement import resolve_device, to_device
 from specinit._core.rng import as_generator, fork_rng
 from specinit.doctor import (
     Diagnosis,
@@ -133,14 +134,15 @@ def _shape(text: str) -> tuple[int, ...]:
 
 
 def _data_batch(name: str, batch: int, seed: int, data_dir: Path | None) -> tuple[Tensor, Tensor]:
-    """``batch`` class-balanced test images of ``digits``, ``mnist`` or ``fashion-mnist``,
-    shaped ``(N, 1, H, W)``.
+    """``batch`` class-balanced test images of ``digits``, ``mnist``, ``fashion-mnist`` (shaped
+    ``(N, 1, H, W)``), ``cifar10`` or ``cifar100`` (``(N, 3, 32, 32)``).
     """
     if name == "digits":
         split = data.digits(flatten=False, generator=seed)
         return data.balanced_subset(split.x_test, split.y_test, batch, generator=seed)
-    load = data.mnist if name == "mnist" else data.fashion_mnist
-    split = load(data_dir=data_dir, limit_train=10, limit_test=batch, generator=seed)
+    loaders = {"mnist": data.mnist, "fashion-mnist": data.fashion_mnist, "cifar10": data.cifar10}
+    load, classes = loaders.get(name, data.cifar100), 100 if name == "cifar100" else 10
+    split = load(data_dir=data_dir, limit_train=classes, limit_test=batch, generator=seed)
     return split.x_test, split.y_test
 
 
@@ -210,7 +212,7 @@ def _split_example(built: Any, factory: str) -> tuple[nn.Module, tuple[Tensor, T
 @click.option(
     "--data",
     "dataset",
-    type=click.Choice(["digits", "mnist", "fashion-mnist"]),
+    type=click.Choice(["digits", "mnist", "fashion-mnist", "cifar10", "cifar100"]),
     default=None,
     help="Use a class-balanced batch of test images (and their labels) instead.",
 )
@@ -218,7 +220,15 @@ def _split_example(built: Any, factory: str) -> tuple[nn.Module, tuple[Tensor, T
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder holding mnist/ and fashion-mnist/ (else $SPECINIT_DATA).",
+    help="Folder holding mnist/, fashion-mnist/ and the CIFAR folders (else $SPECINIT_DATA).",
+)
+@click.option(
+    "--device",
+    default="cpu",
+    show_default=True,
+    metavar="DEVICE",
+    help="Where the model and the batch run: cpu, cuda, cuda:N or mps (refused in one line when "
+    "this machine lacks it).",
 )
 @click.option("--batch", type=click.IntRange(min=2), default=256, show_default=True, help="Batch size.")
 @click.option(
@@ -275,6 +285,7 @@ def inspect_command(
     vocab_size: int | None,
     dataset: str | None,
     data_dir: Path | None,
+    device: str,
     batch: int,
     seed: int,
     hessian_iters: int,
@@ -298,6 +309,10 @@ def inspect_command(
     if vocab_size is not None and input_dtype != "long":
         raise click.BadParameter("--vocab-size needs --input-dtype long", param_hint="--vocab-size")
     axis = _feature_axis(feature_axis)
+    try:
+        target = resolve_device(device)
+    except ValueError as exc:  # a device this machine lacks: one line, before the model is built
+        raise click.ClickException(str(exc)) from None
     try:
         build = load_factory(factory)
     except (ValueError, ImportError, FileNotFoundError, AttributeError, TypeError) as exc:
@@ -336,6 +351,7 @@ def inspect_command(
         except (ValueError, TypeError) as exc:
             raise click.BadParameter(str(exc), param_hint="--layers") from None
     options: dict[str, Any] = {"layers": layers, "feature_axis": axis, "hessian_iters": hessian_iters}
+    model, x, y = to_device(model, target), to_device(x, target), to_device(y, target)
     try:
         x = fit_input_layout(model, x)
         before = diagnose(model, x, y, generator=seed, **options)
@@ -382,6 +398,7 @@ def inspect_command(
                 f"--batch {batch}",
                 f"--seed {seed}",
                 f"--hessian-iters {hessian_iters}",
+                *([f"--device {device}"] if target.type != "cpu" else []),
             ]
         )
         text = report_markdown(

@@ -10,7 +10,7 @@ import click
 from tqdm.auto import tqdm
 
 from specinit import lab
-from specinit.cli.options import DATA_DIR_HELP
+from specinit.cli.options import DATA_DIR_HELP, DEVICE_HELP
 from specinit.lab import report
 from specinit.lab.config import ConfigError
 from specinit.lab.results import Finding, count_findings
@@ -48,7 +48,15 @@ def _unit_line(line: str) -> None:
 @click.command(short_help="Run EXPERIMENT (or 'all', in parallel) and write its results and report.")
 @click.argument("experiment", required=False)
 @click.option("--list", "list_", is_flag=True, help="List the experiments and exit.")
-@click.option("--quick", is_flag=True, help="Small config that finishes in about a minute.")
+@click.option("--quick", is_flag=True, help="Small config that finishes in about a minute (--scale quick).")
+@click.option(
+    "--scale",
+    type=click.Choice(["default", "quick", "paper"]),
+    default=None,
+    help="Named config: default (the documented full run), quick, or paper (the papers' own "
+    "scale, a GPU run; random-label only).",
+)
+@click.option("--device", default=None, metavar="DEVICE", help=DEVICE_HELP)
 @click.option("--seeds", type=click.IntRange(min=1), default=None, help="Run seeds 0..N-1.")
 @click.option(
     "--out",
@@ -82,6 +90,8 @@ def reproduce(
     experiment: str | None,
     list_: bool,
     quick: bool,
+    scale: str | None,
+    device: str | None,
     seeds: int | None,
     out: Path | None,
     data_dir: Path | None,
@@ -99,33 +109,60 @@ def reproduce(
     if list_:
         for name in lab.names():
             exp = lab.get(name)
-            click.echo(f"{name:16s} {exp.title}  [{exp.source}]")
+            scales = " (has --scale paper)" if "paper" in exp.scales else ""
+            click.echo(f"{name:16s} {exp.title}  [{exp.source}]{scales}")
         return
+    if quick and scale not in (None, "quick"):
+        raise click.UsageError(f"--quick and --scale {scale} disagree; give one of them")
+    if quick:
+        scale = "quick"
+    quick = scale == "quick"
     if experiment is None:
         raise click.UsageError("name an experiment (see --list) or 'all'")
     overrides = dict(_setting(text) for text in settings)
     if overrides and experiment == "all":
         raise click.UsageError("--set applies to one experiment, not 'all'")
+    if experiment == "all" and scale not in (None, "default", "quick"):
+        raise click.UsageError(f"--scale {scale} applies to one experiment, not 'all'")
+    if device is not None:
+        if "device" in overrides:
+            raise click.UsageError("give the device once: --device or --set device=..., not both")
+        overrides["device"] = device
     names = lab.names() if experiment == "all" else [experiment]
     if experiment != "all" and experiment not in lab.names():
         raise click.BadParameter(
             f"unknown experiment {experiment!r}; known: {', '.join(lab.names())}, all",
             param_hint="EXPERIMENT",
         )
-    if experiment != "all":  # an impossible value fails here, before any work
+    from specinit._core.placement import resolve_device
+
+    if experiment != "all":  # an impossible value or an absent device fails here, before any work
         try:
-            lab.get(experiment).config(quick=quick, seeds=seeds, overrides=overrides)
+            cfg = lab.get(experiment).config(scale=scale, seeds=seeds, overrides=overrides)
         except ValueError as exc:
-            if overrides:
+            if overrides.keys() - {"device"}:
                 raise click.BadParameter(str(exc), param_hint="--set") from None
             raise click.ClickException(str(exc)) from None
+        run_device = getattr(cfg, "device", "cpu")
+    else:
+        run_device = device or "cpu"
+    try:
+        torch_device = resolve_device(run_device)
+    except ValueError as exc:  # a device this machine lacks: one line, nothing written
+        raise click.ClickException(str(exc)) from None
     from specinit.data import DataFileError  # a corrupt or truncated data file
 
-    suffix = "-quick" if quick else ""
-    root = out if out is not None else Path("runs") / f"{experiment}{suffix}"
+    root = out if out is not None else lab.default_out(experiment, scale, torch_device)
     if experiment == "all":
         _reproduce_all(
-            names, root, quick=quick, seeds=seeds, data_dir=data_dir, workers=workers, progress=progress
+            names,
+            root,
+            quick=quick,
+            seeds=seeds,
+            data_dir=data_dir,
+            workers=workers,
+            progress=progress,
+            device=device,
         )
         return
     if workers is not None:
@@ -134,7 +171,7 @@ def reproduce(
         try:
             rep = lab.run(
                 name,
-                quick=quick,
+                scale=scale,
                 seeds=seeds,
                 out=root,
                 progress=progress,
@@ -161,6 +198,7 @@ def _reproduce_all(
     data_dir: Path | None,
     workers: int | None,
     progress: bool,
+    device: str | None,
 ) -> None:
     """Every experiment, in parallel worker processes; the index is written whatever failed."""
     from specinit.lab import suite
@@ -192,6 +230,7 @@ def _reproduce_all(
             workers=workers,
             progress=progress,
             on_outcome=echo,
+            device=device,
         )
     except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -9,7 +9,7 @@ import click
 from tqdm.auto import tqdm
 
 from specinit._core.extras import MissingExtraError
-from specinit.cli.options import DATA_DIR_HELP
+from specinit.cli.options import DATA_DIR_HELP, DEVICE_HELP
 from specinit.lab import report, sweep
 from specinit.lab.config import ConfigError
 from specinit.lab.store import STORE_NAME, RunRecord, RunStore
@@ -47,6 +47,22 @@ __all__ = ["sweep_command"]
 @click.option(
     "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=DATA_DIR_HELP
 )
+@click.option("--device", default=None, metavar="DEVICE", help=DEVICE_HELP + " Replaces every run's.")
+@click.option(
+    "--gpus-per-run",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="Ray: GPUs each run reserves (a fraction shares a GPU), so runs with --device cuda fan "
+    "out over the cluster's GPUs.",
+)
+@click.option(
+    "--cpus-per-run",
+    type=click.IntRange(min=1),
+    default=None,
+    help="CPUs (torch threads) each run gets; on Ray, the CPUs each task reserves "
+    "(default: 1 on Ray, cores // workers locally).",
+)
 @click.option("--dry-run", is_flag=True, help="List the runs and whether each is done; run nothing.")
 @click.option("--progress/--no-progress", default=True, help="Show progress bars.")
 def sweep_command(
@@ -56,6 +72,9 @@ def sweep_command(
     backend: str,
     address: str | None,
     data_dir: Path | None,
+    device: str | None,
+    gpus_per_run: float,
+    cpus_per_run: int | None,
     dry_run: bool,
     progress: bool,
 ) -> None:
@@ -87,6 +106,13 @@ def sweep_command(
         raise click.BadParameter(str(exc), param_hint="CONFIG") from None
     if address is not None and backend != "ray":
         raise click.UsageError("--address needs --backend ray")
+    if gpus_per_run and backend != "ray":
+        raise click.UsageError("--gpus-per-run needs --backend ray (local runs share this machine's GPUs)")
+    if device is not None:
+        try:
+            spec = sweep.on_device(spec, device)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--device") from None
     out = out if out is not None else Path("runs") / "sweeps" / spec.name
     runs = sweep.plan(spec, data_dir)
     if dry_run:
@@ -114,6 +140,10 @@ def sweep_command(
             "--out",
             str(out),
             *(["--data-dir", str(data_dir)] if data_dir is not None else []),
+            *(["--device", device] if device is not None else []),
+            *(["--backend", backend] if backend != "local" else []),
+            *(["--gpus-per-run", f"{gpus_per_run:g}"] if gpus_per_run else []),
+            *(["--cpus-per-run", str(cpus_per_run)] if cpus_per_run is not None else []),
         ]
     )
     try:
@@ -127,6 +157,8 @@ def sweep_command(
             on_record=echo,
             command=command,
             data_dir=data_dir,
+            num_gpus=gpus_per_run,
+            num_cpus=cpus_per_run,
         )
     except (ValueError, RuntimeError, MissingExtraError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -1,4 +1,5 @@
-"""Data: 1D signals, labelled splits and subsets, and the MNIST / Fashion-MNIST / digits images.
+"""Data: 1D signals, labelled splits and subsets, and the MNIST / Fashion-MNIST / CIFAR / digits
+images.
 
 * :mod:`.signals` — sums of sinusoids sampled on uniform grids (arXiv 2206.08558's regressions);
 * :mod:`.splits` — :class:`Split`, stratified train/validation splits, class-balanced subsets,
@@ -6,11 +7,24 @@
 * :mod:`.images` — MNIST and Fashion-MNIST from their original IDX files: a data folder
   (``data_dir=``, ``$SPECINIT_DATA``) or, by default, the class-balanced subset embedded in the
   package (2000 train / 1000 test images per dataset);
+* :mod:`.cifar` — CIFAR-10 and CIFAR-100 from the official python batches in the data folder,
+  checked against their published MD5 (no subset ships: a data folder is needed);
 * :mod:`.transforms` — standardization and PCA projections fitted on a training part.
 
 Every random choice takes ``generator=`` (an int seed, a ``torch.Generator`` or ``None``).
 """
 
+from specinit.data.cifar import (
+    CIFAR_DATASETS,
+    CIFAR_FILES,
+    CIFAR_FOLDERS,
+    CIFAR_MD5,
+    CIFAR_SIZES,
+    check_cifar,
+    cifar10,
+    cifar100,
+    read_cifar_batch,
+)
 from specinit.data.images import (
     EMBEDDED_SHA256,
     EMBEDDED_SIZES,
@@ -66,6 +80,15 @@ __all__ = [
     "EMBEDDED_SHA256",
     "EMBEDDED_SIZES",
     "ENV_VAR",
+    "cifar10",
+    "cifar100",
+    "check_cifar",
+    "read_cifar_batch",
+    "CIFAR_DATASETS",
+    "CIFAR_FOLDERS",
+    "CIFAR_FILES",
+    "CIFAR_MD5",
+    "CIFAR_SIZES",
     # transforms
     "standardize",
     "pca_project",

@@ -82,6 +82,7 @@ def pretrain_random_labels_(
     optimizer: str = "adam",
     generator: GeneratorLike = 0,
     progress: bool = False,
+    amp: bool = False,
 ) -> nn.Module:
     """Fit ``model`` in place to ``data`` with labels ``targets[π]`` shuffled by ``generator``; returns it.
 
@@ -90,7 +91,8 @@ def pretrain_random_labels_(
     seed ``s`` (``generator`` itself when it is an int, else one draw from it; class counts
     kept, labels independent of the inputs) — the "pre-train on randomly shuffled labels"
     high-bandwidth start of arXiv 2206.08558 (Exp 4).  The seeded :func:`specinit.train` run
-    (mini-batch shuffling, dropout) uses the same ``s``.
+    (mini-batch shuffling, dropout) uses the same ``s``; ``amp`` trains in mixed precision
+    (:func:`specinit.train`).
     """
     x, y = _labelled(data, targets)
     seed = derive_seed(generator)
@@ -106,6 +108,7 @@ def pretrain_random_labels_(
         generator=seed,
         progress=progress,
         desc="random-label pre-training",
+        amp=amp,
     )
     return model
 

@@ -2,7 +2,8 @@
 configs (local processes or Ray), a results store and offline reports.
 
 * :mod:`.experiment` — the registry (:func:`get`, :func:`names`, :class:`Experiment`);
-* :mod:`.runner` — :func:`run`: resumable run folders keyed on config, code and data;
+* :mod:`.runner` — :func:`run`: resumable run folders keyed on config (its device included),
+  code and data;
 * :mod:`.suite` — :func:`run_suite`: several experiments in parallel workers (``reproduce all``);
 * :mod:`.config` — the one parser of config values (``--set``, sweep files, ``inspect --arg``);
 * :mod:`.checks` — config checks experiments run before any work (``check_config``);
@@ -14,6 +15,7 @@ configs (local processes or Ray), a results store and offline reports.
 
 from specinit._core.extras import check_extra
 from specinit.lab.experiment import (
+    SCALES,
     Experiment,
     Summary,
     Unit,
@@ -23,7 +25,7 @@ from specinit.lab.experiment import (
     register_module,
     seeds_units,
 )
-from specinit.lab.runner import Context, RunReport, run
+from specinit.lab.runner import Context, RunReport, default_out, run
 from specinit.lab.suite import Outcome, run_suite
 
 # The lab's own modules import without the extra; what they run needs it: say so up front.
@@ -40,6 +42,8 @@ __all__ = [
     "Summary",
     "RunReport",
     "Context",
+    "default_out",
+    "SCALES",
     "register",
     "register_module",
     "seeds_units",

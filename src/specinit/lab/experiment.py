@@ -1,6 +1,7 @@
 """The experiment registry: an experiment is data, not a class tree.
 
-An :class:`Experiment` is a default and a quick config, a function listing its units (one case
+An :class:`Experiment` is a default and a quick config (and, for some, a ``paper`` one: the papers'
+own scale, a GPU run), a function listing its units (one case
 × seed each), a function running one unit and a function turning the finished units into
 tables, figures and findings (a :class:`Summary`).  The runner (:mod:`specinit.lab.runner`)
 owns everything else.  The built-in experiments (:mod:`specinit.lab.experiments`) are loaded on
@@ -18,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from specinit.lab.config import replace_fields
+from specinit._core.placement import device_name
+from specinit.lab.config import ConfigError, replace_fields
 from specinit.lab.results import Finding, RunDir
 
 __all__ = [
@@ -31,7 +33,12 @@ __all__ = [
     "get",
     "names",
     "seeds_units",
+    "SCALES",
 ]
+
+#: The named configs an experiment may have: ``default`` (the documented full run), ``quick``
+#: (about a minute on a CPU) and ``paper`` (the papers' own scale; a GPU run, where registered).
+SCALES = ("default", "quick", "paper")
 
 
 @dataclass(frozen=True)
@@ -80,11 +87,18 @@ class Experiment:
     summarize: Callable[[Any, list[dict[str, Any]], dict[str, dict[str, np.ndarray]], RunDir], Summary]
     data_needs: Callable[[Any], list[DataNeed]] | None = None
     check: Callable[[Any], None] | None = None
+    paper: Any = None
 
     @property
     def images(self) -> bool:
         """Whether the experiment reads image data (it has ``data_needs``)."""
         return self.data_needs is not None
+
+    @property
+    def scales(self) -> dict[str, Any]:
+        """The experiment's named configs: ``default``, ``quick`` and, where it has one, ``paper``."""
+        named = {"default": self.default, "quick": self.quick, "paper": self.paper}
+        return {k: v for k, v in named.items() if v is not None}
 
     def config(
         self,
@@ -92,25 +106,45 @@ class Experiment:
         quick: bool = False,
         seeds: int | None = None,
         overrides: Mapping[str, Any] | None = None,
+        scale: str | None = None,
     ) -> Any:
-        """The quick or default config, with ``seeds`` replaced by ``range(seeds)`` if given
-        and then the fields in ``overrides`` replaced (:func:`specinit.lab.config.replace_fields`:
-        strings are parsed by the field's type, ``task.step`` names a nested field), checked
-        by :meth:`validate`.
+        """The config of ``scale`` (one of :data:`SCALES` the experiment has; ``quick=True`` is
+        ``scale="quick"``; default: ``"default"``), with ``seeds`` replaced by ``range(seeds)``
+        if given and then the fields in ``overrides`` replaced
+        (:func:`specinit.lab.config.replace_fields`: strings are parsed by the field's type,
+        ``task.step`` names a nested field), checked by :meth:`validate`.
         """
-        cfg = self.quick if quick else self.default
+        cfg = self.scales[self.scale_name(quick=quick, scale=scale)]
         if seeds is not None:
             if seeds < 1:
                 raise ValueError(f"--seeds must be at least 1, got {seeds}")
             cfg = dataclasses.replace(cfg, seeds=tuple(range(seeds)))
         return self.validate(replace_fields(cfg, overrides or {}))
 
+    def scale_name(self, *, quick: bool = False, scale: str | None = None) -> str:
+        """The scale ``quick`` / ``scale`` select (``"default"`` when neither), or a ``ValueError``
+        naming the scales this experiment has.
+        """
+        if quick and scale not in (None, "quick"):
+            raise ValueError(f"quick=True and scale={scale!r} disagree; give one of them")
+        name = "quick" if quick else (scale or "default")
+        if name not in self.scales:
+            known = ", ".join(self.scales)
+            raise ValueError(
+                f"{self.name} has no {name!r} scale; its scales: {known}"
+                if name in SCALES
+                else f"unknown scale {name!r}; choose from {', '.join(SCALES)}"
+            )
+        return name
+
     def validate(self, cfg: Any) -> Any:
         """``cfg`` if it can run, else the ``ValueError`` of the first value that cannot.
 
         Runs before any work (:meth:`config` and the runner call it): ``seeds`` must be
-        non-empty and distinct, the experiment's ``check`` (its module's ``check_config``,
-        built on :mod:`specinit.lab.checks`) must pass and its units must list.
+        non-empty and distinct, a ``device`` field must name a device (whether this machine has
+        it is the runner's question, :func:`specinit.lab.runner.prepare`), the experiment's
+        ``check`` (its module's ``check_config``, built on :mod:`specinit.lab.checks`) must pass
+        and its units must list.
         """
         seeds = getattr(cfg, "seeds", None)
         if seeds is not None:
@@ -118,6 +152,11 @@ class Experiment:
                 raise ValueError("seeds is empty; give at least one seed")
             if len(set(seeds)) != len(seeds):
                 raise ValueError(f"seeds holds a seed twice: {tuple(seeds)}")
+        if hasattr(cfg, "device"):
+            try:
+                device_name(cfg.device)
+            except ValueError as exc:
+                raise ConfigError(f"device: {exc}") from None
         if self.check is not None:
             self.check(cfg)
         self.units(cfg)  # some experiments check their config here
@@ -144,10 +183,12 @@ def register_module(
     source: str,
     default: Any,
     quick: Any,
+    paper: Any = None,
 ) -> Experiment:
     """Register the experiment whose ``units``, ``run_unit``, ``summarize`` (and, if it reads
     image data, ``data_needs``; if it checks its configs, ``check_config``) are the module-level
-    functions of ``module_name`` (call it as ``register_module(__name__, ...)``).
+    functions of ``module_name`` (call it as ``register_module(__name__, ...)``); ``paper`` is
+    its paper-scale config, if it has one (``specinit reproduce NAME --scale paper``).
     """
     module = sys.modules[module_name]
     return register(
@@ -162,6 +203,7 @@ def register_module(
             module.summarize,
             getattr(module, "data_needs", None),
             getattr(module, "check_config", None),
+            paper,
         )
     )
 

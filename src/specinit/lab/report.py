@@ -103,9 +103,10 @@ def reproduce_command(
 ) -> str | None:
     """The ``specinit reproduce`` command line that recreates ``config`` into ``out``, or None.
 
-    Compares ``config`` (JSON, as in ``results.json``) with the experiment's quick and full
-    configs, turns the differences into ``--seeds N`` / ``--set FIELD=VALUE`` and keeps the
-    shorter command whose settings parse back to exactly ``config``.  ``data`` (the
+    Compares ``config`` (JSON, as in ``results.json``) with the experiment's named configs
+    (quick, full and, where there is one, paper), turns the differences into ``--seeds N`` /
+    ``--device D`` / ``--set FIELD=VALUE`` and keeps the shorter command whose settings parse
+    back to exactly ``config``.  ``data`` (the
     ``results.json`` entry of an image experiment) adds ``--data-dir`` when a data folder, not
     the embedded subset, was read.
     """
@@ -113,8 +114,9 @@ def reproduce_command(
         return None
     exp = experiments.get(experiment)
     best: tuple[int, list[str]] | None = None
-    for quick in (True, False):
-        base = config_json(exp.config(quick=quick))
+    for scale in sorted(exp.scales, key=lambda k: k != "quick"):  # the quick base first
+        quick = scale == "quick"
+        base = config_json(exp.config(scale=scale))
         diffs = {k: v for k, v in config.items() if base.get(k) != v}
         seeds = None
         if "seeds" in diffs and diffs["seeds"] == list(range(len(diffs["seeds"]))) and diffs["seeds"]:
@@ -127,15 +129,16 @@ def reproduce_command(
             else:
                 settings[key] = format_value(value)
         try:
-            rebuilt = config_json(exp.config(quick=quick, seeds=seeds, overrides=settings))
+            rebuilt = config_json(exp.config(scale=scale, seeds=seeds, overrides=settings))
         except (ValueError, TypeError):
             continue
         if rebuilt != dict(config):
             continue
         args = ["specinit", "reproduce", experiment, *(["--quick"] if quick else [])]
+        args += ["--scale", scale] if scale == "paper" else []
         args += ["--seeds", str(seeds)] if seeds is not None else []
         for key, text in settings.items():
-            args += ["--set", f"{key}={text}"]
+            args += ["--device", text] if key == "device" else ["--set", f"{key}={text}"]
         if data and not data.get("embedded", True) and data.get("root"):
             args += ["--data-dir", str(data["root"])]
         args += ["--out", str(out)]

@@ -10,6 +10,15 @@ folder made otherwise is refused, never mixed.  The seeds are not part of the ke
 one seed — so running more seeds into a folder adds their units, and the results cover every
 seed run there.  Each unit's compute time is stored with it, so the time a run reports is the
 total over every invocation that worked on it.
+
+Devices: an experiment config's ``device`` field (``--device``; default ``"cpu"``) is checked
+against this machine before anything is written (:func:`specinit._core.placement.resolve_device`,
+one line when it is absent) and handed to every unit in its :class:`Context`, which puts the
+unit's data and models there (:meth:`Context.images`, :meth:`Context.place`).  The device is part
+of the config, so of the run key: a folder made on one device is refused for another, never
+mixed — results on a GPU differ from the CPU's in the last bits (other kernels, other summation
+orders), so a unit from one is no resumable part of a run on the other.  ``results.json``
+records the device the run used (``device``, also in ``environment``, so a sweep's store has it).
 """
 
 from __future__ import annotations
@@ -18,39 +27,93 @@ import dataclasses
 import functools
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from specinit._core.fingerprint import code_fingerprint
+from specinit._core.placement import resolve_device, to_device
 from specinit._core.records import compact_repr
-from specinit.data import DataSource, Split, data_source, fashion_mnist, mnist
+from specinit.data import (
+    CIFAR_DATASETS,
+    DataSource,
+    Split,
+    check_cifar,
+    cifar10,
+    cifar100,
+    data_source,
+    fashion_mnist,
+    mnist,
+)
 from specinit.data.images import ENV_VAR, FULL_SIZES
 from specinit.lab.config import ConfigError, config_json
 from specinit.lab.experiment import Experiment, Unit, get
 from specinit.lab.report import write_run_report
 from specinit.lab.results import Finding, RunDir, environment, unit_filename
 
-__all__ = ["Context", "RunReport", "run", "prepare", "IMAGE_DATASETS"]
+__all__ = [
+    "Context",
+    "RunReport",
+    "run",
+    "prepare",
+    "default_out",
+    "device_label",
+    "IMAGE_DATASETS",
+    "IMAGE_SHAPES",
+]
+
+T = TypeVar("T")
 
 #: The image datasets experiments read, by config name.
-IMAGE_DATASETS = {"mnist": mnist, "fashion_mnist": fashion_mnist}
+IMAGE_DATASETS: dict[str, Callable[..., Split]] = {
+    "mnist": mnist,
+    "fashion_mnist": fashion_mnist,
+    "cifar10": cifar10,
+    "cifar100": cifar100,
+}
+
+#: The ``(channels, height, width)`` of one image of each dataset (the loaders give them flat).
+IMAGE_SHAPES: dict[str, tuple[int, int, int]] = {
+    "mnist": (1, 28, 28),
+    "fashion_mnist": (1, 28, 28),
+    "cifar10": (3, 32, 32),
+    "cifar100": (3, 32, 32),
+}
+
+
+def device_label(device: torch.device) -> str:
+    """``"cpu"``, or a GPU's name after its device (``"cuda:0 (NVIDIA H100 80GB HBM3)"``)."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return str(device)
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a run gives each unit besides its config: where the image data lives.
+    """What a run gives each unit besides its config: where the image data lives and the device
+    its models and data go to.
 
-    ``data_dir`` is the folder holding ``mnist/`` and ``fashion-mnist/`` (``--data-dir``), else
-    ``$SPECINIT_DATA``, else the subset embedded in the package
-    (:func:`specinit.data.data_source`).
+    ``data_dir`` is the folder holding ``mnist/``, ``fashion-mnist/`` and the CIFAR folders
+    (``--data-dir``), else ``$SPECINIT_DATA``, else the subset embedded in the package
+    (:func:`specinit.data.data_source`; MNIST and Fashion-MNIST only).  ``device`` is the
+    config's (``--device``), checked by :func:`prepare`.
     """
 
     data_dir: Path | None = None
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    def place(self, obj: T) -> T:
+        """``obj`` on the run's device: a model (moved in place), a tensor, a record of tensors
+        (a :class:`~specinit.data.Split`) or a tuple/list/dict of them (:func:`to_device`).
+        Models are built and initialized on the CPU from their seed and then placed, so a seed
+        gives the same starting weights on every device.
+        """
+        return to_device(obj, self.device)
 
     @property
     def source(self) -> DataSource:
@@ -82,8 +145,9 @@ class Context:
         return {"root": source.key, "source": text, "embedded": source.embedded}
 
     def images(self, dataset: str, limit_train: int | None, limit_test: int | None, seed: int = 0) -> Split:
-        """A flattened split of ``dataset`` (pixels in [0, 1]), class-balanced subsets of the given
-        sizes drawn with ``seed``; cached per process on the data source and the arguments.
+        """A flattened split of ``dataset`` (pixels in [0, 1]; :data:`IMAGE_SHAPES` gives the
+        image shape) on the run's device, class-balanced subsets of the given sizes drawn with
+        ``seed``; cached per process (on the CPU) on the data source and the arguments.
 
         A limit of ``None`` means the whole official split (60,000 / 10,000 images): on the
         embedded subset that, or a limit above its size, raises
@@ -91,7 +155,7 @@ class Context:
         file is read — the one check every image experiment goes through.
         """
         self.check(dataset, limit_train, limit_test)
-        return _images(self.source.root, dataset, limit_train, limit_test, seed)
+        return self.place(_images(self.source.root, dataset, limit_train, limit_test, seed))
 
     def check(self, dataset: str, limit_train: int | None, limit_test: int | None) -> None:
         """Raise unless the data source holds ``limit_train`` / ``limit_test`` images of
@@ -100,6 +164,9 @@ class Context:
         """
         if dataset not in IMAGE_DATASETS:
             raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(IMAGE_DATASETS)}")
+        if dataset in CIFAR_DATASETS:  # no embedded subset; files checked by name, then by MD5
+            check_cifar(self.source, dataset, limit_train, limit_test)
+            return
         full_train, full_test = FULL_SIZES[dataset.replace("_", "-")]
         self.source.require(
             dataset,
@@ -144,19 +211,23 @@ def prepare(
     config: Any = None,
     overrides: Mapping[str, Any] | None = None,
     data_dir: str | Path | None = None,
+    scale: str | None = None,
 ) -> tuple[Experiment, Any, Context]:
-    """What :func:`run` checks before anything is written: the experiment, its validated config
-    and the run's :class:`Context` whose data source holds the images the config reads.
+    """What :func:`run` checks before anything is written: the experiment, its validated config,
+    and the run's :class:`Context` on the config's ``device`` (refused in one line,
+    :class:`~specinit._core.placement.DeviceUnavailableError`, when this machine lacks it) whose
+    data source holds the images the config reads.
     """
     exp = get(name)
-    if config is not None and (quick or seeds is not None or overrides):
-        raise ValueError("pass either config= or quick=/seeds=/overrides=, not both")
+    if config is not None and (quick or seeds is not None or overrides or scale is not None):
+        raise ValueError("pass either config= or quick=/scale=/seeds=/overrides=, not both")
     cfg = (
         exp.validate(config)
         if config is not None
-        else exp.config(quick=quick, seeds=seeds, overrides=overrides)
+        else exp.config(quick=quick, scale=scale, seeds=seeds, overrides=overrides)
     )
-    context = Context(Path(data_dir) if data_dir is not None else None)
+    device = resolve_device(getattr(cfg, "device", "cpu"))
+    context = Context(Path(data_dir) if data_dir is not None else None, device)
     for dataset, n_train, n_test in exp.data_needs(cfg) if exp.data_needs is not None else ():
         try:
             context.check(dataset, n_train, n_test)
@@ -178,6 +249,7 @@ def run(
     overrides: Mapping[str, Any] | None = None,
     data_dir: str | Path | None = None,
     log: Callable[[str], None] | None = None,
+    scale: str | None = None,
 ) -> RunReport:
     """Run (or resume) experiment ``name`` into ``out`` and write its results and report.
 
@@ -187,13 +259,16 @@ def run(
     images than it holds).  The config is checked (:meth:`Experiment.validate
     <specinit.lab.experiment.Experiment.validate>`) before anything is written.  ``out`` may
     hold a run of the same config with other seeds: its units are reused and the results cover
-    every seed run there.  ``log``, if given, is called with one line per finished unit
-    (``inr-depth: unit 3/12 (activation=relu, depth=4, seed=0) done in 2.1 s``).
+    every seed run there.  ``scale`` picks a named config (``"quick"``, ``"paper"``; see
+    :attr:`Experiment.scales <specinit.lab.experiment.Experiment.scales>`).  The config's
+    ``device`` must be on this machine; the units run there.  ``log``, if given, is called with
+    one line per finished unit (``inr-depth: unit 3/12 (activation=relu, depth=4, seed=0) done
+    in 2.1 s``).
     """
     exp, cfg, context = prepare(
-        name, quick=quick, seeds=seeds, config=config, overrides=overrides, data_dir=data_dir
+        name, quick=quick, seeds=seeds, config=config, overrides=overrides, data_dir=data_dir, scale=scale
     )
-    out = Path(out) if out is not None else Path("runs") / (f"{name}-quick" if quick else name)
+    out = Path(out) if out is not None else default_out(name, "quick" if quick else scale, context.device)
     start = time.perf_counter()
     run_dir = RunDir(out, _identity(name, cfg, context, exp.images), seeds=getattr(cfg, "seeds", None))
     if hasattr(cfg, "seeds") and tuple(cfg.seeds) != run_dir.seeds:  # the folder holds more seeds
@@ -239,7 +314,8 @@ def run(
             "seeds": list(getattr(cfg, "seeds", ())),
             "code": code_fingerprint(),
             **({"data": context.describe_data()} if exp.images else {}),
-            "environment": environment(),
+            "device": device_label(context.device),
+            "environment": {**environment(), "device": device_label(context.device)},
             "metrics": summary.metrics,
             "findings": summary.findings,
             "tables": summary.tables,
@@ -254,6 +330,16 @@ def run(
     write_run_report(run_dir.path)
     invocation = time.perf_counter() - start
     return RunReport(name, run_dir.path, rows, summary.findings, seconds, len(units) - len(todo), invocation)
+
+
+def default_out(name: str, scale: str | None, device: torch.device) -> Path:
+    """``runs/<name>[-<scale>][-<device>]``: the scale unless default, the device unless the CPU
+    (``runs/random-label-paper-cuda``), so runs of different scales or devices never share a folder.
+    """
+    parts = [name, *([scale] if scale not in (None, "default") else [])]
+    if device.type != "cpu":
+        parts.append(str(device).replace(":", ""))
+    return Path("runs") / "-".join(parts)
 
 
 def _identity(name: str, cfg: Any, context: Context, images: bool) -> dict[str, Any]:

@@ -50,19 +50,34 @@ class Outcome:
     __repr__ = compact_repr
 
 
-def check_suite(names: Sequence[str], *, quick: bool, seeds: int | None, data_dir: str | Path | None) -> None:
+def check_suite(
+    names: Sequence[str],
+    *,
+    quick: bool,
+    seeds: int | None,
+    data_dir: str | Path | None,
+    device: str | None = None,
+) -> None:
     """Raise (``ValueError``, ``FileNotFoundError``, ...) if any experiment cannot start.
 
-    Builds each config and its units, and reads every image dataset the configs need once
-    (which verifies the files' checksums), before anything runs.
+    Builds each config (on ``device`` if given; it must be on this machine) and its units, and
+    reads every image dataset the configs need once (which verifies the files' checksums),
+    before anything runs.
     """
     needed: dict[str, Path | None] = {}
     for name in names:
-        exp, cfg, context = prepare(name, quick=quick, seeds=seeds, data_dir=data_dir)
+        exp, cfg, context = prepare(
+            name, quick=quick, seeds=seeds, data_dir=data_dir, overrides=_device(device)
+        )
         for dataset, _, _ in exp.data_needs(cfg) if exp.data_needs is not None else ():
             needed[dataset] = context.data_dir
     for dataset, folder in needed.items():  # read once: checksums, truncated files
         IMAGE_DATASETS[dataset](data_dir=folder, limit_train=10, limit_test=10)
+
+
+def _device(device: str | None) -> dict[str, str] | None:
+    """The config override that puts an experiment on ``device`` (None: its own config's)."""
+    return None if device is None else {"device": device}
 
 
 def _stderr_line(line: str) -> None:
@@ -78,6 +93,7 @@ def _run_one(
     threads: int,
     modules: tuple[str, ...] = (),
     unit_lines: bool = False,
+    device: str | None = None,
 ) -> Outcome:
     import torch
 
@@ -94,6 +110,7 @@ def _run_one(
             progress=False,
             data_dir=data_dir,
             log=_stderr_line if unit_lines else None,
+            overrides=_device(device),
         )
     except Exception as exc:  # one experiment's failure must not stop the others
         folder.mkdir(parents=True, exist_ok=True)
@@ -129,6 +146,7 @@ def run_suite(
     progress: bool = True,
     on_outcome: Callable[[Outcome], None] | None = None,
     modules: Sequence[str] = (),
+    device: str | None = None,
 ) -> list[Outcome]:
     """Run experiments ``names`` into ``out/<name>``, ``workers`` at a time; outcomes in ``names`` order.
 
@@ -137,14 +155,15 @@ def run_suite(
     ``KeyboardInterrupt`` the finished experiments (and the finished units of the others) are
     kept; running the same suite again resumes.  Without ``progress`` each worker prints one
     line per finished unit to stderr instead of the bar.  ``modules`` are imported in each worker first
-    (modules that register experiments of your own).
+    (modules that register experiments of your own).  ``device`` replaces every config's
+    ``device`` (``--device``; it must be on this machine).
     """
     names, extra = list(names), tuple(modules)
     for module in extra:
         importlib.import_module(module)
     if not names:
         raise ValueError("no experiments to run")
-    check_suite(names, quick=quick, seeds=seeds, data_dir=data_dir)
+    check_suite(names, quick=quick, seeds=seeds, data_dir=data_dir, device=device)
     root = Path(out)
     data = Path(data_dir) if data_dir is not None else None
     n_workers = min(len(names), available_cores() if workers is None else check_int(workers, "workers"))
@@ -161,11 +180,13 @@ def run_suite(
     try:
         if n_workers == 1:
             for name in names:
-                finish(_run_one(name, quick, seeds, root / name, data, threads, extra, not progress))
+                finish(_run_one(name, quick, seeds, root / name, data, threads, extra, not progress, device))
         else:
             with worker_pool(n_workers) as pool:  # spawned; they exit if this process is killed
                 pending: set[Future[Outcome]] = {
-                    pool.submit(_run_one, name, quick, seeds, root / name, data, threads, extra, not progress)
+                    pool.submit(
+                        _run_one, name, quick, seeds, root / name, data, threads, extra, not progress, device
+                    )
                     for name in names
                 }
                 try:

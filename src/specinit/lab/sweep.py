@@ -10,6 +10,10 @@ by the hash of (experiment, resolved config, seed, the code's fingerprint, and f
 the data folder).  Runs already recorded as done are skipped, failed ones are tried again, so a
 killed sweep resumes by running the same command.  Runs execute in local worker processes (default
 ``min(cores, runs)``) or as Ray tasks (``backend="ray"``), and the driver alone writes the store.
+On Ray each task reserves ``num_cpus`` CPUs (its torch threads) and ``num_gpus`` GPUs, so a
+sweep of runs on ``device="cuda"`` fans out over the cluster's GPUs: Ray gives each task its own
+GPU(s) through ``CUDA_VISIBLE_DEVICES``, where the run's ``cuda`` is the first of them.  The
+rows are the local backend's for the same config (same seeds, same code).
 A local worker exits within a second of its driver's death (even a ``kill -9``), so a killed
 sweep leaves no process behind.
 """
@@ -42,6 +46,7 @@ from tqdm.auto import tqdm
 from specinit._core.checks import check_int
 from specinit._core.extras import needs_extra
 from specinit._core.fingerprint import code_fingerprint
+from specinit._core.placement import device_name, resolve_device
 from specinit.lab import experiment as experiments
 from specinit.lab.config import config_json, point_label
 from specinit.lab.results import config_hash, environment
@@ -61,6 +66,8 @@ __all__ = [
     "execute",
     "run_sweep",
     "available_cores",
+    "on_device",
+    "run_devices",
     "default_workers",
     "threads_per_worker",
     "worker_pool",
@@ -100,6 +107,24 @@ class SweepSummary:
 
 
 # ---------------------------------------------------------------------------- planning
+
+
+def on_device(spec: SweepSpec, device: str) -> SweepSpec:
+    """``spec`` with every run's config on ``device`` (``--device``): the base config's ``device``
+    replaced; a ``ValueError`` when the sweep file itself sets or varies ``device``, or the
+    experiment's config has none.
+    """
+    name = device_name(device)
+    if not hasattr(spec.base, "device"):
+        raise ValueError(f"experiment {spec.experiment!r} has no device field; it runs where it runs")
+    if "device" in spec.fixed or any("device" in point for point in spec.points):
+        raise ValueError("the sweep file sets device; give it there or with --device, not both")
+    return dataclasses.replace(spec, base=dataclasses.replace(spec.base, device=name))
+
+
+def run_devices(runs: Sequence[RunSpec]) -> list[str]:
+    """The distinct devices the runs' configs ask for, in order of first appearance."""
+    return list(dict.fromkeys(str(getattr(r.config, "device", "cpu")) for r in runs))
 
 
 def plan(spec: SweepSpec, data_dir: str | Path | None = None) -> list[RunSpec]:
@@ -336,11 +361,15 @@ class _LocalBackend:
 
 
 class _RayBackend:
-    """Ray tasks (one CPU-thread budget each); the driver unpacks each run folder and records it."""
+    """Ray tasks reserving ``threads`` CPUs (their torch threads) and ``num_gpus`` GPUs each; the
+    driver unpacks each run folder and records it.
+    """
 
     shows_units = False
 
-    def __init__(self, out: Path, workers: int | None, threads: int, address: str | None) -> None:
+    def __init__(
+        self, out: Path, workers: int | None, threads: int, address: str | None, num_gpus: float = 0
+    ) -> None:
         with needs_extra("ray", "the Ray backend (--backend ray)"):
             import ray
         self.ray, self.out = ray, out
@@ -348,8 +377,19 @@ class _RayBackend:
         if self._started:
             options: dict[str, Any] = {"address": address} if address else {"num_cpus": workers}
             ray.init(**options, include_dashboard=False, log_to_driver=False)
-        self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)) // threads)
-        self._task = ray.remote(num_cpus=threads, max_retries=0)(_execute_packed)
+        resources = ray.cluster_resources()
+        gpus = float(resources.get("GPU", 0))
+        if num_gpus > gpus:
+            if self._started:
+                ray.shutdown()
+            raise ValueError(
+                f"each run reserves {num_gpus:g} GPU(s) but the Ray cluster has {gpus:g}: no run could "
+                "ever start; connect to a cluster with GPUs (--address) or lower --gpus-per-run"
+            )
+        by_cpu = max(1, int(resources.get("CPU", 1)) // threads)
+        by_gpu = int(gpus // num_gpus) if num_gpus > 0 else by_cpu
+        self.workers = workers or max(1, min(by_cpu, by_gpu))
+        self._task = ray.remote(num_cpus=threads, num_gpus=num_gpus, max_retries=0)(_execute_packed)
         self.threads = threads
 
     def submit(self, run: RunSpec) -> Any:
@@ -386,11 +426,18 @@ def run_sweep(
     on_record: Callable[[RunRecord], None] | None = None,
     command: str = "",
     data_dir: str | Path | None = None,
+    num_gpus: float = 0,
+    num_cpus: int | None = None,
 ) -> SweepSummary:
     """Run (or resume) a sweep into ``out``: skip runs done in ``out/sweep.sqlite``, run the rest.
 
-    ``workers`` defaults to :func:`default_workers` (local) or the cluster's CPUs (Ray); each
-    run gets ``max(1, cores // workers)`` torch threads locally, one per task on Ray.
+    ``workers`` defaults to :func:`default_workers` (local) or, on Ray, as many runs as the
+    cluster's CPUs (``num_cpus`` each) and GPUs (``num_gpus`` each) hold at once; each run gets
+    ``num_cpus`` torch threads if given, else ``max(1, cores // workers)`` locally and one on
+    Ray.  ``num_gpus`` (Ray only) is the GPUs each task reserves — fractions share a GPU; runs
+    on a CUDA device need at least a fraction, since Ray hides every GPU from a task that
+    reserves none.  Locally, every run's device must be on this machine (checked first, one
+    line); on Ray it is checked where each run lands.
     ``on_record`` is called with each finished run's record (done or failed) as it is stored;
     ``data_dir`` is the image data folder of image experiments (else ``$SPECINIT_DATA``).
     """
@@ -400,10 +447,34 @@ def run_sweep(
         raise ValueError("address= is for backend='ray'")
     if workers is not None:
         workers = check_int(workers, "workers")
+    if num_cpus is not None:
+        num_cpus = check_int(num_cpus, "num_cpus")
+    if not (isinstance(num_gpus, (int, float)) and not isinstance(num_gpus, bool) and num_gpus >= 0):
+        raise ValueError(f"num_gpus must be a non-negative number, got {num_gpus!r}")
+    if num_gpus and backend != "ray":
+        raise ValueError(
+            "num_gpus= (--gpus-per-run) is for backend='ray'; local runs share this machine's GPUs"
+        )
     if not isinstance(spec, SweepSpec):
         spec = load_sweep(spec)
     out = Path(out)
     runs = plan(spec, data_dir)
+    devices = run_devices(runs)
+    if backend == "local":
+        for device in devices:
+            resolve_device(device)  # a device this machine lacks: one line, before any run
+    else:
+        gpu_runs = [d for d in devices if d.startswith("cuda")]
+        if gpu_runs and not num_gpus:
+            raise ValueError(
+                f"runs on {gpu_runs[0]} need GPUs reserved on Ray (--gpus-per-run N, num_gpus=N): "
+                "Ray hides every GPU from a task that reserves none"
+            )
+        if num_gpus and not gpu_runs:
+            raise ValueError(
+                "num_gpus= (--gpus-per-run) reserves GPUs but every run's device is "
+                f"{', '.join(devices)}; set the device (--device cuda)"
+            )
     start = time.perf_counter()
     with RunStore(out / STORE_NAME) as store:
         previous = store.meta().get("experiment")
@@ -425,10 +496,10 @@ def run_sweep(
             n_workers = workers or default_workers(len(todo))
             if backend == "local":
                 runner: _LocalBackend | _RayBackend = _LocalBackend(
-                    out, n_workers, threads_per_worker(n_workers)
+                    out, n_workers, num_cpus or threads_per_worker(n_workers)
                 )
             else:
-                runner = _RayBackend(out, workers, 1, address)
+                runner = _RayBackend(out, workers, num_cpus or 1, address, num_gpus)
 
             def keep(record: RunRecord) -> None:
                 store.add(record)

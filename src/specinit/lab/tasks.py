@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from specinit._core.placement import to_device
 from specinit._core.plotting import figure
 from specinit.data import Sinusoids, grid_1d, sample_1d, sinusoids
 from specinit.initializers import init_
@@ -82,15 +83,23 @@ def check_task(task: SparseTask, name: str = "task") -> None:
 
 
 def build_net(
-    activation: str, depth: int, width: int, init: str, seed: int, **init_options: Any
+    activation: str,
+    depth: int,
+    width: int,
+    init: str,
+    seed: int,
+    *,
+    device: str | torch.device = "cpu",
+    **init_options: Any,
 ) -> nn.Module:
-    """A coordinate MLP with ``depth`` hidden layers initialized by ``specinit.init_``.
+    """A coordinate MLP with ``depth`` hidden layers initialized by ``specinit.init_``, on ``device``.
 
     ``init_`` overwrites every weight and bias, so PyTorch's default (global-RNG) draw in the
-    constructor leaves no trace: the result depends on ``seed`` only.
+    constructor leaves no trace: the result depends on ``seed`` only.  The weights are drawn on
+    the CPU and then moved, so a seed gives the same net on every device.
     """
     net = coordinate_mlp(1, width, depth, 1, activation)
-    return init_(net, init, generator=seed, **init_options)
+    return to_device(init_(net, init, generator=seed, **init_options), device)
 
 
 def fit_and_measure(
@@ -101,17 +110,23 @@ def fit_and_measure(
     steps: int,
     momentum: float,
     seed: int,
+    device: str | torch.device = "cpu",
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Fit the sparse samples with SGD (lr chosen by final training loss) and measure.
+    """Fit the sparse samples with SGD (lr chosen by final training loss) and measure, on
+    ``device`` (the models ``make_model`` builds are moved there).
 
     Row: chosen lr, train MSE, MSE against the true signal on the dense grid ("test"), and the
     fraction of spectral energy above ``f_c`` before and after fitting.
     """
-    x, y = task.samples()
-    start = make_model()
+
+    def placed() -> nn.Module:
+        return to_device(make_model(), device)
+
+    x, y = to_device(task.samples(), device)
+    start = placed()
     spec0 = task.spectrum(start)
     search = tune_lr(
-        make_model,
+        placed,
         x,
         y,
         lrs,
@@ -123,7 +138,7 @@ def fit_and_measure(
     )
     model = search.model
     spec1 = task.spectrum(model)
-    grid = task.dense()
+    grid = to_device(task.dense(), device)
     with torch.no_grad():
         fitted = model(grid).reshape(-1)
         truth = task.target(grid).reshape(-1)
@@ -141,8 +156,8 @@ def fit_and_measure(
         "freqs": spec0.freqs,
         "amplitude_init": spec0.amplitude,
         "amplitude_final": spec1.amplitude,
-        "grid": grid.reshape(-1).numpy(),
-        "fitted": fitted.numpy(),
+        "grid": grid.reshape(-1).cpu().numpy(),
+        "fitted": fitted.cpu().numpy(),
     }
     return row, arrays
 
@@ -165,13 +180,13 @@ def plot_fits(
     fig, axes = figure(rows, columns, width=3.2 * columns, height=2.4 * rows)
     x, y = task.samples()
     grid = task.dense().reshape(-1)
-    truth = task.target(grid).numpy()
+    truth = task.target(grid).cpu().numpy()
     for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     for ax, (title, xs, fitted) in zip(axes.flat, panels, strict=False):
-        ax.plot(grid.numpy(), truth, color="0.6", lw=1, label="signal")
+        ax.plot(grid.cpu().numpy(), truth, color="0.6", lw=1, label="signal")
         ax.plot(xs, fitted, color="C0", lw=1.2, label="network")
-        ax.plot(x.reshape(-1).numpy(), y.reshape(-1).numpy(), "k.", ms=4, label="samples")
+        ax.plot(x.reshape(-1).cpu().numpy(), y.reshape(-1).cpu().numpy(), "k.", ms=4, label="samples")
         ax.set_title(title, fontsize=9)
         ax.set_ylim(-3, 3)
     axes.flat[0].legend(fontsize=7, loc="upper right")
@@ -209,17 +224,19 @@ class Starts:
         return cls(**{f.name: getattr(cfg, f.name) for f in fields(cls)})
 
 
-def make_start(start: str, seed: int, settings: Starts, lo: float, hi: float) -> nn.Module:
-    """The coordinate MLP of one of :data:`BANDWIDTH_STARTS` (pre-training on
-    ``sin(2π f_hi x)`` over ``[lo, hi)`` included), every weight drawn from ``seed``:
+def make_start(
+    start: str, seed: int, settings: Starts, lo: float, hi: float, device: str | torch.device = "cpu"
+) -> nn.Module:
+    """The coordinate MLP of one of :data:`BANDWIDTH_STARTS` on ``device`` (pre-training on
+    ``sin(2π f_hi x)`` over ``[lo, hi)`` included, run there), every weight drawn from ``seed``:
     ReLU + Xavier (low), ReLU pre-trained on a high frequency (high), Gaussian + Xavier (high),
     Gaussian + small variance (low).
     """
     gaussian = f"gaussian(sigma={settings.gaussian_sigma})"
     if start == "relu-xavier":
-        return build_net("relu", settings.relu_depth, settings.width, "xavier_normal", seed)
+        return build_net("relu", settings.relu_depth, settings.width, "xavier_normal", seed, device=device)
     if start == "relu-high-frequency":
-        net = build_net("relu", settings.relu_depth, settings.width, "xavier_normal", seed)
+        net = build_net("relu", settings.relu_depth, settings.width, "xavier_normal", seed, device=device)
         return init_(
             net,
             "high_frequency",
@@ -231,7 +248,9 @@ def make_start(start: str, seed: int, settings: Starts, lo: float, hi: float) ->
             generator=seed,
         )
     if start == "gaussian-xavier":
-        return build_net(gaussian, settings.gaussian_depth, settings.width, "xavier_normal", seed)
+        return build_net(
+            gaussian, settings.gaussian_depth, settings.width, "xavier_normal", seed, device=device
+        )
     if start == "gaussian-small":
         return build_net(
             gaussian,
@@ -239,6 +258,7 @@ def make_start(start: str, seed: int, settings: Starts, lo: float, hi: float) ->
             settings.width,
             "gaussian_small",
             seed,
+            device=device,
             sigma=settings.gaussian_sigma,
             alpha=settings.small_alpha,
         )

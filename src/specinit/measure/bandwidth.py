@@ -263,7 +263,7 @@ def gradient_bandwidth(
     grads = input_gradients(
         model, x, chunk_size=chunk_size, batch_mean=batch_mean, reduction=reduction, generator=generator
     )
-    values = grads.detach().to("cpu", torch.float64).flatten().numpy()
+    values = grads.detach().to("cpu", torch.float64).flatten().cpu().numpy()
     magnitude = np.abs(values)
     edges = _edges(bins, limit, float(magnitude.max()))
     counts, _ = np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)
@@ -451,7 +451,7 @@ def directional_spectrum(
     return DirectionalSpectrum(
         spectrum=spectrum,
         line_centroids=centroids,
-        points=order.numpy(),
+        points=order.cpu().numpy(),
         directions=dirs.to(points_batch.dtype).reshape(lines, *sample_shape),
         length=length,
         seed=seed_value,

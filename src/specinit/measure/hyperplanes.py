@@ -319,7 +319,7 @@ def relu_spline(model: ModelOrNeurons) -> ReluSpline:
 def _points(neurons: Neurons) -> np.ndarray:
     """Hyperplanes as points ``(ŵ, β)`` in ``R^{d+1}``, float64."""
     return np.concatenate(
-        [neurons.normals.double().numpy(), neurons.offsets.double().numpy()[:, None]], axis=1
+        [neurons.normals.double().cpu().numpy(), neurons.offsets.double().cpu().numpy()[:, None]], axis=1
     )
 
 
@@ -379,7 +379,7 @@ class HyperplaneClusters:
         """Distance of each cluster hyperplane to its nearest data point, ``(C,)``; see
         :func:`pinning_distances` (1D: ``|breakpoint − nearest x_i|``).
         """
-        points = as_tensor(x, "x", dtype=torch.float64).numpy()
+        points = as_tensor(x, "x", dtype=torch.float64).cpu().numpy()
         points = points[:, None] if points.ndim == 1 else points
         return pinning_distances(self.normals, self.offsets, points, relative=relative)
 
@@ -422,7 +422,7 @@ def pinning_distances(normals: Any, offsets: Any, x: Any, *, relative: bool = Fa
     normals, offsets = (np.asarray(a, dtype=np.float64) for a in (normals, offsets))
     if normals.ndim != 2 or offsets.shape != normals.shape[:1]:
         raise ValueError(f"normals must be (C, d) and offsets (C,), got {normals.shape} and {offsets.shape}")
-    x = as_tensor(x, "x", dtype=torch.float64).numpy()
+    x = as_tensor(x, "x", dtype=torch.float64).cpu().numpy()
     if x.ndim != 2 or x.shape[1] != normals.shape[1]:
         raise ValueError(
             f"x must have shape (N, {normals.shape[1]}), got {x.shape} (mismatched feature sizes)"
@@ -465,7 +465,7 @@ def cluster_hyperplanes(
         raise ValueError(
             f"min_amplitude is relative to the largest amplitude and must be < 1, got {min_amplitude!r}"
         )
-    weights = neurons.amplitude_norms.double().numpy()
+    weights = neurons.amplitude_norms.double().cpu().numpy()
     points = _points(neurons)
     labels = np.full(len(weights), -1)
     top = weights.max()
@@ -552,5 +552,5 @@ class HyperplaneTracker:
         fields = ("normals", "offsets", "amplitudes", "scales")
         out = {"step": np.array(steps)}
         for name in fields:
-            out[name] = np.stack([getattr(self.records[s], name).double().numpy() for s in steps])
+            out[name] = np.stack([getattr(self.records[s], name).double().cpu().numpy() for s in steps])
         return out

@@ -260,7 +260,7 @@ def layer_spectra(
 def _readout(features: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, np.ndarray]:
     """``(weight (k, W), bias (k,))`` of :func:`~specinit.initializers.readout.fit_readout` in float64."""
     weight, bias = fit_readout(torch.from_numpy(features), torch.from_numpy(y), l2=l2, dtype=torch.float64)
-    return weight.numpy(), bias.numpy()
+    return weight.cpu().numpy(), bias.cpu().numpy()
 
 
 def ridge_readout(
@@ -271,10 +271,10 @@ def ridge_readout(
     ridge readout (relative ridge, bias unpenalized), which this calls.
     """
     warn_deprecated("ridge_readout is deprecated; use specinit.fit_readout (the one ridge readout)")
-    h = as_tensor(features, "features", dtype=torch.float64).numpy()
+    h = as_tensor(features, "features", dtype=torch.float64).cpu().numpy()
     if h.ndim != 2:
         raise ValueError(f"features must have shape (m, W), got {h.shape}")
-    target = as_tensor(y, "y", dtype=torch.float64).numpy()
+    target = as_tensor(y, "y", dtype=torch.float64).cpu().numpy()
     if target.ndim not in (1, 2) or target.shape[0] != h.shape[0]:
         raise ValueError(
             f"y must have shape ({h.shape[0]},) or ({h.shape[0]}, k) to match features, got {target.shape}"
@@ -357,7 +357,7 @@ def _fit_points(target: Target | None, grid: np.ndarray) -> tuple[np.ndarray, np
         if x.ndim != 1:
             raise ValueError(f"target x must have shape (m,) or (m, 1), got {tuple(x.shape)}")
         check_same_length(x, y, "target x", "target y")
-        x_fit = x.numpy()
+        x_fit = x.cpu().numpy()
     elif callable(target):
         x_fit = grid
         with torch.no_grad():
@@ -369,7 +369,7 @@ def _fit_points(target: Target | None, grid: np.ndarray) -> tuple[np.ndarray, np
     if y.ndim not in (1, 2) or y.shape[0] != x_fit.shape[0]:
         m = x_fit.shape[0]
         raise ValueError(f"target values must have shape ({m},) or ({m}, k), got {tuple(y.shape)}")
-    y_fit = y.numpy().reshape(x_fit.shape[0], -1)
+    y_fit = y.cpu().numpy().reshape(x_fit.shape[0], -1)
     if not np.any(y_fit):
         raise ValueError("target is zero at every fit point; the readout error is undefined")
     return x_fit, y_fit
@@ -411,7 +411,7 @@ def _record(
         out = calls[0].to("cpu", torch.float64).reshape(len(x), -1)
         if not torch.isfinite(out).all():
             raise ValueError(f"layer {names[id(m)]!r} output contains NaN/inf values")
-        result.append(out.numpy())
+        result.append(out.cpu().numpy())
     return result
 
 

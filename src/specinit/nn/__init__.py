@@ -14,7 +14,10 @@ from specinit.nn.models import (
     hidden_layers,
     mlp,
     mlp_widths,
+    resnet18,
     resnet_small,
+    vgg11,
+    vgg16,
     vgg_small,
 )
 
@@ -35,6 +38,9 @@ __all__ = [
     "VGGSmall",
     "resnet_small",
     "ResNetSmall",
+    "vgg11",
+    "vgg16",
+    "resnet18",
     "ShallowNTKNet",
     "hidden_layers",
     "mlp_widths",

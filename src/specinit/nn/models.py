@@ -1,4 +1,5 @@
-"""Small models built from specinit's activation modules: MLPs, coordinate MLPs, small CNNs.
+"""Models built from specinit's activation modules: MLPs, coordinate MLPs, small CNNs, and the
+papers' CIFAR networks (VGG-11, VGG-16, ResNet-18 for 32×32 images).
 
 Every non-linearity is an :class:`~specinit.nn.activations.ActivationModule`, so its properties
 (odd, bounded, ``f'(0)``, ``omega0`` ...) stay reachable from the model, and :func:`hidden_layers`
@@ -41,6 +42,10 @@ __all__ = [
     "resnet_small",
     "ResNetSmall",
     "BasicBlock",
+    "vgg11",
+    "vgg16",
+    "resnet18",
+    "VGG_CONFIGS",
     "hidden_layers",
     "mlp_widths",
     "ShallowNTKNet",
@@ -406,6 +411,124 @@ def resnet_small(
             channels = stage_width
     head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
     return ResNetSmall(stem, nn.Sequential(*blocks), head, act, in_channels)
+
+
+# --------------------------------------------------------------------------- the papers' CIFAR nets
+
+#: VGG configurations (Simonyan & Zisserman 2015, Table 1): conv widths, ``"M"`` a 2×2 max-pool.
+VGG_CONFIGS: dict[str, tuple[int | str, ...]] = {
+    "vgg11": (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
+    "vgg16": (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"),
+}
+
+
+def _scaled(channels: int, width: float) -> int:
+    return max(1, round(channels * width))
+
+
+def _vgg(
+    name: str,
+    num_classes: int,
+    in_channels: int,
+    width: float,
+    activation: ActivationLike,
+    norm: str | None,
+    activation_params: dict[str, float],
+) -> VGGSmall:
+    """A VGG of :data:`VGG_CONFIGS` for 32×32 images, with a single ``Linear`` classifier."""
+    in_channels = check_int(in_channels, "in_channels")
+    num_classes = check_int(num_classes, "num_classes")
+    check_positive(width, "width")
+    make_norm = _norm_factory(norm, _NORMS_2D)
+    act = activations.get(activation, **activation_params)
+    layers: list[nn.Module] = []
+    channels = in_channels
+    for item in VGG_CONFIGS[name]:
+        if item == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            out = _scaled(int(item), width)
+            layers += _conv_norm_act(channels, out, act, make_norm)
+            channels = out
+    # 32 → 1 after five poolings: the classifier reads one pixel of each channel
+    head = nn.Sequential(nn.Flatten(), nn.Linear(channels, num_classes))
+    return VGGSmall(nn.Sequential(*layers), head, act, in_channels, (32, 32))
+
+
+def vgg11(
+    num_classes: int = 10,
+    in_channels: int = 3,
+    *,
+    width: float = 1.0,
+    activation: ActivationLike = "relu",
+    norm: str | None = "batch",
+    **activation_params: float,
+) -> VGGSmall:
+    """VGG-11 (configuration A of Simonyan & Zisserman 2015) for 32×32 images (CIFAR), as in
+    arXiv 2206.08558's Exp 4.
+
+    Eight ``Conv3×3 → [norm] → f`` layers of widths 64, 128, 256², 512⁴ (times ``width``, at
+    least 1 channel) with five ``MaxPool2×2`` between them (32 → 1), then
+    ``Flatten → Linear(512·width, num_classes)`` — the CIFAR variant's single classifier layer
+    instead of ImageNet's three.  With batch norm and ``width=1``: 9,228,362 parameters for 10
+    classes (the convolutions carry no bias in front of a norm layer; with one, as in some CIFAR
+    code, 2,752 more).  Input ``(N, in_channels, 32, 32)``.
+
+    >>> sum(p.numel() for p in vgg11().parameters())
+    9228362
+    """
+    return _vgg("vgg11", num_classes, in_channels, width, activation, norm, activation_params)
+
+
+def vgg16(
+    num_classes: int = 10,
+    in_channels: int = 3,
+    *,
+    width: float = 1.0,
+    activation: ActivationLike = "relu",
+    norm: str | None = "batch",
+    **activation_params: float,
+) -> VGGSmall:
+    """VGG-16 (configuration D) for 32×32 images: thirteen conv layers (64², 128², 256³, 512⁶,
+    times ``width``), five poolings, ``Linear(512·width, num_classes)``; otherwise as
+    :func:`vgg11`.  With batch norm and ``width=1``: 14,724,042 parameters for 10 classes.
+
+    >>> sum(p.numel() for p in vgg16().parameters())
+    14724042
+    """
+    return _vgg("vgg16", num_classes, in_channels, width, activation, norm, activation_params)
+
+
+def resnet18(
+    num_classes: int = 10,
+    in_channels: int = 3,
+    *,
+    width: float = 1.0,
+    activation: ActivationLike = "relu",
+    norm: str | None = "batch",
+    **activation_params: float,
+) -> ResNetSmall:
+    """ResNet-18 (He et al. 2016), CIFAR variant: a ``Conv3×3(64)`` stem with stride 1 and no
+    max-pool, four stages of two :class:`BasicBlock` s of widths 64, 128, 256, 512 (times
+    ``width``; stride 2 and a projection shortcut at the start of the last three), global
+    average pooling and ``Linear(512·width, num_classes)``.  This is :func:`resnet_small` with
+    those widths and ``blocks_per_stage=2``.  With batch norm and ``width=1``: 11,173,962
+    parameters for 10 classes.  Any image size works; 32×32 is the one it is made for.
+
+    >>> sum(p.numel() for p in resnet18().parameters())
+    11173962
+    """
+    check_positive(width, "width")
+    widths = [_scaled(c, width) for c in (64, 128, 256, 512)]
+    return resnet_small(
+        in_channels,
+        num_classes,
+        widths=widths,
+        blocks_per_stage=2,
+        activation=activation,
+        norm=norm,
+        **activation_params,
+    )
 
 
 # --------------------------------------------------------------------------- diagnostics

@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -133,6 +134,7 @@ def train(
     desc: str | None = None,
     tol: float | None = None,
     lr_rule: str = "uniform",
+    amp: bool = False,
 ) -> TrainResult:
     """Train ``model`` on ``(x, y)`` in place and return the loss curve and history.
 
@@ -168,6 +170,10 @@ def train(
         tol: stop as soon as a step's loss is below ``tol``.
         lr_rule: ``"uniform"`` (every parameter at ``lr``) or ``"depth"`` (the middle layers at
             ``lr / (n − 2)``; see :func:`param_groups`).
+        amp: mixed precision for the training steps: each step's forward pass and loss run
+            under ``torch.autocast`` (float16 with a ``GradScaler`` on CUDA, bfloat16 on the
+            CPU); the weights, the optimizer, callbacks, validation and the final loss stay in
+            the model's float32.  Off by default; a float32 model on CUDA or the CPU only.
 
     Returns:
         a :class:`TrainResult`; its ``final_loss`` is the full training loss of the final
@@ -197,6 +203,7 @@ def train(
     if tol is not None:
         check_positive(tol, "tol")
     classify = loss_name == "cross_entropy"
+    cast, scaler = _mixed_precision(amp, device, dtype)
     shuffle = as_generator(generator)
     fork_seed = derive_seed(generator)
 
@@ -218,19 +225,25 @@ def train(
         for step, index in enumerate(_batches(n, size, total, shuffle), start=1):
             xb, yb = (x, y) if index is None else (x[index], y[index])
             opt.zero_grad(set_to_none=True)
-            pred = model(xb)
-            if classify and step == 1:
-                check_labels(pred, y, "y")
-                if val is not None:
-                    check_labels(pred, val[1], "y_val")
-            value = loss_fn(pred, yb)
+            with cast():
+                pred = model(xb)
+                if classify and step == 1:
+                    check_labels(pred, y, "y")
+                    if val is not None:
+                        check_labels(pred, val[1], "y_val")
+                value = loss_fn(pred, yb)
             if value.ndim != 0:
                 raise ValueError(f"loss must return a scalar, got shape {tuple(value.shape)}")
             current = float(value.detach())
             if not math.isfinite(current):
                 raise _diverged(f"at step {step}", loss_name, current, optimizer, lr)
-            value.backward()
-            opt.step()
+            if scaler is None:
+                value.backward()
+                opt.step()
+            else:  # float16 gradients: scaled against underflow, steps with inf/NaN skipped
+                scaler.scale(value).backward()
+                scaler.step(opt)
+                scaler.update()
 
             losses[step - 1] = current
             done = step
@@ -268,6 +281,21 @@ def train(
         seconds=time.perf_counter() - start,
         history=dict(history),
     )
+
+
+def _mixed_precision(
+    amp: bool, device: torch.device, dtype: torch.dtype
+) -> tuple[Callable[[], Any], torch.amp.GradScaler | None]:
+    """The autocast context of a training step and the gradient scaler (CUDA only), or a no-op."""
+    if not amp:
+        return contextlib.nullcontext, None
+    if device.type not in ("cuda", "cpu"):
+        raise ValueError(f"amp=True runs on CUDA or the CPU, not on {device.type!r}; train with amp=False")
+    if dtype != torch.float32:
+        raise ValueError(f"amp=True needs a float32 model, got {dtype}")
+    if device.type == "cuda":
+        return lambda: torch.autocast("cuda", dtype=torch.float16), torch.amp.GradScaler("cuda")
+    return lambda: torch.autocast("cpu", dtype=torch.bfloat16), None
 
 
 @renamed_kwargs(batch_size="chunk_size")

@@ -85,7 +85,7 @@ class BurgersPoints:
         return torch.cat(
             [
                 initial_condition(self.initial[:, :1]),
-                torch.zeros(len(self.boundary), 1, dtype=self.boundary.dtype),
+                torch.zeros(len(self.boundary), 1, dtype=self.boundary.dtype, device=self.boundary.device),
             ]
         )
 

@@ -80,7 +80,7 @@ def test_narrow_net_keeps_signal_with_odd_sigmoid_but_not_xavier(tmp_path):
     [
         ({"activations": ("relu",)}, "not in the odd-sigmoid class"),
         ({"inits": ("lsuv",)}, "unknown init"),
-        ({"datasets": ("cifar10",)}, "unknown dataset"),
+        ({"datasets": ("svhn",)}, "unknown dataset"),
         ({"lrs": ()}, "positive learning rates"),
     ],
 )

@@ -96,7 +96,7 @@ def test_swim_1d_rejects_bad_configs(change, message):
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"datasets": ("cifar10",)}, "unknown dataset"),
+        ({"datasets": ("svhn",)}, "unknown dataset"),
         ({"schedules": ("flat",)}, "unknown schedule"),
         ({"finetune_schedule": "flat"}, "unknown schedule"),
         ({"finetune_inits": ("kaiming_uniform",)}, "unknown fine-tuning start"),

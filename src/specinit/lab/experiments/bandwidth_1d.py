@@ -54,6 +54,7 @@ class Config:
     steps: int = 2000
     momentum: float = 0.9
     seeds: tuple[int, ...] = (0, 1, 2)
+    device: str = "cpu"  # where models and data run: cpu, cuda, cuda:N, mps (--device)
 
 
 QUICK = Config(lrs=(1e-2,), pretrain_steps=1000, seeds=(0,))
@@ -85,7 +86,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     """
     start, seed = unit.params["start"], unit.params["seed"]
     # The pre-trained start is built once and copied for each learning rate.
-    base = make_start(start, seed, Starts.of(cfg), cfg.task.lo, cfg.task.hi)
+    base = make_start(start, seed, Starts.of(cfg), cfg.task.lo, cfg.task.hi, device=context.device)
     row, arrays = fit_and_measure(
         cfg.task,
         lambda: copy.deepcopy(base),
@@ -93,6 +94,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
         steps=cfg.steps,
         momentum=cfg.momentum,
         seed=seed,
+        device=context.device,
     )
     band = np.abs(arrays["freqs"] - cfg.high_freq) <= 1.0  # the spike may drift by a bin or two
     row.update(

@@ -144,6 +144,7 @@ class Config:
     starts: tuple[str, ...] = STARTS
     signals: tuple[int, ...] = (0, 1, 2, 3, 4)
     seeds: tuple[int, ...] = (0, 1)
+    device: str = "cpu"  # where models and data run: cpu, cuda, cuda:N, mps (--device)
 
 
 # Quick: two lrs, shorter fits and Hessian estimates, one signal: 1 matched pair per activation,
@@ -207,10 +208,10 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     """
     start, signal, seed = unit.params["start"], unit.params["signal"], unit.params["seed"]
     task = signal_task(cfg, signal)
-    x, y = task.samples()
+    x, y = context.place(task.samples())
     x_test = between_samples(x, cfg.test_per_gap)
     y_test = task.target(x_test).reshape(-1, 1)
-    net = make_start(start, seed, Starts.of(cfg), task.lo, task.hi)
+    net = make_start(start, seed, Starts.of(cfg), task.lo, task.hi, device=context.device)
     spec0 = task.spectrum(net)
     search = tune_lr(
         lambda: copy.deepcopy(net),

@@ -91,6 +91,7 @@ class Config:
     mnist_test: int = 2000
     records: int = 25
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    device: str = "cpu"  # where models and data run: cpu, cuda, cuda:N, mps (--device)
 
 
 # Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
@@ -175,12 +176,12 @@ def make_problem(cfg: Config, task: Task, seed: int, context: Context) -> Proble
     if task.kind == "1d":
         x = torch.sort(torch.rand(task.n_train, generator=gen) * 2 - 1).values.unsqueeze(1)
         grid = torch.linspace(-1, 1, 512).unsqueeze(1)
-        return Problem(x, _target_1d(x), "mse", grid, _target_1d(grid))
+        return context.place(Problem(x, _target_1d(x), "mse", grid, _target_1d(grid)))
     if task.kind == "2d":
         x = torch.rand(task.n_train, 2, generator=gen) * 2 - 1
         axis = torch.linspace(-1, 1, 32)
         grid = torch.cartesian_prod(axis, axis)
-        return Problem(x, _target_2d(x), "mse", grid, _target_2d(grid))
+        return context.place(Problem(x, _target_2d(x), "mse", grid, _target_2d(grid)))
     split = context.images("mnist", task.n_train, cfg.mnist_test, 0)
     x, xt = pca_project(split.x_train, split.x_test, cfg.pca_dim)
     return Problem(x, split.y_train, "cross_entropy", xt, split.y_test)
@@ -221,6 +222,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
         scale=cfg.adaptive_scale if adaptive else 1.0,
         generator=p["seed"],
     )
+    context.place(net)
     lr = task.lr_adaptive if adaptive else task.lr_lazy / task.width
     tracker = HyperplaneTracker(record_steps(task.steps, cfg.records))
     result = train(
@@ -265,7 +267,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
         arrays["normals"] = stacked["normals"] if task.kind == "2d" else stacked["normals"][:, :, 0]
         arrays["offsets"] = stacked["offsets"]
         arrays["weights"] = np.linalg.norm(stacked["amplitudes"], axis=2)
-        arrays["x"] = problem.x.numpy()
+        arrays["x"] = problem.x.cpu().numpy()
     return row, arrays
 
 

@@ -38,6 +38,7 @@ class Config:
     steps: int = 3000
     momentum: float = 0.9
     seeds: tuple[int, ...] = (0, 1, 2)
+    device: str = "cpu"  # where models and data run: cpu, cuda, cuda:N, mps (--device)
 
 
 QUICK = Config(depths=(1, 6), lrs=(3e-3, 1e-2), steps=800, seeds=(0,))
@@ -65,7 +66,13 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     p = unit.params
     make = partial(build_net, p["activation"], p["depth"], cfg.width, cfg.init, p["seed"])
     row, arrays = fit_and_measure(
-        cfg.task, make, lrs=cfg.lrs, steps=cfg.steps, momentum=cfg.momentum, seed=p["seed"]
+        cfg.task,
+        make,
+        lrs=cfg.lrs,
+        steps=cfg.steps,
+        momentum=cfg.momentum,
+        seed=p["seed"],
+        device=context.device,
     )
     return {"activation": p["activation"], "depth": p["depth"], "seed": p["seed"], **row}, arrays
 

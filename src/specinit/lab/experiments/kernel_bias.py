@@ -81,6 +81,7 @@ class Config:
     match_tol: float = 0.05  # "lazy training matches the linearized model" threshold
     rank_tol: float = 0.9  # Spearman threshold for "converges in the predicted order"
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    device: str = "cpu"  # where models and data run: cpu, cuda, cuda:N, mps (--device)
 
 
 QUICK = Config(width=2048, steps=400, n_samples=2**14, records=12, seeds=(0, 1))
@@ -130,7 +131,7 @@ def target(theta: Tensor, n_freqs: int, seed: int) -> Tensor:
 
 def residual_spectrum(values: Tensor, y: Tensor, track: int) -> np.ndarray:
     """``|DFT(f − y)(k)|`` for ``k = 1..track`` (last axis: points)."""
-    return np.abs(np.fft.rfft((values - y).numpy(), axis=-1))[..., 1 : track + 1]
+    return np.abs(np.fft.rfft((values - y).cpu().numpy(), axis=-1))[..., 1 : track + 1]
 
 
 def _train(
@@ -165,13 +166,16 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     theta, z = circle(n)
     _, zt = circle(n, 0.5)
     y = target(theta, track, seed)
+    z, zt, y = context.place((z, zt, y))
     sigma_w, sigma_b = cfg.sigma_w, cfg.sigma_b
     infinite = shallow_ntk(
         z, None, act, sigma_w=sigma_w, sigma_b=sigma_b, n_samples=cfg.n_samples, generator=seed
     )
     weight_inf = spectral_weight(infinite.value)
-    net = ShallowNTKNet(
-        2, cfg.width, act, sigma_w=sigma_w, sigma_b=sigma_b, generator=1000 + seed, dtype=torch.float64
+    net = context.place(
+        ShallowNTKNet(
+            2, cfg.width, act, sigma_w=sigma_w, sigma_b=sigma_b, generator=1000 + seed, dtype=torch.float64
+        )
     )
     k_train, k_test = ntk(net, z), ntk(net, zt, z)
     weight_emp = spectral_weight(k_train)
@@ -187,7 +191,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     flow = linearized_flow(
         k_train,
         y,
-        torch.from_numpy(steps).double(),
+        context.place(torch.from_numpy(steps).double()),
         lr=lr,
         f0_train=f0,
         k_test=k_test,
@@ -229,7 +233,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
         "residual_lin": r_lin,
         "rate": rates.rate,
         "rate_predicted": rates.predicted,
-        "eigenvalues": eig.eigenvalues[: 2 * track].numpy(),
+        "eigenvalues": eig.eigenvalues[: 2 * track].cpu().numpy(),
         "eig_dominant": proj.dominant,
     }
     return {k: v for k, v in row.items() if v is not None}, arrays

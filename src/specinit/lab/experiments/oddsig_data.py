@@ -53,6 +53,7 @@ class Config:
     lr_rule: str = "uniform"  # or "depth" (middle layers at lr/(n − 2)), for every init
     probe: int = 100  # training images used for the propagation measurement at init
     seeds: tuple[int, ...] = (0, 1, 2)
+    device: str = "cpu"  # where models and data run: cpu, cuda, cuda:N, mps (--device)
 
 
 # Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
@@ -103,6 +104,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
         batch_size=cfg.batch_size,
         probe=cfg.probe,
         lr_rule=cfg.lr_rule,
+        device=context.device,
     )
     return {"train_size": p["train_size"], **row}, arrays
 

@@ -29,10 +29,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
 import specinit
 from specinit import data
+from specinit._core.placement import to_device
 from specinit._core.plotting import figure
 from specinit.data import standardize
 from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
@@ -74,6 +76,7 @@ class Config:
     lr_rule: str = "uniform"  # or "depth": middle layers at lr/(n − 2), for every init
     probe: int = 512  # training images used for the propagation measurement at init
     seeds: tuple[int, ...] = (0, 1, 2)
+    device: str = "cpu"  # where models and data run: cpu, cuda, cuda:N, mps (--device)
 
 
 # Quick: only the 101-layer 16/4 design and tanh, 64 Adam steps per epoch, so a larger lr than the
@@ -157,13 +160,21 @@ def train_case(
     batch_size: int,
     probe: int,
     lr_rule: str = "uniform",
+    device: str | torch.device = "cpu",
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Measure the start (last hidden layer's std and saturated fraction on ``probe`` training
     images, train mode) and train with Adam (lr by final training loss, per-layer ``lr_rule``);
-    test accuracy per epoch.
+    test accuracy per epoch.  The nets are built on the CPU from their seed, then moved to
+    ``device`` (where ``split`` is).
     """
     seed = p["seed"]
-    make = functools.partial(build, p["activation"], p["design"], p["init"], split.x_train.shape[1], seed)
+    build_case = functools.partial(
+        build, p["activation"], p["design"], p["init"], split.x_train.shape[1], seed
+    )
+
+    def make() -> nn.Module:
+        return to_device(build_case(), device)
+
     start = propagation(make(), split.x_train[:probe], train_mode=True)
     stds = start.column("std")
     search = tune_lr(
@@ -213,6 +224,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
         batch_size=cfg.batch_size,
         probe=cfg.probe,
         lr_rule=cfg.lr_rule,
+        device=context.device,
     )
 
 

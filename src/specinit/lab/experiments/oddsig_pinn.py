@@ -53,6 +53,7 @@ class Config:
     grid_x: int = 256
     grid_t: int = 101
     seeds: tuple[int, ...] = (0, 1, 2)
+    device: str = "cpu"  # where models and data run: cpu, cuda, cuda:N, mps (--device)
 
 
 # Quick: one activation, two seeds (the loss comparison needs a noise estimate), small sets.
@@ -98,14 +99,18 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     """
     p = unit.params
     net = specinit.init_(mlp(2, [cfg.width] * cfg.depth, 1, p["activation"]), p["init"], generator=p["seed"])
-    points = sample_points(cfg.n_collocation, cfg.n_initial, cfg.n_boundary, generator=p["seed"])
+    context.place(net)
+    points = context.place(
+        sample_points(cfg.n_collocation, cfg.n_initial, cfg.n_boundary, generator=p["seed"])
+    )
     result = train_pinn(
         net, points, adam_steps=cfg.adam_steps, lr=cfg.lr, lbfgs_iterations=cfg.lbfgs_iterations
     )
     x, t = _grid(cfg)
     xt = torch.tensor(np.stack(np.meshgrid(x, t, indexing="ij"), -1).reshape(-1, 2), dtype=torch.float32)
+    xt = context.place(xt)
     with torch.no_grad():
-        u = net(xt).reshape(len(x), len(t)).double().numpy()
+        u = net(xt).reshape(len(x), len(t)).double().cpu().numpy()
     exact = reference_solution(x, t, NU)
     rel_l2 = float(np.linalg.norm(u - exact) / np.linalg.norm(exact))
     row = {

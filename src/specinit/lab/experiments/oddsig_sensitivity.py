@@ -57,6 +57,7 @@ class Config:
     lr: float = 1e-4  # Adam; at 1e-3 both starts stall near chance at depth 100, width 128
     batch_size: int = 64
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    device: str = "cpu"  # where models and data run: cpu, cuda, cuda:N, mps (--device)
 
 
 # Quick: a 30-layer base, two or three values per sweep, 2 seeds and one epoch of training.
@@ -101,11 +102,11 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     p = unit.params
     case = {"width": cfg.width, "depth": cfg.depth, "k": cfg.k, "noise": cfg.noise, p["vary"]: p["value"]}
     act = get_activation(cfg.activation, k=case["k"])
-    data = standardize(digits(generator=0), per_feature=True)
+    data = context.place(standardize(digits(generator=0), per_feature=True))
     x = data.x_train[: cfg.batch]
     net = mlp(x.shape[1], [case["width"]] * case["depth"], 10, act)
     options = {"target_layer": case["depth"], "noise_multiplier": case["noise"]} if p["init"] == OURS else {}
-    specinit.init_(net, p["init"], generator=p["seed"], **options)
+    context.place(specinit.init_(net, p["init"], generator=p["seed"], **options))
     prop = propagation(net, x)
     rms = np.hypot(prop.column("std"), prop.column("mean"))
     predicted = predicted_std(act, case["depth"] - 1, float(rms[0]))

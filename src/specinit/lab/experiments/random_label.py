@@ -5,8 +5,10 @@ labels starts with a high bandwidth; trained afterwards on the true labels it st
 training set but generalizes worse, and the Hessian's flatness does not consistently track the
 difference (A.4, Table 4).  Each unit is one ``(dataset, arch, start, seed)``:
 
-1. build the architecture (``mlp`` / ``vgg_small`` / ``resnet_small``, ReLU, BatchNorm in the
-   CNNs, no dropout) and initialize it with ``specinit.init_(net, base_init, generator=seed)``;
+1. build the architecture (``mlp`` / ``vgg_small`` / ``resnet_small``, or the paper's
+   ``vgg11`` / ``vgg16`` / ``resnet18`` for 32×32 CIFAR images; ReLU, BatchNorm in the CNNs, no
+   dropout), initialize it with ``specinit.init_(net, base_init, generator=seed)`` on the CPU
+   and move it to the run's device;
 2. ``start="random_labels"`` only: :func:`specinit.pretrain_random_labels_` on the training
    subset with the labels of ``specinit.data.random_labels(y, generator=seed)`` (Adam, cross-entropy,
    ``pretrain_epochs``), so both starts of a seed share the same initial weights and differ by
@@ -21,7 +23,20 @@ difference (A.4, Table 4).  Each unit is one ``(dataset, arch, start, seed)``:
 5. measure the final model: train/test accuracy, test loss, the bandwidth proxy again, and on
    the first ``n_hessian`` training images (eval mode) the Hessian trace (Hutchinson,
    ``trace_matvecs`` Rademacher probes, with its standard error) and top eigenvalue (Lanczos,
-   relative tolerance ``eig_tol``), both seeded by ``hessian_seed``.
+   relative tolerance ``eig_tol``), both seeded by ``hessian_seed``; with ``slq_steps > 0``
+   also the spectral density by stochastic Lanczos quadrature and its mean ``mean_eig`` (the
+   flat-minima experiment's third Hessian metric), saved per unit.
+
+Paper scale (``--scale paper``, a GPU run): arXiv 2206.08558 Exp 4 on its own data and
+models — CIFAR-10 and CIFAR-100 (full splits, ``--data-dir`` holding the official python
+batches), VGG-11, VGG-16 and ResNet-18 (:func:`specinit.nn.vgg11`, :func:`~specinit.nn.vgg16`,
+:func:`~specinit.nn.resnet18`), both starts, three seeds (36 units), with the Hessian metrics of
+A.4 (trace, top eigenvalue and SLQ density on 1000 training images) on every model, ResNet-18
+and VGG-16 included.  Its ``device`` is ``"cuda"``; ``amp`` (mixed precision for the training
+steps, never for the Hessian) is off, as in the paper; ``--set amp=true`` turns it on.  The
+epochs and the optimizer are our choices (the paper's numbers are missing): Adam at 1e-3,
+50 epochs of random-label pre-training, 100 on the true labels, batch 128, no augmentation.
+How its time was estimated: ``docs/howto/devices.md``.
 
 The training and test subsets are class-balanced and fixed (data seed 0) for every unit; the
 unit's seed drives the initial weights, the label permutation and the mini-batch order.
@@ -49,6 +64,7 @@ several training steps.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,19 +78,23 @@ from specinit._core.plotting import figure
 from specinit.initializers.pretrain import pretrain_random_labels_
 from specinit.lab.experiment import Summary, Unit, register_module, seeds_units
 from specinit.lab.results import Finding, RunDir, all_hold, ci_markdown, ci_rows, compare
-from specinit.lab.runner import Context
+from specinit.lab.runner import IMAGE_SHAPES, Context
 from specinit.lab.tasks import check_image_datasets
 from specinit.measure.bandwidth import gradient_bandwidth
-from specinit.measure.curvature import hessian_eigs, hessian_trace
-from specinit.nn.models import mlp, resnet_small, vgg_small
+from specinit.measure.curvature import hessian_density, hessian_eigs, hessian_trace
+from specinit.nn.models import mlp, resnet18, resnet_small, vgg11, vgg16, vgg_small
 from specinit.training import accuracy, evaluate_loss, tune_lr
 
 #: The starts compared: the architecture's standard init, and the same weights pre-trained on
 #: shuffled labels (the paper's "high-B/W init").
 STARTS = ("random", "random_labels")
 
-#: Architectures, by config name (MLP, VGG-like CNN, ResNet-like CNN).
-ARCHS = ("mlp", "vgg", "resnet")
+#: Architectures, by config name: MLP, the CPU-sized VGG-like and ResNet-like CNNs, and the
+#: paper's VGG-11, VGG-16 and ResNet-18 (32×32 images only: CIFAR).
+ARCHS = ("mlp", "vgg", "resnet", "vgg11", "vgg16", "resnet18")
+
+#: The architectures made for 32×32 images (the paper's; ``width_multiplier`` scales them).
+PAPER_ARCHS = ("vgg11", "vgg16", "resnet18")
 
 #: Quantile of ``|g|`` kept next to the proxy's mean.
 Q_LEVEL = 0.99
@@ -85,7 +105,7 @@ class Config:
     """The experiment's settings (defaults: the documented full run; see the module docstring)."""
 
     datasets: tuple[str, ...] = ("mnist", "fashion_mnist")
-    archs: tuple[str, ...] = ARCHS
+    archs: tuple[str, ...] = ("mlp", "vgg", "resnet")
     starts: tuple[str, ...] = STARTS
     base_init: str = "kaiming_normal"
     mlp_widths: tuple[int, ...] = (512, 512)
@@ -104,7 +124,11 @@ class Config:
     eig_tol: float = 1e-3
     hessian_seed: int = 0
     fit_threshold: float = 0.99  # "fits the training set": train accuracy at least this
+    width_multiplier: float = 1.0  # channels of vgg11 / vgg16 / resnet18, times this
+    slq_steps: int = 0  # > 0: also the SLQ spectral density of the final Hessian (mean_eig)
+    amp: bool = False  # mixed precision for the training steps (never for the Hessian)
     seeds: tuple[int, ...] = (0, 1, 2)
+    device: str = "cpu"  # where models and data run: cpu, cuda, cuda:N, mps (--device)
 
 
 # Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
@@ -128,6 +152,27 @@ QUICK = Config(
     eig_tol=1e-2,
     fit_threshold=0.9,
     seeds=(0,),
+)
+
+
+# Paper scale: arXiv 2206.08558 Exp 4 / A.4 on CIFAR with VGG-11/16 and ResNet-18 — a GPU run.
+PAPER = Config(
+    datasets=("cifar10", "cifar100"),
+    archs=PAPER_ARCHS,
+    limit_train=None,
+    limit_test=None,
+    epochs=100,
+    batch_size=128,
+    lrs=(1e-3,),
+    pretrain_epochs=50,
+    pretrain_lr=1e-3,
+    n_bandwidth=512,
+    n_hessian=1000,
+    trace_matvecs=50,
+    eig_tol=1e-3,
+    slq_steps=80,
+    seeds=(0, 1, 2),
+    device="cuda",
 )
 
 
@@ -167,6 +212,18 @@ def check_config(cfg: Config) -> None:
         )
     if not 0 < cfg.fit_threshold <= 1:
         raise ValueError(f"fit_threshold must lie in (0, 1], got {cfg.fit_threshold}")
+    if not cfg.width_multiplier > 0 or cfg.slq_steps < 0:
+        raise ValueError(
+            f"width_multiplier must be positive and slq_steps non-negative, got "
+            f"{cfg.width_multiplier} and {cfg.slq_steps}"
+        )
+    small = [d for d in cfg.datasets if IMAGE_SHAPES[d][1:] != (32, 32)]
+    paper = [a for a in cfg.archs if a in PAPER_ARCHS]
+    if small and paper:
+        raise ValueError(
+            f"archs {paper} are made for 32×32 images (cifar10, cifar100), not {small}; use "
+            "mlp, vgg or resnet for those"
+        )
 
 
 def _widths(cfg: Config) -> dict[str, tuple[int, ...]]:
@@ -187,21 +244,28 @@ def data_needs(cfg: Config) -> list[tuple[str, int | None, int | None]]:
     return [(d, cfg.limit_train, cfg.limit_test) for d in cfg.datasets]
 
 
-def build_network(cfg: Config, arch: str, seed: int, num_classes: int = 10) -> nn.Module:
-    """The ``arch`` network for 28×28 grey images, initialized by ``init_(·, base_init, seed)``."""
-    widths = _widths(cfg)[arch]
-    if arch == "mlp":
-        net: nn.Module = mlp(28 * 28, widths, num_classes, "relu")
+def build_network(
+    cfg: Config, arch: str, seed: int, num_classes: int = 10, shape: tuple[int, int, int] = (1, 28, 28)
+) -> nn.Module:
+    """The ``arch`` network for images of ``shape`` ``(C, H, W)`` (28×28 grey by default),
+    initialized by ``init_(·, base_init, seed)`` on the CPU.
+    """
+    channels, height, _ = shape
+    if arch in PAPER_ARCHS:
+        build = {"vgg11": vgg11, "vgg16": vgg16, "resnet18": resnet18}[arch]
+        net: nn.Module = build(num_classes, channels, width=cfg.width_multiplier)
+    elif arch == "mlp":
+        net = mlp(math.prod(shape), _widths(cfg)[arch], num_classes, "relu")
     elif arch == "vgg":
-        net = vgg_small(1, num_classes, widths=widths, norm="batch")
+        net = vgg_small(channels, num_classes, widths=_widths(cfg)[arch], norm="batch", image_size=height)
     else:
-        net = resnet_small(1, num_classes, widths=widths, norm="batch")
+        net = resnet_small(channels, num_classes, widths=_widths(cfg)[arch], norm="batch")
     return specinit.init_(net, cfg.base_init, generator=seed)
 
 
-def images_for(arch: str, x: Tensor) -> Tensor:
-    """Flattened pixels ``(N, 784)`` for the MLP, ``(N, 1, 28, 28)`` images for the CNNs."""
-    return x.reshape(len(x), -1) if arch == "mlp" else x.reshape(len(x), 1, 28, 28)
+def images_for(arch: str, x: Tensor, shape: tuple[int, int, int] = (1, 28, 28)) -> Tensor:
+    """Flattened pixels ``(N, C·H·W)`` for the MLP, ``(N, C, H, W)`` images for the CNNs."""
+    return x.reshape(len(x), -1) if arch == "mlp" else x.reshape(len(x), *shape)
 
 
 def _proxy(model: nn.Module, x: Tensor, when: str) -> tuple[dict[str, float], dict[str, np.ndarray]]:
@@ -213,8 +277,12 @@ def _proxy(model: nn.Module, x: Tensor, when: str) -> tuple[dict[str, float], di
     )
 
 
-def _curvature(cfg: Config, model: nn.Module, x: Tensor, y: Tensor) -> dict[str, float]:
-    """Hessian trace (Hutchinson, with standard error) and top eigenvalue (Lanczos), A.4."""
+def _curvature(
+    cfg: Config, model: nn.Module, x: Tensor, y: Tensor
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Hessian trace (Hutchinson, with standard error) and top eigenvalue (Lanczos), A.4; with
+    ``slq_steps`` also the SLQ density (its mean, and the curve as arrays).
+    """
     batch = (x[: cfg.n_hessian], y[: cfg.n_hessian])
     trace = hessian_trace(
         model,
@@ -234,12 +302,20 @@ def _curvature(cfg: Config, model: nn.Module, x: Tensor, y: Tensor) -> dict[str,
         tol=cfg.eig_tol,
         generator=cfg.hessian_seed,
     )
-    return {
+    row = {
         "trace": trace.estimate,
         "trace_se": trace.stderr,
         "top_eig": float(top.eigenvalues[0]),
         "eig_matvecs": top.num_matvecs,
     }
+    if not cfg.slq_steps:
+        return row, {}
+    density = hessian_density(
+        model, "cross_entropy", batch, n_steps=cfg.slq_steps, generator=cfg.hessian_seed
+    )
+    assert not isinstance(density, dict)  # one density: per_layer is off
+    row["mean_eig"] = density.mean
+    return row, {"density_grid": np.asarray(density.grid), "density": np.asarray(density.density)}
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -252,9 +328,10 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     p = unit.params
     seed = p["seed"]
     split = context.images(p["dataset"], cfg.limit_train, cfg.limit_test)  # one subset: seed 0
-    x, x_test = images_for(p["arch"], split.x_train), images_for(p["arch"], split.x_test)
+    shape = IMAGE_SHAPES[p["dataset"]]
+    x, x_test = images_for(p["arch"], split.x_train, shape), images_for(p["arch"], split.x_test, shape)
     y, y_test = split.y_train, split.y_test
-    net = build_network(cfg, p["arch"], seed, split.num_classes or 10)
+    net = context.place(build_network(cfg, p["arch"], seed, split.num_classes or 10, shape))
     row: dict[str, Any] = {k: p[k] for k in ("dataset", "arch", "start", "seed")}
     row["pretrain_fit"] = float("nan")  # accuracy on the shuffled labels after pre-training
     if p["start"] == "random_labels":
@@ -266,6 +343,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
             lr=cfg.pretrain_lr,
             batch_size=cfg.batch_size,
             generator=seed,
+            amp=cfg.amp,
         )
         row["pretrain_fit"] = accuracy(net, x, data.random_labels(y, generator=seed))
     probe = x[: cfg.n_bandwidth]
@@ -285,9 +363,11 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
         x_val=x_test,
         y_val=y_test,
         progress=False,
+        amp=cfg.amp,
     )
     model = search.model
     after, hist_after = _proxy(model, probe, "after")
+    curvature, density = _curvature(cfg, model, x, y)
     row.update(
         {
             "lr": search.lr,
@@ -296,7 +376,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
             "test_acc": accuracy(model, x_test, y_test),
             "test_loss": evaluate_loss(model, x_test, y_test, loss="cross_entropy"),
             **after,
-            **_curvature(cfg, model, x, y),
+            **curvature,
         }
     )
     history = search.result.history
@@ -306,6 +386,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
         "val_accuracy": np.asarray(history["val_accuracy"]),
         **hist_before,
         **hist_after,
+        **density,
     }
     return row, arrays
 
@@ -508,4 +589,5 @@ EXPERIMENT = register_module(
     source="arXiv 2206.08558 (How you start matters for generalization), Exp 4 and A.4",
     default=Config(),
     quick=QUICK,
+    paper=PAPER,
 )

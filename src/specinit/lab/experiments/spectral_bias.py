@@ -46,6 +46,7 @@ class Config:
     every: int = 10
     tol: float = 0.1  # a frequency has converged when its relative error drops below tol
     seeds: tuple[int, ...] = (0, 1, 2)
+    device: str = "cpu"  # where models and data run: cpu, cuda, cuda:N, mps (--device)
 
 
 QUICK = Config(steps=800, every=10, seeds=(0,))
@@ -78,8 +79,8 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     """Train one network on the dense samples, tracking when each target frequency converges."""
     act, seed = unit.params["activation"], unit.params["seed"]
     target = _target(cfg)
-    x, y = sample_1d(target, cfg.lo, cfg.hi, n=cfg.n)
-    model = build_net(act, cfg.depth, cfg.width, cfg.init, seed)
+    x, y = context.place(sample_1d(target, cfg.lo, cfg.hi, n=cfg.n))
+    model = build_net(act, cfg.depth, cfg.width, cfg.init, seed, device=context.device)
     tracker = FrequencyTracker(y, cfg.lo, cfg.hi, cfg.n, freqs=cfg.freqs, every=cfg.every)
     result = train(
         model,

@@ -114,6 +114,7 @@ class Config:
     lrs: tuple[float, ...] = (3e-4, 1e-3, 3e-3)
     spectra_width: int = 256  # width whose per-layer spectra are plotted
     seeds: tuple[int, ...] = (0, 1, 2)
+    device: str = "cpu"  # where models and data run: cpu, cuda, cuda:N, mps (--device)
 
 
 QUICK = Config(
@@ -202,7 +203,7 @@ def fit_swim(cfg: Config, p: Mapping[str, Any], x: Tensor, y: Tensor) -> nn.Modu
         random_state=p["seed"],
         dtype="float64",
     )
-    return reg.fit(x.numpy(), y[:, 0].numpy()).model_
+    return reg.fit(x.cpu().numpy(), y[:, 0].cpu().numpy()).model_
 
 
 def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -211,15 +212,21 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     """
     p = unit.params
     task = cfg.task
-    x, y = task.train()
-    xt, yt = task.test()
+    x, y = context.place(task.train())
+    xt, yt = context.place(task.test())
     row: dict[str, Any] = {k: p[k] for k in ("method", "schedule", "depth", "width", "seed")}
     row["params"] = n_params(p["depth"], p["width"])
     arrays: dict[str, np.ndarray] = {}
     start = time.perf_counter()
     if p["method"].endswith("+adam"):
         make = partial(
-            build_net, cfg.activation, p["depth"], p["width"], p["method"].removesuffix("+adam"), p["seed"]
+            build_net,
+            cfg.activation,
+            p["depth"],
+            p["width"],
+            p["method"].removesuffix("+adam"),
+            p["seed"],
+            device=context.device,
         )
         search = tune_lr(
             make,
@@ -233,7 +240,7 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
         )
         model, row["lr"] = search.model, search.lr
     else:
-        model = fit_swim(cfg, p, x, y)
+        model = context.place(fit_swim(cfg, p, x, y))  # a scikit-learn fit: on the CPU
         row["lr"] = float("nan")
     row["fit_seconds"] = round(time.perf_counter() - start, 3)
     row["train_mse"] = _mse(model, x, y)

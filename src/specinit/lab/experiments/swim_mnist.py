@@ -52,6 +52,7 @@ import numpy as np
 
 import specinit
 from specinit import data
+from specinit._core.placement import to_device
 from specinit._core.plotting import figure
 from specinit.estimators import SwimClassifier
 from specinit.initializers.readout import calibrate_logits
@@ -89,6 +90,7 @@ class Config:
     lrs: tuple[float, ...] = (3e-5, 1e-4, 3e-4, 1e-3)
     logit_scales: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
     seeds: tuple[int, ...] = (0, 1, 2)
+    device: str = "cpu"  # where models and data run: cpu, cuda, cuda:N, mps (--device)
 
 
 # Data: the quick config fits the embedded subsets (2000 train / 1000 test per dataset), so it
@@ -176,7 +178,9 @@ def _swim_unit(cfg: Config, split: data.Split, p: Mapping[str, Any]) -> dict[str
         scales=p["schedule"],
         random_state=p["seed"],
     )
-    model = clf.fit(split.x_train.numpy(), split.y_train.numpy()).model_
+    model = to_device(
+        clf.fit(split.x_train.cpu().numpy(), split.y_train.cpu().numpy()).model_, split.x_train.device
+    )
     seconds = time.perf_counter() - start
     n = min(cfg.train_eval, len(split.x_train))
     return {
@@ -190,7 +194,10 @@ def _finetune_unit(
     cfg: Config, split: data.Split, p: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     init, seed = p["method"].removesuffix("+adam"), p["seed"]
-    net = mlp(split.x_train.shape[1], [p["width"]] * p["depth"], split.num_classes or 10, cfg.activation)
+    net = to_device(
+        mlp(split.x_train.shape[1], [p["width"]] * p["depth"], split.num_classes or 10, cfg.activation),
+        split.x_train.device,
+    )
     start = time.perf_counter()
     row: dict[str, Any] = {"logit_scale": float("nan")}
     if init == "swim":

@@ -35,6 +35,7 @@ from torch import Tensor, nn
 
 from specinit._core.checks import check_float, check_int, check_positive
 from specinit._core.deprecation import deprecated_alias, renamed_kwargs
+from specinit._core.placement import full_precision
 from specinit._core.plotting import new_axes
 from specinit._core.records import compact_repr
 from specinit._core.rng import GeneratorLike, derive_seed
@@ -146,6 +147,7 @@ def hessian_density(
 ) -> dict[str, SpectralDensity]: ...
 
 
+@full_precision
 @renamed_kwargs(seed="generator")
 def hessian_density(
     target: Target,
@@ -184,6 +186,7 @@ def hessian_density(
     return estimate(_operator_for(target, loss, data, params, train_mode, seed), seed)
 
 
+@full_precision
 def hessian_density_per_layer(
     model: nn.Module,
     loss: Loss,

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 from specinit._core.checks import check_int, check_positive
 from specinit._core.deprecation import deprecated_alias, renamed_kwargs
+from specinit._core.placement import full_precision
 from specinit._core.records import compact_repr
 from specinit._core.rng import GeneratorLike, derive_seed
 from specinit.measure.curvature.operators import (
@@ -147,6 +148,7 @@ def hessian_eigs(
 ) -> dict[str, Eigenpairs]: ...
 
 
+@full_precision
 @renamed_kwargs(seed="generator")
 def hessian_eigs(
     target: Target,
@@ -188,6 +190,7 @@ def hessian_eigs(
     return run(_operator_for(target, loss, data, params, train_mode, seed), seed)
 
 
+@full_precision
 def hessian_eigs_per_layer(
     model: nn.Module,
     loss: Loss,

@@ -63,7 +63,7 @@ from torch import Tensor, nn
 from torch.nn.grad import conv2d_input, conv2d_weight
 from torch.nn.utils import parametrize
 
-from specinit._core.placement import placement
+from specinit._core.placement import full_precision, placement
 from specinit._core.records import compact_repr
 from specinit.measure.curvature.operators import (
     Batch,
@@ -519,6 +519,7 @@ def _backprop_diagonal(
     return diagonal, total, n_total
 
 
+@full_precision
 def hessian_diagonal(
     model: nn.Module,
     loss: Loss,

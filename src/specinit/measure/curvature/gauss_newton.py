@@ -74,6 +74,7 @@ from torch import Tensor, nn
 
 from specinit._core.autodiff import differentiable
 from specinit._core.checks import check_int
+from specinit._core.placement import full_precision
 from specinit._core.rng import GeneratorLike
 from specinit.measure.curvature.exact import ExactUnsupportedError, _backprop_diagonal
 from specinit.measure.curvature.operators import (
@@ -398,6 +399,7 @@ class EmpiricalFisherOperator(_OutputCurvatureOperator):
         return g[:, :, None] / math.sqrt(self._terms(pred))
 
 
+@full_precision
 def ggn_diagonal(
     model: nn.Module,
     loss: Loss,
@@ -417,6 +419,7 @@ def ggn_diagonal(
     return op.unflatten(op.diagonal(chunk_size=chunk_size))
 
 
+@full_precision
 def empirical_fisher_diagonal(
     model: nn.Module,
     loss: Loss,

@@ -88,7 +88,7 @@ from torch import Tensor, nn
 from specinit._core.autodiff import differentiable, refuse_once_differentiable
 from specinit._core.checks import check_finite, check_int
 from specinit._core.deprecation import deprecated_alias, warn_deprecated
-from specinit._core.placement import module_mode, placement
+from specinit._core.placement import autocast_off, module_mode, placement
 from specinit._core.rng import GeneratorLike, derive_seed, fork_rng
 from specinit.training.losses import LOSSES, Loss, prepare, resolve_loss
 
@@ -129,7 +129,8 @@ class Operator:
         if v.shape != (self.size,):
             raise ValueError(f"matvec needs a vector of shape ({self.size},), got {tuple(v.shape)}")
         self.num_matvecs += 1
-        out = self._apply(v.to(dtype=self.dtype, device=self.device))
+        with autocast_off():  # a curvature product in the operator's own dtype, never autocast
+            out = self._apply(v.to(dtype=self.dtype, device=self.device))
         if out.shape != (self.size,):
             raise ValueError(f"operator returned shape {tuple(out.shape)}, expected ({self.size},)")
         return out

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 from torch import nn
 
+from specinit._core.placement import full_precision
 from specinit._core.rng import GeneratorLike, derive_seed
 from specinit.measure.curvature.density import hessian_density
 from specinit.measure.curvature.eigs import hessian_eigs
@@ -24,6 +25,7 @@ from specinit.training.losses import Loss
 __all__ = ["curvature_summary"]
 
 
+@full_precision
 def curvature_summary(
     model: nn.Module,
     loss: Loss,

@@ -39,6 +39,7 @@ from torch import Tensor, nn
 
 from specinit._core.checks import check_int
 from specinit._core.deprecation import deprecated_alias, renamed_kwargs
+from specinit._core.placement import full_precision
 from specinit._core.records import compact_repr
 from specinit._core.rng import GeneratorLike, derive_seed
 from specinit.measure.curvature.exact import ExactUnsupportedError, HessianDiagonal, hessian_diagonal
@@ -178,6 +179,7 @@ def hessian_trace(
 ) -> dict[str, TraceEstimate]: ...
 
 
+@full_precision
 @renamed_kwargs(seed="generator", n_matvecs="num_matvecs")
 def hessian_trace(
     target: Target,
@@ -236,6 +238,7 @@ def hessian_trace(
     return estimate(_operator_for(target, loss, data, params, train_mode, seed), seed)
 
 
+@full_precision
 def hessian_trace_per_layer(
     model: nn.Module,
     loss: Loss,

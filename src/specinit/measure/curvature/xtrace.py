@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from specinit._core.checks import check_int
+from specinit._core.placement import full_precision
 from specinit._core.rng import GeneratorLike, derive_seed
 from specinit.measure.curvature.operators import Operator, Target, _operator_for, _rademacher
 from specinit.measure.curvature.trace import TraceEstimate, _apply_columns, _trace_record
@@ -38,6 +39,7 @@ from specinit.measure.curvature.trace import TraceEstimate, _apply_columns, _tra
 __all__ = ["xtrace"]
 
 
+@full_precision
 def xtrace(target: Target, num_matvecs: int = 100, *, generator: GeneratorLike = 0) -> TraceEstimate:
     """Estimate ``tr A`` by XTrace (arXiv 2301.07825) from ``num_matvecs`` products (``≥ 4``).
 

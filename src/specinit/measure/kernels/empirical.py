@@ -50,7 +50,7 @@ from torch.nn import functional as F
 
 from specinit._core.autodiff import differentiable
 from specinit._core.checks import as_tensor, check_int
-from specinit._core.placement import module_mode
+from specinit._core.placement import full_precision, module_mode
 
 __all__ = ["ntk", "OUTPUTS", "METHODS", "STRUCTURED", "DEFAULT_CHUNK"]
 
@@ -323,6 +323,7 @@ def _swap(block: Tensor) -> Tensor:
     return block.permute(1, 0, *range(block.dim() - 1, 1, -1))
 
 
+@full_precision
 def ntk(
     model: nn.Module,
     x1: Any,
