@@ -184,7 +184,8 @@ def main() -> None:
                 model, case.target, generator=args.seed + index, rtol=SEARCH_RTOL, **case.where
             )
         except UnreachableTargetError as exc:
-            reach = str(exc).split(" between ")[1].split(", not")[0] if " between " in str(exc) else str(exc)
+            text = str(exc)
+            reach = text.split(" from ")[1].split(", not")[0] if " from " in text else text
             rows.append(
                 {
                     **_ident(case),

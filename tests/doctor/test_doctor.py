@@ -258,7 +258,7 @@ def test_rendering_and_figure():
     assert Suggestion("orthogonal", "", {"gain": 2.0}).label == "orthogonal(gain=2)"
 
 
-# --------------------------------------------------------------------------- spectrum vs the samples (issue 19)
+# ------------------------------------------------------------------- spectrum vs the samples (issue 19)
 
 
 def _sparse_1d(activation, depth, method):

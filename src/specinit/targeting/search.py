@@ -299,8 +299,8 @@ def _unreachable(
     family, act = knob.family, knob.family.parameter
     lo, hi = knob.parameter(bounds[0]), knob.parameter(bounds[1])
     return UnreachableTargetError(
-        f"spectral_target: family {family.name!r} ({act} {lo:.3g}–{hi:.3g}) gives this model a "
-        f"{target.describe()} between {reachable[0]:.3g} and {reachable[1]:.3g}, not the asked {asked:.3g}: "
+        f"spectral_target: family {family.name!r} ({act} {lo:.3g}–{hi:.3g}) gives this model "
+        f"{target.describe()} from {reachable[0]:.3g} to {reachable[1]:.3g}, not the asked {asked:.3g}: "
         "change the target, widen bounds=, or give the model more depth or another activation"
     )
 
