@@ -72,7 +72,7 @@ from specinit.lab.tasks import SparseTask, check_task, plot_fits
 from specinit.nn.activations import get as get_activation
 from specinit.nn.models import coordinate_mlp
 from specinit.targeting import SpectralTarget, UnreachableTargetError, Where, fit_of, locate, measure_target
-from specinit.training import tune_lr
+from specinit.training import TrainingDiverged, tune_lr
 
 #: The classical starts compared per activation (by the activation's registry name).
 CLASSICAL: dict[str, tuple[str, ...]] = {
@@ -366,21 +366,26 @@ def run_unit(cfg: Config, unit: Unit, context: Context) -> tuple[dict[str, Any],
     row: dict[str, Any] = {k: p[k] for k in ("task", "case", "activation", "start", "seed")}
     row.update(record)
     metrics = ("energy_above_init", "energy_above_final", "train_mse", "test_mse", "dense_mse", "lr")
+    row["diverged"] = False
     if net is None:
         return {**row, **dict.fromkeys(metrics, math.nan)}, {}
     energy_init = _energy(net, prob, p["seed"])
     image = p["task"] == "image-2d"
-    search = tune_lr(
-        lambda: copy.deepcopy(net),
-        prob.x,
-        prob.y,
-        cfg.image_lrs if image else cfg.lrs,
-        optimizer="adam" if image else "sgd",
-        momentum=0.0 if image else cfg.momentum,
-        steps=cfg.image_steps if image else cfg.steps,
-        generator=p["seed"],
-        progress=False,
-    )
+    try:
+        search = tune_lr(
+            lambda: copy.deepcopy(net),
+            prob.x,
+            prob.y,
+            cfg.image_lrs if image else cfg.lrs,
+            optimizer="adam" if image else "sgd",
+            momentum=0.0 if image else cfg.momentum,
+            steps=cfg.image_steps if image else cfg.steps,
+            generator=p["seed"],
+            progress=False,
+        )
+    except TrainingDiverged:  # at every learning rate of the grid: a result, not a crash
+        row.update(dict.fromkeys(metrics, math.nan), energy_above_init=energy_init, diverged=True)
+        return row, {}
     model = search.model
     with torch.no_grad():
         test_mse = float(((model(prob.x_test) - prob.y_test) ** 2).mean())
@@ -408,8 +413,10 @@ def _log_test(rows: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> di
 
 
 def _mean(rows: Sequence[Mapping[str, Any]], metric: str, **where: Any) -> float:
+    """The mean of the finite values (a unit that diverged or could not start has NaN)."""
     values = [float(r[metric]) for r in rows if all(r[k] == v for k, v in where.items())]
-    return float(np.mean(values)) if values else math.nan
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else math.nan
 
 
 @dataclass(frozen=True)
@@ -433,7 +440,7 @@ def payoff(rows: Sequence[Mapping[str, Any]], task: str, activation: str, classi
     """
     mine = [r for r in rows if r["task"] == task and r["activation"] == activation]
     means = {s: _mean(mine, "test_mse", start=s) for s in classical}
-    best = min(means, key=lambda s: means[s])
+    best = min(means, key=lambda s: means[s] if math.isfinite(means[s]) else math.inf)
     targeted = [r for r in mine if r["start"] == TARGETED]
     reach = [r for r in targeted if r["reachable"] in (True, 1, "True")]
     if not reach:
@@ -441,11 +448,19 @@ def payoff(rows: Sequence[Mapping[str, Any]], task: str, activation: str, classi
         hi = max((float(r["reach_hi"]) for r in targeted), default=math.nan)
         note = f"not applicable: the family cannot reach the target (range {lo:.2g}–{hi:.2g})"
         return Payoff(task, activation, best, means[best], math.nan, False, None, "", note)
-    a, b = _log_test(mine, {"start": best}), _log_test(mine, {"start": TARGETED})
+    diverged = [r for r in reach if r["diverged"] in (True, 1, "True")]
+    trained = [r for r in reach if r not in diverged]
+    notes = [f"{len(targeted) - len(reach)} targeted units unreachable"] if len(reach) < len(targeted) else []
+    if diverged:
+        notes.append(f"{len(diverged)} targeted units diverged at every learning rate")
+    if not trained:
+        return Payoff(task, activation, best, means[best], math.inf, True, False, "", "; ".join(notes))
+    a, b = _log_test(mine, {"start": best}), _log_test(trained, {"start": TARGETED})
     keys = sorted(k for k in a if k in b)
     holds, margin = compare([a[k] for k in keys], [b[k] for k in keys], paired=True)
-    note = "" if len(reach) == len(targeted) else f"{len(targeted) - len(reach)} targeted units unreachable"
-    return Payoff(task, activation, best, means[best], _mean(reach, "test_mse"), True, holds, margin, note)
+    if diverged and holds is not False:
+        holds = None  # a start that cannot be trained from some seeds is no win
+    return Payoff(task, activation, best, means[best], _mean(trained, "test_mse"), True, holds, margin, "; ".join(notes))
 
 
 def _payoffs(cfg: Config, rows: Sequence[Mapping[str, Any]]) -> list[Payoff]:
@@ -597,7 +612,7 @@ def summarize(
     """The payoff table (targeted vs best classical start), mean ± 95% CI tables per task, the
     fits and test errors, and the checked findings.
     """
-    table = ci_rows(rows, BY, (*METRICS, "reachable", "achieved"))
+    table = ci_rows(rows, BY, (*METRICS, "reachable", "diverged", "achieved"))
     run.write_table("summary", table)
     payoffs = _payoffs(cfg, rows)
     figures = []
