@@ -162,7 +162,9 @@ def check_config(cfg: Config) -> None:
     if cfg.energy_above in cfg.ablation:
         raise ValueError(f"ablation repeats energy_above={cfg.energy_above}")
     if not cfg.max_freq < cfg.task.cutoff:
-        raise ValueError(f"max_freq={cfg.max_freq} must lie below the lowest fitting frequency {cfg.task.cutoff:g}")
+        raise ValueError(
+            f"max_freq={cfg.max_freq} must lie below the lowest fitting frequency {cfg.task.cutoff:g}"
+        )
     if "image-2d" in cfg.tasks:
         if not cfg.images:
             raise ValueError("images is empty; give at least one of " + ", ".join(IMAGES))
@@ -328,8 +330,9 @@ def _start(cfg: Config, p: Mapping[str, Any], prob: Problem) -> tuple[nn.Module 
         "reach_hi": math.nan,
     }
     if not start.startswith(TARGETED):
-        options = {"alpha": cfg.small_alpha} if start == "gaussian_small" else {}
-        return init_(net, start, generator=seed, **options), record
+        if start == "gaussian_small":
+            return init_(net, start, generator=seed, alpha=cfg.small_alpha), record
+        return init_(net, start, generator=seed), record
     fraction = cfg.energy_above if start == TARGETED else float(start.split("-", 1)[1])
     record["asked"] = fraction
     try:
@@ -460,7 +463,9 @@ def payoff(rows: Sequence[Mapping[str, Any]], task: str, activation: str, classi
     holds, margin = compare([a[k] for k in keys], [b[k] for k in keys], paired=True)
     if diverged and holds is not False:
         holds = None  # a start that cannot be trained from some seeds is no win
-    return Payoff(task, activation, best, means[best], _mean(trained, "test_mse"), True, holds, margin, "; ".join(notes))
+    return Payoff(
+        task, activation, best, means[best], _mean(trained, "test_mse"), True, holds, margin, "; ".join(notes)
+    )
 
 
 def _payoffs(cfg: Config, rows: Sequence[Mapping[str, Any]]) -> list[Payoff]:
@@ -535,14 +540,15 @@ def _plot_errors(cfg: Config, rows: Sequence[Mapping[str, Any]], path: Any) -> N
             ax = axes[i, j]
             starts = _starts(cfg, act, task)
             for k, start in enumerate(starts):
-                values = [
-                    float(r["test_mse"])
-                    for r in rows
-                    if r["task"] == task and r["activation"] == act and r["start"] == start
+                mine = [
+                    r for r in rows if r["task"] == task and r["activation"] == act and r["start"] == start
                 ]
-                finite = [v for v in values if math.isfinite(v)]
+                finite = [r for r in mine if math.isfinite(float(r["test_mse"]))]
                 colour = "C3" if start.startswith(TARGETED) else "C0"
-                ax.scatter([k] * len(finite), finite, s=12, color=colour, alpha=0.7)
+                for c, case in enumerate(_cases(cfg, task)):  # one marker per signal or image
+                    values = [float(r["test_mse"]) for r in finite if r["case"] == case]
+                    marker = "os^Dv"[c % 5]
+                    ax.scatter([k] * len(values), values, s=14, color=colour, marker=marker, alpha=0.7)
                 if not finite:
                     ax.text(k, 1.0, "n/a", ha="center", fontsize=7, transform=ax.get_xaxis_transform())
             ax.set_xticks(range(len(starts)))
@@ -562,7 +568,9 @@ def _plot_1d(cfg: Config, rows: Sequence[Mapping[str, Any]], arrays: Mapping[str
                 (
                     r["unit"]
                     for r in rows
-                    if r["task"] == "sparse-1d" and r["activation"] == act and r["start"] == start
+                    if r["task"] == "sparse-1d"
+                    and r["activation"] == act
+                    and r["start"] == start
                     and r["seed"] == seed
                 ),
                 None,
@@ -588,7 +596,10 @@ def _plot_images(
             for r in rows
             if r["task"] == "image-2d" and r["case"] == case and r["activation"] == act and r["seed"] == seed
         }
-        truth = next((arrays[r["unit"]]["truth"] for r in mine.values() if r["unit"] in arrays and arrays[r["unit"]]), None)
+        truth = next(
+            (arrays[r["unit"]]["truth"] for r in mine.values() if r["unit"] in arrays and arrays[r["unit"]]),
+            None,
+        )
         if truth is None:
             continue
         n = int(round(math.sqrt(truth.size)))
@@ -617,7 +628,13 @@ def summarize(
     payoffs = _payoffs(cfg, rows)
     figures = []
     _plot_errors(cfg, rows, run.figure_path("test_mse"))
-    figures.append(("Test MSE between the samples per start (red: targeted), every seed", "test_mse.png"))
+    figures.append(
+        (
+            "Test MSE between the samples per start (red: targeted), every seed; one marker per "
+            "signal or image (in the order of the config)",
+            "test_mse.png",
+        )
+    )
     if "sparse-1d" in cfg.tasks:
         _plot_1d(cfg, rows, arrays, run.figure_path("fits_1d"))
         figures.append(("sparse-1d fits (first seed)", "fits_1d.png"))
