@@ -23,7 +23,7 @@ def test_quick_run_end_to_end(tmp_path):
     assert len(rows) == len(st.units(st.QUICK))
     # ReLU nets cannot put 1 % of their energy above f_c: recorded, not hidden, not a crash.
     relu = [r for r in rows if r["activation"] == "relu" and r["start"] == "targeted"]
-    assert relu and all(not r["reachable"] and math.isnan(r["test_mse"]) for r in relu)
+    assert relu and all(not r["reachable"] and math.isnan(float(r["test_mse"])) for r in relu)
     assert all(0 < r["reach_hi"] < st.QUICK.energy_above for r in relu)
     relu_findings = [f for f in report.findings if "relu" in f.claim and "targeted start" in f.claim]
     assert relu_findings and all(

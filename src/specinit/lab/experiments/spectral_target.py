@@ -1,55 +1,40 @@
 """``spectral-target``: the payoff of a spectrum-targeted start, measured (issue 19).
 
-arXiv 2206.08558 (Exp 1, 3, 5) shows that the spectrum at initialization decides how a network
-interpolates sparse samples: a start with little energy above the samples' Nyquist frequency
-``f_c = 1/(2·step)`` converges to a smooth interpolation.  :mod:`specinit.targeting` turns that
-into a start: ``init_(net, "spectral_target", step=s, ...)`` picks one scale per family (the
-hidden gain of ReLU/tanh nets, SIREN's first-layer ω0, the Gaussian α) so that exactly
-``energy_above`` (default 1 %) of the start's energy lies above ``f_c``.  This experiment asks
-whether that start interpolates better than the classical starts of the same network.
+arXiv 2206.08558 (Exp 1, 3, 5): the spectrum at initialization decides how a network
+interpolates sparse samples.  ``init_(net, "spectral_target", ...)`` (:mod:`specinit.targeting`)
+picks one scale per family (hidden gain of ReLU/tanh nets, SIREN's first-layer ω0, Gaussian α)
+so that exactly ``energy_above`` (1 %) of the start's energy lies above the samples' Nyquist
+frequency ``f_c``.  Does that start interpolate better than the classical starts?
 
-Tasks (every random choice from an explicit seed):
+Tasks: ``sparse-1d`` (``bandwidth-1d``'s :class:`~specinit.lab.tasks.SparseTask`, step 0.1,
+``f_c = 5``); ``random-1d`` (``flat-minima``'s random two-sinusoid signals, seeded by
+``signals``); ``image-2d`` (a 2 → width → 1 coordinate MLP fits every second pixel in each axis
+of an image on ``[-1, 1]²`` and predicts the rest: ``synthetic``, a sum of :data:`SYNTHETIC`
+sinusoids below the training grid's Nyquist frequency, and ``digit``, one MNIST test digit of
+the embedded subset or ``--data-dir``).  In 2D ``f_c`` is the training grid's Nyquist frequency
+(:class:`~specinit.lab.tasks.PixelTask`) and the targeted start measures the directional
+spectrum through the training coordinates (lines of the data's width, 256 points: bins of
+~0.5 cycles/unit, Nyquist ~65).  Test error is always *between* the samples: 3 points inside
+each gap in 1D, the held-out pixels in 2D.
 
-* ``sparse-1d`` — the :class:`~specinit.lab.tasks.SparseTask` of ``bandwidth-1d`` (two
-  sinusoids, step 0.1 on ``[-1, 1]``, ``f_c = 5``);
-* ``random-1d`` — ``flat-minima``'s random two-sinusoid signals
-  (:func:`specinit.data.random_sinusoids`, seeded by ``signals``), same sampling;
-* ``image-2d`` — a coordinate MLP (2 → width → 1) fitting a square image from every second
-  pixel in each axis (a quarter of the pixels, coordinates in ``[-1, 1]²``) and predicting the
-  other three quarters: ``synthetic`` (a sum of :data:`SYNTHETIC` 2D sinusoids, all below the
-  training grid's Nyquist frequency on both axes) and ``digit`` (one MNIST test digit of the
-  embedded subset, or of ``--data-dir``; edges, so not band-limited).  The cutoff is the
-  training grid's Nyquist frequency ``1/(2·2h)`` (``h`` the pixel spacing) in cycles per unit;
-  the targeted start measures it with the directional spectrum through the training
-  coordinates (``data=``, its default lines: length = the data's widest range, 256 points,
-  so bins of ~0.5 cycles/unit and a Nyquist ~65, far above the cutoff).
+Starts: the classical ones of :data:`CLASSICAL` and ``targeted`` (``energy_above`` fixed a
+priori, never tuned on test error); ``ablation`` adds other fractions on ``sparse-1d``, reported
+only.  An unreachable target (ReLU nets keep far less than 1 % above ``f_c`` at any gain) or a
+start that diverges at every learning rate is a row with NaN metrics, not a crash.  Training:
+full-batch SGD with momentum in 1D, Adam in 2D, one grid for every start, the learning rate
+chosen by final *training* loss.  The "best classical start" is the one with the lowest mean
+test MSE — an oracle choice favouring the baseline, so a win is conservative; the findings
+compare log10 test MSE, paired by (signal or image, seed), beyond 2 SE
+(:func:`specinit.lab.results.compare`), per 1D task and per image.
 
-Test error is always *between* the samples: 3 points inside each gap in 1D (the dense-grid
-MSE is recorded too), the held-out pixels in 2D.
-
-Starts per activation (same depth, width and learning-rate grid for all of an activation): the
-classical ones of :data:`CLASSICAL` and ``targeted`` (energy above ``f_c`` = ``energy_above``,
-fixed a priori, never tuned on test error).  ``ablation`` adds targeted starts at other energy
-fractions on ``sparse-1d`` only: reported, never used to select.  A target the family cannot
-reach (ReLU nets keep far less than 1 % of their energy above ``f_c`` at any gain) is a row
-with ``reachable = 0`` and NaN metrics — a finding, not a crash.
-
-Training: full-batch SGD with momentum in 1D (as ``bandwidth-1d``), Adam in 2D, the same grid
-for every start, the learning rate chosen by the final *training* loss.  The "best classical
-start" of an activation is the classical start with the lowest mean test MSE: an oracle choice
-that favours the baseline, so a win of the targeted start is conservative.  The findings
-compare log10 test MSE of the targeted start against it, paired by (signal or image, seed),
-beyond 2 SE of the paired differences (:func:`specinit.lab.results.compare`).
-
-Run time (2-core CPU shared with other jobs, one torch thread, serial units)::
-
-    OMP_NUM_THREADS=1 specinit reproduce spectral-target --quick   # ~40 s
-    OMP_NUM_THREADS=1 specinit reproduce spectral-target           # see bench/RESULTS.md
+Run time (one torch thread): ``--quick`` ~20 s CPU; the default 234 units ~25 CPU min
+(bench/RESULTS.md, "Spectrum-targeted starts").
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -68,7 +53,15 @@ from specinit.lab import checks
 from specinit.lab.experiment import DataNeed, Summary, Unit, register_module, seeds_units
 from specinit.lab.results import Finding, RunDir, ci_markdown, ci_rows, compare
 from specinit.lab.runner import Context
-from specinit.lab.tasks import SparseTask, check_task, plot_fits
+from specinit.lab.tasks import (
+    PixelTask,
+    SparseTask,
+    check_task,
+    pixel_nyquist,
+    plot_fits,
+    plot_images,
+    sinusoid_image,
+)
 from specinit.nn.activations import get as get_activation
 from specinit.nn.models import coordinate_mlp
 from specinit.targeting import SpectralTarget, UnreachableTargetError, Where, fit_of, locate, measure_target
@@ -85,6 +78,7 @@ CLASSICAL: dict[str, tuple[str, ...]] = {
 TASKS = ("sparse-1d", "random-1d", "image-2d")
 IMAGES = ("synthetic", "digit")
 TARGETED = "targeted"
+DIGITS = 10  # the class-balanced MNIST test subset the digit is taken from (one per class)
 
 #: The synthetic image: ``Σ a sin(2π (u x + v y) + φ)`` over ``[-1, 1]²`` as ``(u, v, a, φ)``,
 #: every ``|u|, |v|`` below the Nyquist frequency 3.875 of a 32-pixel image's training grid.
@@ -148,11 +142,9 @@ def check_config(cfg: Config) -> None:
     check_task(cfg.task)
     if "random-1d" in cfg.tasks:
         checks.nonempty(cfg, "signals")
-    for name in ("tasks", "images"):
-        known = TASKS if name == "tasks" else IMAGES
-        bad = [v for v in getattr(cfg, name) if v not in known]
-        if bad:
-            raise ValueError(f"unknown {name} {bad}; known: {', '.join(known)}")
+    for name, known in (("tasks", TASKS), ("images", IMAGES)):
+        if set(getattr(cfg, name)) - set(known):
+            raise ValueError(f"unknown {name} in {getattr(cfg, name)}; known: {', '.join(known)}")
     bad = [a for a in cfg.activations if _act_name(a) not in CLASSICAL]
     if bad:
         raise ValueError(f"activations {bad} have no classical starts here; use {', '.join(CLASSICAL)}")
@@ -170,19 +162,14 @@ def check_config(cfg: Config) -> None:
             raise ValueError("images is empty; give at least one of " + ", ".join(IMAGES))
         if cfg.image_size < 8:
             raise ValueError(f"image_size must be at least 8 pixels, got {cfg.image_size!r}")
-        if "synthetic" in cfg.images and max(max(abs(u), abs(v)) for u, v, _, _ in SYNTHETIC) >= _nyquist(
-            cfg.image_size
-        ):
+        highest = max(max(abs(u), abs(v)) for u, v, _, _ in SYNTHETIC)
+        if "synthetic" in cfg.images and highest >= pixel_nyquist(cfg.image_size):
             raise ValueError(
                 f"image_size={cfg.image_size}: the synthetic image's frequencies are not below its "
-                f"training grid's Nyquist frequency {_nyquist(cfg.image_size):g}; use 32 or more"
+                f"training grid's Nyquist frequency {pixel_nyquist(cfg.image_size):g}; use 32 or more"
             )
         if "digit" in cfg.images and cfg.digit >= DIGITS:
             raise ValueError(f"digit must index the {DIGITS}-image test subset, got {cfg.digit!r}")
-
-
-#: The class-balanced MNIST test subset the digit is taken from (one per class).
-DIGITS = 10
 
 
 def data_needs(cfg: Config) -> list[DataNeed]:
@@ -219,16 +206,9 @@ def units(cfg: Config) -> list[Unit]:
     return seeds_units(cases, cfg.seeds)
 
 
-def _nyquist(size: int) -> float:
-    """The Nyquist frequency (cycles per unit) of every second pixel of ``size`` pixels on [-1, 1]."""
-    return 1.0 / (2 * 2 * (2.0 / (size - 1)))
-
-
 @dataclass(frozen=True)
 class Problem:
-    """One regression problem: training and test points, where the spectrum is measured, and
-    what a figure shows (``shown``: the dense 1D grid or every pixel).
-    """
+    """One regression problem: train/test points, where spectra are measured, what figures show."""
 
     x: Tensor
     y: Tensor
@@ -249,16 +229,11 @@ def _sparse_task(cfg: Config, case: str) -> SparseTask:
     return SparseTask(signal.freqs, signal.amplitudes, signal.phases, t.lo, t.hi, t.step, t.grid)
 
 
-def _image(cfg: Config, case: str, context: Context) -> Tensor:
+def _image(cfg: Config, case: str, context: Context) -> PixelTask:
     if case == "digit":
         split = context.images("mnist", DIGITS, DIGITS)
-        return split.x_test[cfg.digit].reshape(28, 28).float()
-    axis = torch.linspace(-1.0, 1.0, cfg.image_size)
-    gx, gy = torch.meshgrid(axis, axis, indexing="ij")
-    return sum(
-        (a * torch.sin(2 * math.pi * (u * gx + v * gy) + p) for u, v, a, p in SYNTHETIC),
-        torch.zeros_like(gx),
-    )
+        return PixelTask(split.x_test[cfg.digit].reshape(28, 28).float())
+    return PixelTask(sinusoid_image(cfg.image_size, SYNTHETIC))
 
 
 def problem(cfg: Config, task: str, case: str, context: Context) -> Problem:
@@ -266,51 +241,29 @@ def problem(cfg: Config, task: str, case: str, context: Context) -> Problem:
     if task in ("sparse-1d", "random-1d"):
         sparse = _sparse_task(cfg, case)
         x, y = sparse.samples()
-        x_test = between_samples(x, cfg.test_per_gap)
-        options: dict[str, Any] = {"lo": sparse.lo, "hi": sparse.hi}
-        target = SpectralTarget(cutoff=sparse.cutoff)
-        dense = sparse.dense()
+        x_test, dense = between_samples(x, cfg.test_per_gap), sparse.dense()
+        where = locate(SpectralTarget(cutoff=sparse.cutoff), lo=sparse.lo, hi=sparse.hi, grid=sparse.grid)
         return Problem(
-            x,
-            y,
-            x_test,
-            sparse.target(x_test).reshape(-1, 1),
-            sparse.cutoff,
-            options,
-            locate(target, lo=sparse.lo, hi=sparse.hi, grid=sparse.grid),
-            dense,
-            sparse.target(dense).reshape(-1),
+            *(x, y, x_test, sparse.target(x_test).reshape(-1, 1), sparse.cutoff),
+            {"lo": sparse.lo, "hi": sparse.hi},
+            *(where, dense, sparse.target(dense).reshape(-1)),
         )
-    img = _image(cfg, case, context)
-    n = img.shape[0]
-    axis = torch.linspace(-1.0, 1.0, n)
-    coords = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), dim=-1)  # (n, n, 2)
-    train = torch.zeros(n, n, dtype=torch.bool)
-    train[::2, ::2] = True
-    x = coords[train]
-    cutoff = _nyquist(n)
+    pixels = _image(cfg, case, context)
+    x, y, x_test, y_test = pixels.split()
+    where = locate(SpectralTarget(cutoff=pixels.cutoff), data=x)
     return Problem(
-        x,
-        img[train].reshape(-1, 1),
-        coords[~train],
-        img[~train].reshape(-1, 1),
-        cutoff,
-        {"data": x},
-        locate(SpectralTarget(cutoff=cutoff), data=x),
-        coords.reshape(-1, 2),
-        img.reshape(-1),
+        *(x, y, x_test, y_test, pixels.cutoff, {"data": x}, where),
+        *(pixels.coords(), pixels.image.reshape(-1)),
     )
 
 
 def _energy(model: nn.Module, prob: Problem, seed: int) -> float:
-    """The fraction of energy above the cutoff, measured as the targeted start measures it
-    (float64 copy, the same lines for every start of a seed).
-    """
+    """The energy fraction above the cutoff as the targeted start measures it (float64 copy)."""
     target = SpectralTarget(cutoff=prob.cutoff)
     return measure_target(copy.deepcopy(model).double(), target, prob.where, generator=seed)
 
 
-_RANGE = re.compile(r"between (\S+) and (\S+), not the asked")
+_RANGE = re.compile(r"between (\S+) and (\S+), not the asked")  # UnreachableTargetError has no fields
 
 
 def _start(cfg: Config, p: Mapping[str, Any], prob: Problem) -> tuple[nn.Module | None, dict[str, Any]]:
@@ -321,14 +274,8 @@ def _start(cfg: Config, p: Mapping[str, Any], prob: Problem) -> tuple[nn.Module 
     name = _act_name(act)
     depth = cfg.gaussian_depth if name == "gaussian" else cfg.depth
     net = coordinate_mlp(prob.x.shape[1], cfg.width, depth, 1, act)
-    record: dict[str, Any] = {
-        "reachable": True,
-        "asked": math.nan,
-        "achieved": math.nan,
-        "value": math.nan,
-        "reach_lo": math.nan,
-        "reach_hi": math.nan,
-    }
+    record: dict[str, Any] = {"reachable": True}
+    record.update(dict.fromkeys(("asked", "achieved", "value", "reach_lo", "reach_hi"), math.nan))
     if not start.startswith(TARGETED):
         if start == "gaussian_small":
             return init_(net, start, generator=seed, alpha=cfg.small_alpha), record
@@ -409,10 +356,13 @@ METRICS = ("test_mse", "train_mse", "energy_above_init", "energy_above_final", "
 BY = ("task", "case", "activation", "start")
 
 
-def _log_test(rows: Sequence[Mapping[str, Any]], where: Mapping[str, Any]) -> dict[tuple[str, int], float]:
-    """log10 test MSE by (case, seed) of the rows matching ``where``."""
-    mine = [r for r in rows if all(r[k] == v for k, v in where.items())]
-    return {(r["case"], r["seed"]): math.log10(max(float(r["test_mse"]), 1e-300)) for r in mine}
+def _log_test(rows: Sequence[Mapping[str, Any]], start: str) -> dict[tuple[str, int], float]:
+    """log10 test MSE by (case, seed) of ``start``'s trained rows."""
+    return {
+        (r["case"], r["seed"]): math.log10(max(float(r["test_mse"]), 1e-300))
+        for r in rows
+        if r["start"] == start and math.isfinite(float(r["test_mse"]))
+    }
 
 
 def _mean(rows: Sequence[Mapping[str, Any]], metric: str, **where: Any) -> float:
@@ -422,11 +372,17 @@ def _mean(rows: Sequence[Mapping[str, Any]], metric: str, **where: Any) -> float
     return float(np.mean(finite)) if finite else math.nan
 
 
+def _flag(value: Any) -> bool:
+    return value in (True, 1, "True")
+
+
 @dataclass(frozen=True)
 class Payoff:
-    """The targeted start against the best classical start of one task × activation."""
+    """The targeted start against the best classical start of one group (a task, or one image)
+    × activation; ``best_mse`` and ``targeted_mse`` are means over the paired (case, seed)s.
+    """
 
-    task: str
+    group: str
     activation: str
     best: str  # the classical start with the lowest mean test MSE (an oracle choice)
     best_mse: float
@@ -437,67 +393,93 @@ class Payoff:
     note: str
 
 
-def payoff(rows: Sequence[Mapping[str, Any]], task: str, activation: str, classical: Sequence[str]) -> Payoff:
-    """Compare the targeted start with the best classical start on log10 test MSE, paired by
-    (case, seed); ``holds`` True when the targeted start is lower beyond 2 SE, False when higher.
+def _unreachable_note(targeted: Sequence[Mapping[str, Any]]) -> str:
+    lows = [float(r["reach_lo"]) for r in targeted if math.isfinite(float(r["reach_lo"]))]
+    highs = [float(r["reach_hi"]) for r in targeted if math.isfinite(float(r["reach_hi"]))]
+    if lows and highs:
+        return f"not applicable: the family cannot reach the target (range {min(lows):.2g}–{max(highs):.2g})"
+    return (  # UnreachableTargetError without a range: the search did not settle within 5 %
+        "not applicable: the search found no scale meeting the target within 5 % "
+        "(the measured fraction jumps across it; no reachable range reported)"
+    )
+
+
+def payoff(
+    rows: Sequence[Mapping[str, Any]], group: str, activation: str, classical: Sequence[str]
+) -> Payoff:
+    """Compare the targeted start with the best classical start of ``rows`` (one group and
+    activation) on log10 test MSE, paired by (case, seed): ``holds`` True when the targeted
+    start is lower beyond 2 SE, False when higher (or when it diverged from every seed).
     """
-    mine = [r for r in rows if r["task"] == task and r["activation"] == activation]
-    means = {s: _mean(mine, "test_mse", start=s) for s in classical}
+    means = {s: _mean(rows, "test_mse", start=s) for s in classical}
     best = min(means, key=lambda s: means[s] if math.isfinite(means[s]) else math.inf)
-    targeted = [r for r in mine if r["start"] == TARGETED]
-    reach = [r for r in targeted if r["reachable"] in (True, 1, "True")]
+    targeted = [r for r in rows if r["start"] == TARGETED]
+    reach = [r for r in targeted if _flag(r["reachable"])]
     if not reach:
-        lows = [float(r["reach_lo"]) for r in targeted if math.isfinite(float(r["reach_lo"]))]
-        highs = [float(r["reach_hi"]) for r in targeted if math.isfinite(float(r["reach_hi"]))]
-        lo, hi = (min(lows), max(highs)) if lows and highs else (math.nan, math.nan)
-        if math.isfinite(lo):
-            note = f"not applicable: the family cannot reach the target (range {lo:.2g}–{hi:.2g})"
-        else:  # UnreachableTargetError without a range: the search did not settle within 5 %
-            note = (
-                "not applicable: the search found no scale meeting the target within 5 % "
-                "(the measured fraction jumps across it; no reachable range reported)"
-            )
-        return Payoff(task, activation, best, means[best], math.nan, False, None, "", note)
-    diverged = [r for r in reach if r["diverged"] in (True, 1, "True")]
-    trained = [r for r in reach if r not in diverged]
-    notes = [f"{len(targeted) - len(reach)} targeted units unreachable"] if len(reach) < len(targeted) else []
+        return Payoff(
+            group, activation, best, means[best], math.nan, False, None, "", _unreachable_note(targeted)
+        )
+    notes = (
+        [f"{len(targeted) - len(reach)}/{len(targeted)} targeted units unreachable"]
+        if len(reach) < len(targeted)
+        else []
+    )
+    diverged = sum(_flag(r["diverged"]) for r in reach)
     if diverged:
-        notes.append(f"{len(diverged)} targeted units diverged at every learning rate")
-    if not trained:
-        return Payoff(task, activation, best, means[best], math.inf, True, False, "", "; ".join(notes))
-    a, b = _log_test(mine, {"start": best}), _log_test(trained, {"start": TARGETED})
+        notes.append(f"{diverged} targeted units diverged at every learning rate")
+    a, b = _log_test(rows, best), _log_test(reach, TARGETED)
     keys = sorted(k for k in a if k in b)
+    if not keys:
+        return Payoff(group, activation, best, means[best], math.inf, True, False, "", "; ".join(notes))
     holds, margin = compare([a[k] for k in keys], [b[k] for k in keys], paired=True)
     if diverged and holds is not False:
         holds = None  # a start that cannot be trained from some seeds is no win
-    return Payoff(
-        task, activation, best, means[best], _mean(trained, "test_mse"), True, holds, margin, "; ".join(notes)
-    )
+    paired = [10 ** np.mean([x[k] for k in keys]) for x in (a, b)]  # geometric means over the pairs
+    return Payoff(group, activation, best, paired[0], paired[1], True, holds, margin, "; ".join(notes))
+
+
+def _groups(cfg: Config) -> list[tuple[str, str, list[str]]]:
+    """(label, task, cases) compared: each 1D task (its signals pooled) and each image alone."""
+    return [
+        (
+            task if task != "image-2d" else f"{task} {case}",
+            task,
+            [case] if task == "image-2d" else _cases(cfg, task),
+        )
+        for task in cfg.tasks
+        for case in (_cases(cfg, task) if task == "image-2d" else [""])
+    ]
 
 
 def _payoffs(cfg: Config, rows: Sequence[Mapping[str, Any]]) -> list[Payoff]:
     return [
-        payoff(rows, task, act, CLASSICAL[_act_name(act)]) for task in cfg.tasks for act in cfg.activations
+        payoff(
+            [r for r in rows if r["task"] == task and r["case"] in cases and r["activation"] == act],
+            label,
+            act,
+            CLASSICAL[_act_name(act)],
+        )
+        for label, task, cases in _groups(cfg)
+        for act in cfg.activations
     ]
 
 
-def _payoff_table(payoffs: Sequence[Payoff], rows: Sequence[Mapping[str, Any]]) -> str:
-    lines = []
-    for p in payoffs:
-        mine = [r for r in rows if r["task"] == p.task and r["activation"] == p.activation]
-        value = _mean([r for r in mine if r["reachable"] in (True, 1)], "value", start=TARGETED)
-        lines.append(
-            {
-                "task": p.task,
-                "activation": p.activation,
-                "best classical": p.best,
-                "its test MSE": f"{p.best_mse:.3g}",
-                "targeted test MSE": f"{p.targeted_mse:.3g}" if p.reachable else "unreachable",
-                "ratio": f"{p.targeted_mse / p.best_mse:.2f}" if p.reachable else "",
-                "targeted scale": f"{value:.3g}" if p.reachable else "",
-                "log10 best − targeted": p.margin if p.reachable else p.note,
-            }
-        )
+def _payoff_table(payoffs: Sequence[Payoff]) -> str:
+    lines = [
+        {
+            "task": p.group,
+            "activation": p.activation,
+            "best classical": p.best,
+            "its test MSE": f"{p.best_mse:.3g}",
+            "targeted test MSE": f"{p.targeted_mse:.3g}" if p.reachable else "—",
+            "ratio": f"{p.targeted_mse / p.best_mse:.2f}" if p.reachable else "",
+            "log10 best − targeted (paired)": (p.margin + (f"; {p.note}" if p.note else ""))
+            if p.reachable
+            else p.note,
+            "decided": {True: "targeted better", False: "targeted worse", None: "no"}[p.holds],
+        }
+        for p in payoffs
+    ]
     return text_table(lines, markdown=True)
 
 
@@ -505,27 +487,24 @@ def _findings(cfg: Config, rows: Sequence[Mapping[str, Any]], payoffs: Sequence[
     findings = []
     for p in payoffs:
         claim = (
-            f"{p.task}, {p.activation}: the targeted start (energy above f_c = {cfg.energy_above:g}) "
+            f"{p.group}, {p.activation}: the targeted start (energy above f_c = {cfg.energy_above:g}) "
             "interpolates at least as well as the best classical start"
         )
-        if not p.reachable:
-            findings.append(Finding(claim, None, p.note))
-            continue
-        mine = [r for r in rows if r["task"] == p.task and r["activation"] == p.activation]
-        train = {s: _mean(mine, "train_mse", start=s) for s in (p.best, TARGETED)}
         findings.append(
             Finding(
                 claim,
                 p.holds,
-                f"test MSE targeted {p.targeted_mse:.3g} vs {p.best} {p.best_mse:.3g} (best of "
-                f"{', '.join(CLASSICAL[_act_name(p.activation)])} by mean test MSE, an oracle choice "
-                f"favouring the baseline); train MSE {train[TARGETED]:.2g} vs {train[p.best]:.2g}; "
-                f"log10 test MSE best − targeted, paired by (case, seed): {p.margin}"
+                p.note
+                if not p.reachable
+                else f"test MSE (geometric mean over paired case × seed) targeted {p.targeted_mse:.3g} vs "
+                f"{p.best} {p.best_mse:.3g} (best of {', '.join(CLASSICAL[_act_name(p.activation)])} by mean "
+                f"test MSE, an oracle choice favouring the baseline); log10 test MSE best − targeted: "
+                f"{p.margin}"
                 + (f"; {p.note}" if p.note else "")
                 + ("" if p.holds is not None else " — not decided (within 2 SE)"),
             )
         )
-    targeted = [r for r in rows if str(r["start"]).startswith(TARGETED) and r["reachable"] in (True, 1)]
+    targeted = [r for r in rows if str(r["start"]).startswith(TARGETED) and _flag(r["reachable"])]
     if targeted:
         worst = max(abs(float(r["achieved"]) - float(r["asked"])) / float(r["asked"]) for r in targeted)
         findings.append(
@@ -536,29 +515,21 @@ def _findings(cfg: Config, rows: Sequence[Mapping[str, Any]], payoffs: Sequence[
                 f"worst relative error {worst:.3g} over {len(targeted)} targeted units",
             )
         )
-    for dims, bound in (("1D", 0.05), ("2D", 0.25)):
-        mine = [
-            r
-            for r in targeted
-            if (r["task"] == "image-2d") == (dims == "2D") and math.isfinite(float(r["energy_above_init"]))
-        ]
-        if not mine:
-            continue
+    for dims, bound, how in (
+        ("1D", 0.05, "on the same grid"),
+        ("2D", 0.25, "through other random lines (the unit's seed; the search drew its own 64 lines)"),
+    ):
+        mine = [r for r in targeted if (r["task"] == "image-2d") == (dims == "2D")]
         errors = [(float(r["energy_above_init"]) - float(r["asked"])) / float(r["asked"]) for r in mine]
-        how = (
-            "on the same grid"
-            if dims == "1D"
-            else "through other random lines (the unit's seed; the search drew its own 64 lines)"
-        )
-        findings.append(
-            Finding(
-                f"{dims}: the start each targeted network trained from, re-measured {how}, has the "
-                f"asked energy fraction within {bound:.0%}",
-                max(abs(e) for e in errors) <= bound,
-                f"relative error of the re-measured fraction {min(errors):+.2f} … {max(errors):+.2f} over "
-                f"{len(mine)} units",
+        if errors:
+            findings.append(
+                Finding(
+                    f"{dims}: the start each targeted network trained from, re-measured {how}, has the "
+                    f"asked energy fraction within {bound:.0%}",
+                    max(abs(e) for e in errors) <= bound,
+                    f"relative error {min(errors):+.2f} … {max(errors):+.2f} over {len(mine)} units",
+                )
             )
-        )
     return findings
 
 
@@ -571,17 +542,16 @@ def _plot_errors(cfg: Config, rows: Sequence[Mapping[str, Any]], path: Any) -> N
             ax = axes[i, j]
             starts = _starts(cfg, act, task)
             for k, start in enumerate(starts):
-                mine = [
-                    r for r in rows if r["task"] == task and r["activation"] == act and r["start"] == start
-                ]
-                finite = [r for r in mine if math.isfinite(float(r["test_mse"]))]
                 colour = "C3" if start.startswith(TARGETED) else "C0"
                 for c, case in enumerate(_cases(cfg, task)):  # one marker per signal or image
-                    values = [float(r["test_mse"]) for r in finite if r["case"] == case]
-                    marker = "os^Dv"[c % 5]
-                    ax.scatter([k] * len(values), values, s=14, color=colour, marker=marker, alpha=0.7)
-                if not finite:
-                    ax.text(k, 1.0, "n/a", ha="center", fontsize=7, transform=ax.get_xaxis_transform())
+                    values = [
+                        float(r["test_mse"])
+                        for r in rows
+                        if (r["task"], r["case"], r["activation"], r["start"]) == (task, case, act, start)
+                    ]
+                    ax.scatter(
+                        [k] * len(values), values, s=14, color=colour, marker="os^Dv"[c % 5], alpha=0.7
+                    )
             ax.set_xticks(range(len(starts)))
             ax.set_xticklabels(starts, rotation=45, ha="right", fontsize=7)
             ax.set_yscale("log")
@@ -592,23 +562,13 @@ def _plot_errors(cfg: Config, rows: Sequence[Mapping[str, Any]], path: Any) -> N
 
 
 def _plot_1d(cfg: Config, rows: Sequence[Mapping[str, Any]], arrays: Mapping[str, Any], path: Any) -> None:
-    seed, panels = cfg.seeds[0], []
-    for act in cfg.activations:
-        for start in _starts(cfg, act, "sparse-1d"):
-            unit = next(
-                (
-                    r["unit"]
-                    for r in rows
-                    if r["task"] == "sparse-1d"
-                    and r["activation"] == act
-                    and r["start"] == start
-                    and r["seed"] == seed
-                ),
-                None,
-            )
-            if unit is not None and "shown" in arrays.get(unit, {}):
-                grid = cfg.task.dense().reshape(-1).numpy()
-                panels.append((f"{_act_name(act)}, {start}", grid, arrays[unit]["shown"]))
+    first = {
+        (r["activation"], r["start"]): r["unit"]
+        for r in rows
+        if r["task"] == "sparse-1d" and r["seed"] == cfg.seeds[0] and "shown" in arrays.get(r["unit"], {})
+    }
+    grid = cfg.task.dense().reshape(-1).numpy()
+    panels = [(f"{_act_name(a)}, {s}", grid, arrays[u]["shown"]) for (a, s), u in first.items()]
     if panels:
         plot_fits(cfg.task, panels, path, columns=min(5, len(panels)))
 
@@ -616,36 +576,27 @@ def _plot_1d(cfg: Config, rows: Sequence[Mapping[str, Any]], arrays: Mapping[str
 def _plot_images(
     cfg: Config, rows: Sequence[Mapping[str, Any]], arrays: Mapping[str, Any], case: str, path: Any
 ) -> None:
-    seed = cfg.seeds[0]
-    columns = 1 + max(len(_starts(cfg, a, "image-2d")) for a in cfg.activations)
-    fig, axes = figure(len(cfg.activations), columns, width=2.0 * columns, height=2.1 * len(cfg.activations))
-    for ax in axes.flat:
-        ax.axis("off")
-    for i, act in enumerate(cfg.activations):
+    grid = []
+    for act in cfg.activations:
         mine = {
             r["start"]: r
             for r in rows
-            if r["task"] == "image-2d" and r["case"] == case and r["activation"] == act and r["seed"] == seed
+            if (r["task"], r["case"], r["activation"], r["seed"]) == ("image-2d", case, act, cfg.seeds[0])
         }
-        truth = next(
-            (arrays[r["unit"]]["truth"] for r in mine.values() if r["unit"] in arrays and arrays[r["unit"]]),
-            None,
+        fitted = {s: arrays.get(r["unit"], {}).get("shown") for s, r in mine.items()}
+        truth = next((arrays[r["unit"]]["truth"] for s, r in mine.items() if fitted[s] is not None), None)
+        grid.append(
+            [(f"{_act_name(act)}: truth", truth)]
+            + [
+                (
+                    f"{s}\ntest {float(mine[s]['test_mse']):.2g}" if fitted[s] is not None else f"{s}: n/a",
+                    fitted[s],
+                )
+                for s in _starts(cfg, act, "image-2d")
+                if s in mine
+            ]
         )
-        if truth is None:
-            continue
-        n = int(round(math.sqrt(truth.size)))
-        lo, hi = float(truth.min()), float(truth.max())
-        axes[i, 0].imshow(truth.reshape(n, n), vmin=lo, vmax=hi, cmap="gray")
-        axes[i, 0].set_title(f"{_act_name(act)}: truth", fontsize=8)
-        for j, start in enumerate(_starts(cfg, act, "image-2d"), start=1):
-            r = mine.get(start)
-            if r is None or not arrays.get(r["unit"]):
-                axes[i, j].set_title(f"{start}: n/a", fontsize=8)
-                continue
-            axes[i, j].imshow(arrays[r["unit"]]["shown"].reshape(n, n), vmin=lo, vmax=hi, cmap="gray")
-            axes[i, j].set_title(f"{start}\ntest {float(r['test_mse']):.2g}", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    plot_images(grid, path)
 
 
 def summarize(
@@ -657,57 +608,35 @@ def summarize(
     table = ci_rows(rows, BY, (*METRICS, "reachable", "diverged", "achieved"))
     run.write_table("summary", table)
     payoffs = _payoffs(cfg, rows)
-    figures = []
     _plot_errors(cfg, rows, run.figure_path("test_mse"))
-    figures.append(
+    figures = [
         (
-            "Test MSE between the samples per start (red: targeted), every seed; one marker per "
-            "signal or image (in the order of the config)",
+            "Test MSE between the samples per start (red: targeted), every seed; one marker per case",
             "test_mse.png",
         )
-    )
+    ]
     if "sparse-1d" in cfg.tasks:
         _plot_1d(cfg, rows, arrays, run.figure_path("fits_1d"))
         figures.append(("sparse-1d fits (first seed)", "fits_1d.png"))
-    if "image-2d" in cfg.tasks:
-        for case in cfg.images:
-            _plot_images(cfg, rows, arrays, case, run.figure_path(f"image_{case}"))
-            figures.append((f"image-2d {case}: truth and fits (first seed)", f"image_{case}.png"))
+    for case in cfg.images if "image-2d" in cfg.tasks else ():
+        _plot_images(cfg, rows, arrays, case, run.figure_path(f"image_{case}"))
+        figures.append((f"image-2d {case}: truth and fits (first seed)", f"image_{case}.png"))
+    caption = "mean ± 95% CI over seeds (value: the targeted family's gain, ω0 or α)"
     tables = [
         (
-            "The payoff: targeted start vs the best classical start (lowest mean test MSE) per task × "
-            "activation; margin on log10 test MSE paired by (case, seed)",
-            _payoff_table(payoffs, rows),
-        )
+            "The payoff: the targeted start vs the best classical start (lowest mean test MSE)",
+            _payoff_table(payoffs),
+        ),
+        *(
+            (f"{t}: {caption}", ci_markdown([r for r in table if r["task"] == t], BY[1:], METRICS))
+            for t in cfg.tasks
+        ),
     ]
-    for task in cfg.tasks:
-        mine = [r for r in table if r["task"] == task]
-        tables.append(
-            (
-                f"{task}: mean ± 95% CI over seeds (value: the targeted family's parameter — gain, "
-                "ω0 or α; energy above f_c measured as the target measures it)",
-                ci_markdown(mine, BY[1:], METRICS),
-            )
-        )
     return Summary(
         tables=tables,
         figures=figures,
         findings=_findings(cfg, rows, payoffs),
-        metrics={
-            "summary": table,
-            "payoff": [
-                {
-                    "task": p.task,
-                    "activation": p.activation,
-                    "best": p.best,
-                    "best_mse": p.best_mse,
-                    "targeted_mse": p.targeted_mse,
-                    "reachable": p.reachable,
-                    "holds": p.holds,
-                }
-                for p in payoffs
-            ],
-        },
+        metrics={"summary": table, "payoff": [dataclasses.asdict(p) for p in payoffs]},
     )
 
 
