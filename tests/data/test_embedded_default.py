@@ -37,6 +37,9 @@ README = (I.EMBEDDED_DIR / "README.md").read_text()
 EMBEDDED = "embedded subset, 2000 train / 1000 test"
 #: The experiments registered with images=True: the data-bearing part of README's main job.
 IMAGE_EXPERIMENTS = ("hyperplanes", "oddsig-depth", "oddsig-data", "random-label", "swim-mnist")
+#: Image experiments whose default reads only a few images, so it runs on the embedded subset
+#: (spectral-target fits one MNIST digit's pixels).
+SUBSET_EXPERIMENTS = ("spectral-target",)
 
 
 @pytest.fixture(autouse=True)
@@ -162,7 +165,16 @@ def test_the_image_experiments_are_the_ones_listed_here():
     builtin = [
         lab.get(n) for n in lab.names() if lab.get(n).units.__module__.startswith("specinit.lab.experiments.")
     ]
-    assert {e.name for e in builtin if e.images} == set(IMAGE_EXPERIMENTS)
+    assert {e.name for e in builtin if e.images} == set(IMAGE_EXPERIMENTS + SUBSET_EXPERIMENTS)
+
+
+@pytest.mark.parametrize("name", SUBSET_EXPERIMENTS)
+def test_these_default_configs_fit_the_embedded_subset(name):
+    exp = lab.get(name)
+    needs = exp.data_needs(exp.config()) if exp.data_needs else []
+    assert needs
+    for dataset, n_train, n_test in needs:
+        Context().check(dataset, n_train, n_test)  # raises FullDataRequired if the subset is too small
 
 
 @pytest.mark.parametrize("name", IMAGE_EXPERIMENTS)

@@ -10,7 +10,7 @@ configs (local processes or Ray), a results store and offline reports.
 * :mod:`.results` — run folders, mean ± CI tables, findings;
 * :mod:`.sweep` and :mod:`.store` — grids × seeds into a SQLite store;
 * :mod:`.report` — the one writer of ``report.md`` and ``report.html``;
-* :mod:`.experiments` — the thirteen experiments (loaded on the first lookup).
+* :mod:`.experiments` — the fourteen experiments (loaded on the first lookup).
 """
 
 from specinit._core.extras import check_extra

@@ -263,3 +263,73 @@ def make_start(
             alpha=settings.small_alpha,
         )
     raise ValueError(f"unknown start {start!r}; known: {', '.join(BANDWIDTH_STARTS)}")
+
+
+def pixel_nyquist(size: int) -> float:
+    """The Nyquist frequency (cycles per unit) of every second pixel of ``size`` pixels spread
+    over ``[-1, 1]``: ``1/(2·2h)`` with ``h = 2/(size − 1)``.
+    """
+    return (size - 1) / 8.0
+
+
+def sinusoid_image(size: int, components: Sequence[tuple[float, float, float, float]]) -> Tensor:
+    """A ``size × size`` image ``Σ a sin(2π (u x + v y) + φ)`` over ``[-1, 1]²`` (x down the
+    rows), one ``(u, v, a, φ)`` per component, frequencies in cycles per unit.
+    """
+    axis = torch.linspace(-1.0, 1.0, size)
+    gx, gy = torch.meshgrid(axis, axis, indexing="ij")
+    image = torch.zeros_like(gx)
+    for u, v, a, phase in components:
+        image += a * torch.sin(2 * np.pi * (u * gx + v * gy) + phase)
+    return image
+
+
+@dataclass(frozen=True)
+class PixelTask:
+    """A coordinate MLP's image-fitting problem: a square ``image`` on ``[-1, 1]²`` whose every
+    second pixel in each axis (a quarter) is the training set and the other pixels the test set;
+    the training grid's Nyquist frequency is :attr:`cutoff`.
+    """
+
+    image: Tensor
+
+    @property
+    def cutoff(self) -> float:
+        """The training grid's Nyquist frequency in cycles per unit (:func:`pixel_nyquist`)."""
+        return pixel_nyquist(self.image.shape[0])
+
+    def coords(self) -> Tensor:
+        """Every pixel's ``(x, y)`` in ``[-1, 1]²``, row-major, shape ``(n², 2)``."""
+        axis = torch.linspace(-1.0, 1.0, self.image.shape[0])
+        return torch.stack(torch.meshgrid(axis, axis, indexing="ij"), dim=-1).reshape(-1, 2)
+
+    def split(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``(x, y, x_test, y_test)``: training pixels (every second row and column) and the rest."""
+        n = self.image.shape[0]
+        train = torch.zeros(n, n, dtype=torch.bool)
+        train[::2, ::2] = True
+        train = train.reshape(-1)
+        x, y = self.coords(), self.image.reshape(-1, 1)
+        return x[train], y[train], x[~train], y[~train]
+
+
+def plot_images(grid: Sequence[Sequence[tuple[str, np.ndarray | None]]], path: Any) -> None:
+    """A grid of square grayscale images, one row per list of ``(title, flat image or None)``;
+    each row shares the value range of its first image (the truth), ``None`` leaves a titled gap.
+    """
+    columns = max(len(row) for row in grid)
+    fig, axes = figure(len(grid), columns, width=2.0 * columns, height=2.1 * len(grid))
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, row in enumerate(grid):
+        known = [img for _, img in row if img is not None]
+        if not known:
+            continue
+        lo, hi = float(known[0].min()), float(known[0].max())
+        n = int(round(np.sqrt(known[0].size)))
+        for j, (title, img) in enumerate(row):
+            axes[i, j].set_title(title, fontsize=7)
+            if img is not None:
+                axes[i, j].imshow(img.reshape(n, n), vmin=lo, vmax=hi, cmap="gray")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)

@@ -18,6 +18,7 @@ from specinit.lab.experiments import (
     oddsig_sensitivity,
     random_label,
     spectral_bias,
+    spectral_target,
     swim_1d,
     swim_mnist,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "oddsig_sensitivity",
     "random_label",
     "spectral_bias",
+    "spectral_target",
     "swim_1d",
     "swim_mnist",
 ]
