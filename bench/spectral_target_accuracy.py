@@ -222,7 +222,8 @@ def main() -> None:
         print(_line(rows[-1]), flush=True)
     _summary(rows, args.markdown)
     if args.cases:
-        print(text_table([{k: _fmt(v) for k, v in r.items()} for r in rows], markdown=args.markdown))
+        columns = list(dict.fromkeys(k for r in rows for k in r))  # unreachable rows lack the numbers
+        print(text_table([{k: _fmt(r.get(k, "")) for k in columns} for r in rows], markdown=args.markdown))
 
 
 def _ident(case: Case) -> dict:
