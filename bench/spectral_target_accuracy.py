@@ -87,7 +87,7 @@ def _cases(quick: bool) -> list[Case]:
                 for target in targets_1d:
 
                     def again(model: nn.Module, target: SpectralTarget = target) -> float:
-                        spec = spectrum_1d(model, -1.0, 1.0, 4096, mollify=True)
+                        spec = spectrum_1d(model, -1.0, 1.0, 4096, mollify=True, detrend="mean")
                         return spec.energy_above(target.cutoff) if target.cutoff else spec.centroid()
 
                     cases.append(

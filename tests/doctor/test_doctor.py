@@ -281,7 +281,7 @@ def test_a_start_above_its_samples_bandwidth_is_a_problem_and_spectral_target_fi
     assert first.method == "spectral_target" and dict(first.options) == {"step": 0.1, "lo": -1.0, "hi": 1.0}
     after = compare(net, x, None, [first])[first.label]
     assert "bandwidth_above_data" not in after.codes
-    assert after.data_bandwidth.energy_above == pytest.approx(0.01, rel=0.02)
+    assert after.data_bandwidth.energy_above <= 0.0101  # at most 1 % above the samples' Nyquist
     assert isinstance(after.start, TargetFit) and "start: spectral target" in after.text()
     assert d.start is None  # the user's model was not touched
 

@@ -124,7 +124,7 @@ class DataBandwidth:
     """A 1D coordinate network's start against what its samples support: the samples' ``step``
     (:func:`specinit.measure.spectrum.sample_step`), their Nyquist frequency ``cutoff = 1/(2·step)``
     and ``energy_above``, the fraction of the start's mollified spectrum on ``[lo, hi)`` (the
-    samples' range) above it.
+    samples' range, the mean removed, as :func:`specinit.targeting.measure_target` measures) above it.
     """
 
     step: float
@@ -434,7 +434,7 @@ def _data_bandwidth(model: nn.Module, x: Tensor) -> DataBandwidth | None:
     lo, hi = float(x.min()), float(x.max())
     cutoff = lowest_fitting_frequency(step)
     grid = max(1024, 2 * math.ceil(4 * cutoff * (hi - lo)))  # Nyquist of the grid ≥ 4× the cutoff
-    spectrum = spectrum_1d(model, lo, hi, grid, mollify=True)
+    spectrum = spectrum_1d(model, lo, hi, grid, mollify=True, detrend="mean")  # as spectral_target measures
     return DataBandwidth(step=step, cutoff=cutoff, energy_above=spectrum.energy_above(cutoff), lo=lo, hi=hi)
 
 

@@ -194,8 +194,8 @@ def _spectral_target(model: nn.Module, diagnosis: Diagnosis) -> Suggestion | Non
         "spectral_target",
         (
             f"{band.energy_above:.0%} of the start's energy lies above the samples' Nyquist frequency "
-            f"{band.cutoff:.3g}; a {fit.family} start with {fit.parameter} ≈ {fit.value:.3g} puts 1 % there "
-            "(arXiv 2206.08558)"
+            f"{band.cutoff:.3g}; a {fit.family} start with {fit.parameter} ≈ {fit.value:.3g} keeps "
+            f"{fit.achieved:.2%} there (at most 1 %; arXiv 2206.08558)"
         ),
         options,
     )

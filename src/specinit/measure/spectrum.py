@@ -236,6 +236,7 @@ def spectrum_1d(
     chunk_size: int | None = None,
     dtype: torch.dtype | None = None,
     device: torch.device | str | None = None,
+    detrend: str = "none",
 ) -> Spectrum:
     """Amplitude spectrum of ``fn`` from ``n`` samples ``x_j = lo + j (hi − lo)/n``, ``j < n``.
 
@@ -267,9 +268,14 @@ def spectrum_1d(
         chunk_size: evaluate ``fn`` in chunks of this many points (default: all at once).
         dtype: of the sample tensor; default the module's parameter dtype, else ``float32``.
         device: of the sample tensor; default the module's parameter device, else the CPU.
+        detrend: ``"none"`` (the paper's mollified function) or ``"mean"``: subtract the samples'
+            (unweighted) mean first, so a constant offset — whose taper the mollified transform
+            reads as low-frequency energy — does not dilute the fraction above a cutoff.
 
     """
     lo, hi, n = check_interval(lo, hi, n)
+    if detrend not in ("none", "mean"):
+        raise ValueError(f"detrend must be 'none' or 'mean', got {detrend!r}")
     if not isinstance(mollify, bool):
         raise TypeError(f"mollify must be a bool, got {type(mollify).__name__}")
     pad = (DEFAULT_MOLLIFY_PAD if mollify else 0.0) if pad is None else pad
@@ -277,6 +283,8 @@ def spectrum_1d(
     effective_window = "tukey" if mollify and window == "none" else window
     weights = window_weights(effective_window, n, taper)
     values = _sample(fn, grid(lo, hi, n), chunk_size=chunk_size, dtype=dtype, device=device)
+    if detrend == "mean":
+        values = values - values.mean(axis=-1, keepdims=True)
     n_fft = n + int(round(pad * n))
     amplitude = np.abs(one_sided(values, weights, n_fft))
     return Spectrum(

@@ -5,8 +5,12 @@ interpolates; arXiv 2511.02244 and 2006.09661 for the scale knobs of SWIM and SI
 The family (:mod:`specinit.targeting.families`) turns one scale ``θ`` into weights drawn once
 from the generator, so the target's measurement ``m(θ)`` (:func:`specinit.targeting.targets.measure_target`)
 is a deterministic continuous function.  The search scans ``θ`` on a geometric grid over
-``bounds``, takes the first bracket where ``m(θ) − asked`` changes sign (the smallest scale, the
-least chaotic start, that meets the target when ``m`` is not monotone), and bisects it in
+``bounds`` (``θ = 1``, the family's own start, always among them).  An energy fraction above a
+cutoff is an *allowance* (``SpectralTarget.exact=False``): a family start that already keeps it
+is kept as it is; otherwise, and for exact targets (centroids, gradients, ``exact=True``), the
+search takes the scan interval where ``m(θ) − asked`` changes sign nearest to ``θ = 1`` — rising
+crossings first (bandwidth grows with scale), for an allowance those below ``θ = 1`` first, the
+smallest change to the family's start that meets the target — and bisects it in
 ``log θ`` until ``|m − asked| ≤ rtol · asked``.  On a 1D interval the result is measured again
 on a 4× finer grid; when the two disagree by more than that tolerance (content above the grid's
 Nyquist frequency aliased into it, e.g. a saturated tanh net's near-square waves) the search is
@@ -25,11 +29,11 @@ from __future__ import annotations
 import copy
 import math
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import torch
 from torch import Tensor, nn
 
 from specinit._core.checks import as_tensor, check_int, check_positive
@@ -61,7 +65,14 @@ TOLERANCE = 0.05
 
 
 class UnreachableTargetError(ValueError):
-    """The family cannot give the model the asked value within the searched scales."""
+    """The family cannot give the model the asked value within the searched scales; ``asked`` and
+    ``reachable`` (the range the scan measured) say by how much.
+    """
+
+    def __init__(self, message: str, *, asked: float, reachable: tuple[float, float]) -> None:
+        super().__init__(message)
+        self.asked = asked
+        self.reachable = reachable
 
 
 @dataclass(frozen=True)
@@ -91,9 +102,10 @@ class TargetFit:
         return abs(self.achieved - self.asked) / self.asked
 
     def text(self) -> str:
-        """One line: ``spectral target: energy above 5 = 0.0101 (asked 0.01, ...); family 'siren' ...``."""
+        """One line: ``spectral target: energy above 5 = 0.0101 (asked ≤ 0.01, ...); family 'siren' ...``."""
+        asked = f"{'' if self.target.exact else '≤ '}{self.asked:.4g}"
         return (
-            f"spectral target: {self.target.describe()} = {self.achieved:.4g} (asked {self.asked:.4g}, "
+            f"spectral target: {self.target.describe()} = {self.achieved:.4g} (asked {asked}, "
             f"measured on {self.where}); family {self.family!r} with {self.parameter} = {self.value:.4g}"
         )
 
@@ -175,19 +187,22 @@ def spectral_target_(
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     chosen = family_for(model, family)
     gen = as_generator(generator)
-    seed = derive_seed(gen)  # the measuring lines / projections, fixed for the whole search
     # The search runs on a float64 copy: near-affine starts leave residuals that float32
     # round-off would swamp (a white-noise spectrum), and the model stays untouched on failure.
-    work = copy.deepcopy(model).double()
-    where = replace(where, data=None if where.data is None else where.data.double())
+    # The family's tensors are drawn first and in the model's dtype, so at θ = 1 the weights are
+    # exactly those of init_(model, the family's method, generator=...).
+    work = copy.deepcopy(model)
     knob = Knob(
         work,
         chosen,
         generator=gen,
-        data=None if data is None else as_tensor(data, "data", dtype=torch.float64),
+        data=None if data is None else as_tensor(data, "data"),
         targets=None if targets is None else as_tensor(targets, "targets"),
         schedule=schedule,
     )
+    work.double()  # the Knob's tensors are the same Parameters, now float64
+    where = replace(where, data=None if where.data is None else where.data.double())
+    seed = derive_seed(gen)  # the measuring lines / projections, fixed for the whole search
     fit = _search(work, knob, target, where, seed, (low, high), n_scan, rtol, max_iter)
     while where.lo is not None and where.grid < MAX_GRID:  # 1D: is the grid fine enough?
         finer = replace(where, grid=4 * where.grid)
@@ -222,12 +237,66 @@ def _search(
         return value if math.isfinite(value) else math.nan
 
     thetas = np.geomspace(bounds[0], bounds[1], n_scan)
+    if bounds[0] <= 1.0 <= bounds[1]:  # the family's own start is always a scan point
+        thetas[np.argmin(np.abs(np.log(thetas)))] = 1.0
+        thetas = np.unique(thetas)
     values = np.array([measure(t) for t in thetas])
     seen = values[np.isfinite(values)]
     reachable = (float(seen.min()), float(seen.max())) if seen.size else (math.nan, math.nan)
-    best = _bracket(thetas, values, asked, rtol)
-    if best is None:
+    own = np.flatnonzero(thetas == 1.0)
+    kept = not target.exact and own.size > 0 and values[own[0]] <= asked * (1 + rtol)
+    theta: float | None = 1.0  # an allowance the family's own start already keeps: keep that start
+    if not kept:
+        theta = _bisect(measure, thetas, values, asked, rtol, max_iter, at_most=not target.exact)
+    if theta is None:
         raise _unreachable(knob, target, asked, reachable, bounds)
+    knob.set(theta)
+    achieved = measure_target(model, target, where, generator=seed)
+    evaluations += 1
+    if not kept and not abs(achieved - asked) <= max(rtol, TOLERANCE) * asked:
+        why = (
+            "SWIM re-samples a deeper layer's pairs on the layer before"
+            if knob.family.name == "swim"
+            else "e.g. a near-constant start, whose spectrum is round-off"
+        )
+        raise UnreachableTargetError(
+            f"spectral_target: the {target.describe()} jumps across the asked {asked:.3g} near "
+            f"{knob.family.parameter} = {knob.parameter(theta):.3g} (closest {achieved:.3g} after "
+            f"{evaluations} measurements): the measurement is not continuous in the scale there "
+            f"({why}) — ask another value or narrow bounds=",
+            asked=asked,
+            reachable=reachable,
+        )
+    return TargetFit(
+        target=target,
+        family=knob.family.name,
+        parameter=knob.family.parameter,
+        value=knob.parameter(theta),
+        scale=float(theta),
+        asked=asked,
+        achieved=float(achieved),
+        reachable=reachable,
+        evaluations=evaluations,
+        where=where.describe(),
+    )
+
+
+def _bisect(
+    measure: Callable[[float], float],
+    thetas: np.ndarray,
+    values: np.ndarray,
+    asked: float,
+    rtol: float,
+    max_iter: int,
+    *,
+    at_most: bool,
+) -> float | None:
+    """The scale of the chosen crossing (:func:`_bracket`) refined by bisection in ``log θ``: the
+    closest to ``asked`` of the scales measured; ``None`` when the scan never crosses it.
+    """
+    best = _bracket(thetas, values, asked, rtol, at_most=at_most)
+    if best is None:
+        return None
     lo_theta, hi_theta, sign_lo = best
     index = int(np.searchsorted(thetas, lo_theta))
     candidates = [(abs(values[index] - asked), lo_theta)]
@@ -245,37 +314,16 @@ def _search(
                 lo_theta = theta
             else:
                 hi_theta = theta
-    theta = min(candidates)[1]  # the closest scale measured
-    knob.set(theta)
-    achieved = measure_target(model, target, where, generator=seed)
-    evaluations += 1
-    if not abs(achieved - asked) <= max(rtol, TOLERANCE) * asked:
-        raise UnreachableTargetError(
-            f"spectral_target: the {target.describe()} jumps across the asked {asked:.3g} near "
-            f"{knob.family.parameter} = {knob.parameter(theta):.3g} (closest {achieved:.3g} after "
-            f"{evaluations} measurements): the measurement is not continuous in the scale there "
-            "(SWIM re-samples a deeper layer's pairs on the layer before) — ask another value"
-        )
-    return TargetFit(
-        target=target,
-        family=knob.family.name,
-        parameter=knob.family.parameter,
-        value=knob.parameter(theta),
-        scale=float(theta),
-        asked=asked,
-        achieved=float(achieved),
-        reachable=reachable,
-        evaluations=evaluations,
-        where=where.describe(),
-    )
+    return min(candidates)[1]
 
 
 def _bracket(
-    thetas: np.ndarray, values: np.ndarray, asked: float, rtol: float
+    thetas: np.ndarray, values: np.ndarray, asked: float, rtol: float, *, at_most: bool
 ) -> tuple[float, float, float] | None:
-    """``(θ_lo, θ_hi, sign of m(θ_lo) − asked)`` of the first scan interval where ``m`` rises
-    through ``asked`` (bandwidth grows with scale), else the first where it crosses it either
-    way; a scan point already within ``rtol`` is a zero-width bracket.
+    """``(θ_lo, θ_hi, sign of m(θ_lo) − asked)`` of the scan interval where ``m`` crosses
+    ``asked`` nearest to the family's own start ``θ = 1`` (in ``log θ``), rising crossings
+    (bandwidth grows with scale) first; for an allowance (``at_most``), those below ``θ = 1``
+    first.  A scan point already within ``rtol`` is a zero-width bracket.
     """
     crossings = []
     for i, value in enumerate(values):
@@ -284,9 +332,14 @@ def _bracket(
         elif i + 1 < len(values) and math.isfinite(value) and math.isfinite(values[i + 1]):
             if np.sign(value - asked) * np.sign(values[i + 1] - asked) < 0:
                 crossings.append((float(thetas[i]), float(thetas[i + 1]), float(np.sign(value - asked))))
-    rising = [c for c in crossings if c[2] <= 0]
-    found = rising or crossings
-    return found[0] if found else None
+    if not crossings:
+        return None
+
+    def rank(c: tuple[float, float, float]) -> tuple[bool, bool, float]:
+        below = c[1] <= 1.0
+        return (at_most and not below, c[2] > 0, abs(math.log(math.sqrt(c[0] * c[1]))))
+
+    return min(crossings, key=rank)
 
 
 def _unreachable(
@@ -298,10 +351,14 @@ def _unreachable(
 ) -> UnreachableTargetError:
     family, act = knob.family, knob.family.parameter
     lo, hi = knob.parameter(bounds[0]), knob.parameter(bounds[1])
+    relation = "=" if target.exact else "≤"
     return UnreachableTargetError(
         f"spectral_target: family {family.name!r} ({act} {lo:.3g}–{hi:.3g}) gives this model "
-        f"{target.describe()} from {reachable[0]:.3g} to {reachable[1]:.3g}, not the asked {asked:.3g}: "
-        "change the target, widen bounds=, or give the model more depth or another activation"
+        f"{target.describe()} from {reachable[0]:.3g} to {reachable[1]:.3g}, not the asked "
+        f"{relation} {asked:.3g}: change the target, widen bounds=, or give the model more depth "
+        "or another activation",
+        asked=asked,
+        reachable=reachable,
     )
 
 
@@ -317,11 +374,16 @@ def _spectral_target_method(
     centroid: float | None = None,
     gradient: float | None = None,
     step: float | None = None,
+    exact: bool = False,
     family: str = "auto",
     lo: float | None = None,
     hi: float | None = None,
     bounds: tuple[float, float] = DEFAULT_BOUNDS,
     rtol: float = 1e-2,
+    grid: int = 1024,
+    n_lines: int = 128,
+    n_points: int = 256,
+    length: float | None = None,
     schedule: str = "constant",
 ) -> None:
     """Spectrum-targeted start: the family's scale (ω0, gain, α, SWIM's s1) that meets a cutoff,
@@ -341,5 +403,9 @@ def _spectral_target_method(
         generator=generator,
         bounds=bounds,
         rtol=rtol,
+        grid=grid,
+        n_lines=n_lines,
+        n_points=n_points,
+        length=length,
         schedule=schedule,
     )

@@ -2,17 +2,20 @@
 
 A :class:`SpectralTarget` names one number the start should have:
 
-* ``energy_above`` — the fraction of the spectrum's non-DC energy above ``cutoff`` (by default
-  :data:`DEFAULT_ENERGY_ABOVE`); ``step=`` states the cutoff as the samples' Nyquist frequency
-  ``1/(2·step)`` (:func:`specinit.measure.spectrum.lowest_fitting_frequency`, Exp 3 of arXiv
-  2206.08558: a network with no energy above it fits arbitrary samples with the
-  lowest-frequency interpolation);
+* ``energy_above`` — the fraction of the spectrum's non-DC energy above ``cutoff`` allowed (at
+  most :data:`DEFAULT_ENERGY_ABOVE` by default; exactly with ``exact=True``); ``step=`` states
+  the cutoff as the samples' Nyquist frequency ``1/(2·step)``
+  (:func:`specinit.measure.spectrum.lowest_fitting_frequency`, Exp 3 of arXiv 2206.08558: a
+  network with no energy above it fits arbitrary samples with the lowest-frequency
+  interpolation);
 * ``centroid`` — the spectral centroid ``Σ f A(f)² / Σ A(f)²``;
 * ``gradient`` — the input-gradient bandwidth proxy of arXiv 2206.08558 (A.2): ``mean |∂(uᵀf)/∂x|``
   over a batch (:func:`specinit.measure.bandwidth.gradient_bandwidth`), for image models.
 
 :func:`measure_target` reads the number off a model: on a 1D coordinate network the mollified
-spectrum over ``[lo, hi)`` (:func:`specinit.spectrum_1d`, eq. 1 of arXiv 2206.08558); on an
+spectrum over ``[lo, hi)`` (:func:`specinit.spectrum_1d`, eq. 1 of arXiv 2206.08558) of the
+function less its mean (a constant offset's taper would read as low-frequency energy and dilute
+the fraction above a cutoff: a SIREN whose readout bias dominates looked low-bandwidth); on an
 ``n``-D input the directional spectrum through the data points
 (:func:`specinit.measure.bandwidth.directional_spectrum`), frequency in cycles per unit of
 input distance, each line's affine part removed (``detrend="linear"``: a network that is nearly
@@ -20,7 +23,9 @@ affine along a line has no bandwidth there, whatever its slope); the gradient pr
 batch.
 
 >>> SpectralTarget(step=0.1)
-SpectralTarget(energy above 5 = 0.01)
+SpectralTarget(energy above 5 ≤ 0.01)
+>>> SpectralTarget(centroid=2.0)
+SpectralTarget(spectral centroid = 2)
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ class SpectralTarget:
     """One number a start should have: give ``cutoff`` (with ``energy_above``, default
     :data:`DEFAULT_ENERGY_ABOVE`) or ``step`` (the cutoff ``1/(2·step)``), or ``centroid``, or
     ``gradient`` — exactly one kind.
+
+    An energy fraction above a cutoff is an allowance — *at most* ``energy_above`` — unless
+    ``exact=True``; a centroid or a gradient value is always met exactly (``exact`` is set).
     """
 
     cutoff: float | None = None
@@ -58,6 +66,7 @@ class SpectralTarget:
     centroid: float | None = None
     gradient: float | None = None
     step: float | None = None
+    exact: bool = False
 
     def __post_init__(self) -> None:
         if self.step is not None:
@@ -85,9 +94,13 @@ class SpectralTarget:
             if not 0.0 < fraction < 1.0:
                 raise ValueError(f"energy_above must lie strictly between 0 and 1, got {self.energy_above!r}")
             object.__setattr__(self, "energy_above", fraction)
+        if not isinstance(self.exact, bool):
+            raise TypeError(f"exact must be a bool, got {self.exact!r}")
+        if self.kind != "energy_above":
+            object.__setattr__(self, "exact", True)  # only an energy fraction is an allowance
 
     def __repr__(self) -> str:
-        return f"SpectralTarget({self.describe()} = {self.value:.4g})"
+        return f"SpectralTarget({self.describe()} {'=' if self.exact else '≤'} {self.value:.4g})"
 
     @property
     def kind(self) -> str:
@@ -218,7 +231,7 @@ def measure_target(
     spectrum: Spectrum | DirectionalSpectrum
     if where.lo is not None:
         assert where.hi is not None
-        spectrum = spectrum_1d(model, where.lo, where.hi, where.grid, mollify=True)
+        spectrum = spectrum_1d(model, where.lo, where.hi, where.grid, mollify=True, detrend="mean")
     else:
         assert where.data is not None and where.length is not None
         spectrum = directional_spectrum(

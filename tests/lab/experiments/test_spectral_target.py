@@ -21,23 +21,19 @@ def test_quick_run_end_to_end(tmp_path):
     assert {p.name for p in tmp_path.glob("*.png")} == {"test_mse.png", "fits_1d.png", "image_synthetic.png"}
     rows = report.rows
     assert len(rows) == len(st.units(st.QUICK))
-    # ReLU nets cannot put 1 % of their energy above f_c: recorded, not hidden, not a crash.
+    # ReLU nets keep far less than 1 % above f_c at He's gain: the allowance keeps that start.
     relu = [r for r in rows if r["activation"] == "relu" and r["start"] == "targeted"]
-    assert relu and all(not r["reachable"] and math.isnan(float(r["test_mse"])) for r in relu)
-    assert all(0 < r["reach_hi"] < st.QUICK.energy_above for r in relu)
-    relu_findings = [f for f in report.findings if "relu" in f.claim and "targeted start" in f.claim]
-    assert relu_findings and all(
-        f.holds is None and f.evidence.startswith("not applicable") for f in relu_findings
-    )
-    # The sine net reaches the target: the start the network trained from has the asked fraction.
+    assert relu and all(r["reachable"] and r["achieved"] <= r["asked"] for r in relu)
+    assert all(r["value"] == pytest.approx(math.sqrt(2)) for r in relu)  # gain √2: θ = 1
+    # Every targeted start keeps the allowance; the sine nets' ω0 is recorded.
     sine = [r for r in rows if r["activation"].startswith("sine") and r["start"] == "targeted"]
     assert sine and all(r["reachable"] for r in sine)
     for r in sine:
-        assert abs(r["achieved"] - r["asked"]) <= 0.05 * r["asked"]
+        assert r["achieved"] <= 1.05 * r["asked"]
         assert math.isfinite(r["test_mse"]) and r["value"] > 0  # ω0 recorded
     # The experiment's own measurement of the start agrees with the search's (same 1D grid).
     (one_d,) = [r for r in sine if r["task"] == "sparse-1d"]
-    assert abs(one_d["energy_above_init"] - one_d["asked"]) <= 0.05 * one_d["asked"]
+    assert one_d["energy_above_init"] == pytest.approx(one_d["achieved"], rel=1e-6)
 
 
 TINY = dataclasses.replace(
@@ -51,11 +47,12 @@ def _unit(cfg, **params):
 
 
 def test_an_unreachable_target_is_a_row_with_its_range():
-    unit = _unit(TINY, start="targeted")
-    row, arrays = st.run_unit(TINY, unit, Context())
+    below_floor = dataclasses.replace(TINY, energy_above=1e-9)  # a ReLU net keeps ~4e-6 at any gain
+    unit = _unit(below_floor, start="targeted")
+    row, arrays = st.run_unit(below_floor, unit, Context())
     assert row["reachable"] is False and arrays == {}
     assert all(math.isnan(row[m]) for m in ("test_mse", "train_mse", "achieved", "value"))
-    assert 0 < row["reach_lo"] < row["reach_hi"] < TINY.energy_above
+    assert below_floor.energy_above < row["reach_lo"] < row["reach_hi"] < 1
 
 
 def test_a_classical_unit_measures_between_the_samples():
