@@ -636,3 +636,20 @@ def test_curvature_and_ntk_run_outside_autocast_even_when_called_inside_one():
         row, _ = curvature_summary(net, "cross_entropy", batch, trace_matvecs=4, slq_steps=4)
     assert inside.dtype == torch.float32 and torch.equal(inside, kernel)
     assert math.isfinite(row["trace"]) and row["top_eig"] == pytest.approx(top, rel=1e-3)
+
+
+def test_curvature_operators_built_inside_autocast_match_those_built_outside():
+    from specinit.measure.curvature import GGNOperator, HessianOperator
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 2))
+    g = torch.Generator().manual_seed(1)
+    batch = (torch.randn(16, 3, generator=g), torch.randint(0, 2, (16,), generator=g))
+    outside = GGNOperator(net, "cross_entropy", batch)
+    hessian = HessianOperator(net, "cross_entropy", batch)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = GGNOperator(net, "cross_entropy", batch)
+        diagonal = inside.diagonal()
+        inside_h = HessianOperator(net, "cross_entropy", batch)
+    assert inside.loss_value == outside.loss_value and inside_h.loss_value == hessian.loss_value
+    assert torch.equal(diagonal, outside.diagonal())

@@ -362,3 +362,22 @@ def test_sample_step_is_the_grid_step_and_a_typical_gap_otherwise():
     assert sample_step(torch.tensor([0.0, 0.2, 0.3, 0.5])) == pytest.approx(0.2)  # gaps .2 .1 .2
     with pytest.raises(ValueError, match="two distinct"):
         sample_step([1.0, 1.0])
+
+
+def test_sample_step_ignores_jittered_repeats():
+    from specinit.measure.spectrum import sample_step
+
+    x = torch.tensor([0.0, 1e-9, 0.1, 0.1 + 1e-9, 0.2, 0.3])
+    assert sample_step(x) == pytest.approx(0.1)
+
+
+def test_spectrum_1d_detrend_mean_drops_an_offset():
+    wave = lambda x: torch.sin(2 * math.pi * 8 * x)  # noqa: E731
+    offset = lambda x: 5.0 + torch.sin(2 * math.pi * 8 * x)  # noqa: E731
+    plain = spectrum_1d(wave, -1, 1, 1024, mollify=True).energy_above(5.0)
+    diluted = spectrum_1d(offset, -1, 1, 1024, mollify=True).energy_above(5.0)
+    kept = spectrum_1d(offset, -1, 1, 1024, mollify=True, detrend="mean").energy_above(5.0)
+    assert diluted < 0.5 * plain  # the offset's taper reads as low-frequency energy
+    assert kept == pytest.approx(plain, abs=0.02)
+    with pytest.raises(ValueError, match="detrend"):
+        spectrum_1d(wave, -1, 1, 64, detrend="linear")

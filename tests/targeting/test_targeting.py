@@ -253,3 +253,32 @@ def test_a_grid_too_coarse_for_a_saturated_start_is_refined():
     assert spectrum_1d(net, -1, 1, 16384, mollify=True, detrend="mean").centroid() == pytest.approx(
         2.5, rel=0.015
     )
+
+
+def test_init_passes_exact_and_a_changed_model_has_no_record():
+    net = cmlp(1, 32, 3, 1, "sine(omega0=5)")
+    specinit.init_(net, "spectral_target", step=0.1, exact=True, lo=-1, hi=1, generator=0)
+    fit = fit_of(net)
+    assert fit.target.exact and fit.achieved == pytest.approx(0.01, rel=0.01)
+    specinit.init_(net, "xavier_normal", generator=0)
+    assert fit_of(net) is None  # re-initialized: the record no longer describes it
+
+
+def test_a_kept_swim_start_has_the_hidden_layers_of_init_swim():
+    x = torch.linspace(-1, 1, 41)[:, None]
+    y = torch.sin(3 * x)
+    net = specinit.models.mlp(1, [64], 1, "tanh")
+    fit = spectral_target_(
+        net,
+        SpectralTarget(step=0.05, energy_above=0.5),
+        family="swim",
+        data=x,
+        targets=y,
+        lo=-1,
+        hi=1,
+        generator=0,
+    )
+    assert fit.scale == 1.0  # the allowance is kept by SWIM's own scales
+    same = specinit.init_(specinit.models.mlp(1, [64], 1, "tanh"), "swim", data=x, targets=y, generator=0)
+    assert torch.allclose(net[0].weight, same[0].weight, rtol=1e-5, atol=1e-6)
+    assert torch.allclose(net[0].bias, same[0].bias, rtol=1e-5, atol=1e-6)

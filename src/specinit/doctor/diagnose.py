@@ -76,6 +76,7 @@ __all__ = [
     "Thresholds",
     "LayerDiagnosis",
     "DataBandwidth",
+    "data_grid",
     "Problem",
     "Diagnosis",
     "diagnose",
@@ -421,6 +422,17 @@ def diagnose(
 #: Distinct sample positions below which 1D inputs say nothing about a Nyquist frequency.
 MIN_SAMPLES_1D = 4
 
+#: The finest grid the 1D bandwidth check evaluates (samples closer than ~1/16000 of their range
+#: are too dense for a Nyquist limit to matter: the check is skipped).
+MAX_GRID_1D = 65536
+
+
+def data_grid(cutoff: float, lo: float, hi: float) -> int:
+    """Samples of the 1D grid on ``[lo, hi)`` whose Nyquist frequency is at least 4× ``cutoff``
+    (and at least 1024): where the doctor, and the search it suggests, measure the spectrum.
+    """
+    return max(1024, 2 * math.ceil(4 * cutoff * (hi - lo)))
+
 
 def _data_bandwidth(model: nn.Module, x: Tensor) -> DataBandwidth | None:
     """The start's energy above its 1D samples' Nyquist frequency (``None`` unless ``x`` is
@@ -433,8 +445,10 @@ def _data_bandwidth(model: nn.Module, x: Tensor) -> DataBandwidth | None:
     step = sample_step(x.detach().cpu())
     lo, hi = float(x.min()), float(x.max())
     cutoff = lowest_fitting_frequency(step)
-    grid = max(1024, 2 * math.ceil(4 * cutoff * (hi - lo)))  # Nyquist of the grid ≥ 4× the cutoff
-    spectrum = spectrum_1d(model, lo, hi, grid, mollify=True, detrend="mean")  # as spectral_target measures
+    grid = data_grid(cutoff, lo, hi)
+    if grid > MAX_GRID_1D:
+        return None
+    spectrum = spectrum_1d(model, lo, hi, grid, mollify=True, detrend="mean", chunk_size=8192)
     return DataBandwidth(step=step, cutoff=cutoff, energy_above=spectrum.energy_above(cutoff), lo=lo, hi=hi)
 
 

@@ -26,7 +26,7 @@ from torch import nn
 
 from specinit._core.deprecation import renamed_kwargs
 from specinit._core.rng import GeneratorLike, derive_seed
-from specinit.doctor.diagnose import Diagnosis, diagnose
+from specinit.doctor.diagnose import Diagnosis, data_grid, diagnose
 from specinit.initializers.registry import init_, init_plan
 from specinit.initializers.registry import methods as registered_methods
 from specinit.nn.activations import Activation
@@ -183,10 +183,18 @@ def _spectral_target(model: nn.Module, diagnosis: Diagnosis) -> Suggestion | Non
     band = diagnosis.data_bandwidth
     if band is None or "bandwidth_above_data" not in diagnosis.codes:
         return None
-    options = {"step": band.step, "lo": band.lo, "hi": band.hi}
+    options: dict[str, Any] = {"step": band.step, "lo": band.lo, "hi": band.hi}
+    grid = data_grid(band.cutoff, band.lo, band.hi)
+    if grid > 1024:  # the search's default grid would not resolve this cutoff
+        options["grid"] = grid
     try:
         fit = spectral_target_(
-            copy.deepcopy(model), SpectralTarget(step=band.step), lo=band.lo, hi=band.hi, generator=0
+            copy.deepcopy(model),
+            SpectralTarget(step=band.step),
+            lo=band.lo,
+            hi=band.hi,
+            grid=options.get("grid", 1024),
+            generator=0,
         )
     except ValueError:  # the family cannot reach it, or the model is not one spectral_target scales
         return None

@@ -210,16 +210,19 @@ def lowest_fitting_frequency(step: float) -> float:
 
 def sample_step(x: Any) -> float:
     """The spacing of 1D sample positions ``x`` (``(N,)`` or ``(N, 1)``): the median gap between
-    their distinct sorted values — the step of a regular grid, a typical gap otherwise — to 7
-    significant digits (float32 positions carry ~1e-8 errors), for :func:`lowest_fitting_frequency`.
+    their distinct sorted values — the step of a regular grid, a typical gap otherwise; gaps below
+    1e-6 of the range (repeated positions with jitter) do not count — to 7 significant digits
+    (float32 positions carry ~1e-8 errors), for :func:`lowest_fitting_frequency`.
 
     >>> sample_step([0.3, 0.0, 0.1, 0.2, 0.2])
     0.1
     """
     values = np.unique(np.asarray(as_tensor(x, "x", dtype=torch.float64).reshape(-1)))
-    if values.size < 2:
+    gaps = np.diff(values)
+    gaps = gaps[gaps > 1e-6 * (values[-1] - values[0])] if values.size > 1 else gaps  # repeats, jittered
+    if gaps.size == 0:
         raise ValueError("x needs at least two distinct sample positions")
-    return float(f"{np.median(np.diff(values)):.7g}")
+    return float(f"{np.median(gaps):.7g}")
 
 
 @renamed_kwargs(batch_size="chunk_size")

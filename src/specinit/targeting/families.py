@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from specinit._core.rng import GeneratorLike, derive_seed
+from specinit._core.rng import GeneratorLike, as_generator, derive_seed
 from specinit.initializers import calculate_gain, init_, init_plan, model_activation, scale_schedule, swim_
 from specinit.initializers.classic import Nonlinearity
 from specinit.nn.activations import Activation
@@ -107,7 +107,9 @@ class Knob:
     """A model's weights as a function of one scale: ``knob.set(θ)`` writes them,
     ``knob.parameter(θ)`` is the value the family reports (``omega0``, ``gain``, ``alpha``, ``s1``).
 
-    Building it initializes the model with the family's method (``θ = 1``) from ``generator``.
+    Building it initializes the model with the family's method (``θ = 1``) from ``generator``:
+    the same weights as ``init_(model, method, generator=generator)`` (SWIM: the same hidden
+    layers; the search refits its readout in float64, so that differs by the solve's round-off).
     """
 
     def __init__(
@@ -127,11 +129,11 @@ class Knob:
         if family.name == "swim":
             if data is None or targets is None:
                 raise ValueError("the 'swim' family samples its weights from data: pass data= and targets=")
-            seed = derive_seed(generator)
+            fresh = _replayable(generator)  # every θ samples from the same generator state
             n_hidden = sum(isinstance(m, nn.Linear) for m in model.modules()) - 1
             base = scale_schedule(schedule, max(n_hidden, 1), act if act is not None else "tanh")
             self.base = base[0]
-            self._set = lambda theta: _swim(model, data, targets, [theta * s for s in base], seed)
+            self._set = lambda theta: _swim(model, data, targets, [theta * s for s in base], fresh())
             self._set(1.0)
             return
         options: dict[str, Any] = {"alpha": 1.0} if family.name == "gaussian" else {}
@@ -189,5 +191,24 @@ def _parameter(model: nn.Module, name: str) -> Tensor:
         ) from None
 
 
-def _swim(model: nn.Module, data: Tensor, targets: Tensor, scales: list[float], seed: int) -> None:
-    swim_(model, data, targets, scales=scales, generator=seed)
+def _replayable(generator: GeneratorLike) -> Callable[[], torch.Generator]:
+    """A maker of generators in ``generator``'s current state (its own state is left as it is);
+    ``None`` (the global RNG) is pinned to one seed drawn from it.
+    """
+    gen = as_generator(generator)
+    if gen is None:
+        gen = torch.Generator().manual_seed(derive_seed(None))
+    state, device = gen.get_state(), gen.device
+
+    def fresh() -> torch.Generator:
+        copy = torch.Generator(device=device)
+        copy.set_state(state)
+        return copy
+
+    return fresh
+
+
+def _swim(
+    model: nn.Module, data: Tensor, targets: Tensor, scales: list[float], generator: torch.Generator
+) -> None:
+    swim_(model, data, targets, scales=scales, generator=generator)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import torch
 from torch import Tensor, nn
 
 from specinit._core.checks import as_tensor, check_int, check_positive
@@ -66,13 +67,17 @@ TOLERANCE = 0.05
 
 class UnreachableTargetError(ValueError):
     """The family cannot give the model the asked value within the searched scales; ``asked`` and
-    ``reachable`` (the range the scan measured) say by how much.
+    ``reachable`` (the range the scan measured) say by how much; ``settled`` is False when the
+    value lies inside that range but the measurement jumps across it.
     """
 
-    def __init__(self, message: str, *, asked: float, reachable: tuple[float, float]) -> None:
+    def __init__(
+        self, message: str, *, asked: float, reachable: tuple[float, float], settled: bool = True
+    ) -> None:
         super().__init__(message)
         self.asked = asked
         self.reachable = reachable
+        self.settled = settled  # False: the value lies in the range, but the measurement jumps across it
 
 
 @dataclass(frozen=True)
@@ -110,14 +115,27 @@ class TargetFit:
         )
 
 
-_FITS: weakref.WeakKeyDictionary[nn.Module, TargetFit] = weakref.WeakKeyDictionary()
+_FITS: weakref.WeakKeyDictionary[nn.Module, tuple[TargetFit, tuple[Any, ...]]] = weakref.WeakKeyDictionary()
+
+
+def _signature(model: nn.Module) -> tuple[Any, ...]:
+    """A cheap fingerprint of the model's parameters (shape, sum and absolute sum of each)."""
+    with torch.no_grad():
+        return tuple(
+            (name, tuple(p.shape), float(p.double().sum()), float(p.double().abs().sum()))
+            for name, p in model.named_parameters()
+        )
 
 
 def fit_of(model: nn.Module) -> TargetFit | None:
-    """The :class:`TargetFit` of the last spectrum-targeted start of ``model`` (``None`` if it has
-    none); the doctor shows it.  A copy of the model does not carry it.
+    """The :class:`TargetFit` of the spectrum-targeted start ``model`` holds (``None`` if it has
+    none, or if its weights changed since — re-initialized or trained); the doctor shows it.  A
+    copy of the model does not carry it.
     """
-    return _FITS.get(model)
+    found = _FITS.get(model)
+    if found is None or found[1] != _signature(model):
+        return None
+    return found[0]
 
 
 def spectral_target_(
@@ -211,7 +229,7 @@ def spectral_target_(
         where = finer  # content above the grid's Nyquist frequency aliased: search again finer
         fit = _search(work, knob, target, where, seed, (low, high), n_scan, rtol, max_iter)
     model.load_state_dict(work.state_dict())  # cast back to the model's dtype
-    _FITS[model] = fit
+    _FITS[model] = (fit, _signature(model))
     return fit
 
 
@@ -244,7 +262,7 @@ def _search(
     seen = values[np.isfinite(values)]
     reachable = (float(seen.min()), float(seen.max())) if seen.size else (math.nan, math.nan)
     own = np.flatnonzero(thetas == 1.0)
-    kept = not target.exact and own.size > 0 and values[own[0]] <= asked * (1 + rtol)
+    kept = not target.exact and own.size > 0 and values[own[0]] <= asked
     theta: float | None = 1.0  # an allowance the family's own start already keeps: keep that start
     if not kept:
         theta = _bisect(measure, thetas, values, asked, rtol, max_iter, at_most=not target.exact)
@@ -253,7 +271,11 @@ def _search(
     knob.set(theta)
     achieved = measure_target(model, target, where, generator=seed)
     evaluations += 1
-    if not kept and not abs(achieved - asked) <= max(rtol, TOLERANCE) * asked:
+    if target.exact:
+        missed = abs(achieved - asked) > max(rtol, TOLERANCE) * asked
+    else:  # an allowance: below it is fine, above it by more than rtol is not
+        missed = achieved > asked * (1 + rtol)
+    if not kept and missed:
         why = (
             "SWIM re-samples a deeper layer's pairs on the layer before"
             if knob.family.name == "swim"
@@ -266,6 +288,7 @@ def _search(
             f"({why}) — ask another value or narrow bounds=",
             asked=asked,
             reachable=reachable,
+            settled=False,
         )
     return TargetFit(
         target=target,
@@ -292,29 +315,33 @@ def _bisect(
     at_most: bool,
 ) -> float | None:
     """The scale of the chosen crossing (:func:`_bracket`) refined by bisection in ``log θ``: the
-    closest to ``asked`` of the scales measured; ``None`` when the scan never crosses it.
+    closest to ``asked`` of the scales measured (for an allowance, of those keeping it); ``None``
+    when the scan never crosses it.
     """
     best = _bracket(thetas, values, asked, rtol, at_most=at_most)
     if best is None:
         return None
     lo_theta, hi_theta, sign_lo = best
     index = int(np.searchsorted(thetas, lo_theta))
-    candidates = [(abs(values[index] - asked), lo_theta)]
+    measured = [(float(values[index]), lo_theta)]
     if sign_lo != 0:
-        candidates.append((abs(values[index + 1] - asked), hi_theta))
+        measured.append((float(values[index + 1]), hi_theta))
         for _ in range(max_iter):
             theta = math.sqrt(lo_theta * hi_theta)
             value = measure(theta)
             if not math.isfinite(value):
                 break
-            candidates.append((abs(value - asked), theta))
+            measured.append((value, theta))
             if abs(value - asked) <= rtol * asked:
                 break
             if np.sign(value - asked) == sign_lo:
                 lo_theta = theta
             else:
                 hi_theta = theta
-    return min(candidates)[1]
+    if at_most:  # an allowance: the closest scale on the allowed side (a bracket always has one)
+        allowed = [m for m in measured if m[0] <= asked * (1 + rtol)]
+        measured = allowed or measured
+    return min(measured, key=lambda m: abs(m[0] - asked))[1]
 
 
 def _bracket(
@@ -379,7 +406,9 @@ def _spectral_target_method(
     lo: float | None = None,
     hi: float | None = None,
     bounds: tuple[float, float] = DEFAULT_BOUNDS,
+    n_scan: int = 17,
     rtol: float = 1e-2,
+    max_iter: int = 40,
     grid: int = 1024,
     n_lines: int = 128,
     n_points: int = 256,
@@ -390,7 +419,7 @@ def _spectral_target_method(
     centroid or gradient-bandwidth target (arXiv 2206.08558); see :func:`spectral_target_`.
     """
     target = SpectralTarget(
-        cutoff=cutoff, energy_above=energy_above, centroid=centroid, gradient=gradient, step=step
+        cutoff=cutoff, energy_above=energy_above, centroid=centroid, gradient=gradient, step=step, exact=exact
     )
     spectral_target_(
         model,
@@ -402,7 +431,9 @@ def _spectral_target_method(
         targets=targets,
         generator=generator,
         bounds=bounds,
+        n_scan=n_scan,
         rtol=rtol,
+        max_iter=max_iter,
         grid=grid,
         n_lines=n_lines,
         n_points=n_points,

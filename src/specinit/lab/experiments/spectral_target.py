@@ -272,7 +272,7 @@ def _start(cfg: Config, p: Mapping[str, Any], prob: Problem) -> tuple[nn.Module 
     name = _act_name(act)
     depth = cfg.gaussian_depth if name == "gaussian" else cfg.depth
     net = coordinate_mlp(prob.x.shape[1], cfg.width, depth, 1, act)
-    record: dict[str, Any] = {"reachable": True}
+    record: dict[str, Any] = {"reachable": True, "settled": True}
     record.update(dict.fromkeys(("asked", "achieved", "value", "reach_lo", "reach_hi"), math.nan))
     if not start.startswith(TARGETED):
         if start == "gaussian_small":
@@ -291,7 +291,7 @@ def _start(cfg: Config, p: Mapping[str, Any], prob: Problem) -> tuple[nn.Module 
         )
     except UnreachableTargetError as exc:
         record["reach_lo"], record["reach_hi"] = exc.reachable
-        record["reachable"] = False
+        record["reachable"], record["settled"] = False, exc.settled
         return None, record
     fit = fit_of(net)
     assert fit is not None
@@ -393,12 +393,14 @@ class Payoff:
 def _unreachable_note(targeted: Sequence[Mapping[str, Any]]) -> str:
     lows = [float(r["reach_lo"]) for r in targeted if math.isfinite(float(r["reach_lo"]))]
     highs = [float(r["reach_hi"]) for r in targeted if math.isfinite(float(r["reach_hi"]))]
+    if any(not _flag(r.get("settled", True)) for r in targeted):
+        return (
+            "not applicable: the search found no scale meeting the target within 5 % "
+            "(the measured fraction jumps across it)"
+        )
     if lows and highs:
         return f"not applicable: the family cannot reach the target (range {min(lows):.2g}–{max(highs):.2g})"
-    return (  # UnreachableTargetError without a range: the search did not settle within 5 %
-        "not applicable: the search found no scale meeting the target within 5 % "
-        "(the measured fraction jumps across it; no reachable range reported)"
-    )
+    return "not applicable: the family cannot reach the target"
 
 
 def payoff(
@@ -502,28 +504,28 @@ def _findings(cfg: Config, rows: Sequence[Mapping[str, Any]], payoffs: Sequence[
             )
         )
     targeted = [r for r in rows if str(r["start"]).startswith(TARGETED) and _flag(r["reachable"])]
-    if targeted:
-        worst = max(abs(float(r["achieved"]) - float(r["asked"])) / float(r["asked"]) for r in targeted)
+    if targeted:  # an allowance: at most the asked fraction (a kept family start is far below)
+        worst = max(float(r["achieved"]) / float(r["asked"]) - 1 for r in targeted)
         findings.append(
             Finding(
-                "every reachable targeted start meets its asked energy fraction within 5 % "
+                "every reachable targeted start keeps at most its allowed energy fraction (+5 %) "
                 "(the search's own measurement)",
                 worst <= 0.05,
-                f"worst relative error {worst:.3g} over {len(targeted)} targeted units",
+                f"largest achieved / asked − 1: {worst:+.3g} over {len(targeted)} targeted units",
             )
         )
     for dims, bound, how in (
         ("1D", 0.05, "on the same grid"),
-        ("2D", 0.25, "through other random lines (the unit's seed; the search drew its own 64 lines)"),
+        ("2D", 0.25, "through other random lines (the unit's seed; the search drew its own 128 lines)"),
     ):
         mine = [r for r in targeted if (r["task"] == "image-2d") == (dims == "2D")]
         errors = [(float(r["energy_above_init"]) - float(r["asked"])) / float(r["asked"]) for r in mine]
         if errors:
             findings.append(
                 Finding(
-                    f"{dims}: the start each targeted network trained from, re-measured {how}, has the "
-                    f"asked energy fraction within {bound:.0%}",
-                    max(abs(e) for e in errors) <= bound,
+                    f"{dims}: the start each targeted network trained from, re-measured {how}, keeps "
+                    f"at most the allowed energy fraction (+{bound:.0%})",
+                    max(errors) <= bound,
                     f"relative error {min(errors):+.2f} … {max(errors):+.2f} over {len(mine)} units",
                 )
             )

@@ -103,6 +103,7 @@ class _OutputCurvatureOperator(_ModelOperator):
 
     _what = "curvature"
 
+    @full_precision  # forward passes and products outside any caller autocast
     def __init__(
         self,
         model: nn.Module,
@@ -167,6 +168,7 @@ class _OutputCurvatureOperator(_ModelOperator):
                 out += _flat([_or_zeros(g, p) for g, p in zip(grads, self._params, strict=True)])
         return out
 
+    @full_precision  # forward passes and products outside any caller autocast
     def diagonal(self, *, chunk_size: int = 32) -> Tensor:
         """The exact diagonal, flat like a vector of the operator (split it with :meth:`unflatten`).
 
@@ -274,6 +276,7 @@ class GGNOperator(_OutputCurvatureOperator):
 
     _backprop = True  # the output matrix is the loss Hessian itself (not FisherMC's sample)
 
+    @full_precision  # forward passes and products outside any caller autocast
     def diagonal(self, *, chunk_size: int = 32) -> Tensor:
         """The exact diagonal, flat like a vector of the operator.
 
@@ -332,6 +335,7 @@ class FisherMCOperator(FisherOperator):
 
     _what = "Fisher (MC)"
 
+    @full_precision  # forward passes and products outside any caller autocast
     def __init__(
         self,
         model: nn.Module,

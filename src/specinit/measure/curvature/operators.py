@@ -88,7 +88,7 @@ from torch import Tensor, nn
 from specinit._core.autodiff import differentiable, refuse_once_differentiable
 from specinit._core.checks import check_finite, check_int
 from specinit._core.deprecation import deprecated_alias, warn_deprecated
-from specinit._core.placement import autocast_off, module_mode, placement
+from specinit._core.placement import autocast_off, full_precision, module_mode, placement
 from specinit._core.rng import GeneratorLike, derive_seed, fork_rng
 from specinit.training.losses import LOSSES, Loss, prepare, resolve_loss
 
@@ -143,6 +143,7 @@ class Operator:
 
 
 class _FunctionOperator(Operator):
+    @full_precision  # forward passes and products outside any caller autocast
     def __init__(
         self, fn: Callable[[Tensor], Tensor], size: int, dtype: torch.dtype, device: torch.device
     ) -> None:
@@ -197,6 +198,7 @@ class _ModelOperator(Operator):
     passes on copies of the buffers, and the flat parameter-vector layout.
     """
 
+    @full_precision  # forward passes and products outside any caller autocast
     def __init__(
         self,
         model: nn.Module,
@@ -348,6 +350,7 @@ class HessianOperator(_ModelOperator):
 
     """
 
+    @full_precision  # forward passes and products outside any caller autocast
     def __init__(
         self,
         model: nn.Module,
