@@ -34,9 +34,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from specinit._core.checks import as_tensor, check_finite, check_int, check_positive
+from specinit._core.fourier import grid
+from specinit._core.placement import module_mode, placement
 from specinit._core.rng import GeneratorLike
 from specinit.measure.bandwidth import DirectionalSpectrum, directional_spectrum, gradient_bandwidth
 from specinit.measure.spectrum import Spectrum, lowest_fitting_frequency, spectrum_1d
@@ -213,6 +216,20 @@ def locate(
     return Where(data=x, n_lines=check_int(n_lines, "n_lines"), n_points=n_points, length=float(length))
 
 
+#: A 1D start whose values vary (std) by less than this fraction of their mean magnitude is
+#: constant at float32 precision (~1e-7): its mean-removed spectrum would be round-off, so it is
+#: not measured.
+FLAT = 1e-6
+
+
+def _flat(model: nn.Module, lo: float, hi: float, n: int) -> bool:
+    device, dtype = placement(model)
+    x = torch.as_tensor(grid(lo, hi, n), dtype=dtype, device=device).reshape(-1, 1)
+    with torch.no_grad(), module_mode(model, training=False):
+        values = model(x).double()
+    return float(values.std()) <= FLAT * float(values.abs().mean())
+
+
 def _check_below(target: SpectralTarget, nyquist: float, what: str) -> None:
     asked = target.cutoff if target.kind == "energy_above" else target.centroid
     if asked is not None and asked >= nyquist:
@@ -223,7 +240,9 @@ def measure_target(
     model: nn.Module, target: SpectralTarget, where: Where, *, generator: GeneratorLike = 0
 ) -> float:
     """The value of ``target``'s quantity for ``model`` at its current weights, measured
-    ``where`` (:func:`locate`); ``generator`` seeds the lines or the gradient projections.
+    ``where`` (:func:`locate`); ``generator`` seeds the lines or the gradient projections.  NaN
+    for a 1D start that is constant at float32 precision (its values' std below :data:`FLAT` of
+    their mean magnitude): the search never lands on such a degenerate start.
     """
     if target.kind == "gradient":
         assert where.data is not None
@@ -231,6 +250,8 @@ def measure_target(
     spectrum: Spectrum | DirectionalSpectrum
     if where.lo is not None:
         assert where.hi is not None
+        if _flat(model, where.lo, where.hi, where.grid):
+            return math.nan  # constant at float32 precision: no spectrum to speak of
         spectrum = spectrum_1d(model, where.lo, where.hi, where.grid, mollify=True, detrend="mean")
     else:
         assert where.data is not None and where.length is not None

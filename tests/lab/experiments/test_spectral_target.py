@@ -93,10 +93,10 @@ def test_payoff_pairs_the_targeted_start_with_the_best_classical_one():
     unreachable = rows + [_row("sparse", "targeted", s, math.nan, reachable=False) for s in range(3)]
     p = st.payoff(unreachable, "sparse-1d", "tanh", starts)
     assert p.holds is None and p.note.startswith("not applicable") and "1e-06–0.0001" in p.note
-    no_range = [
-        dict(_row("sparse", "targeted", s, math.nan, reachable=False), reach_lo=math.nan) for s in range(3)
+    unsettled = [
+        dict(_row("sparse", "targeted", s, math.nan, reachable=False), settled=False) for s in range(3)
     ]
-    assert "search found no scale" in st.payoff(rows + no_range, "sparse-1d", "tanh", starts).note
+    assert "search found no scale" in st.payoff(rows + unsettled, "sparse-1d", "tanh", starts).note
     diverged = rows + [_row("sparse", "targeted", s, math.nan, diverged=True) for s in range(3)]
     assert st.payoff(diverged, "sparse-1d", "tanh", starts).holds is False
 
