@@ -15,10 +15,12 @@ The ``specinit inspect`` command (:mod:`specinit.cli`) runs all three on a user'
 """
 
 from specinit.doctor.diagnose import (
+    DataBandwidth,
     Diagnosis,
     LayerDiagnosis,
     Problem,
     Thresholds,
+    data_grid,
     diagnose,
     effective_rank,
     fit_input_layout,
@@ -33,6 +35,8 @@ __all__ = [
     "LayerDiagnosis",
     "Problem",
     "Thresholds",
+    "DataBandwidth",
+    "data_grid",
     "effective_rank",
     "model_output",
     "fit_input_layout",
