@@ -384,7 +384,7 @@ def test_limits_are_balanced_and_deterministic(fake_data):
         small.x_train, D.mnist(data_dir=root, flatten=True, limit_train=100, generator=4).x_train
     )
     # the test subset depends on (seed, limit_test) only, not on limit_train
-    for limit_train in (25, 300):  # 25: a remainder draw that shifts a shared generator
+    for limit_train in (25, 300):  # 25: a remainder draw that shifts a common generator
         other = D.mnist(data_dir=root, flatten=True, limit_train=limit_train, limit_test=55, generator=3)
         assert torch.equal(other.x_test, small.x_test) and torch.equal(other.y_test, small.y_test)
     reseeded = D.mnist(data_dir=root, flatten=True, limit_train=10, limit_test=55, generator=4)
@@ -429,13 +429,13 @@ def test_data_source_order_explicit_env_embedded(tmp_path, monkeypatch):
     assert D.data_source().key.startswith("embedded:") and D.data_source().key == D.data_source().key
 
 
-def test_no_upward_search_for_a_shared_data_folder(tmp_path, monkeypatch):
-    """A ``shared/data`` (or ``data``) folder beside the working directory is never picked up:
+def test_no_upward_search_for_a_sibling_data_folder(tmp_path, monkeypatch):
+    """A ``<sibling>/data`` (or ``data``) folder beside the working directory is never picked up:
     with no folder given the loaders read the embedded subset."""
     monkeypatch.delenv(D.ENV_VAR, raising=False)
     checkout = tmp_path / "root" / "main" / "sub"
     checkout.mkdir(parents=True)
-    for folder in (tmp_path / "root" / "shared" / "data", tmp_path / "root" / "main" / "data"):
+    for folder in (tmp_path / "root" / "team" / "data", tmp_path / "root" / "main" / "data"):
         _write_dataset(folder / "mnist", _labels([2] * 10, 0), _labels([1] * 10, 1), 0)
     monkeypatch.chdir(checkout)
     assert D.data_dir() == I.EMBEDDED_DIR
@@ -457,7 +457,7 @@ def test_missing_data_messages(tmp_path, monkeypatch):
     assert "t10k-labels" not in message.split("missing")[1].split(".\n")[0]  # the file that is there
     for hint in ("--data-dir", "SPECINIT_DATA", "given explicitly"):
         assert hint in message
-    assert "shared" not in message  # no folder is searched for
+    assert "searched upward" not in message and "team" not in message  # no folder is searched for
     with pytest.raises(FileNotFoundError, match=r"fashion-mnist data: searched .*nowhere.*missing"):
         D.fashion_mnist(data_dir=tmp_path / "nowhere")
     monkeypatch.setenv(D.ENV_VAR, str(tmp_path / "unset-folder"))
