@@ -66,10 +66,10 @@ from specinit.doctor.problems import Problem, Thresholds, find_problems, ratio
 from specinit.measure.bandwidth import GradientBandwidth, gradient_bandwidth
 from specinit.measure.curvature import hessian_eigs
 from specinit.measure.propagation import Propagation, propagation
-from specinit.measure.spectrum import lowest_fitting_frequency, sample_step, spectrum_1d
+from specinit.measure.spectrum import lowest_fitting_frequency, sample_step
 from specinit.nn.activations import Activation
 from specinit.nn.recording import ActivationRecorder, FeatureAxis, Recorded
-from specinit.targeting import TargetFit, fit_of
+from specinit.targeting import SpectralTarget, TargetFit, fit_of, locate, measure_target
 from specinit.training.losses import Loss
 
 __all__ = [
@@ -448,8 +448,9 @@ def _data_bandwidth(model: nn.Module, x: Tensor) -> DataBandwidth | None:
     grid = data_grid(cutoff, lo, hi)
     if grid > MAX_GRID_1D:
         return None
-    spectrum = spectrum_1d(model, lo, hi, grid, mollify=True, detrend="mean", chunk_size=8192)
-    return DataBandwidth(step=step, cutoff=cutoff, energy_above=spectrum.energy_above(cutoff), lo=lo, hi=hi)
+    target = SpectralTarget(cutoff=cutoff)
+    energy = measure_target(model, target, locate(target, lo=lo, hi=hi, grid=grid))  # as the search does
+    return DataBandwidth(step=step, cutoff=cutoff, energy_above=energy, lo=lo, hi=hi)
 
 
 def model_output(model: nn.Module, x: Tensor) -> Tensor:

@@ -27,6 +27,8 @@ repeated on the finer grid, up to :data:`MAX_GRID` samples.  A target outside wh
 from __future__ import annotations
 
 import copy
+import dataclasses
+import inspect
 import math
 import weakref
 from collections.abc import Callable
@@ -41,6 +43,7 @@ from specinit._core.checks import as_tensor, check_int, check_positive
 from specinit._core.records import compact_repr
 from specinit._core.rng import GeneratorLike, as_generator, derive_seed
 from specinit.initializers import register_model_method
+from specinit.initializers.registry import set_signature
 from specinit.targeting.families import Knob, family_for
 from specinit.targeting.targets import SpectralTarget, Where, locate, measure_target
 
@@ -263,14 +266,13 @@ def _search(
     reachable = (float(seen.min()), float(seen.max())) if seen.size else (math.nan, math.nan)
     own = np.flatnonzero(thetas == 1.0)
     kept = not target.exact and own.size > 0 and values[own[0]] <= asked
-    theta: float | None = 1.0  # an allowance the family's own start already keeps: keep that start
+    found = (1.0, float(values[own[0]])) if kept else None  # an allowance the own start keeps
     if not kept:
-        theta = _bisect(measure, thetas, values, asked, rtol, max_iter, at_most=not target.exact)
-    if theta is None:
+        found = _bisect(measure, thetas, values, asked, rtol, max_iter, at_most=not target.exact)
+    if found is None:
         raise _unreachable(knob, target, asked, reachable, bounds)
-    knob.set(theta)
-    achieved = measure_target(model, target, where, generator=seed)
-    evaluations += 1
+    theta, achieved = found
+    knob.set(theta)  # the chosen scale's weights (its value was measured on them)
     if target.exact:
         missed = abs(achieved - asked) > max(rtol, TOLERANCE) * asked
     else:  # an allowance: below it is fine, above it by more than rtol is not
@@ -313,10 +315,10 @@ def _bisect(
     max_iter: int,
     *,
     at_most: bool,
-) -> float | None:
-    """The scale of the chosen crossing (:func:`_bracket`) refined by bisection in ``log θ``: the
-    closest to ``asked`` of the scales measured (for an allowance, of those keeping it); ``None``
-    when the scan never crosses it.
+) -> tuple[float, float] | None:
+    """``(θ, m(θ))`` of the chosen crossing (:func:`_bracket`) refined by bisection in ``log θ``:
+    the closest to ``asked`` of the scales measured (for an allowance, of those keeping it);
+    ``None`` when the scan never crosses it.
     """
     best = _bracket(thetas, values, asked, rtol, at_most=at_most)
     if best is None:
@@ -341,7 +343,8 @@ def _bisect(
     if at_most:  # an allowance: the closest scale on the allowed side (a bracket always has one)
         allowed = [m for m in measured if m[0] <= asked * (1 + rtol)]
         measured = allowed or measured
-    return min(measured, key=lambda m: abs(m[0] - asked))[1]
+    value, theta = min(measured, key=lambda m: abs(m[0] - asked))
+    return theta, value
 
 
 def _bracket(
@@ -389,54 +392,36 @@ def _unreachable(
     )
 
 
-@register_model_method("spectral_target", needs_data=None)
 def _spectral_target_method(
-    model: nn.Module,
-    *,
-    data: Tensor | None,
-    targets: Tensor | None,
-    generator: Any,
-    cutoff: float | None = None,
-    energy_above: float | None = None,
-    centroid: float | None = None,
-    gradient: float | None = None,
-    step: float | None = None,
-    exact: bool = False,
-    family: str = "auto",
-    lo: float | None = None,
-    hi: float | None = None,
-    bounds: tuple[float, float] = DEFAULT_BOUNDS,
-    n_scan: int = 17,
-    rtol: float = 1e-2,
-    max_iter: int = 40,
-    grid: int = 1024,
-    n_lines: int = 128,
-    n_points: int = 256,
-    length: float | None = None,
-    schedule: str = "constant",
+    model: nn.Module, *, data: Tensor | None, targets: Tensor | None, generator: Any, **options: Any
 ) -> None:
     """Spectrum-targeted start: the family's scale (ω0, gain, α, SWIM's s1) that meets a cutoff,
     centroid or gradient-bandwidth target (arXiv 2206.08558); see :func:`spectral_target_`.
     """
-    target = SpectralTarget(
-        cutoff=cutoff, energy_above=energy_above, centroid=centroid, gradient=gradient, step=step, exact=exact
-    )
-    spectral_target_(
-        model,
-        target,
-        family=family,
-        lo=lo,
-        hi=hi,
-        data=data,
-        targets=targets,
-        generator=generator,
-        bounds=bounds,
-        n_scan=n_scan,
-        rtol=rtol,
-        max_iter=max_iter,
-        grid=grid,
-        n_lines=n_lines,
-        n_points=n_points,
-        length=length,
-        schedule=schedule,
-    )
+    target = SpectralTarget(**{name: options.pop(name) for name in _TARGET_OPTIONS if name in options})
+    spectral_target_(model, target, data=data, targets=targets, generator=generator, **options)
+
+
+# init_'s options are SpectralTarget's fields and spectral_target_'s keywords, read from them (one
+# list: a keyword added to either reaches init_ without a copy to keep in step).
+_TARGET_OPTIONS = tuple(f.name for f in dataclasses.fields(SpectralTarget))
+_KEYWORD = inspect.Parameter.KEYWORD_ONLY
+set_signature(
+    _spectral_target_method,
+    inspect.Signature(
+        [
+            inspect.Parameter("model", inspect.Parameter.POSITIONAL_ONLY),
+            *(inspect.Parameter(name, _KEYWORD) for name in ("data", "targets", "generator")),
+            *(
+                inspect.Parameter(f.name, _KEYWORD, default=f.default)
+                for f in dataclasses.fields(SpectralTarget)
+            ),
+            *(
+                p
+                for p in inspect.signature(spectral_target_).parameters.values()
+                if p.kind is _KEYWORD and p.name not in ("data", "targets", "generator")
+            ),
+        ]
+    ),
+)
+register_model_method("spectral_target", needs_data=None)(_spectral_target_method)

@@ -222,12 +222,12 @@ def locate(
 FLAT = 1e-6
 
 
-def _flat(model: nn.Module, lo: float, hi: float, n: int) -> bool:
+def _samples(model: nn.Module, lo: float, hi: float, n: int) -> Tensor:
+    """The model on ``grid(lo, hi, n)`` (eval mode, no grad), in float64 on the CPU."""
     device, dtype = placement(model)
     x = torch.as_tensor(grid(lo, hi, n), dtype=dtype, device=device).reshape(-1, 1)
     with torch.no_grad(), module_mode(model, training=False):
-        values = model(x).double()
-    return float(values.std()) <= FLAT * float(values.abs().mean())
+        return model(x).detach().to("cpu", torch.float64)
 
 
 def _check_below(target: SpectralTarget, nyquist: float, what: str) -> None:
@@ -250,9 +250,11 @@ def measure_target(
     spectrum: Spectrum | DirectionalSpectrum
     if where.lo is not None:
         assert where.hi is not None
-        if _flat(model, where.lo, where.hi, where.grid):
+        values = _samples(model, where.lo, where.hi, where.grid)  # one forward pass per measurement
+        if float(values.std()) <= FLAT * float(values.abs().mean()):
             return math.nan  # constant at float32 precision: no spectrum to speak of
-        spectrum = spectrum_1d(model, where.lo, where.hi, where.grid, mollify=True, detrend="mean")
+        # spectrum_1d samples the same grid(lo, hi, grid): hand it the values already computed.
+        spectrum = spectrum_1d(lambda _: values, where.lo, where.hi, where.grid, mollify=True, detrend="mean")
     else:
         assert where.data is not None and where.length is not None
         spectrum = directional_spectrum(
